@@ -1,0 +1,84 @@
+package model
+
+// Violation codes of SPEC §5. A single point of failure is reported as
+// ViolationSPOFPrefix followed by the dependency id.
+const (
+	ViolationBelowMinDiversity = "below-min-diversity"
+	ViolationNoMFAPath         = "no-mfa-path"
+	ViolationNoPhishingResist  = "no-phishing-resistant-method"
+	ViolationTelephonyOnly     = "telephony-only"
+	ViolationSPOFPrefix        = "single-point-of-failure:"
+	ViolationSPOFOnPremises    = ViolationSPOFPrefix + DepOnPremises
+)
+
+// MaxRecommendations is how many recommendations an assessment carries at most.
+const MaxRecommendations = 3
+
+// Assessment is the evaluation of one user against the policy of their tier.
+type Assessment struct {
+	UserID            string         `json:"id"`
+	UserPrincipalName string         `json:"userPrincipalName"`
+	Tier              string         `json:"tier"`
+	Diversity         int            `json:"diversity"`
+	MinDiversity      int            `json:"minDiversity"`
+	SPOFs             []Dependency   `json:"spofs"`
+	Paths             [][]Dependency `json:"paths"`
+	Passwordless      bool           `json:"passwordless"`
+	PhishingResistant bool           `json:"phishingResistant"`
+	Compliant         bool           `json:"compliant"`
+	Exempt            bool           `json:"exempt,omitempty"`
+	OnViolation       string         `json:"onViolation,omitempty"`
+	// Violations are the codes of SPEC §5, in a fixed order.
+	Violations []string `json:"violations"`
+	// TenantSide lists the violations that only the tenant can remedy (they
+	// disappear when password hash sync is enabled as a fallback); they go to
+	// administrators, never to the user.
+	TenantSide      []string         `json:"tenantSide,omitempty"`
+	Recommendations []Recommendation `json:"recommendations"`
+	// Ignored lists methods that count for nothing, with why (a temporary
+	// access pass expires; an unknown Graph type cannot be reasoned about).
+	Ignored []IgnoredMethod `json:"ignored,omitempty"`
+}
+
+// UserViolations returns the violations the user can remedy themselves.
+func (a *Assessment) UserViolations() []string {
+	if len(a.TenantSide) == 0 {
+		return a.Violations
+	}
+	var out []string
+	for _, v := range a.Violations {
+		if !contains(a.TenantSide, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// HasViolation reports whether the assessment carries the violation code.
+func (a *Assessment) HasViolation(code string) bool { return contains(a.Violations, code) }
+
+// IgnoredMethod is a registered method that gives no sign-in path.
+type IgnoredMethod struct {
+	ID        string     `json:"id"`
+	Kind      MethodKind `json:"kind"`
+	GraphType string     `json:"graphType,omitempty"`
+	Reason    string     `json:"reason"`
+}
+
+// Recommendation is a set of methods that, once registered, would bring the
+// user within policy; cheaper ones come first.
+type Recommendation struct {
+	Add       []MethodKind `json:"add"`
+	Action    string       `json:"action"`
+	Diversity int          `json:"diversity"`
+	Cost      int          `json:"cost"`
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

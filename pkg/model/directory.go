@@ -1,0 +1,137 @@
+package model
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// PasswordAuth is how a tenant verifies passwords of synchronised users.
+type PasswordAuth string
+
+// The tenant password-authentication modes of the snapshot format.
+const (
+	PasswordCloud     PasswordAuth = "cloud"
+	PasswordPHS       PasswordAuth = "phs"
+	PasswordPTA       PasswordAuth = "pta"
+	PasswordFederated PasswordAuth = "federated"
+)
+
+// Tenant holds the tenant-wide facts that change a user's dependencies.
+type Tenant struct {
+	ID           string       `json:"id"`
+	PasswordAuth PasswordAuth `json:"passwordAuth"`
+	// PHSFallback is password hash sync kept on as a fallback for PTA or
+	// federation, so that passwords still verify when on-premises is down.
+	PHSFallback bool `json:"phsFallback"`
+}
+
+// PasswordOnPremises reports whether a synchronised user's password depends
+// on on-premises infrastructure (PTA agents or federation) in this tenant.
+func (t Tenant) PasswordOnPremises() bool {
+	return (t.PasswordAuth == PasswordPTA || t.PasswordAuth == PasswordFederated) && !t.PHSFallback
+}
+
+// User is one directory user with what credres needs to assess them.
+type User struct {
+	ID                    string   `json:"id"`
+	UserPrincipalName     string   `json:"userPrincipalName"`
+	DisplayName           string   `json:"displayName,omitempty"`
+	Mail                  string   `json:"mail,omitempty"`
+	PreferredLanguage     string   `json:"preferredLanguage,omitempty"`
+	OnPremisesSyncEnabled bool     `json:"onPremisesSyncEnabled"`
+	AccountEnabled        *bool    `json:"accountEnabled,omitempty"`
+	Roles                 []string `json:"roles,omitempty"`
+	Groups                []string `json:"groups,omitempty"`
+	Methods               []Method `json:"methods"`
+	// MethodsRegistered is the user's methodsRegistered list from the Graph
+	// registration report, when known. "microsoftAuthenticatorPasswordless"
+	// there is the only signal of passwordless phone sign-in (SPEC §3).
+	MethodsRegistered []string `json:"methodsRegistered,omitempty"`
+}
+
+// PasswordlessPhoneSignIn reports whether the registration report lists
+// passwordless phone sign-in with Microsoft Authenticator for the user.
+func (u User) PasswordlessPhoneSignIn() bool {
+	for _, m := range u.MethodsRegistered {
+		if strings.EqualFold(m, "microsoftAuthenticatorPasswordless") {
+			return true
+		}
+	}
+	return false
+}
+
+// Directory is a snapshot of a tenant: the input of assess, whatif and report.
+type Directory struct {
+	Tenant Tenant `json:"tenant"`
+	Users  []User `json:"users"`
+}
+
+// Validate checks what decoding cannot: known password mode, ids present and
+// unique. Each problem names the user's position.
+func (d *Directory) Validate() error {
+	var errs []error
+	switch d.Tenant.PasswordAuth {
+	case PasswordCloud, PasswordPHS, PasswordPTA, PasswordFederated:
+	case "":
+		d.Tenant.PasswordAuth = PasswordCloud
+	default:
+		errs = append(errs, fmt.Errorf("tenant: %w: passwordAuth %q is not cloud, phs, pta or federated", ErrInvalidInput, d.Tenant.PasswordAuth))
+	}
+	seen := make(map[string]int, len(d.Users))
+	for i, u := range d.Users {
+		if u.ID == "" {
+			errs = append(errs, fmt.Errorf("user %d: %w: no id", i, ErrInvalidInput))
+			continue
+		}
+		if j, dup := seen[u.ID]; dup {
+			errs = append(errs, fmt.Errorf("user %d: %w: id %s repeats user %d", i, ErrInvalidInput, u.ID, j))
+		}
+		seen[u.ID] = i
+	}
+	return errors.Join(errs...)
+}
+
+// FindUser returns the user with the given object id or user principal name
+// (case-insensitive, as Entra compares UPNs).
+func (d *Directory) FindUser(idOrUPN string) (*User, bool) {
+	for i := range d.Users {
+		u := &d.Users[i]
+		if u.ID == idOrUPN || strings.EqualFold(u.UserPrincipalName, idOrUPN) {
+			return u, true
+		}
+	}
+	return nil, false
+}
+
+// DecodeDirectory reads a directory snapshot. Users whose methods fail to
+// decode make the whole snapshot invalid: an assessment over a partial user
+// would be wrong, not merely incomplete.
+func DecodeDirectory(r io.Reader) (*Directory, error) {
+	dec := json.NewDecoder(r)
+	var d Directory
+	if err := dec.Decode(&d); err != nil {
+		return nil, fmt.Errorf("decode directory: %w: %v", ErrInvalidInput, err)
+	}
+	if err := d.Validate(); err != nil {
+		return nil, fmt.Errorf("decode directory: %w", err)
+	}
+	return &d, nil
+}
+
+// LoadDirectory reads a directory snapshot from a file.
+func LoadDirectory(path string) (*Directory, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("load directory %s: %w", path, err)
+	}
+	defer f.Close()
+	d, err := DecodeDirectory(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return d, nil
+}
