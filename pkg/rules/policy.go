@@ -1,0 +1,279 @@
+package rules
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/credres/credres/pkg/model"
+)
+
+//go:embed default-policy.yaml
+var defaultPolicyYAML []byte
+
+// DefaultPolicyYAML returns the embedded default policy, as shipped.
+func DefaultPolicyYAML() []byte { return append([]byte(nil), defaultPolicyYAML...) }
+
+// Policy is an ordered list of tiers and the nudge schedule (SPEC §5).
+type Policy struct {
+	Tiers  []Tier      `yaml:"tiers"`
+	Nudges NudgePolicy `yaml:"nudges"`
+}
+
+// Tier is one class of users and what they must have.
+type Tier struct {
+	Name  string `yaml:"name"`
+	Match Match  `yaml:"match"`
+	// MinDiversity is how many independent failures it must take to lock a
+	// user of this tier out.
+	MinDiversity int `yaml:"minDiversity"`
+	// Accept lists dependencies that are not counted for this tier.
+	Accept                   []model.Dependency `yaml:"accept"`
+	RequirePhishingResistant bool               `yaml:"requirePhishingResistant"`
+	// RequireNonTelephony asks for at least one path without phone-carrier.
+	RequireNonTelephony bool `yaml:"requireNonTelephony"`
+	// OnViolation is "nudge" (tell the user) or "ticket" (tell the helpdesk).
+	OnViolation string `yaml:"onViolation"`
+	// Exempt users (break-glass accounts) are evaluated and reported, never
+	// nudged or ticketed.
+	Exempt bool `yaml:"exempt"`
+}
+
+// Match selects the users of a tier. A user matches when any listed
+// criterion fits.
+type Match struct {
+	All bool `yaml:"all"`
+	// Roles are directory role display names or role template ids.
+	Roles []string `yaml:"roles"`
+	// Groups are group object ids.
+	Groups []string `yaml:"groups"`
+	// Users are user object ids or user principal names.
+	Users []string `yaml:"users"`
+}
+
+// NudgePolicy is the reminder and escalation schedule (SPEC §6).
+type NudgePolicy struct {
+	Cooldown      Duration `yaml:"cooldown"`
+	EscalateAfter int      `yaml:"escalateAfter"`
+	Window        Duration `yaml:"window"`
+}
+
+// Duration is a time.Duration that also reads whole days ("7d"), the unit
+// administrators think in for reminders.
+type Duration time.Duration
+
+// UnmarshalYAML reads "7d", "36h", "90m" or a number of seconds.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes whole days as "Nd".
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// String writes whole days as "Nd" and anything else as time.Duration does.
+func (d Duration) String() string {
+	td := time.Duration(d)
+	if td > 0 && td%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(td/(24*time.Hour)), 10) + "d"
+	}
+	return td.String()
+}
+
+// ParseDuration reads "7d", "1d12h", any time.ParseDuration string, or bare seconds.
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if secs, err := strconv.Atoi(s); err == nil {
+		return time.Duration(secs) * time.Second, nil
+	}
+	var days time.Duration
+	if i := strings.IndexByte(s, 'd'); i > 0 {
+		n, err := strconv.Atoi(s[:i])
+		if err != nil {
+			return 0, fmt.Errorf("duration %q: %w", s, model.ErrInvalidInput)
+		}
+		days = time.Duration(n) * 24 * time.Hour
+		s = s[i+1:]
+		if s == "" {
+			return days, nil
+		}
+	}
+	rest, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("duration %q: %w", s, model.ErrInvalidInput)
+	}
+	return days + rest, nil
+}
+
+// Nudge schedule defaults, used where a policy file leaves them out.
+const (
+	DefaultCooldown      = 7 * 24 * time.Hour
+	DefaultEscalateAfter = 3
+	DefaultWindow        = 30 * 24 * time.Hour
+)
+
+// acceptable are the dependencies a tier may leave uncounted: shared
+// services. Devices and keys cannot be accepted: a path whose every
+// dependency is accepted could never fail, and diversity would be unbounded.
+var acceptable = map[model.Dependency]bool{
+	model.DepEntraMFA: true, model.DepOnPremises: true, model.DepPhoneCarrier: true,
+	model.DepPushService: true, model.DepEmailProvider: true,
+}
+
+// ParsePolicy reads a policy file. Unknown keys are errors, so that a typo
+// never silently weakens a policy.
+func ParsePolicy(data []byte) (*Policy, error) {
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	var p Policy
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("policy: %w: %v", model.ErrInvalidInput, err)
+	}
+	if err := p.validate(); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	return &p, nil
+}
+
+// LoadPolicy reads a policy file from disk.
+func LoadPolicy(path string) (*Policy, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	p, err := ParsePolicy(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
+}
+
+// DefaultPolicy returns the embedded default policy.
+func DefaultPolicy() *Policy {
+	p, err := ParsePolicy(defaultPolicyYAML)
+	if err != nil {
+		// The embedded file is tested; reaching this is a build defect.
+		panic(err)
+	}
+	return p
+}
+
+func (p *Policy) validate() error {
+	var errs []error
+	if len(p.Tiers) == 0 {
+		errs = append(errs, fmt.Errorf("%w: no tiers", model.ErrInvalidInput))
+	}
+	names := map[string]bool{}
+	for i := range p.Tiers {
+		t := &p.Tiers[i]
+		where := fmt.Sprintf("tier %d (%s)", i+1, t.Name)
+		if t.Name == "" {
+			errs = append(errs, fmt.Errorf("tier %d: %w: no name", i+1, model.ErrInvalidInput))
+		}
+		if names[t.Name] {
+			errs = append(errs, fmt.Errorf("%s: %w: name repeats an earlier tier", where, model.ErrInvalidInput))
+		}
+		names[t.Name] = true
+		if !t.Match.All && len(t.Match.Roles)+len(t.Match.Groups)+len(t.Match.Users) == 0 {
+			errs = append(errs, fmt.Errorf("%s: %w: match selects nobody (give all, roles, groups or users)", where, model.ErrInvalidInput))
+		}
+		if t.MinDiversity < 0 {
+			errs = append(errs, fmt.Errorf("%s: %w: minDiversity %d is negative", where, model.ErrInvalidInput, t.MinDiversity))
+		}
+		for _, dep := range t.Accept {
+			if !acceptable[dep] {
+				errs = append(errs, fmt.Errorf("%s: %w: accept %q: only shared services can be accepted (entra-mfa, on-premises, phone-carrier, push-service, email-provider)", where, model.ErrInvalidInput, dep))
+			}
+		}
+		switch t.OnViolation {
+		case "":
+			t.OnViolation = string(model.DecisionNudge)
+		case string(model.DecisionNudge), string(model.DecisionTicket):
+		default:
+			errs = append(errs, fmt.Errorf("%s: %w: onViolation %q is not nudge or ticket", where, model.ErrInvalidInput, t.OnViolation))
+		}
+	}
+	if p.Nudges.Cooldown == 0 {
+		p.Nudges.Cooldown = Duration(DefaultCooldown)
+	}
+	if p.Nudges.EscalateAfter == 0 {
+		p.Nudges.EscalateAfter = DefaultEscalateAfter
+	}
+	if p.Nudges.Window == 0 {
+		p.Nudges.Window = Duration(DefaultWindow)
+	}
+	if p.Nudges.Cooldown < 0 || p.Nudges.Window < 0 || p.Nudges.EscalateAfter < 0 {
+		errs = append(errs, fmt.Errorf("nudges: %w: cooldown, window and escalateAfter must not be negative", model.ErrInvalidInput))
+	}
+	return errors.Join(errs...)
+}
+
+// TierFor returns the first tier whose match fits the user, or nil when no
+// tier does (the user is then reported, never judged).
+func (p *Policy) TierFor(u *model.User) *Tier {
+	for i := range p.Tiers {
+		if p.Tiers[i].Match.fits(u) {
+			return &p.Tiers[i]
+		}
+	}
+	return nil
+}
+
+func (m *Match) fits(u *model.User) bool {
+	if m.All {
+		return true
+	}
+	for _, want := range m.Users {
+		if want == u.ID || strings.EqualFold(want, u.UserPrincipalName) {
+			return true
+		}
+	}
+	for _, want := range m.Groups {
+		for _, g := range u.Groups {
+			if strings.EqualFold(want, g) {
+				return true
+			}
+		}
+	}
+	for _, want := range m.Roles {
+		for _, r := range u.Roles {
+			if strings.EqualFold(want, r) || strings.EqualFold(roleTemplateIDs[strings.ToLower(want)], r) || strings.EqualFold(want, roleTemplateIDs[strings.ToLower(r)]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// roleTemplateIDs maps built-in role display names (lower case) to their
+// template ids, which are the same in every tenant, so that a policy may name
+// a role either way and a user's role may be given either way.
+var roleTemplateIDs = map[string]string{
+	"global administrator":                    "62e90394-69f5-4237-9190-012177145e10",
+	"privileged role administrator":           "e8611ab8-c189-46e8-94e1-60213ab1f814",
+	"privileged authentication administrator": "7be44c8a-adaf-4e2a-84d6-ab2649e08a13",
+	"security administrator":                  "194ae4cb-b126-40b2-bd5b-6091b380977d",
+	"authentication administrator":            "c4e39bd9-1100-46d3-8c65-fb160da0071f",
+	"authentication policy administrator":     "0526716b-113d-4c15-b2c8-68e3c22b9f80",
+	"conditional access administrator":        "b1be1c3e-b65d-4f19-8427-f6fa0d97feb9",
+	"user administrator":                      "fe930be7-5e62-47db-91af-98c3a49a38b1",
+	"helpdesk administrator":                  "729827e3-9c14-49f7-bb1b-9608f156bbb8",
+	"password administrator":                  "966707d0-3269-4727-9be2-8c3a10f19b9d",
+	"exchange administrator":                  "29232cdf-9323-42fd-ade2-1d097af3e4de",
+	"sharepoint administrator":                "f28a1f50-f6e7-4571-818b-6a12f2af6b6c",
+	"application administrator":               "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
+	"cloud application administrator":         "158c047a-c907-4556-b7ef-446551a6b5f7",
+	"hybrid identity administrator":           "8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2",
+	"intune administrator":                    "3a2c62db-5318-420d-8d74-23affee5d9d5",
+	"billing administrator":                   "b0f54661-2d74-4c50-afa3-1ec803f12efe",
+}

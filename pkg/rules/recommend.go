@@ -1,0 +1,192 @@
+package rules
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/credres/credres/pkg/model"
+)
+
+// candidate is a method a user could register, with what it costs them.
+// Cost: 1 is software on a device the user already carries, 2 needs another
+// line or device they may have, 3 is hardware the organisation must issue.
+type candidate struct {
+	kind   model.MethodKind
+	cost   int
+	action string // lower case, to follow another action
+}
+
+// candidates are tried in this order; it breaks ties between equal costs,
+// so the phishing-resistant and passwordless options come first.
+var candidates = []candidate{
+	{model.KindPasskeyAuthenticator, 1, "create a passkey in Microsoft Authenticator on your phone"},
+	{model.KindWindowsHello, 1, "set up Windows Hello for Business on your Windows PC"},
+	{model.KindAuthenticator, 1, "install Microsoft Authenticator on your phone and add your work account"},
+	{model.KindSoftwareOath, 1, "add an authenticator app that shows one-time codes"},
+	{model.KindMobilePhone, 1, "add your mobile phone number"},
+	{model.KindPlatformCredential, 2, "register your Mac with Platform SSO"},
+	{model.KindOfficePhone, 2, "add an office phone"},
+	{model.KindAlternateMobilePhone, 2, "add an alternate mobile phone"},
+	{model.KindFIDO2, 3, "register a FIDO2 security key"},
+	{model.KindHardwareOath, 3, "ask the helpdesk for a hardware OATH token"},
+}
+
+// secondAuthenticator is offered instead of the Authenticator candidate to a
+// user who already has it: a second registration is a second device.
+var secondAuthenticator = candidate{model.KindAuthenticator, 2, "add Microsoft Authenticator on a second phone or tablet"}
+
+// candidatePaths appends the paths a candidate would add. fresh is a bit
+// no existing dependency uses, for the candidate's own key or device.
+func (g *userGraph) candidatePaths(c candidate, fresh depSet, out []path) []path {
+	second := func(deps depSet) {
+		if g.hasPassword {
+			out = append(out, path{deps: g.passwordDeps | bitMFA | deps})
+		}
+	}
+	switch c.kind {
+	case model.KindPasskeyAuthenticator:
+		out = append(out, path{deps: bitMobile, passwordless: true, phishingResistant: true})
+	case model.KindWindowsHello, model.KindPlatformCredential, model.KindFIDO2:
+		out = append(out, path{deps: fresh, passwordless: true, phishingResistant: true})
+	case model.KindAuthenticator:
+		device := bitMobile
+		if g.hasAuthenticator {
+			device = fresh
+		}
+		second(device | bitPush)
+		second(device)
+	case model.KindSoftwareOath:
+		second(bitMobile)
+	case model.KindMobilePhone:
+		second(bitCarrier | bitMobile)
+	case model.KindOfficePhone:
+		second(bitCarrier | bitOffice)
+	case model.KindAlternateMobilePhone:
+		second(bitCarrier | bitAltMobile)
+	case model.KindHardwareOath:
+		second(fresh)
+	}
+	return out
+}
+
+// freshBits returns two bits no dependency of the user uses yet.
+func (g *userGraph) freshBits() (depSet, depSet) {
+	a, b := g.used, g.used+1
+	if a >= maxBits {
+		a = maxBits - 1
+	}
+	if b >= maxBits {
+		b = maxBits - 1
+	}
+	return 1 << a, 1 << b
+}
+
+type option struct {
+	picks     [2]int // candidate indexes; picks[1] < 0 for a single method
+	cost      int
+	diversity int
+}
+
+// recommend finds the cheapest methods that would bring the user within
+// policy, by adding each candidate (then each pair, when no single method
+// is enough) to the user's paths and evaluating again with the same rules.
+// Tenant-side violations are set aside (masked as if password hash sync were
+// on): no method the user registers is the remedy for them.
+func (g *userGraph) recommend(tier *Tier, mask depSet, u *model.User) []model.Recommendation {
+	mask |= bitOnPrem
+	if g.verdict(tier, mask).violations == 0 {
+		return nil
+	}
+	var list [16]candidate
+	cands := list[:0]
+	for _, c := range candidates {
+		if !g.useful(c, u) {
+			continue
+		}
+		if c.kind == model.KindAuthenticator && g.hasAuthenticator {
+			c = secondAuthenticator
+		}
+		cands = append(cands, c)
+	}
+	freshA, freshB := g.freshBits()
+	var buf [pathCap]path
+	base := copy(buf[:], g.paths[:g.n])
+	var found [64]option
+	opts := found[:0]
+	for i, c := range cands {
+		paths := g.candidatePaths(c, freshA, buf[:base])
+		if v := verdictOf(paths, tier, mask); v.violations == 0 {
+			opts = append(opts, option{picks: [2]int{i, -1}, cost: c.cost, diversity: v.diversity})
+		}
+	}
+	if len(opts) == 0 {
+		for i := range cands {
+			for j := i + 1; j < len(cands) && len(opts) < cap(opts); j++ {
+				paths := g.candidatePaths(cands[i], freshA, buf[:base])
+				paths = g.candidatePaths(cands[j], freshB, paths)
+				if v := verdictOf(paths, tier, mask); v.violations == 0 {
+					opts = append(opts, option{picks: [2]int{i, j}, cost: cands[i].cost + cands[j].cost, diversity: v.diversity})
+				}
+			}
+		}
+	}
+	if len(opts) == 0 {
+		return nil
+	}
+	sort.SliceStable(opts, func(i, j int) bool {
+		if opts[i].cost != opts[j].cost {
+			return opts[i].cost < opts[j].cost
+		}
+		return opts[i].diversity > opts[j].diversity
+	})
+	if len(opts) > model.MaxRecommendations {
+		opts = opts[:model.MaxRecommendations]
+	}
+	out := make([]model.Recommendation, len(opts))
+	for k, o := range opts {
+		first := cands[o.picks[0]]
+		r := model.Recommendation{Cost: o.cost, Diversity: o.diversity}
+		if o.picks[1] < 0 {
+			r.Add = []model.MethodKind{first.kind}
+			r.Action = capitalised[first.action]
+		} else {
+			other := cands[o.picks[1]]
+			r.Add = []model.MethodKind{first.kind, other.kind}
+			r.Action = capitalised[first.action] + ", and " + other.action
+		}
+		out[k] = r
+	}
+	return out
+}
+
+// useful leaves out candidates that cannot add a path: second factors for a
+// user without a password, and a phone type the user already has (Graph
+// allows one number of each type).
+func (g *userGraph) useful(c candidate, u *model.User) bool {
+	switch c.kind {
+	case model.KindAuthenticator, model.KindSoftwareOath, model.KindHardwareOath,
+		model.KindMobilePhone, model.KindOfficePhone, model.KindAlternateMobilePhone:
+		if !g.hasPassword {
+			return false
+		}
+	}
+	switch c.kind {
+	case model.KindMobilePhone, model.KindOfficePhone, model.KindAlternateMobilePhone, model.KindPasskeyAuthenticator:
+		for i := range u.Methods {
+			if u.Methods[i].Kind == c.kind {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// capitalised holds each action as the start of a sentence, computed once so
+// that recommending does not allocate for it.
+var capitalised = func() map[string]string {
+	m := map[string]string{}
+	for _, c := range append(candidates[:len(candidates):len(candidates)], secondAuthenticator) {
+		m[c.action] = strings.ToUpper(c.action[:1]) + c.action[1:]
+	}
+	return m
+}()
