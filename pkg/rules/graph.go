@@ -3,7 +3,6 @@ package rules
 import (
 	"math/bits"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/credres/credres/pkg/model"
@@ -254,7 +253,7 @@ func (g *userGraph) namesOf(s depSet) []model.Dependency {
 		out = append(out, g.names[bits.TrailingZeros64(uint64(rest))])
 	}
 	if len(out) > 1 {
-		sort.Strings(out)
+		slices.Sort(out)
 	}
 	return out
 }
@@ -277,6 +276,6 @@ func (g *userGraph) sortedPaths(mask depSet) [][]model.Dependency {
 	for i, d := range distinct {
 		out[i] = g.namesOf(d)
 	}
-	sort.Slice(out, func(i, j int) bool { return slices.Compare(out[i], out[j]) < 0 })
+	slices.SortFunc(out, slices.Compare)
 	return out
 }

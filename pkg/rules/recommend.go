@@ -1,7 +1,7 @@
 package rules
 
 import (
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/credres/credres/pkg/model"
@@ -108,12 +108,17 @@ func (g *userGraph) recommend(tier *Tier, mask depSet, u *model.User) []model.Re
 		}
 		cands = append(cands, c)
 	}
+	// Cheapest first, so that the search can stop once the best few are known.
+	slices.SortStableFunc(cands, func(a, b candidate) int { return a.cost - b.cost })
 	freshA, freshB := g.freshBits()
 	var buf [pathCap]path
 	base := copy(buf[:], g.paths[:g.n])
 	var found [64]option
 	opts := found[:0]
 	for i, c := range cands {
+		if len(opts) >= model.MaxRecommendations && c.cost > opts[model.MaxRecommendations-1].cost {
+			break
+		}
 		paths := g.candidatePaths(c, freshA, buf[:base])
 		if v := verdictOf(paths, tier, mask); v.violations == 0 {
 			opts = append(opts, option{picks: [2]int{i, -1}, cost: c.cost, diversity: v.diversity})
@@ -133,11 +138,11 @@ func (g *userGraph) recommend(tier *Tier, mask depSet, u *model.User) []model.Re
 	if len(opts) == 0 {
 		return nil
 	}
-	sort.SliceStable(opts, func(i, j int) bool {
-		if opts[i].cost != opts[j].cost {
-			return opts[i].cost < opts[j].cost
+	slices.SortStableFunc(opts, func(a, b option) int {
+		if a.cost != b.cost {
+			return a.cost - b.cost
 		}
-		return opts[i].diversity > opts[j].diversity
+		return b.diversity - a.diversity
 	})
 	if len(opts) > model.MaxRecommendations {
 		opts = opts[:model.MaxRecommendations]

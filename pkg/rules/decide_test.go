@@ -1,0 +1,118 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/credres/credres/pkg/model"
+)
+
+func TestDecide(t *testing.T) {
+	t.Parallel()
+	e := New(nil) // cooldown 7d, escalate after 3 nudges in 30d
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	eval := func(roles []string, specs ...string) *model.Assessment {
+		u := user(t, "u", specs...)
+		u.Roles = roles
+		a := e.Evaluate(cloud, u)
+		return &a
+	}
+	var (
+		good      = eval(nil, "password", "auth:a1", "fido2:k1")                  // compliant
+		oneDevice = eval(nil, "password", "auth:a1", "mobile")                    // diversity 1, spof mobile-device
+		phoneOnly = eval(nil, "password", "mobile")                               // worse: telephony-only too
+		noPath    = eval(nil, "password")                                         // no MFA path
+		adminBad  = eval([]string{"Global Administrator"}, "password", "auth:a1") // ticket tier
+		nudged    = func(ago ...int) model.NudgeHistory {
+			var h model.NudgeHistory
+			for _, d := range ago {
+				h.Nudges = append(h.Nudges, now.Add(-day(d)))
+			}
+			return h
+		}
+	)
+	exempt := *oneDevice
+	exempt.Exempt = true
+
+	tests := []struct {
+		name     string
+		prev     *model.Assessment
+		cur      *model.Assessment
+		history  model.NudgeHistory
+		baseline bool
+		want     model.DecisionKind
+		flag     string // "reminder", "escalated", "adminOnly"
+		reason   string // a substring of the reasons
+	}{
+		// previous compliant or unknown → now non-compliant
+		{name: "unknown-to-non-compliant-nudges", prev: nil, cur: oneDevice, want: model.DecisionNudge, reason: "newly below policy"},
+		{name: "compliant-to-non-compliant-nudges", prev: good, cur: oneDevice, want: model.DecisionNudge},
+		{name: "ticket-tier-gets-a-ticket", prev: nil, cur: adminBad, want: model.DecisionTicket, reason: "sends violations to the helpdesk"},
+		{name: "no-mfa-path-gets-a-ticket", prev: good, cur: noPath, want: model.DecisionTicket, reason: "no multifactor sign-in path"},
+		{name: "snoozed-user-is-not-nudged", prev: good, cur: oneDevice, history: model.NudgeHistory{SnoozedUntil: now.Add(day(1))}, want: model.DecisionNone, reason: "snoozed"},
+		{name: "baseline-sweep-records-only", prev: nil, cur: oneDevice, baseline: true, want: model.DecisionNone, reason: "baseline"},
+		{name: "exempt-tier-is-never-nudged", prev: nil, cur: &exempt, want: model.DecisionNone, reason: "exempt"},
+		// non-compliant → non-compliant, worse
+		{name: "worse-nudges-again", prev: oneDevice, cur: phoneOnly, history: nudged(10), want: model.DecisionNudge, reason: "new "},
+		{name: "worse-within-cooldown-waits", prev: oneDevice, cur: phoneOnly, history: nudged(2), want: model.DecisionNone, reason: "within the 7d cooldown"},
+		{name: "worse-after-ignored-nudges-escalates", prev: oneDevice, cur: phoneOnly, history: nudged(21, 14, 7), want: model.DecisionTicket, flag: "escalated"},
+		{name: "worse-with-ticket-open-updates-it", prev: oneDevice, cur: phoneOnly, history: model.NudgeHistory{TicketOpen: true}, want: model.DecisionTicket},
+		{name: "worse-ticket-tier-updates-the-ticket", prev: adminBad, cur: eval([]string{"Global Administrator"}, "password", "mobile"), history: model.NudgeHistory{TicketOpen: true}, want: model.DecisionTicket},
+		// non-compliant → non-compliant, same or better
+		{name: "same-within-cooldown-does-nothing", prev: oneDevice, cur: oneDevice, history: nudged(3), want: model.DecisionNone, reason: "next reminder"},
+		{name: "same-after-cooldown-reminds", prev: oneDevice, cur: oneDevice, history: nudged(8), want: model.DecisionNudge, flag: "reminder"},
+		{name: "better-but-not-compliant-does-nothing", prev: phoneOnly, cur: oneDevice, history: nudged(1), want: model.DecisionNone},
+		{name: "third-ignored-nudge-escalates", prev: oneDevice, cur: oneDevice, history: nudged(15, 8, 1), want: model.DecisionTicket, flag: "escalated"},
+		{name: "old-nudges-outside-the-window-do-not-escalate", prev: oneDevice, cur: oneDevice, history: nudged(60, 45, 8), want: model.DecisionNudge, flag: "reminder"},
+		{name: "ticket-open-stops-reminders", prev: oneDevice, cur: oneDevice, history: model.NudgeHistory{TicketOpen: true, Nudges: nudged(40, 30, 20).Nudges}, want: model.DecisionNone, reason: "no more reminders"},
+		{name: "same-ticket-tier-with-open-ticket-does-nothing", prev: adminBad, cur: adminBad, history: model.NudgeHistory{TicketOpen: true}, want: model.DecisionNone},
+		// non-compliant → compliant
+		{name: "fixed-resolves", prev: oneDevice, cur: good, history: nudged(3), want: model.DecisionResolve, reason: "reminders stop"},
+		{name: "fixed-resolves-the-ticket", prev: adminBad, cur: good, history: model.NudgeHistory{TicketOpen: true}, want: model.DecisionResolve, reason: "ticket is resolved"},
+		// compliant → compliant
+		{name: "compliant-stays-quiet", prev: good, cur: good, want: model.DecisionNone, reason: "compliant"},
+		{name: "first-compliant-assessment-is-quiet", prev: nil, cur: good, want: model.DecisionNone},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			d := e.Decide(DecisionInput{Previous: tc.prev, Current: *tc.cur, History: tc.history, Now: now, Baseline: tc.baseline})
+			if d.Kind != tc.want {
+				t.Errorf("decision = %s, want %s; reasons %q", d.Kind, tc.want, d.Reasons)
+			}
+			if len(d.Reasons) == 0 {
+				t.Errorf("no reasons")
+			}
+			if tc.reason != "" && !strings.Contains(strings.Join(d.Reasons, "; "), tc.reason) {
+				t.Errorf("reasons %q lack %q", d.Reasons, tc.reason)
+			}
+			switch tc.flag {
+			case "reminder":
+				if !d.Reminder {
+					t.Errorf("not marked as a reminder")
+				}
+			case "escalated":
+				if !d.Escalated {
+					t.Errorf("not marked as escalated")
+				}
+			}
+		})
+	}
+}
+
+func TestDecideTenantSideGoesToAdministrators(t *testing.T) {
+	t.Parallel()
+	e := New(nil)
+	u := user(t, "u", "password", "auth:a1", "hw:h1")
+	u.OnPremisesSyncEnabled = true
+	a := e.Evaluate(federated, u)
+	d := e.Decide(DecisionInput{Current: a, Now: time.Unix(0, 0)})
+	if d.Kind != model.DecisionTicket || !d.AdminOnly {
+		t.Fatalf("decision %s adminOnly %v; want an administrators' ticket", d.Kind, d.AdminOnly)
+	}
+	again := e.Decide(DecisionInput{Previous: &a, Current: a, History: model.NudgeHistory{TicketOpen: true}, Now: time.Unix(0, 0)})
+	if again.Kind != model.DecisionNone {
+		t.Errorf("repeat: %s, want none while the ticket is open", again.Kind)
+	}
+}
