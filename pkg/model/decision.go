@@ -16,14 +16,32 @@ const (
 // NudgeHistory is what has already been said to a user about their current
 // episode of non-compliance. An episode ends when the user is compliant again.
 type NudgeHistory struct {
-	// NudgesSent counts nudges (first and reminders) in the current episode
-	// and escalation window.
-	NudgesSent int       `json:"nudgesSent"`
-	LastNudge  time.Time `json:"lastNudge,omitzero"`
-	FirstNudge time.Time `json:"firstNudge,omitzero"`
+	// Nudges holds the times of the nudges sent in the current episode,
+	// oldest first (first nudges and reminders alike).
+	Nudges []time.Time `json:"nudges,omitempty"`
 	// TicketOpen is true while a ticket for this user is open.
-	TicketOpen   bool      `json:"ticketOpen"`
+	TicketOpen bool `json:"ticketOpen,omitempty"`
+	// SnoozedUntil suppresses nudges (not tickets) until then.
 	SnoozedUntil time.Time `json:"snoozedUntil,omitzero"`
+}
+
+// LastNudge returns when the user was last nudged, or the zero time.
+func (h NudgeHistory) LastNudge() time.Time {
+	if len(h.Nudges) == 0 {
+		return time.Time{}
+	}
+	return h.Nudges[len(h.Nudges)-1]
+}
+
+// NudgesSince counts the nudges sent at or after t.
+func (h NudgeHistory) NudgesSince(t time.Time) int {
+	n := 0
+	for _, at := range h.Nudges {
+		if !at.Before(t) {
+			n++
+		}
+	}
+	return n
 }
 
 // Decision is the outcome of comparing a user's previous and new assessment.

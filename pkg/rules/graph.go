@@ -151,11 +151,11 @@ func (g *userGraph) build(t model.Tenant, u *model.User) {
 		case model.KindPlatformCredential:
 			g.addPath(path{deps: g.addInstance(model.DepMacDevice, m.ID), passwordless: true, phishingResistant: true})
 		case model.KindEmail:
-			g.ignore(m, "email one-time passcodes reset passwords; they are never a sign-in factor")
+			g.ignore(m, "email one-time passcodes only reset passwords; they never complete a sign-in")
 		case model.KindTemporaryAccessPass:
-			g.ignore(m, "a Temporary Access Pass expires; it is never counted")
+			g.ignore(m, "a Temporary Access Pass expires")
 		default:
-			g.ignore(m, "credres does not know this method type; it is never counted")
+			g.ignore(m, "credres does not know what this method type depends on")
 		}
 	}
 }

@@ -1,0 +1,220 @@
+// Package explain turns an assessment into plain sentences that an
+// administrator can paste into a ticket, and names dependencies and methods
+// the way people talk about them. Personal data is masked.
+package explain
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/credres/credres/pkg/mask"
+	"github.com/credres/credres/pkg/model"
+)
+
+// Dependency names a dependency for people, using the user's own method
+// names where the dependency is one of their keys or devices.
+func Dependency(u *model.User, dep model.Dependency) string {
+	kind, id, _ := strings.Cut(dep, "/")
+	label := methodLabel(u, id)
+	switch kind {
+	case model.DepEntraMFA:
+		return "the Microsoft Entra MFA service"
+	case model.DepOnPremises:
+		return "the on-premises federation or pass-through authentication servers"
+	case model.DepPhoneCarrier:
+		return "the phone network (SMS and voice calls)"
+	case model.DepPushService:
+		return "the Apple and Google push notification services"
+	case model.DepMobileDevice:
+		if id != "" {
+			return "the second phone running Microsoft Authenticator" + label
+		}
+		return "the user's primary phone"
+	case model.DepAlternateMobileDevice:
+		return "the alternate mobile phone"
+	case model.DepOfficePhone:
+		return "the office phone line"
+	case model.DepSecurityKey:
+		return "the FIDO2 security key" + label
+	case model.DepWindowsDevice:
+		return "the Windows device of Windows Hello" + label
+	case model.DepMacDevice:
+		return "the Mac of the platform credential" + label
+	case model.DepHardwareToken:
+		return "the hardware OATH token" + label
+	case model.DepEmailProvider:
+		return "the email provider"
+	case model.DepEntraAuth:
+		return "the Microsoft Entra authentication service"
+	}
+	return dep
+}
+
+func methodLabel(u *model.User, id string) string {
+	if id == "" || u == nil {
+		return ""
+	}
+	for _, m := range u.Methods {
+		if m.ID != id {
+			continue
+		}
+		name := m.DisplayName
+		if m.Device != nil {
+			if m.Device.DisplayName != "" {
+				name = m.Device.DisplayName
+			} else if m.Device.SerialNumber != "" {
+				name = "serial " + m.Device.SerialNumber
+			}
+		}
+		if name != "" {
+			return fmt.Sprintf(" %q", name)
+		}
+	}
+	return " " + id
+}
+
+// Method names a registered method for people, with phone numbers and
+// addresses masked.
+func Method(m model.Method) string {
+	var s string
+	switch m.Kind {
+	case model.KindPassword:
+		return "password"
+	case model.KindMobilePhone:
+		s = "mobile phone " + mask.Phone(m.PhoneNumber)
+	case model.KindAlternateMobilePhone:
+		s = "alternate mobile phone " + mask.Phone(m.PhoneNumber)
+	case model.KindOfficePhone:
+		s = "office phone " + mask.Phone(m.PhoneNumber)
+	case model.KindAuthenticator:
+		s = "Microsoft Authenticator"
+	case model.KindSoftwareOath:
+		s = "authenticator app (one-time codes)"
+	case model.KindHardwareOath:
+		s = "hardware OATH token"
+		if m.Device != nil && m.Device.SerialNumber != "" {
+			s += " serial " + m.Device.SerialNumber
+		}
+	case model.KindFIDO2:
+		s = "FIDO2 security key"
+	case model.KindPasskeyAuthenticator:
+		s = "passkey in Microsoft Authenticator"
+	case model.KindWindowsHello:
+		s = "Windows Hello for Business"
+	case model.KindPlatformCredential:
+		s = "macOS platform credential"
+	case model.KindEmail:
+		s = "email " + mask.Email(m.EmailAddress)
+	case model.KindTemporaryAccessPass:
+		s = "Temporary Access Pass"
+	default:
+		s = "unknown method type " + strings.TrimPrefix(m.GraphType, "#microsoft.graph.")
+	}
+	if m.DisplayName != "" && m.Kind != model.KindMobilePhone && m.Kind != model.KindOfficePhone && m.Kind != model.KindAlternateMobilePhone {
+		s += fmt.Sprintf(" %q", m.DisplayName)
+	}
+	return strings.TrimSpace(s)
+}
+
+// Violation explains one violation code.
+func Violation(u *model.User, a *model.Assessment, code string) string {
+	switch {
+	case code == model.ViolationNoMFAPath:
+		return "The user has no way to complete a multifactor sign-in: no second factor after the password and no passwordless method."
+	case code == model.ViolationBelowMinDiversity:
+		return fmt.Sprintf("It takes %s to lock the user out; tier %q requires at least %d.", failures(a.Diversity), a.Tier, a.MinDiversity)
+	case strings.HasPrefix(code, model.ViolationSPOFPrefix):
+		dep := strings.TrimPrefix(code, model.ViolationSPOFPrefix)
+		return fmt.Sprintf("Every sign-in path depends on %s: if it fails, the user cannot sign in.", Dependency(u, dep))
+	case code == model.ViolationNoPhishingResist:
+		return fmt.Sprintf("Tier %q requires a phishing-resistant method (a FIDO2 key, Windows Hello for Business, a macOS platform credential or a passkey), and the user has none.", a.Tier)
+	case code == model.ViolationTelephonyOnly:
+		return "Every sign-in path uses the phone network: an SMS or voice outage, or a SIM swap, locks the user out."
+	}
+	return code
+}
+
+func failures(n int) string {
+	switch n {
+	case 0:
+		return "no failure at all (there is no path)"
+	case 1:
+		return "a single failure"
+	}
+	return fmt.Sprintf("%d independent failures", n)
+}
+
+// Sentences explains a user's assessment in plain sentences.
+func Sentences(u *model.User, a *model.Assessment) []string {
+	var out []string
+	name := u.UserPrincipalName
+	if u.DisplayName != "" {
+		name = fmt.Sprintf("%s (%s)", u.DisplayName, u.UserPrincipalName)
+	}
+	if a.Tier == "" {
+		out = append(out, fmt.Sprintf("%s matches no tier of the policy, so nothing is required of them.", name))
+	} else {
+		out = append(out, fmt.Sprintf("%s is in tier %q.", name, a.Tier))
+	}
+	var methods []string
+	for _, m := range u.Methods {
+		methods = append(methods, Method(m))
+	}
+	if len(methods) == 0 {
+		out = append(out, "No authentication methods are registered.")
+	} else {
+		out = append(out, "Registered methods: "+strings.Join(methods, "; ")+".")
+	}
+	switch len(a.Paths) {
+	case 0:
+		out = append(out, "The user has no multifactor sign-in path.")
+	default:
+		out = append(out, fmt.Sprintf("The user has %d distinct sign-in %s; it takes %s to lock them out.", len(a.Paths), plural(len(a.Paths), "path", "paths"), failures(a.Diversity)))
+	}
+	for _, dep := range a.SPOFs {
+		if a.Compliant || !a.HasViolation(model.ViolationSPOFPrefix+dep) {
+			out = append(out, fmt.Sprintf("Single point of failure: %s.", Dependency(u, dep)))
+		}
+	}
+	if a.Compliant {
+		out = append(out, "The user is within policy.")
+	}
+	for _, v := range a.Violations {
+		s := Violation(u, a, v)
+		if slices.Contains(a.TenantSide, v) {
+			s += " Only the tenant can fix this: turning on password hash sync as a fallback for federation or pass-through authentication removes the on-premises dependency from the password."
+		}
+		out = append(out, s)
+	}
+	for i, r := range a.Recommendations {
+		lead := "Best next step"
+		if i > 0 {
+			lead = "Alternatively"
+		}
+		out = append(out, fmt.Sprintf("%s: %s (it would take %d independent failures to lock the user out).", lead, r.Action, r.Diversity))
+	}
+	for _, ig := range a.Ignored {
+		out = append(out, fmt.Sprintf("Not counted: %s, because %s.", strings.TrimSpace(Method(methodByID(u, ig.ID))), ig.Reason))
+	}
+	if a.Exempt && a.Tier != "" {
+		out = append(out, fmt.Sprintf("Tier %q is exempt: credres reports this user but never nudges or tickets them.", a.Tier))
+	}
+	return out
+}
+
+func methodByID(u *model.User, id string) model.Method {
+	for _, m := range u.Methods {
+		if m.ID == id {
+			return m
+		}
+	}
+	return model.Method{ID: id, Kind: model.KindUnknown}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
