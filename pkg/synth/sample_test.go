@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/credres/credres/pkg/model"
+	"github.com/credres/credres/pkg/rules"
 	"github.com/credres/credres/pkg/synth"
 )
 
@@ -150,5 +151,37 @@ func TestSampleTenantPasswordlessPhoneSignIn(t *testing.T) {
 	}
 	if n < 2 {
 		t.Errorf("%d users with passwordless phone sign-in, want a few", n)
+	}
+}
+
+// TestExamplePolicyTiers checks that the example policy parses and sorts the
+// sample tenant's users into the tiers the documentation describes.
+func TestExamplePolicyTiers(t *testing.T) {
+	t.Parallel()
+	d, err := model.LoadDirectory(sampleTenant)
+	if err != nil {
+		t.Fatalf("LoadDirectory: %v", err)
+	}
+	p, err := rules.LoadPolicy("../../events/policy-example.yaml")
+	if err != nil {
+		t.Fatalf("LoadPolicy: %v", err)
+	}
+	e := rules.New(p)
+	for i := range d.Users {
+		u := &d.Users[i]
+		want := "standard"
+		switch {
+		case slices.Contains(u.Groups, synth.BreakGlassGroup):
+			want = "break-glass"
+		case len(u.Roles) > 0:
+			want = "privileged"
+		}
+		a := e.Evaluate(d.Tenant, u)
+		if a.Tier != want {
+			t.Errorf("%s: tier %q, want %q", u.UserPrincipalName, a.Tier, want)
+		}
+		if want == "break-glass" && !a.Exempt {
+			t.Errorf("%s: break-glass account not exempt", u.UserPrincipalName)
+		}
 	}
 }
