@@ -117,7 +117,7 @@ func DecodeDirectory(r io.Reader) (*Directory, error) {
 		return nil, fmt.Errorf("decode directory: %w: %v", ErrInvalidInput, err)
 	}
 	if err := d.Validate(); err != nil {
-		return nil, fmt.Errorf("decode directory: %w", err)
+		return nil, PrefixErrors("decode directory", err)
 	}
 	return &d, nil
 }
@@ -131,7 +131,24 @@ func LoadDirectory(path string) (*Directory, error) {
 	defer f.Close()
 	d, err := DecodeDirectory(f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, PrefixErrors(path, err)
 	}
 	return d, nil
+}
+
+// PrefixErrors wraps err with prefix; a joined error (one per bad record)
+// has each of its errors wrapped, so that every line names where it is.
+func PrefixErrors(prefix string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		errs := joined.Unwrap()
+		out := make([]error, len(errs))
+		for i, e := range errs {
+			out[i] = PrefixErrors(prefix, e)
+		}
+		return errors.Join(out...)
+	}
+	return fmt.Errorf("%s: %w", prefix, err)
 }

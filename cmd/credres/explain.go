@@ -1,0 +1,49 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+
+	"github.com/credres/credres/pkg/explain"
+)
+
+func init() {
+	register(command{"explain", "explain one user's assessment in plain sentences", runExplain})
+}
+
+func runExplain(e env, args []string) int {
+	fs := flags(e, "explain", "--directory FILE --user ID|UPN [--policy FILE]",
+		"Explains one user's assessment in sentences an administrator can paste into a ticket:\nthe user's methods (phone numbers and addresses masked), what can lock them out,\nwhat the policy asks and what to register.")
+	directory := fs.String("directory", "", "directory snapshot `file`")
+	who := fs.String("user", "", "the user's object `id` or user principal name")
+	policyFile := fs.String("policy", "", "policy `file` (YAML); the embedded default policy when empty")
+	if code := parse(e, fs, args); code >= 0 {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return usageError(e, fs, "unexpected argument %q", fs.Arg(0))
+	}
+	if *who == "" {
+		return usageError(e, fs, "--user ID|UPN is required")
+	}
+	dir, code := loadDirectory(e, fs, *directory)
+	if code >= 0 {
+		return code
+	}
+	engine, err := loadEngine(*policyFile)
+	if err != nil {
+		return inputError(e, err)
+	}
+	u, ok := dir.FindUser(*who)
+	if !ok {
+		fmt.Fprintf(e.stderr, "credres: %s: no user with id or user principal name %q\n", *directory, *who)
+		return exitBadInput
+	}
+	a := engine.Evaluate(dir.Tenant, u)
+	w := bufio.NewWriter(e.stdout)
+	defer w.Flush()
+	for _, s := range explain.Sentences(u, &a) {
+		fmt.Fprintln(w, s)
+	}
+	return exitOK
+}

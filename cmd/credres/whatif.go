@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"strings"
+
+	"github.com/credres/credres/pkg/model"
+	"github.com/credres/credres/pkg/rules"
+)
+
+func init() {
+	register(command{"whatif", "who would be locked out if dependencies failed together", runWhatif})
+}
+
+type userRef struct {
+	ID                string `json:"id"`
+	UserPrincipalName string `json:"userPrincipalName"`
+}
+
+type whatifOutput struct {
+	Down           []string  `json:"down"`
+	LockedOut      []userRef `json:"lockedOut"`
+	WithoutAnyPath []userRef `json:"withoutAnyPath"`
+	// Total is the number of users in the snapshot.
+	Total int `json:"total"`
+}
+
+func runWhatif(e env, args []string) int {
+	fs := flags(e, "whatif", "--directory FILE --down DEP[,DEP...] [--format table|json]",
+		"Lists the users who would have no way to sign in if the given dependencies failed\ntogether. A dependency without its /<id> suffix means every instance of it\n(security-key: all keys). Tier accept lists do not apply: an outage is an outage.\nUsers who have no sign-in path even without an outage are listed apart.\n\nDependencies: "+strings.Join(model.DependencyKinds[1:], ", "))
+	directory := fs.String("directory", "", "directory snapshot `file`")
+	var down stringList
+	fs.Var(&down, "down", "failing dependency `ids`, comma-separated or repeated")
+	format := fs.String("format", "table", "output `format`: table or json")
+	if code := parse(e, fs, args); code >= 0 {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return usageError(e, fs, "unexpected argument %q", fs.Arg(0))
+	}
+	if len(down) == 0 {
+		return usageError(e, fs, "--down DEP is required")
+	}
+	if *format != "table" && *format != "json" {
+		return usageError(e, fs, "--format must be table or json, not %q", *format)
+	}
+	outage, err := rules.ParseOutage(down...)
+	if err != nil {
+		return usageError(e, fs, "%v", err)
+	}
+	dir, code := loadDirectory(e, fs, *directory)
+	if code >= 0 {
+		return code
+	}
+	out := whatif(dir, outage)
+	w := bufio.NewWriter(e.stdout)
+	defer w.Flush()
+	if *format == "json" {
+		if err := writeJSON(w, out); err != nil {
+			return inputError(e, err)
+		}
+		return exitOK
+	}
+	fmt.Fprintf(w, "If %s failed together, %d of %d users would be locked out.\n", strings.Join(out.Down, " and "), len(out.LockedOut), out.Total)
+	for _, u := range out.LockedOut {
+		fmt.Fprintf(w, "  %s\t%s\n", u.UserPrincipalName, u.ID)
+	}
+	if len(out.WithoutAnyPath) > 0 {
+		fmt.Fprintf(w, "%d users have no multifactor sign-in path even without an outage:\n", len(out.WithoutAnyPath))
+		for _, u := range out.WithoutAnyPath {
+			fmt.Fprintf(w, "  %s\t%s\n", u.UserPrincipalName, u.ID)
+		}
+	}
+	return exitOK
+}
+
+func whatif(dir *model.Directory, o rules.Outage) whatifOutput {
+	out := whatifOutput{Down: o.Down(), LockedOut: []userRef{}, WithoutAnyPath: []userRef{}, Total: len(dir.Users)}
+	for i := range dir.Users {
+		u := &dir.Users[i]
+		locked, hasPath := rules.LockedOut(dir.Tenant, u, o)
+		ref := userRef{u.ID, u.UserPrincipalName}
+		switch {
+		case !hasPath:
+			out.WithoutAnyPath = append(out.WithoutAnyPath, ref)
+		case locked:
+			out.LockedOut = append(out.LockedOut, ref)
+		}
+	}
+	return out
+}
