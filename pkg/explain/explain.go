@@ -170,7 +170,10 @@ func Sentences(u *model.User, a *model.Assessment) []string {
 	case 0:
 		out = append(out, "The user has no multifactor sign-in path.")
 	default:
-		out = append(out, fmt.Sprintf("The user has %d distinct sign-in %s; it takes %s to lock them out.", len(a.Paths), plural(len(a.Paths), "path", "paths"), failures(a.Diversity)))
+		out = append(out, fmt.Sprintf("The user has %d distinct sign-in %s.", len(a.Paths), plural(len(a.Paths), "path", "paths")))
+		if !a.HasViolation(model.ViolationBelowMinDiversity) {
+			out = append(out, fmt.Sprintf("It takes %s to lock the user out.", failures(a.Diversity)))
+		}
 	}
 	for _, dep := range a.SPOFs {
 		if a.Compliant || !a.HasViolation(model.ViolationSPOFPrefix+dep) {
@@ -181,6 +184,9 @@ func Sentences(u *model.User, a *model.Assessment) []string {
 		out = append(out, "The user is within policy.")
 	}
 	for _, v := range a.Violations {
+		if v == model.ViolationBelowMinDiversity && a.HasViolation(model.ViolationNoMFAPath) {
+			continue // says nothing more than "no path"
+		}
 		s := Violation(u, a, v)
 		if slices.Contains(a.TenantSide, v) {
 			s += " Only the tenant can fix this: turning on password hash sync as a fallback for federation or pass-through authentication removes the on-premises dependency from the password."

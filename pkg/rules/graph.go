@@ -151,11 +151,11 @@ func (g *userGraph) build(t model.Tenant, u *model.User) {
 		case model.KindPlatformCredential:
 			g.addPath(path{deps: g.addInstance(model.DepMacDevice, m.ID), passwordless: true, phishingResistant: true})
 		case model.KindEmail:
-			g.ignore(m, "email one-time passcodes only reset passwords; they never complete a sign-in")
+			g.ignore(m, "email one-time passcodes only reset passwords")
 		case model.KindTemporaryAccessPass:
-			g.ignore(m, "a Temporary Access Pass expires")
+			g.ignore(m, "it expires")
 		default:
-			g.ignore(m, "credres does not know what this method type depends on")
+			g.ignore(m, "credres does not know what this type depends on")
 		}
 	}
 }

@@ -1,0 +1,37 @@
+package explain
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/credres/credres/pkg/model"
+)
+
+func TestSentencesMaskPersonalData(t *testing.T) {
+	t.Parallel()
+	phone, _ := model.DecodeMethod([]byte(`{"@odata.type":"#microsoft.graph.phoneAuthenticationMethod","id":"p1","phoneNumber":"+1 2065550123","phoneType":"mobile"}`))
+	mail, _ := model.DecodeMethod([]byte(`{"@odata.type":"#microsoft.graph.emailAuthenticationMethod","id":"e1","emailAddress":"adele@fabrikam.example"}`))
+	u := &model.User{ID: "u", UserPrincipalName: "u@contoso.example", Methods: []model.Method{phone, mail}}
+	a := &model.Assessment{Tier: "standard", MinDiversity: 2, Diversity: 1, Paths: [][]string{{"mobile-device", "phone-carrier"}},
+		SPOFs: []string{"mobile-device", "phone-carrier"}, Violations: []string{"below-min-diversity", "single-point-of-failure:phone-carrier", "telephony-only"}}
+	text := strings.Join(Sentences(u, a), "\n")
+	for _, secret := range []string{"2065550123", "206555", "adele@"} {
+		if strings.Contains(text, secret) {
+			t.Errorf("explanation leaks %q:\n%s", secret, text)
+		}
+	}
+	for _, want := range []string{"+1 ••• ••• 0123", "a•••@fabrikam.example", "phone network", "Single point of failure: the user's primary phone."} {
+		if !strings.Contains(text, want) {
+			t.Errorf("explanation lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+func TestDependencyNamesEveryKind(t *testing.T) {
+	t.Parallel()
+	for _, kind := range model.DependencyKinds {
+		if got := Dependency(nil, kind); got == kind || got == "" {
+			t.Errorf("Dependency(%q) = %q: no human name", kind, got)
+		}
+	}
+}
