@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/credres/credres/events"
+	"github.com/credres/credres/pkg/local"
+	"github.com/credres/credres/pkg/model"
+	"github.com/credres/credres/pkg/rules"
+)
+
+func init() {
+	register(command{"demo", "run ingest → evaluate → nudge/ticket locally, with no cloud", runDemo})
+}
+
+func runDemo(e env, args []string) int {
+	fs := flags(e, "demo", "[--directory FILE] [--events PATH] [--state DIR] [--policy FILE] [--sweep [--baseline|--campaign]] [--now TIME]",
+		"Runs the pipeline in one process through the Lambda functions' handler code: the\naudit events are ingested, each named user is read from the directory snapshot\n(standing in for Microsoft Graph), assessed, and nudged or ticketed. Delivered\nmessages are appended to <state>/outbox/nudges.jsonl and tickets.jsonl. State\npersists between runs: the same events again send nothing new; a changed snapshot\nis reacted to as the decision rules say.\n\nWith no flags it runs on the sample tenant and sample audit events built into credres.")
+	directory := fs.String("directory", "", "directory snapshot `file` (default: the built-in sample tenant)")
+	eventsPath := fs.String("events", "", "audit events: a `file` or folder of Event Hubs bodies (default: the built-in sample events; \"none\" for none)")
+	stateDir := fs.String("state", ".credres", "state `folder`: store, outbox and dead letters")
+	policyFile := fs.String("policy", "", "policy `file` (YAML); the embedded default policy when empty")
+	sweep := fs.Bool("sweep", false, "also reconcile every user of the snapshot, as the scheduled sweep does")
+	baseline := fs.Bool("baseline", false, "with --sweep: record first findings without nudging anyone")
+	campaign := fs.Bool("campaign", false, "with --sweep: act on first findings too")
+	maxAge := fs.String("max-age", "", "with --sweep: re-evaluate users assessed longer ago than this (e.g. 7d)")
+	nowFlag := fs.String("now", "", "evaluate at this RFC 3339 `time` instead of the clock (to play through reminders)")
+	if code := parse(e, fs, args); code >= 0 {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return usageError(e, fs, "unexpected argument %q", fs.Arg(0))
+	}
+	if (*baseline || *campaign || *maxAge != "") && !*sweep {
+		return usageError(e, fs, "--baseline, --campaign and --max-age go with --sweep")
+	}
+	if *baseline && *campaign {
+		return usageError(e, fs, "--baseline and --campaign exclude each other")
+	}
+	now := time.Now
+	if *nowFlag != "" {
+		t, err := time.Parse(time.RFC3339, *nowFlag)
+		if err != nil {
+			return usageError(e, fs, "--now: %v", err)
+		}
+		// Each call moves on by a millisecond so that successive writes of
+		// one run stay ordered, as they would on a real clock.
+		var tick time.Duration
+		now = func() time.Time { tick += time.Millisecond; return t.Add(tick) }
+	}
+	var age time.Duration
+	if *maxAge != "" {
+		d, err := rules.ParseDuration(*maxAge)
+		if err != nil {
+			return usageError(e, fs, "--max-age: %v", err)
+		}
+		age = d
+	}
+
+	var dir *model.Directory
+	var err error
+	if *directory == "" {
+		f, ferr := events.Files.Open("tenant.json")
+		if ferr != nil {
+			return inputError(e, ferr)
+		}
+		dir, err = model.DecodeDirectory(f)
+		f.Close()
+	} else {
+		dir, err = model.LoadDirectory(*directory)
+	}
+	if err != nil {
+		return inputError(e, err)
+	}
+	var receiver *local.FileReceiver
+	switch *eventsPath {
+	case "none":
+	case "":
+		receiver, err = local.ReadAuditFiles(events.Files, "audit")
+	default:
+		receiver, err = local.ReadAuditFiles(nil, *eventsPath)
+	}
+	if err != nil {
+		return inputError(e, err)
+	}
+	engine, err := loadEngine(*policyFile)
+	if err != nil {
+		return inputError(e, err)
+	}
+	cfg := local.Config{
+		Directory: dir, StateDir: *stateDir, Engine: engine, Now: now,
+		Sweep: *sweep, Baseline: *baseline, Campaign: *campaign, MaxAge: age,
+	}
+	if receiver != nil {
+		cfg.Events = receiver
+	}
+	res, err := local.Run(context.Background(), cfg)
+	if err != nil {
+		return inputError(e, err)
+	}
+	w := bufio.NewWriter(e.stdout)
+	defer w.Flush()
+	printDemo(w, dir, res)
+	if len(res.Dead) > 0 || res.Ingest.Malformed > 0 {
+		return exitBadInput
+	}
+	return exitOK
+}
+
+func printDemo(w io.Writer, dir *model.Directory, res *local.Result) {
+	in := res.Ingest
+	fmt.Fprintf(w, "ingest: %d messages, %d audit records -> %d evaluation requests", in.Messages, in.Records, in.Requests)
+	if len(in.Skipped) > 0 {
+		var parts []string
+		for r, n := range in.Skipped {
+			parts = append(parts, fmt.Sprintf("%d %s", n, r))
+		}
+		sort.Strings(parts)
+		fmt.Fprintf(w, " (skipped: %s)", strings.Join(parts, ", "))
+	}
+	fmt.Fprintln(w)
+	if in.Malformed > 0 {
+		fmt.Fprintf(w, "ingest: %d messages had malformed records (see dead-letters.jsonl)\n", in.Malformed)
+	}
+	if s := res.Sweep; s != nil {
+		fmt.Fprintf(w, "sweep: %d users, %d never assessed, %d changed, %d stale -> %d evaluation requests\n", s.Users, s.New, s.Changed, s.Stale, s.Enqueued)
+	}
+	fmt.Fprintf(w, "evaluate: %d users\n", len(res.Outcomes))
+	for _, o := range res.Outcomes {
+		name := o.UserID
+		if u, ok := dir.FindUser(o.UserID); ok {
+			name = u.UserPrincipalName
+		}
+		if o.Err != nil {
+			fmt.Fprintf(w, "  %-36s error: %v\n", name, o.Err)
+			continue
+		}
+		a := o.Assessment
+		state := "compliant"
+		if !a.Compliant {
+			state = "below policy: " + strings.Join(a.Violations, ", ")
+		}
+		reason := ""
+		if len(o.Decision.Reasons) > 0 {
+			reason = " (" + o.Decision.Reasons[0] + ")"
+		}
+		fmt.Fprintf(w, "  %-36s diversity %d/%d, %s\n  %-36s -> %s%s\n", name, a.Diversity, a.MinDiversity, state, "", o.Decision.Kind, reason)
+	}
+	fmt.Fprintf(w, "nudge: %d delivered", len(res.Nudges))
+	if len(res.Nudges) > 0 {
+		fmt.Fprintf(w, " -> %s/nudges.jsonl", res.OutboxDir)
+	}
+	fmt.Fprintln(w)
+	opened, resolved, updated := 0, 0, 0
+	for _, t := range res.Tickets {
+		switch t.Action {
+		case "opened":
+			opened++
+		case "resolved":
+			resolved++
+		default:
+			updated++
+		}
+	}
+	fmt.Fprintf(w, "ticket: %d opened, %d updated, %d resolved", opened, updated, resolved)
+	if len(res.Tickets) > 0 {
+		fmt.Fprintf(w, " -> %s/tickets.jsonl", res.OutboxDir)
+	}
+	fmt.Fprintln(w)
+	for _, d := range res.Dead {
+		fmt.Fprintf(w, "dead letter (%s): %s\n", d.Stage, d.Reason)
+	}
+	if len(res.Nudges)+len(res.Tickets) == 0 && len(res.Outcomes) > 0 {
+		fmt.Fprintln(w, "nothing new to send.")
+	}
+}
+

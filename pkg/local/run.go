@@ -1,0 +1,183 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/credres/credres/pkg/model"
+	"github.com/credres/credres/pkg/notify"
+	"github.com/credres/credres/pkg/pipeline"
+	"github.com/credres/credres/pkg/queue"
+	"github.com/credres/credres/pkg/rules"
+	"github.com/credres/credres/pkg/store"
+)
+
+// Config is one local run.
+type Config struct {
+	Directory *model.Directory
+	// Events are the audit records to ingest; nil ingests nothing.
+	Events pipeline.AuditReceiver
+	// StateDir holds the store and the outbox; it persists between runs.
+	StateDir string
+	Engine   *rules.Engine
+	Now      func() time.Time
+	// Sweep also reconciles every user of the snapshot, as the scheduled
+	// sweep function does; Baseline and Campaign are its options.
+	Sweep    bool
+	Baseline bool
+	Campaign bool
+	// MaxAge makes a sweep re-evaluate users assessed longer ago than this
+	// (the reminder schedule runs on these re-evaluations).
+	MaxAge time.Duration
+}
+
+// Result is what a run did.
+type Result struct {
+	Ingest    pipeline.IngestStats
+	Sweep     *pipeline.SweepStats
+	Outcomes  []pipeline.Outcome
+	Nudges    []pipeline.NudgeRecord
+	Tickets   []pipeline.TicketRecord
+	Dead      []DeadLetter
+	OutboxDir string
+}
+
+// DeadLetter is a message that failed every attempt, with the last reason.
+type DeadLetter struct {
+	Stage   string `json:"stage"`
+	Body    string `json:"body"`
+	Reason  string `json:"reason"`
+	Attempt int    `json:"attempts"`
+}
+
+// maxAttempts mirrors the queues' redrive count in the SAM template.
+const maxAttempts = 3
+
+// recorder forwards deliveries to the outbox and remembers them.
+type recorder struct {
+	out     *notify.Outbox
+	nudges  []pipeline.NudgeRecord
+	tickets []pipeline.TicketRecord
+}
+
+func (r *recorder) SendNudge(ctx context.Context, m pipeline.DecisionMessage, rec pipeline.NudgeRecord) error {
+	if err := r.out.SendNudge(ctx, m, rec); err != nil {
+		return err
+	}
+	r.nudges = append(r.nudges, rec)
+	return nil
+}
+
+func (r *recorder) SendTicket(ctx context.Context, m pipeline.DecisionMessage, rec pipeline.TicketRecord) error {
+	if err := r.out.SendTicket(ctx, m, rec); err != nil {
+		return err
+	}
+	r.tickets = append(r.tickets, rec)
+	return nil
+}
+
+// deadFile keeps ingest dead letters (malformed audit records) in the state.
+type deadFile struct{ path string }
+
+func (d deadFile) DeadLetter(_ context.Context, body []byte, reason string) error {
+	line, err := json.Marshal(DeadLetter{Stage: "ingest", Body: string(body), Reason: reason, Attempt: 1})
+	if err != nil {
+		return err
+	}
+	return appendLine(d.path, line)
+}
+
+// Run ingests, evaluates and delivers until every queue is empty.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	st, err := store.OpenFileStore(cfg.StateDir, cfg.Now)
+	if err != nil {
+		return nil, err
+	}
+	outDir := filepath.Join(cfg.StateDir, "outbox")
+	out, err := notify.OpenOutbox(outDir)
+	if err != nil {
+		return nil, err
+	}
+	rec := &recorder{out: out}
+	requests, nudges, tickets := queue.NewMemory(), queue.NewMemory(), queue.NewMemory()
+	dead := deadFile{filepath.Join(cfg.StateDir, "dead-letters.jsonl")}
+	res := &Result{OutboxDir: outDir}
+
+	if cfg.Events != nil {
+		in := pipeline.Ingest{Queue: requests, Dead: dead, TenantID: cfg.Directory.Tenant.ID}
+		stats, err := in.Drain(ctx, cfg.Events)
+		res.Ingest = stats
+		if err != nil {
+			return res, err
+		}
+	}
+	reader := &SnapshotReader{Dir: cfg.Directory}
+	if cfg.Sweep {
+		sw := pipeline.Sweep{Registrations: reader, Store: st, Queue: requests, MaxAge: cfg.MaxAge, Now: cfg.Now}
+		stats, err := sw.Run(ctx, pipeline.SweepOptions{Baseline: cfg.Baseline, Campaign: cfg.Campaign})
+		res.Sweep = &stats
+		if err != nil {
+			return res, err
+		}
+	}
+	eval := pipeline.Evaluate{
+		Users: reader, Store: st, Engine: cfg.Engine, Tenant: cfg.Directory.Tenant,
+		Nudges: nudges, Tickets: tickets, Now: cfg.Now,
+	}
+	nudge := pipeline.NudgeStage{Store: st, Sender: rec, Now: cfg.Now}
+	ticket := pipeline.TicketStage{Store: st, Sender: rec, Now: cfg.Now}
+
+	attempts := map[string]int{}
+	// drain runs one stage over its queue, returning failed messages up to
+	// maxAttempts times, as SQS redrive would, then dead-lettering them.
+	drain := func(stage string, q *queue.Memory, handle func([]pipeline.Message) []pipeline.Failure) {
+		for q.Len() > 0 {
+			batch := q.Receive(10)
+			failed := handle(batch)
+			byID := map[string]pipeline.Message{}
+			for _, m := range batch {
+				byID[m.ID] = m
+			}
+			var again []pipeline.Message
+			for _, f := range failed {
+				key := stage + "/" + f.MessageID
+				attempts[key]++
+				if attempts[key] >= maxAttempts {
+					res.Dead = append(res.Dead, DeadLetter{Stage: stage, Body: string(byID[f.MessageID].Body), Reason: f.Reason, Attempt: attempts[key]})
+					continue
+				}
+				again = append(again, byID[f.MessageID])
+			}
+			q.Return(again)
+		}
+	}
+	drain("evaluate", requests, func(ms []pipeline.Message) []pipeline.Failure {
+		outcomes, failures := eval.Handle(ctx, ms)
+		res.Outcomes = append(res.Outcomes, outcomes...)
+		return failures
+	})
+	drain("nudge", nudges, func(ms []pipeline.Message) []pipeline.Failure { return nudge.Handle(ctx, ms) })
+	drain("ticket", tickets, func(ms []pipeline.Message) []pipeline.Failure { return ticket.Handle(ctx, ms) })
+	res.Nudges, res.Tickets = rec.nudges, rec.tickets
+	for _, d := range res.Dead {
+		line, _ := json.Marshal(d)
+		if err := appendLine(dead.path, line); err != nil {
+			return res, fmt.Errorf("local: dead letters: %w", err)
+		}
+	}
+	return res, nil
+}
+
+func appendLine(path string, line []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.Write(append(line, '\n'))
+	return err
+}

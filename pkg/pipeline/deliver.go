@@ -1,0 +1,244 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/credres/credres/pkg/model"
+)
+
+// ClaimResult says whether a delivery may go ahead.
+type ClaimResult int
+
+// Claim outcomes.
+const (
+	// Claimed: this caller delivers, then calls Complete.
+	Claimed ClaimResult = iota
+	// AlreadyDone: delivered before; do nothing.
+	AlreadyDone
+	// InProgress: another delivery holds a live claim; try again later.
+	InProgress
+)
+
+// DeliveryStore makes delivery idempotent and keeps the user's nudge
+// history and ticket.
+type DeliveryStore interface {
+	// Claim takes key for lease; a claim that was never completed can be
+	// taken again once its lease has run out (the deliverer died).
+	Claim(ctx context.Context, key string, lease time.Duration) (ClaimResult, error)
+	// Complete marks key delivered; it is remembered for retention.
+	Complete(ctx context.Context, key string, retention time.Duration) error
+	LoadUser(ctx context.Context, userID string) (UserState, error)
+	RecordNudge(ctx context.Context, userID string, at time.Time) error
+	ClearNudges(ctx context.Context, userID string) error
+	SetTicket(ctx context.Context, userID string, t *Ticket) error
+}
+
+// NudgeRecord is one delivered nudge: a line of the local outbox
+// (outbox/nudges.jsonl) and the message body of the nudge outbox queue.
+type NudgeRecord struct {
+	DecisionID string    `json:"decisionId"`
+	UserID     string    `json:"userId"`
+	Decision   string    `json:"decision"`
+	Reminder   bool      `json:"reminder,omitempty"`
+	Violations []string  `json:"violations"`
+	Reasons    []string  `json:"reasons"`
+	Time       time.Time `json:"time"`
+}
+
+// TicketRecord is one ticket event: opened, updated or resolved. It is a
+// line of the local outbox (outbox/tickets.jsonl) and the JSON sent to the
+// helpdesk queue (docs/TICKETS.md).
+type TicketRecord struct {
+	DecisionID        string    `json:"decisionId"`
+	TicketID          string    `json:"ticketId"`
+	Status            string    `json:"status"` // open or resolved
+	Action            string    `json:"action"` // opened, updated or resolved
+	UserID            string    `json:"userId"`
+	UserPrincipalName string    `json:"userPrincipalName"`
+	Decision          string    `json:"decision"`
+	Tier              string    `json:"tier,omitempty"`
+	Diversity         int       `json:"diversity"`
+	Violations        []string  `json:"violations"`
+	TenantSide        []string  `json:"tenantSide,omitempty"`
+	Reasons           []string  `json:"reasons"`
+	Methods           []string  `json:"methods,omitempty"`
+	Recommendations   []string  `json:"recommendations,omitempty"`
+	Escalated         bool      `json:"escalated,omitempty"`
+	AdminOnly         bool      `json:"adminOnly,omitempty"`
+	Time              time.Time `json:"time"`
+}
+
+// NudgeSender delivers nudges (the outbox here; mail and Teams channels
+// implement it too).
+type NudgeSender interface {
+	SendNudge(ctx context.Context, msg DecisionMessage, rec NudgeRecord) error
+}
+
+// TicketSender delivers ticket events to a helpdesk.
+type TicketSender interface {
+	SendTicket(ctx context.Context, msg DecisionMessage, rec TicketRecord) error
+}
+
+// Delivery timing defaults.
+const (
+	DefaultClaimLease = 5 * time.Minute
+	DefaultRetention  = 14 * 24 * time.Hour
+)
+
+// NudgeStage delivers nudge decisions and stops reminders on resolve.
+type NudgeStage struct {
+	Store  DeliveryStore
+	Sender NudgeSender
+	Now    func() time.Time
+}
+
+// TicketStage opens, updates and resolves helpdesk tickets.
+type TicketStage struct {
+	Store  DeliveryStore
+	Sender TicketSender
+	Now    func() time.Time
+}
+
+// Handle delivers a batch of decision messages and returns the ones to
+// deliver again.
+func (n *NudgeStage) Handle(ctx context.Context, msgs []Message) []Failure {
+	return deliverAll(ctx, msgs, n.Store, "nudge", func(ctx context.Context, dm DecisionMessage) error {
+		switch dm.Decision.Kind {
+		case model.DecisionNudge:
+			rec := NudgeRecord{
+				DecisionID: dm.ID, UserID: dm.Decision.UserID, Decision: string(dm.Decision.Kind),
+				Reminder: dm.Decision.Reminder, Violations: dm.Decision.Violations, Reasons: dm.Decision.Reasons,
+				Time: n.Now(),
+			}
+			if err := n.Sender.SendNudge(ctx, dm, rec); err != nil {
+				return fmt.Errorf("send nudge: %w", err)
+			}
+			return n.Store.RecordNudge(ctx, dm.Decision.UserID, rec.Time)
+		case model.DecisionResolve:
+			return n.Store.ClearNudges(ctx, dm.Decision.UserID)
+		}
+		return fmt.Errorf("%w: the nudge stage does not handle %q decisions", model.ErrInvalidInput, dm.Decision.Kind)
+	})
+}
+
+// Handle delivers a batch of decision messages and returns the ones to
+// deliver again.
+func (t *TicketStage) Handle(ctx context.Context, msgs []Message) []Failure {
+	return deliverAll(ctx, msgs, t.Store, "ticket", func(ctx context.Context, dm DecisionMessage) error {
+		userID := dm.Decision.UserID
+		state, err := t.Store.LoadUser(ctx, userID)
+		if err != nil {
+			return err
+		}
+		now := t.Now()
+		open := state.Ticket != nil && state.Ticket.Status == TicketOpen
+		switch dm.Decision.Kind {
+		case model.DecisionTicket:
+			tk := state.Ticket
+			action := "updated"
+			if !open {
+				tk = &Ticket{ID: TicketID(userID, now), Status: TicketOpen, Opened: now, Reason: reasonOf(dm.Decision)}
+				action = "opened"
+			}
+			tk.Updated = now
+			if err := t.Sender.SendTicket(ctx, dm, ticketRecord(dm, tk, action, now)); err != nil {
+				return fmt.Errorf("send ticket: %w", err)
+			}
+			return t.Store.SetTicket(ctx, userID, tk)
+		case model.DecisionResolve:
+			if !open {
+				return nil // nothing was ticketed: a nudge-only episode ended
+			}
+			tk := *state.Ticket
+			tk.Status, tk.Updated = TicketResolved, now
+			if err := t.Sender.SendTicket(ctx, dm, ticketRecord(dm, &tk, "resolved", now)); err != nil {
+				return fmt.Errorf("send ticket resolution: %w", err)
+			}
+			return t.Store.SetTicket(ctx, userID, &tk)
+		}
+		return fmt.Errorf("%w: the ticket stage does not handle %q decisions", model.ErrInvalidInput, dm.Decision.Kind)
+	})
+}
+
+func reasonOf(d model.Decision) string {
+	switch {
+	case d.AdminOnly:
+		return "tenant-side"
+	case d.Escalated:
+		return "escalated"
+	}
+	return "policy"
+}
+
+func ticketRecord(dm DecisionMessage, tk *Ticket, action string, now time.Time) TicketRecord {
+	a := dm.Assessment
+	rec := TicketRecord{
+		DecisionID: dm.ID, TicketID: tk.ID, Status: tk.Status, Action: action,
+		UserID: dm.Decision.UserID, UserPrincipalName: dm.User.UserPrincipalName,
+		Decision: string(dm.Decision.Kind), Tier: a.Tier, Diversity: a.Diversity,
+		Violations: dm.Decision.Violations, TenantSide: a.TenantSide, Reasons: dm.Decision.Reasons,
+		Methods: dm.User.Methods, Escalated: dm.Decision.Escalated, AdminOnly: dm.Decision.AdminOnly,
+		Time: now,
+	}
+	for _, r := range a.Recommendations {
+		rec.Recommendations = append(rec.Recommendations, r.Action)
+	}
+	return rec
+}
+
+// deliverAll decodes, claims, delivers and completes each message; a failed
+// message is returned for redelivery and the others proceed.
+func deliverAll(ctx context.Context, msgs []Message, store DeliveryStore, stage string, deliver func(context.Context, DecisionMessage) error) []Failure {
+	log := zerolog.Ctx(ctx)
+	var failures []Failure
+	for _, m := range msgs {
+		var dm DecisionMessage
+		if err := json.Unmarshal(m.Body, &dm); err != nil || dm.ID == "" || dm.Decision.UserID == "" {
+			reason := fmt.Sprintf("malformed decision message: %v", orMissing(err))
+			log.Error().Str("messageId", m.ID).Str("reason", reason).Msg("message rejected")
+			failures = append(failures, Failure{m.ID, reason})
+			continue
+		}
+		ulog := log.With().Str("userId", dm.Decision.UserID).Str("decisionId", dm.ID).Str("decision", string(dm.Decision.Kind)).Logger()
+		key := stage + "/" + dm.ID
+		claim, err := store.Claim(ctx, key, DefaultClaimLease)
+		if err != nil {
+			ulog.Error().Err(err).Msg("claim failed; retried")
+			failures = append(failures, Failure{m.ID, err.Error()})
+			continue
+		}
+		switch claim {
+		case AlreadyDone:
+			ulog.Info().Msg("already delivered; duplicate ignored")
+			continue
+		case InProgress:
+			failures = append(failures, Failure{m.ID, "another delivery of this decision is in progress"})
+			continue
+		}
+		if err := deliver(ctx, dm); err != nil {
+			ulog.Error().Err(err).Msg("delivery failed; retried")
+			failures = append(failures, Failure{m.ID, fmt.Sprintf("%s %s: %v", stage, dm.ID, err)})
+			continue
+		}
+		if err := store.Complete(ctx, key, DefaultRetention); err != nil {
+			// Delivered but not marked: not retried, since a retry after the
+			// lease would deliver twice. The claim expires on its own.
+			ulog.Error().Err(err).Msg("delivered, but the delivery could not be marked done")
+			continue
+		}
+		ulog.Info().Msg("delivered")
+	}
+	return failures
+}
+
+func orMissing(err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return "no id or user id"
+}

@@ -1,0 +1,214 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/credres/credres/pkg/explain"
+	"github.com/credres/credres/pkg/model"
+	"github.com/credres/credres/pkg/rules"
+)
+
+// Message is one queue message as the handlers see it.
+type Message struct {
+	ID      string
+	GroupID string // the FIFO message group: the user id
+	Body    []byte
+}
+
+// Failure names a message that must be delivered again (or, after the
+// queue's redrive count, dead-lettered), with why.
+type Failure struct {
+	MessageID string
+	Reason    string
+}
+
+// UserResult is one user read live, or why not.
+type UserResult struct {
+	User model.User
+	Err  error
+}
+
+// UserReader reads users and their methods live (Microsoft Graph in the
+// cloud, a directory snapshot locally). results[i] answers ids[i]; a user
+// that no longer exists has an error wrapping model.ErrNotFound.
+type UserReader interface {
+	ReadUsers(ctx context.Context, ids []string) []UserResult
+}
+
+// EvaluationStore keeps each user's last assessment.
+type EvaluationStore interface {
+	LoadUser(ctx context.Context, userID string) (UserState, error)
+	// SaveAssessment stores a if observedAt is newer than the stored
+	// version; otherwise it returns an error wrapping model.ErrConflict.
+	SaveAssessment(ctx context.Context, userID string, a model.Assessment, observedAt time.Time) error
+}
+
+// DecisionQueue takes decisions for one delivery stage.
+type DecisionQueue interface {
+	SendDecisions(ctx context.Context, ds []DecisionMessage) error
+}
+
+// Evaluate re-evaluates users named by evaluation requests.
+type Evaluate struct {
+	Users   UserReader
+	Store   EvaluationStore
+	Engine  *rules.Engine
+	Tenant  model.Tenant
+	Nudges  DecisionQueue // nudge and resolve decisions
+	Tickets DecisionQueue // ticket and resolve decisions
+	Now     func() time.Time
+}
+
+// Outcome reports what happened to one user, for logs and the local runner.
+type Outcome struct {
+	UserID     string
+	Assessment model.Assessment
+	Decision   model.Decision
+	Err        error
+}
+
+// Handle evaluates a batch. Requests are coalesced per user (one read, one
+// assessment, however many events named the user). It returns the messages
+// to deliver again: a malformed one (with its reason, so that it reaches the
+// dead-letter queue after the redrive count), and every message of a user
+// whose evaluation failed; the other users of the batch proceed.
+func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Failure) {
+	log := zerolog.Ctx(ctx)
+	var failures []Failure
+	type pending struct {
+		msgIDs   []string
+		baseline bool
+	}
+	users := map[string]*pending{}
+	var order []string
+	for _, m := range msgs {
+		var req EvaluationRequest
+		err := json.Unmarshal(m.Body, &req)
+		if err == nil {
+			err = req.Validate()
+		} else {
+			err = fmt.Errorf("%w: %v", model.ErrInvalidInput, err)
+		}
+		if err != nil {
+			reason := fmt.Sprintf("malformed evaluation request: %v", err)
+			log.Error().Str("messageId", m.ID).Str("reason", reason).Msg("message rejected")
+			failures = append(failures, Failure{m.ID, reason})
+			continue
+		}
+		p := users[req.UserID]
+		if p == nil {
+			p = &pending{baseline: true}
+			users[req.UserID] = p
+			order = append(order, req.UserID)
+		}
+		p.msgIDs = append(p.msgIDs, m.ID)
+		// A batch acts on first findings unless every request is a baseline.
+		p.baseline = p.baseline && req.Baseline
+	}
+	if len(order) == 0 {
+		return nil, failures
+	}
+
+	results := ev.Users.ReadUsers(ctx, order)
+	var outcomes []Outcome
+	for i, id := range order {
+		p := users[id]
+		var out Outcome
+		if i < len(results) {
+			out = ev.one(ctx, id, results[i], p.baseline)
+		} else {
+			out = Outcome{UserID: id, Err: fmt.Errorf("evaluate %s: the reader returned no result", id)}
+		}
+		outcomes = append(outcomes, out)
+		if out.Err != nil {
+			ulog := log.With().Str("userId", id).Logger()
+			ulog.Error().Err(out.Err).Msg("evaluation failed; its messages are retried")
+			for _, mid := range p.msgIDs {
+				failures = append(failures, Failure{mid, out.Err.Error()})
+			}
+		}
+	}
+	return outcomes, failures
+}
+
+func (ev *Evaluate) one(ctx context.Context, userID string, res UserResult, baseline bool) Outcome {
+	out := Outcome{UserID: userID}
+	log := zerolog.Ctx(ctx).With().Str("userId", userID).Logger()
+	if res.Err != nil {
+		if errors.Is(res.Err, model.ErrNotFound) {
+			// Deleted since the event: nothing to evaluate, nothing to retry.
+			log.Info().Msg("user no longer exists; request dropped")
+			out.Decision = model.Decision{Kind: model.DecisionNone, UserID: userID, Reasons: []string{"the user no longer exists"}}
+			return out
+		}
+		out.Err = fmt.Errorf("evaluate %s: read user: %w", userID, res.Err)
+		return out
+	}
+	observed := ev.Now()
+	state, err := ev.Store.LoadUser(ctx, userID)
+	if err != nil {
+		out.Err = fmt.Errorf("evaluate %s: %w", userID, err)
+		return out
+	}
+	u := res.User
+	a := ev.Engine.Evaluate(ev.Tenant, &u)
+	d := ev.Engine.Decide(rules.DecisionInput{
+		Previous: state.Assessment, Current: a, History: state.History, Now: observed, Baseline: baseline,
+	})
+	out.Assessment, out.Decision = a, d
+
+	if d.Kind != model.DecisionNone {
+		msg := DecisionMessage{
+			ID:         decisionID(userID, d, state.ObservedAt, state.History),
+			Decision:   d,
+			User:       summarise(&u),
+			Assessment: a,
+			Time:       observed,
+		}
+		// Publish before storing: if storing fails, the retry decides again
+		// from the same previous state and publishes the same decision id.
+		var queues []DecisionQueue
+		switch d.Kind {
+		case model.DecisionNudge:
+			queues = []DecisionQueue{ev.Nudges}
+		case model.DecisionTicket:
+			queues = []DecisionQueue{ev.Tickets}
+		case model.DecisionResolve:
+			queues = []DecisionQueue{ev.Nudges, ev.Tickets}
+		}
+		for _, q := range queues {
+			if err := q.SendDecisions(ctx, []DecisionMessage{msg}); err != nil {
+				out.Err = fmt.Errorf("evaluate %s: publish %s decision: %w", userID, d.Kind, err)
+				return out
+			}
+		}
+	}
+	if err := ev.Store.SaveAssessment(ctx, userID, a, observed); err != nil {
+		if errors.Is(err, model.ErrConflict) {
+			log.Info().Msg("a newer assessment is already stored; this one is dropped")
+			return out
+		}
+		out.Err = fmt.Errorf("evaluate %s: %w", userID, err)
+		return out
+	}
+	log.Info().Int("diversity", a.Diversity).Bool("compliant", a.Compliant).
+		Str("decision", string(d.Kind)).Strs("violations", a.Violations).Msg("evaluated")
+	return out
+}
+
+func summarise(u *model.User) UserSummary {
+	s := UserSummary{
+		ID: u.ID, UserPrincipalName: u.UserPrincipalName, DisplayName: u.DisplayName,
+		Mail: u.Mail, PreferredLanguage: u.PreferredLanguage,
+	}
+	for _, m := range u.Methods {
+		s.Methods = append(s.Methods, explain.Method(m))
+	}
+	return s
+}

@@ -1,0 +1,125 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/rs/zerolog"
+
+	"github.com/credres/credres/pkg/model"
+)
+
+// AuditMessage is one message from the audit stream: an Event Hubs event
+// body ({"records":[…]}) with where it came from, for logs.
+type AuditMessage struct {
+	Body     []byte
+	Position string // partition and offset or file name, never personal data
+}
+
+// AuditReceiver yields audit messages and checkpoints them. Commit
+// checkpoints everything Next has returned so far.
+type AuditReceiver interface {
+	// Next returns the next messages; an empty result with a nil error means
+	// the source is drained for now.
+	Next(ctx context.Context) ([]AuditMessage, error)
+	Commit(ctx context.Context) error
+}
+
+// RequestQueue takes evaluation requests (an SQS FIFO queue in the cloud).
+type RequestQueue interface {
+	SendRequests(ctx context.Context, reqs []EvaluationRequest) error
+}
+
+// DeadLetters keeps input that can never be processed, with the reason, so
+// that an operator can look at it without it blocking the stream.
+type DeadLetters interface {
+	DeadLetter(ctx context.Context, body []byte, reason string) error
+}
+
+// Ingest turns audit records into evaluation requests.
+type Ingest struct {
+	Queue RequestQueue
+	Dead  DeadLetters
+	// TenantID, when set, ignores records of other tenants sharing the hub.
+	TenantID string
+}
+
+// IngestStats counts what a drain did.
+type IngestStats struct {
+	Messages  int            `json:"messages"`
+	Records   int            `json:"records"`
+	Requests  int            `json:"requests"`
+	Skipped   map[string]int `json:"skipped"`
+	Malformed int            `json:"malformed"`
+}
+
+func (s *IngestStats) add(reason string, n int) {
+	if s.Skipped == nil {
+		s.Skipped = map[string]int{}
+	}
+	s.Skipped[reason] += n
+}
+
+// Drain reads the receiver until it is drained or ctx ends. After every
+// batch the requests are enqueued first and the checkpoint committed
+// second, so a crash between the two repeats the batch (the FIFO queue
+// drops the repeated requests by their audit record id) and loses nothing.
+// A malformed record goes to the dead letters with its reason; the rest of
+// its message proceeds.
+func (in *Ingest) Drain(ctx context.Context, r AuditReceiver) (IngestStats, error) {
+	var stats IngestStats
+	log := zerolog.Ctx(ctx)
+	for {
+		if err := ctx.Err(); err != nil {
+			return stats, nil // the time budget ended; the checkpoint holds
+		}
+		msgs, err := r.Next(ctx)
+		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+				return stats, nil
+			}
+			return stats, fmt.Errorf("ingest: receive: %w", err)
+		}
+		if len(msgs) == 0 {
+			return stats, nil
+		}
+		var reqs []EvaluationRequest
+		for _, m := range msgs {
+			stats.Messages++
+			batch, perr := model.ParseAudit(m.Body)
+			stats.Records += batch.Records
+			for reason, n := range batch.Skipped {
+				stats.add(reason, n)
+			}
+			if perr != nil {
+				stats.Malformed++
+				log.Warn().Str("position", m.Position).Err(perr).Msg("malformed audit records go to the dead letters")
+				if in.Dead != nil {
+					if err := in.Dead.DeadLetter(ctx, m.Body, fmt.Sprintf("%s: %v", m.Position, perr)); err != nil {
+						return stats, fmt.Errorf("ingest: dead-letter %s: %w", m.Position, err)
+					}
+				}
+			}
+			for _, ev := range batch.Events {
+				if in.TenantID != "" && ev.TenantID != "" && ev.TenantID != in.TenantID {
+					stats.add("other-tenant", 1)
+					continue
+				}
+				reqs = append(reqs, EvaluationRequest{
+					UserID: ev.UserID, TenantID: ev.TenantID, Reason: ReasonAudit,
+					AuditID: ev.AuditID, Activity: ev.Activity, Time: ev.Time,
+				})
+			}
+		}
+		if len(reqs) > 0 {
+			if err := in.Queue.SendRequests(ctx, reqs); err != nil {
+				return stats, fmt.Errorf("ingest: enqueue %d requests: %w", len(reqs), err)
+			}
+			stats.Requests += len(reqs)
+		}
+		if err := r.Commit(ctx); err != nil {
+			return stats, fmt.Errorf("ingest: checkpoint: %w", err)
+		}
+	}
+}

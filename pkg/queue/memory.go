@@ -1,0 +1,91 @@
+// Package queue carries evaluation requests and decisions between the
+// pipeline's stages: Memory in one process (the local runner, tests), SQS
+// between Lambda functions. Both deduplicate like an SQS FIFO queue.
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/credres/credres/pkg/pipeline"
+)
+
+// Memory is an in-process FIFO queue with deduplication by id, for the local
+// runner. Unlike SQS its deduplication never expires: one run of the local
+// runner is one window.
+type Memory struct {
+	mu   sync.Mutex
+	msgs []pipeline.Message
+	seen map[string]bool
+	next int
+}
+
+// NewMemory returns an empty queue.
+func NewMemory() *Memory { return &Memory{seen: map[string]bool{}} }
+
+func (q *Memory) push(group, dedup string, body any) error {
+	data, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("queue: encode: %w", err)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.seen[dedup] {
+		return nil
+	}
+	q.seen[dedup] = true
+	q.next++
+	q.msgs = append(q.msgs, pipeline.Message{ID: "m" + strconv.Itoa(q.next), GroupID: group, Body: data})
+	return nil
+}
+
+// SendRequests enqueues evaluation requests, one group per user.
+func (q *Memory) SendRequests(_ context.Context, reqs []pipeline.EvaluationRequest) error {
+	for _, r := range reqs {
+		if err := q.push(r.UserID, r.DeduplicationID(), r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SendDecisions enqueues decisions, one group per user.
+func (q *Memory) SendDecisions(_ context.Context, ds []pipeline.DecisionMessage) error {
+	for _, d := range ds {
+		if err := q.push(d.Decision.UserID, d.ID, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Receive removes and returns up to max messages (all when max <= 0).
+func (q *Memory) Receive(max int) []pipeline.Message {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := len(q.msgs)
+	if max > 0 && max < n {
+		n = max
+	}
+	out := append([]pipeline.Message(nil), q.msgs[:n]...)
+	q.msgs = q.msgs[n:]
+	return out
+}
+
+// Return puts messages back at the front, as SQS makes failed messages
+// visible again.
+func (q *Memory) Return(msgs []pipeline.Message) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.msgs = append(append([]pipeline.Message(nil), msgs...), q.msgs...)
+}
+
+// Len is the number of messages waiting.
+func (q *Memory) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.msgs)
+}

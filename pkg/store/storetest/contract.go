@@ -1,0 +1,126 @@
+// Package storetest holds the contract every credres store satisfies, as a
+// test suite that each implementation runs against itself.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/credres/credres/pkg/model"
+	"github.com/credres/credres/pkg/pipeline"
+)
+
+// Store is everything the pipeline asks of a store.
+type Store interface {
+	pipeline.EvaluationStore
+	pipeline.DeliveryStore
+	pipeline.SweepStore
+	SetSnooze(ctx context.Context, userID string, until time.Time) error
+}
+
+// Clock is a settable clock for claim expiry.
+type Clock struct{ T time.Time }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time { return c.T }
+
+// Run runs the contract. open returns a fresh, empty store whose claims
+// expire by clock.
+func Run(t *testing.T, open func(t *testing.T, clock *Clock) Store) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+
+	t.Run("unknown-user-has-zero-state", func(t *testing.T) {
+		s := open(t, &Clock{t0})
+		st, err := s.LoadUser(ctx, "nobody")
+		if err != nil || st.Assessment != nil || !st.ObservedAt.IsZero() || len(st.History.Nudges) != 0 {
+			t.Fatalf("state %+v, err %v", st, err)
+		}
+	})
+
+	t.Run("older-read-never-overwrites-newer-assessment", func(t *testing.T) {
+		s := open(t, &Clock{t0})
+		newer := model.Assessment{UserID: "u1", Diversity: 2, Violations: []string{}}
+		older := model.Assessment{UserID: "u1", Diversity: 1, Violations: []string{"below-min-diversity"}}
+		if err := s.SaveAssessment(ctx, "u1", newer, t0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		err := s.SaveAssessment(ctx, "u1", older, t0)
+		if !errors.Is(err, model.ErrConflict) {
+			t.Fatalf("stale write: err %v, want ErrConflict", err)
+		}
+		if err := s.SaveAssessment(ctx, "u1", older, t0.Add(time.Minute)); !errors.Is(err, model.ErrConflict) {
+			t.Fatalf("same-version write: err %v, want ErrConflict", err)
+		}
+		st, err := s.LoadUser(ctx, "u1")
+		if err != nil || st.Assessment == nil || st.Assessment.Diversity != 2 || !st.ObservedAt.Equal(t0.Add(time.Minute)) {
+			t.Fatalf("state %+v, err %v", st, err)
+		}
+		if err := s.SaveAssessment(ctx, "u1", older, t0.Add(2*time.Minute)); err != nil {
+			t.Fatalf("newer write: %v", err)
+		}
+		at, err := s.ObservedAt(ctx, []string{"u1", "u2"})
+		if err != nil || len(at) != 1 || !at["u1"].Equal(t0.Add(2*time.Minute)) {
+			t.Fatalf("ObservedAt = %v, %v", at, err)
+		}
+	})
+
+	t.Run("history-and-ticket-survive-assessments", func(t *testing.T) {
+		s := open(t, &Clock{t0})
+		must(t, s.RecordNudge(ctx, "u1", t0))
+		must(t, s.RecordNudge(ctx, "u1", t0.Add(24*time.Hour)))
+		must(t, s.SetTicket(ctx, "u1", &pipeline.Ticket{ID: "CR-1", Status: pipeline.TicketOpen, Opened: t0, Updated: t0}))
+		must(t, s.SetSnooze(ctx, "u1", t0.Add(48*time.Hour)))
+		must(t, s.SaveAssessment(ctx, "u1", model.Assessment{UserID: "u1"}, t0))
+		st, err := s.LoadUser(ctx, "u1")
+		must(t, err)
+		if len(st.History.Nudges) != 2 || !st.History.Nudges[1].Equal(t0.Add(24*time.Hour)) {
+			t.Errorf("nudges %v", st.History.Nudges)
+		}
+		if !st.History.TicketOpen || st.Ticket == nil || st.Ticket.ID != "CR-1" {
+			t.Errorf("ticket %+v open %v", st.Ticket, st.History.TicketOpen)
+		}
+		if !st.History.SnoozedUntil.Equal(t0.Add(48 * time.Hour)) {
+			t.Errorf("snoozed until %v", st.History.SnoozedUntil)
+		}
+		must(t, s.ClearNudges(ctx, "u1"))
+		must(t, s.SetTicket(ctx, "u1", &pipeline.Ticket{ID: "CR-1", Status: pipeline.TicketResolved, Opened: t0, Updated: t0}))
+		st, err = s.LoadUser(ctx, "u1")
+		must(t, err)
+		if len(st.History.Nudges) != 0 || st.History.TicketOpen || st.Ticket.Status != pipeline.TicketResolved || st.Assessment == nil {
+			t.Errorf("after clear: %+v", st)
+		}
+	})
+
+	t.Run("claims-make-delivery-idempotent", func(t *testing.T) {
+		clock := &Clock{t0}
+		s := open(t, clock)
+		got, err := s.Claim(ctx, "nudge/d1", time.Minute)
+		if err != nil || got != pipeline.Claimed {
+			t.Fatalf("first claim: %v %v", got, err)
+		}
+		if got, _ := s.Claim(ctx, "nudge/d1", time.Minute); got != pipeline.InProgress {
+			t.Fatalf("second claim while held: %v", got)
+		}
+		clock.T = t0.Add(2 * time.Minute)
+		if got, _ := s.Claim(ctx, "nudge/d1", time.Minute); got != pipeline.Claimed {
+			t.Fatalf("claim after the lease ran out: %v", got)
+		}
+		must(t, s.Complete(ctx, "nudge/d1", time.Hour))
+		if got, _ := s.Claim(ctx, "nudge/d1", time.Minute); got != pipeline.AlreadyDone {
+			t.Fatalf("claim after completion: %v", got)
+		}
+		if got, _ := s.Claim(ctx, "ticket/d1", time.Minute); got != pipeline.Claimed {
+			t.Fatalf("another key: %v", got)
+		}
+	})
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
