@@ -180,4 +180,3 @@ func printDemo(w io.Writer, dir *model.Directory, res *local.Result) {
 		fmt.Fprintln(w, "nothing new to send.")
 	}
 }
-
