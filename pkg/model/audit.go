@@ -1,0 +1,944 @@
+package model
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Skip reasons: why ParseAudit set aside a well-formed record. They are the
+// keys of AuditBatch.Skipped, stable strings meant for counters and logs, so
+// that an operator can tell "nothing relevant happened" from "the feed is
+// broken".
+const (
+	// SkipIrrelevantActivity is any activity that cannot change a user's
+	// authentication methods: group or policy changes, password resets,
+	// passkey creation options, or an "Update user" that touches no
+	// authentication property.
+	SkipIrrelevantActivity = "irrelevant-activity"
+	// SkipFailedOperation is a record whose result is failure or timeout:
+	// the change it describes did not happen.
+	SkipFailedOperation = "failed-operation"
+	// SkipNoChangeReviewed is "User reviewed security info": the user
+	// confirmed their methods without changing them.
+	SkipNoChangeReviewed = "no-change-reviewed"
+	// SkipNoChangeCanceled is a canceled registration ("User canceled
+	// security info registration", also spelled "cancelled").
+	SkipNoChangeCanceled = "no-change-canceled"
+	// SkipLegacySchema is a 2018-era Event Hubs record (category "Audit")
+	// whose properties use a layout the current service no longer emits.
+	SkipLegacySchema = "legacy-schema"
+	// SkipNoTargetUser is a relevant activity aimed at no user, such as a
+	// hardware OATH token created in the tenant's inventory.
+	SkipNoTargetUser = "no-target-user"
+)
+
+// Method labels for changes that do not come from a StrongAuthenticationMethod
+// type or a result-reason text.
+const (
+	methodAuthenticatorApp   = "AuthenticatorApp"
+	methodSearchableKey      = "SearchableDeviceKey"
+	methodHardwareOathToken  = "HardwareOathToken"
+	propStrongAuthMethod     = "StrongAuthenticationMethod"
+	propStrongAuthPhoneApp   = "StrongAuthenticationPhoneAppDetail"
+	propStrongAuthUserDetail = "StrongAuthenticationUserDetails"
+	propIncludedUpdated      = "Included Updated Properties"
+)
+
+// strongAuthMethodTypes names StrongAuthenticationMethod's MethodType numbers,
+// in the order Microsoft's own hunting queries use.
+var strongAuthMethodTypes = [...]string{
+	"TwoWayVoiceMobile", "TwoWaySms", "TwoWayVoiceOffice", "TwoWayVoiceOtherMobile",
+	"TwoWaySmsOtherMobile", "OneWaySms", "PhoneAppNotification", "PhoneAppOTP",
+}
+
+// AuditBatch is the result of normalising one input document: the relevant
+// records as events, and a count of everything set aside.
+type AuditBatch struct {
+	// Events are the relevant records, in input order.
+	Events []MethodChangeEvent
+	// Skipped counts well-formed records that were set aside, by skip reason
+	// (the Skip… constants). It is never nil.
+	Skipped map[string]int
+	// Records is how many records were seen: events, skipped and malformed.
+	Records int
+}
+
+// ParseAudit normalises one document of Entra audit records into
+// method-change events.
+//
+// It accepts, and tells apart by shape:
+//   - an Event Hubs message body {"records":[…]} as the diagnostic setting
+//     delivers it, the directory-audit fields under "properties";
+//   - a single diagnostic record (an object with "properties");
+//   - a Graph directoryAudit object, without any envelope;
+//   - a Graph list {"value":[…]}, with or without "@odata.context" and
+//     "@odata.nextLink";
+//   - a bare JSON array of any of these records;
+//   - several of the above one after another (JSON Lines, or documents
+//     simply concatenated), because archived feeds are often kept that way.
+//
+// Keys are matched case-insensitively ("Type" and "type"), "result" may be a
+// string or the Graph enum number (0 success, 1 failure, 2 timeout), and
+// modifiedProperties values may be double-encoded JSON strings or plain JSON.
+// Envelope fields the event does not need (level, durationMs, …) are never
+// read, so their varying types cannot spoil a record.
+//
+// A record is relevant when its activity (matched case-insensitively) can
+// change a user's methods (SPEC §7): the Authentication Methods registration
+// activities ("User registered security info", "Admin deleted security
+// info", …), the hardware OATH token activities when they target a user, and
+// "Update user" records whose modifiedProperties include
+// StrongAuthenticationMethod, StrongAuthenticationPhoneAppDetail,
+// SearchableDeviceKey or StrongAuthenticationUserDetails. Everything else is
+// counted in AuditBatch.Skipped under one of the Skip… reasons. An event's
+// Changes come from the result reason ("User registered Fido2 Authentication
+// Method" is registered "Fido2 Authentication Method"), from the old and new
+// StrongAuthenticationMethod types (added, removed, default), or from the
+// Authenticator entries of StrongAuthenticationPhoneAppDetail (added,
+// removed, updated "AuthenticatorApp"); they only explain the trigger, since
+// the methods themselves are always read live.
+//
+// ParseAudit never stops at a bad record: err joins one error per malformed
+// record, each wrapping ErrInvalidInput and naming the record's position
+// (from 0, counted across the whole input) as "record 3: …", and everything
+// valid is still in the batch. A record is malformed when it is not a JSON
+// object, or when it is relevant but lacks its id, its time or a user target
+// with an id; irrelevant records are skipped whatever they lack. Invalid JSON
+// ends the input at that point ("document 1: …"): nothing after a syntax
+// error can be trusted to line up.
+func ParseAudit(data []byte) (AuditBatch, error) {
+	batch := AuditBatch{Skipped: map[string]int{}}
+	var errs []error
+	dec := json.NewDecoder(bytes.NewReader(data))
+	docs := 0
+	for ; ; docs++ {
+		var doc json.RawMessage
+		err := dec.Decode(&doc)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var syn *json.SyntaxError
+			if errors.As(err, &syn) {
+				err = fmt.Errorf("%v at byte %d", err, syn.Offset)
+			}
+			errs = append(errs, fmt.Errorf("document %d: %w: %v", docs, ErrInvalidInput, err))
+			break
+		}
+		records, err := splitDocument(doc)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("document %d: %w", docs, err))
+			continue
+		}
+		for _, rec := range records {
+			pos := batch.Records
+			batch.Records++
+			ev, skip, err := normaliseRecord(rec)
+			switch {
+			case err != nil:
+				errs = append(errs, fmt.Errorf("record %d: %w", pos, err))
+			case skip != "":
+				batch.Skipped[skip]++
+			default:
+				batch.Events = append(batch.Events, ev)
+			}
+		}
+	}
+	if docs == 0 && len(errs) == 0 {
+		errs = append(errs, fmt.Errorf("%w: no JSON document", ErrInvalidInput))
+	}
+	return batch, errors.Join(errs...)
+}
+
+// splitDocument returns the records of one top-level JSON value. Anything
+// that is not a recognised container is one record, so that a stray scalar
+// is reported as a malformed record rather than silently ignored.
+func splitDocument(doc json.RawMessage) ([]json.RawMessage, error) {
+	doc = bytes.TrimSpace(doc)
+	switch {
+	case len(doc) > 0 && doc[0] == '[':
+		var items []json.RawMessage
+		if err := json.Unmarshal(doc, &items); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalidInput, err)
+		}
+		return items, nil
+	case len(doc) > 0 && doc[0] == '{':
+		// One pass for the common case; a container of the wrong type is
+		// looked at again only to say what it is.
+		var page struct {
+			Records *[]json.RawMessage `json:"records"`
+			Value   *[]json.RawMessage `json:"value"`
+		}
+		if err := json.Unmarshal(doc, &page); err != nil {
+			var raw struct {
+				Records json.RawMessage `json:"records"`
+				Value   json.RawMessage `json:"value"`
+			}
+			if json.Unmarshal(doc, &raw) == nil {
+				for _, c := range []struct {
+					name string
+					v    json.RawMessage
+				}{{"records", raw.Records}, {"value", raw.Value}} {
+					if isSet(c.v) && bytes.TrimSpace(c.v)[0] != '[' {
+						return nil, fmt.Errorf("%w: %q is %s, not an array", ErrInvalidInput, c.name, jsonKind(bytes.TrimSpace(c.v)))
+					}
+				}
+			}
+			return nil, fmt.Errorf("%w: %v", ErrInvalidInput, err)
+		}
+		switch {
+		case page.Records != nil:
+			return *page.Records, nil
+		case page.Value != nil:
+			return *page.Value, nil
+		}
+	}
+	return []json.RawMessage{doc}, nil
+}
+
+// directoryAudit holds the fields read from a Graph directoryAudit object,
+// which is also what an Event Hubs record carries under "properties".
+// encoding/json matches keys case-insensitively, which absorbs the
+// "Type"/"type" spellings. Fields whose type varies between sources stay raw
+// and are decoded only once the record is known to matter.
+type directoryAudit struct {
+	ID                  text            `json:"id"`
+	ActivityDisplayName text            `json:"activityDisplayName"`
+	ActivityDateTime    text            `json:"activityDateTime"`
+	Result              json.RawMessage `json:"result"`
+	ResultReason        text            `json:"resultReason"`
+	InitiatedBy         json.RawMessage `json:"initiatedBy"`
+	TargetResources     json.RawMessage `json:"targetResources"`
+	// TenantID is repeated inside properties by newer Event Hubs records; at
+	// the top level it is the envelope's.
+	TenantID text `json:"tenantId"`
+	// TargetResourceType appears, instead of activityDisplayName, in the
+	// legacy 2018 layout.
+	TargetResourceType text `json:"targetResourceType"`
+}
+
+// diagnosticRecord is one record as it arrives: an Event Hubs diagnostic
+// record (envelope plus properties) or, when Properties is nil, a bare Graph
+// directoryAudit whose fields land in the embedded struct. Both layers decode
+// in one pass.
+type diagnosticRecord struct {
+	directoryAudit
+	Time              text            `json:"time"`
+	OperationName     text            `json:"operationName"`
+	Category          text            `json:"category"`
+	ResourceID        text            `json:"resourceId"`
+	ResultDescription text            `json:"resultDescription"`
+	Properties        *directoryAudit `json:"properties"`
+}
+
+type targetResource struct {
+	ID                 text            `json:"id"`
+	Type               text            `json:"type"`
+	UserPrincipalName  text            `json:"userPrincipalName"`
+	ModifiedProperties json.RawMessage `json:"modifiedProperties"`
+}
+
+type modifiedProperty struct {
+	DisplayName text            `json:"displayName"`
+	OldValue    json.RawMessage `json:"oldValue"`
+	NewValue    json.RawMessage `json:"newValue"`
+}
+
+type initiatedBy struct {
+	User *struct {
+		ID                text `json:"id"`
+		UserPrincipalName text `json:"userPrincipalName"`
+	} `json:"user"`
+	App *struct {
+		AppID       text `json:"appId"`
+		DisplayName text `json:"displayName"`
+	} `json:"app"`
+}
+
+// text is a string field that tolerates null and other scalar types: a
+// number or boolean keeps its literal text, an object or array reads as
+// empty. Records pass through several pipelines, and a type surprise in one
+// field must not cost the whole record; a required field that reads as empty
+// is still reported.
+type text string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *text) UnmarshalJSON(b []byte) error {
+	switch {
+	case len(b) == 0:
+		*t = ""
+	case len(b) >= 2 && b[0] == '"':
+		// Most values need no unescaping; the decoder has already checked
+		// the JSON, so the bytes between the quotes are the string.
+		if inner := b[1 : len(b)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+			*t = text(inner)
+			return nil
+		}
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*t = text(s)
+	case b[0] == '{' || b[0] == '[' || b[0] == 'n':
+		*t = ""
+	default:
+		*t = text(b)
+	}
+	return nil
+}
+
+func (t text) String() string { return strings.TrimSpace(string(t)) }
+
+// activityKind is how an activity name decides a record's fate.
+type activityKind int
+
+const (
+	actIrrelevant activityKind = iota
+	actAuthMethods
+	actHardwareOath
+	actUpdateUser
+	actReviewed
+	actCanceled
+)
+
+// activities maps lower-cased activity names to their kind. The name alone
+// decides, whatever loggedByService says: the same registration activities
+// are also logged by the MFA service, and a spurious re-evaluation costs one
+// Graph read while a missed one leaves a user unassessed.
+var activities = map[string]activityKind{
+	"user registered security info":              actAuthMethods,
+	"user deleted security info":                 actAuthMethods,
+	"user changed default security info":         actAuthMethods,
+	"user updated security info":                 actAuthMethods,
+	"admin registered security info":             actAuthMethods,
+	"admin updated security info":                actAuthMethods,
+	"admin deleted security info":                actAuthMethods,
+	"user registered all required security info": actAuthMethods,
+	"assign hardware oath token":                 actHardwareOath,
+	"create hardware oath token":                 actHardwareOath,
+	"update hardware oath token":                 actHardwareOath,
+	"delete hardware oath token":                 actHardwareOath,
+	"update user":                                actUpdateUser,
+	"user reviewed security info":                actReviewed,
+}
+
+// hardwareOathOps is what each hardware OATH activity does to the target
+// user's token.
+var hardwareOathOps = map[string]ChangeOp{
+	"assign hardware oath token": ChangeAdded,
+	"create hardware oath token": ChangeAdded,
+	"update hardware oath token": ChangeUpdated,
+	"delete hardware oath token": ChangeRemoved,
+}
+
+func classifyActivity(activity string) activityKind {
+	a := strings.ToLower(activity)
+	if strings.HasPrefix(a, "user canceled") || strings.HasPrefix(a, "user cancelled") {
+		return actCanceled
+	}
+	return activities[a]
+}
+
+// normaliseRecord turns one record into an event, a skip reason, or an error
+// wrapping ErrInvalidInput. Skips are decided before anything is required, so
+// that an irrelevant record is never reported as malformed.
+func normaliseRecord(raw json.RawMessage) (MethodChangeEvent, string, error) {
+	var ev MethodChangeEvent
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return ev, "", fmt.Errorf("%w: %s, not a JSON object", ErrInvalidInput, jsonKind(raw))
+	}
+	var env diagnosticRecord
+	// Every field but properties accepts any JSON type, so a decoding error
+	// can only mean properties is not an object; the rest is still decoded.
+	decodeErr := json.Unmarshal(raw, &env)
+	if strings.EqualFold(env.Category.String(), "Audit") && (decodeErr != nil || env.Properties != nil) {
+		return ev, SkipLegacySchema, nil
+	}
+	if decodeErr != nil {
+		var probe struct {
+			Properties json.RawMessage `json:"properties"`
+		}
+		if json.Unmarshal(raw, &probe) == nil && isSet(probe.Properties) {
+			return ev, "", fmt.Errorf("%w: properties is %s, not an object", ErrInvalidInput, jsonKind(bytes.TrimSpace(probe.Properties)))
+		}
+		return ev, "", fmt.Errorf("%w: %v", ErrInvalidInput, decodeErr)
+	}
+	p, enveloped := &env.directoryAudit, env.Properties != nil
+	if enveloped {
+		p = env.Properties
+	}
+	activity := p.ActivityDisplayName.String()
+	if activity == "" && p.TargetResourceType.String() != "" {
+		return ev, SkipLegacySchema, nil
+	}
+	if activity == "" && enveloped {
+		activity = env.OperationName.String()
+	}
+
+	kind := classifyActivity(activity)
+	switch kind {
+	case actIrrelevant:
+		return ev, SkipIrrelevantActivity, nil
+	case actReviewed:
+		return ev, SkipNoChangeReviewed, nil
+	case actCanceled:
+		return ev, SkipNoChangeCanceled, nil
+	}
+	invalid := func(format string, args ...any) (MethodChangeEvent, string, error) {
+		return MethodChangeEvent{}, "", fmt.Errorf("%w: %q record: %s", ErrInvalidInput, activity, fmt.Sprintf(format, args...))
+	}
+
+	targets, targetsErr := decodeTargets(p.TargetResources)
+	var changes []MethodChange
+	if kind == actUpdateUser {
+		// Relevance of "Update user" lies in its modified properties, so they
+		// must be readable before the record can be judged at all.
+		if targetsErr != nil {
+			return invalid("%v", targetsErr)
+		}
+		var err error
+		changes, err = strongAuthChanges(targets)
+		if err != nil {
+			return invalid("%v", err)
+		}
+		if len(changes) == 0 {
+			return ev, SkipIrrelevantActivity, nil
+		}
+	}
+
+	result, failed, err := parseResult(p.Result)
+	if err != nil {
+		return invalid("%v", err)
+	}
+	if failed {
+		return ev, SkipFailedOperation, nil
+	}
+
+	switch kind {
+	case actAuthMethods:
+		reason := p.ResultReason.String()
+		if reason == "" && enveloped {
+			reason = env.ResultDescription.String()
+		}
+		if r := strings.ToLower(reason); strings.HasPrefix(r, "user canceled") || strings.HasPrefix(r, "user cancelled") {
+			return ev, SkipNoChangeCanceled, nil
+		}
+		changes = []MethodChange{reasonChange(reason)}
+	case actHardwareOath:
+		changes = []MethodChange{{Op: hardwareOathOps[strings.ToLower(activity)], Method: methodHardwareOathToken}}
+	}
+
+	if targetsErr != nil {
+		return invalid("%v", targetsErr)
+	}
+	user := userTarget(targets)
+	if user == nil {
+		return ev, SkipNoTargetUser, nil
+	}
+	if user.ID.String() == "" {
+		return invalid("user target has no id")
+	}
+	id := p.ID.String()
+	if id == "" {
+		return invalid("no id")
+	}
+	when := p.ActivityDateTime.String()
+	if when == "" && enveloped {
+		when = env.Time.String()
+	}
+	if when == "" {
+		return invalid("no activityDateTime or time")
+	}
+	t, err := parseGraphTime(when)
+	if err != nil {
+		return invalid("time %q is not RFC 3339", when)
+	}
+
+	ev = MethodChangeEvent{
+		AuditID:           id,
+		Activity:          activity,
+		Time:              t.UTC(),
+		TenantID:          tenantOf(&env, p, enveloped),
+		UserID:            user.ID.String(),
+		UserPrincipalName: user.UserPrincipalName.String(),
+		InitiatedBy:       initiatorOf(p.InitiatedBy),
+		Changes:           sortChanges(changes),
+		Result:            result,
+	}
+	ini := ev.InitiatedBy
+	ev.SelfService = (ini.UserID != "" && ini.UserID == ev.UserID) ||
+		(ini.UserPrincipalName != "" && strings.EqualFold(ini.UserPrincipalName, ev.UserPrincipalName))
+	return ev, "", nil
+}
+
+// parseResult reads "result" as a string or as the Graph operationResult
+// enum number. Only failure and timeout are failures: a missing result, or
+// an unknown future value, still triggers re-evaluation, which is harmless,
+// whereas dropping a real change is not.
+func parseResult(raw json.RawMessage) (result string, failed bool, err error) {
+	raw = bytes.TrimSpace(raw)
+	if !isSet(raw) {
+		return "success", false, nil
+	}
+	var s string
+	switch c := raw[0]; {
+	case c == '"':
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", false, fmt.Errorf("result: %v", err)
+		}
+		s = strings.TrimSpace(s)
+	case c == '-' || (c >= '0' && c <= '9'):
+		n, err := strconv.ParseFloat(string(raw), 64)
+		if err != nil {
+			return "", false, fmt.Errorf("result %s: %v", raw, err)
+		}
+		switch n {
+		case 0:
+			s = "success"
+		case 1:
+			s = "failure"
+		case 2:
+			s = "timeout"
+		case 3:
+			s = "unknownFutureValue"
+		default:
+			s = string(raw)
+		}
+	default:
+		return "", false, fmt.Errorf("result is %s, neither a string nor a number", jsonKind(raw))
+	}
+	switch strings.ToLower(s) {
+	case "", "success":
+		return "success", false, nil
+	case "failure", "timeout":
+		return strings.ToLower(s), true, nil
+	}
+	return s, false, nil
+}
+
+// reasonPrefixes turn an Authentication Methods result reason into a change.
+// The reason is free text ("User registered Fido2 Authentication Method",
+// "Admin registered temporary access pass method for user"); its remainder
+// names the method. The longer "User changed the default…" comes first.
+var reasonPrefixes = []struct {
+	prefix string
+	op     ChangeOp
+}{
+	{"User changed the default security info for ", ChangeDefault},
+	{"User registered ", ChangeRegistered},
+	{"User deleted ", ChangeDeleted},
+	{"User updated ", ChangeUpdated},
+	{"Admin registered ", ChangeRegistered},
+	{"Admin deleted ", ChangeDeleted},
+	{"Admin changed ", ChangeUpdated},
+	{"Admin updated ", ChangeUpdated},
+}
+
+func reasonChange(reason string) MethodChange {
+	for _, rp := range reasonPrefixes {
+		if len(reason) <= len(rp.prefix) || !strings.EqualFold(reason[:len(rp.prefix)], rp.prefix) {
+			continue
+		}
+		label := strings.TrimSpace(reason[len(rp.prefix):])
+		label = strings.TrimSpace(strings.TrimRight(label, "."))
+		if n := len(" for user"); len(label) >= n && strings.EqualFold(label[len(label)-n:], " for user") {
+			label = strings.TrimSpace(label[:len(label)-n])
+		}
+		// "User registered all required security info." names no method.
+		if strings.EqualFold(label, "all required security info") {
+			label = ""
+		}
+		return MethodChange{Op: rp.op, Method: label}
+	}
+	return MethodChange{Op: ChangeUpdated}
+}
+
+func decodeTargets(raw json.RawMessage) ([]targetResource, error) {
+	raw = bytes.TrimSpace(raw)
+	if !isSet(raw) {
+		return nil, nil
+	}
+	if raw[0] != '[' {
+		return nil, fmt.Errorf("targetResources is %s, not an array", jsonKind(raw))
+	}
+	var targets []targetResource
+	if err := json.Unmarshal(raw, &targets); err != nil {
+		return nil, fmt.Errorf("targetResources: %v", err)
+	}
+	return targets, nil
+}
+
+func userTarget(targets []targetResource) *targetResource {
+	for i := range targets {
+		if strings.EqualFold(targets[i].Type.String(), "User") {
+			return &targets[i]
+		}
+	}
+	return nil
+}
+
+// strongAuthProperty returns the canonical spelling of a user property that
+// records authentication methods, and whether name is one.
+// StrongAuthenticationUserDetails (phone numbers and email) is included
+// because an administrator changing a user's phone through older tools
+// leaves only this trace; its values are never diffed, as they are personal
+// data and their layout is undocumented.
+func strongAuthProperty(name string) (string, bool) {
+	for _, p := range []string{propStrongAuthMethod, propStrongAuthPhoneApp, methodSearchableKey, propStrongAuthUserDetail} {
+		if strings.EqualFold(name, p) {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// strongAuthChanges reads the method changes of an "Update user" record from
+// the modified properties of its targets. No changes means the record touched
+// no authentication property. A property named only in "Included Updated
+// Properties" still counts, as an update of unknown detail.
+func strongAuthChanges(targets []targetResource) ([]MethodChange, error) {
+	var changes []MethodChange
+	var included []string
+	seen := map[string]bool{}
+	for i, t := range targets {
+		raw := bytes.TrimSpace(t.ModifiedProperties)
+		if !isSet(raw) {
+			continue
+		}
+		var props []modifiedProperty
+		if raw[0] != '[' {
+			return nil, fmt.Errorf("target %d: modifiedProperties is %s, not an array", i, jsonKind(raw))
+		}
+		if err := json.Unmarshal(raw, &props); err != nil {
+			return nil, fmt.Errorf("target %d: modifiedProperties: %v", i, err)
+		}
+		for _, mp := range props {
+			name := mp.DisplayName.String()
+			if strings.EqualFold(name, propIncludedUpdated) {
+				included = append(included, includedNames(mp.NewValue)...)
+				continue
+			}
+			canon, ok := strongAuthProperty(name)
+			if !ok {
+				continue
+			}
+			seen[canon] = true
+			changes = append(changes, propertyChanges(canon, mp.OldValue, mp.NewValue)...)
+		}
+	}
+	for _, name := range included {
+		if canon, ok := strongAuthProperty(name); ok && !seen[canon] {
+			seen[canon] = true
+			changes = append(changes, MethodChange{Op: ChangeUpdated, Method: propertyLabel(canon)})
+		}
+	}
+	return changes, nil
+}
+
+// propertyLabel is the method name a property's changes carry when its
+// values say nothing more precise.
+func propertyLabel(prop string) string {
+	if prop == propStrongAuthPhoneApp {
+		return methodAuthenticatorApp
+	}
+	return prop
+}
+
+// propertyChanges compares a property's old and new values. A value that
+// cannot be read still yields one "updated" change: which user to re-evaluate
+// matters more than how their methods changed, and the methods are read live
+// anyway.
+func propertyChanges(prop string, oldRaw, newRaw json.RawMessage) []MethodChange {
+	fallback := []MethodChange{{Op: ChangeUpdated, Method: propertyLabel(prop)}}
+	if prop == propStrongAuthUserDetail {
+		return fallback
+	}
+	oldItems, okOld := propertyItems(oldRaw)
+	newItems, okNew := propertyItems(newRaw)
+	if !okOld || !okNew {
+		return fallback
+	}
+	var changes []MethodChange
+	switch prop {
+	case propStrongAuthMethod:
+		var ok bool
+		if changes, ok = methodTypeChanges(oldItems, newItems); !ok {
+			return fallback
+		}
+	case propStrongAuthPhoneApp:
+		changes = keyedChanges(oldItems, newItems, phoneAppKey, methodAuthenticatorApp)
+	default:
+		changes = keyedChanges(oldItems, newItems, contentKey, propertyLabel(prop))
+	}
+	if len(changes) == 0 {
+		return fallback
+	}
+	return changes
+}
+
+// propertyItems decodes a modifiedProperties value into array items. Entra
+// double-encodes values (a JSON string holding JSON); plain JSON is accepted
+// too. Null, "" and an encoded "" are an empty list: oldValue is null when
+// the property had no value before.
+func propertyItems(raw json.RawMessage) ([]json.RawMessage, bool) {
+	raw = bytes.TrimSpace(raw)
+	if !isSet(raw) {
+		return nil, true
+	}
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, false
+		}
+		raw = bytes.TrimSpace([]byte(s))
+		if len(raw) == 0 || string(raw) == `""` || string(raw) == "null" {
+			return nil, true
+		}
+		if !json.Valid(raw) {
+			return nil, false
+		}
+	}
+	switch raw[0] {
+	case '[':
+		var items []json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return nil, false
+		}
+		return items, true
+	case '{':
+		return []json.RawMessage{raw}, true
+	}
+	return nil, false
+}
+
+// methodTypeChanges compares StrongAuthenticationMethod entries
+// ({"MethodType":6,"Default":true}) as sets of method types: a type is added
+// or removed, and "default" marks the type the Default flag moved to.
+func methodTypeChanges(oldItems, newItems []json.RawMessage) ([]MethodChange, bool) {
+	oldTypes, ok := methodTypes(oldItems)
+	if !ok {
+		return nil, false
+	}
+	newTypes, ok := methodTypes(newItems)
+	if !ok {
+		return nil, false
+	}
+	var changes []MethodChange
+	for mt, isDefault := range newTypes {
+		wasDefault, had := oldTypes[mt]
+		if !had {
+			changes = append(changes, MethodChange{Op: ChangeAdded, Method: methodTypeName(mt)})
+		}
+		if isDefault && !wasDefault {
+			changes = append(changes, MethodChange{Op: ChangeDefault, Method: methodTypeName(mt)})
+		}
+	}
+	for mt := range oldTypes {
+		if _, has := newTypes[mt]; !has {
+			changes = append(changes, MethodChange{Op: ChangeRemoved, Method: methodTypeName(mt)})
+		}
+	}
+	return changes, true
+}
+
+// methodTypes maps each MethodType to whether it is the default.
+func methodTypes(items []json.RawMessage) (map[int]bool, bool) {
+	types := make(map[int]bool, len(items))
+	for _, it := range items {
+		var e struct {
+			MethodType *int `json:"methodType"`
+			Default    bool `json:"default"`
+		}
+		if err := json.Unmarshal(it, &e); err != nil || e.MethodType == nil {
+			return nil, false
+		}
+		types[*e.MethodType] = types[*e.MethodType] || e.Default
+	}
+	return types, true
+}
+
+func methodTypeName(mt int) string {
+	if mt >= 0 && mt < len(strongAuthMethodTypes) {
+		return strongAuthMethodTypes[mt]
+	}
+	return "MethodType" + strconv.Itoa(mt)
+}
+
+// keyedChanges compares two lists of entries by key: a key only in the new
+// list is added, only in the old one removed, in both with different content
+// updated. Each operation is reported once per method label.
+func keyedChanges(oldItems, newItems []json.RawMessage, key func(json.RawMessage) string, label string) []MethodChange {
+	index := func(items []json.RawMessage) map[string]string {
+		m := make(map[string]string, len(items))
+		for _, it := range items {
+			m[key(it)] = compactJSON(it)
+		}
+		return m
+	}
+	oldByKey, newByKey := index(oldItems), index(newItems)
+	ops := map[ChangeOp]bool{}
+	for k, content := range newByKey {
+		prev, had := oldByKey[k]
+		switch {
+		case !had:
+			ops[ChangeAdded] = true
+		case prev != content:
+			ops[ChangeUpdated] = true
+		}
+	}
+	for k := range oldByKey {
+		if _, has := newByKey[k]; !has {
+			ops[ChangeRemoved] = true
+		}
+	}
+	changes := make([]MethodChange, 0, len(ops))
+	for op := range ops {
+		changes = append(changes, MethodChange{Op: op, Method: label})
+	}
+	return changes
+}
+
+// phoneAppKey identifies a StrongAuthenticationPhoneAppDetail entry by its
+// Id, or by DeviceToken or DeviceName when it has none.
+func phoneAppKey(item json.RawMessage) string {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(item, &fields) == nil {
+		for _, name := range []string{"id", "devicetoken", "devicename"} {
+			for k, v := range fields {
+				if strings.ToLower(k) != name {
+					continue
+				}
+				var s text
+				if json.Unmarshal(v, &s) == nil && !zeroID(s.String()) {
+					return name + ":" + s.String()
+				}
+			}
+		}
+	}
+	return contentKey(item)
+}
+
+func contentKey(item json.RawMessage) string { return "json:" + compactJSON(item) }
+
+// zeroID reports an id that identifies nothing: empty, or a GUID of zeros.
+func zeroID(s string) bool {
+	return strings.Trim(s, "0-") == ""
+}
+
+func compactJSON(raw json.RawMessage) string {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return string(raw)
+	}
+	return b.String()
+}
+
+// includedNames reads the property names listed in "Included Updated
+// Properties" (an encoded string such as "\"StrongAuthenticationMethod\"",
+// comma-separated when several changed).
+func includedNames(raw json.RawMessage) []string {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return nil
+	}
+	// The value is encoded twice; a plain string is taken as it is.
+	var inner string
+	if json.Unmarshal([]byte(s), &inner) == nil {
+		s = inner
+	}
+	var names []string
+	for _, n := range strings.Split(s, ",") {
+		if n = strings.Trim(strings.TrimSpace(n), `"`); n != "" {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+func initiatorOf(raw json.RawMessage) Initiator {
+	var by initiatedBy
+	// The initiator is informative only; an unreadable one leaves it empty
+	// rather than losing the record.
+	_ = json.Unmarshal(raw, &by)
+	var ini Initiator
+	if by.User != nil {
+		ini.UserID = by.User.ID.String()
+		ini.UserPrincipalName = by.User.UserPrincipalName.String()
+	}
+	if by.App != nil {
+		ini.AppID = by.App.AppID.String()
+		ini.AppDisplayName = by.App.DisplayName.String()
+	}
+	return ini
+}
+
+// tenantOf takes the tenant from the Event Hubs envelope, from properties
+// (newer records repeat it there) or from the envelope's resourceId
+// "/tenants/<id>/providers/Microsoft.aadiam". A Graph object names no tenant:
+// the caller knows which tenant it asked.
+func tenantOf(env *diagnosticRecord, p *directoryAudit, enveloped bool) string {
+	if !enveloped {
+		return p.TenantID.String()
+	}
+	if id := env.TenantID.String(); id != "" {
+		return id
+	}
+	if id := p.TenantID.String(); id != "" {
+		return id
+	}
+	// Matched byte by byte rather than on a lower-cased copy, whose offsets
+	// can differ from the original's when it holds non-ASCII text.
+	rid := env.ResourceID.String()
+	const marker = "/tenants/"
+	for i := 0; i+len(marker) <= len(rid); i++ {
+		if strings.EqualFold(rid[i:i+len(marker)], marker) {
+			rest, _, _ := strings.Cut(rid[i+len(marker):], "/")
+			return rest
+		}
+	}
+	return ""
+}
+
+// sortChanges orders changes by method, then operation, without repeats, so
+// that events compare and print the same whatever order the record used.
+func sortChanges(changes []MethodChange) []MethodChange {
+	slices.SortFunc(changes, func(a, b MethodChange) int {
+		return cmp.Or(cmp.Compare(a.Method, b.Method), cmp.Compare(a.Op, b.Op))
+	})
+	return slices.Compact(changes)
+}
+
+func isSet(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 0 && string(raw) != "null"
+}
+
+// jsonKind names the JSON type of a value for error messages, without
+// quoting the value itself (it may hold personal data).
+func jsonKind(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return "empty"
+	}
+	switch raw[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
