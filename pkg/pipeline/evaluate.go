@@ -84,6 +84,7 @@ func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Fa
 	type pending struct {
 		msgIDs   []string
 		baseline bool
+		campaign bool
 	}
 	users := map[string]*pending{}
 	var order []string
@@ -110,6 +111,7 @@ func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Fa
 		p.msgIDs = append(p.msgIDs, m.ID)
 		// A batch acts on first findings unless every request is a baseline.
 		p.baseline = p.baseline && req.Baseline
+		p.campaign = p.campaign || req.Reason == ReasonCampaign
 	}
 	if len(order) == 0 {
 		return nil, failures
@@ -121,7 +123,7 @@ func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Fa
 		p := users[id]
 		var out Outcome
 		if i < len(results) {
-			out = ev.one(ctx, id, results[i], p.baseline)
+			out = ev.one(ctx, id, results[i], p.baseline, p.campaign)
 		} else {
 			out = Outcome{UserID: id, Err: fmt.Errorf("evaluate %s: the reader returned no result", id)}
 		}
@@ -137,7 +139,7 @@ func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Fa
 	return outcomes, failures
 }
 
-func (ev *Evaluate) one(ctx context.Context, userID string, res UserResult, baseline bool) Outcome {
+func (ev *Evaluate) one(ctx context.Context, userID string, res UserResult, baseline, campaign bool) Outcome {
 	out := Outcome{UserID: userID}
 	log := zerolog.Ctx(ctx).With().Str("userId", userID).Logger()
 	if res.Err != nil {
@@ -159,7 +161,8 @@ func (ev *Evaluate) one(ctx context.Context, userID string, res UserResult, base
 	u := res.User
 	a := ev.Engine.Evaluate(ev.Tenant, &u)
 	d := ev.Engine.Decide(rules.DecisionInput{
-		Previous: state.Assessment, Current: a, History: state.History, Now: observed, Baseline: baseline,
+		Previous: state.Assessment, Current: a, History: state.History, Now: observed,
+		Baseline: baseline, Campaign: campaign,
 	})
 	out.Assessment, out.Decision = a, d
 

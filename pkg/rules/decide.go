@@ -19,6 +19,9 @@ type DecisionInput struct {
 	// Baseline records assessments without acting on a first finding: a
 	// tenant-wide sweep that is not a campaign (SPEC §6, last paragraph).
 	Baseline bool
+	// Campaign acts on findings nobody has been told about yet, such as
+	// those a baseline recorded.
+	Campaign bool
 }
 
 // Decide compares the new assessment with the previous one and says what to
@@ -53,6 +56,9 @@ func (e *Engine) Decide(in DecisionInput) model.Decision {
 		return d
 	}
 	firstFinding := prev == nil || prev.Compliant
+	if in.Campaign && len(h.Nudges) == 0 && !h.TicketOpen {
+		firstFinding = true
+	}
 	if firstFinding && in.Baseline {
 		say("baseline sweep: the assessment is recorded without messaging anyone")
 		return d
@@ -94,12 +100,18 @@ func (e *Engine) Decide(in DecisionInput) model.Decision {
 	// Non-compliant before and now.
 	got := worse(prev, cur)
 	if ticketTier || noPath {
-		if got || !h.TicketOpen {
+		if got {
 			d.Kind = model.DecisionTicket
-			say("still below policy and %s: the ticket is updated", changeWord(got))
+			say("worse while below policy (%s): the ticket is updated", worseWhat(prev, cur))
 			return d
 		}
-		say("still below policy; the open ticket already says so")
+		if h.TicketOpen {
+			say("still below policy; the open ticket already says so")
+		} else {
+			// The ticket decided earlier may still be on its way; deciding it
+			// again on every evaluation would open it twice.
+			say("still below policy; a ticket was requested when the user fell below it")
+		}
 		return d
 	}
 	if h.TicketOpen {
@@ -132,13 +144,13 @@ func (e *Engine) Decide(in DecisionInput) model.Decision {
 		say("worse than before: %s", worseWhat(prev, cur))
 	case cooling:
 		say("still below policy; next reminder after the %s cooldown", np.Cooldown)
+	case last.IsZero():
+		// The first nudge may still be on its way, or a baseline or snooze
+		// held it back; reminders follow a nudge that was delivered.
+		say("still below policy; no nudge delivered yet in this episode, so no reminder is due")
 	default:
 		d.Kind, d.Reminder = model.DecisionNudge, true
-		if last.IsZero() {
-			say("still below policy and never nudged")
-		} else {
-			say("still below policy %s after the last nudge: reminder", roundAge(in.Now.Sub(last)))
-		}
+		say("still below policy %s after the last nudge: reminder", roundAge(in.Now.Sub(last)))
 	}
 	return d
 }
@@ -170,13 +182,6 @@ func worseWhat(prev *model.Assessment, cur *model.Assessment) string {
 		}
 	}
 	return "new " + joinCodes(added)
-}
-
-func changeWord(worse bool) string {
-	if worse {
-		return "worse"
-	}
-	return "no ticket is open"
 }
 
 func snoozed(h *model.NudgeHistory, now time.Time) bool {

@@ -41,6 +41,7 @@ func TestDecide(t *testing.T) {
 		cur      *model.Assessment
 		history  model.NudgeHistory
 		baseline bool
+		campaign bool
 		want     model.DecisionKind
 		flag     string // "reminder", "escalated", "adminOnly"
 		reason   string // a substring of the reasons
@@ -67,6 +68,9 @@ func TestDecide(t *testing.T) {
 		{name: "old-nudges-outside-the-window-do-not-escalate", prev: oneDevice, cur: oneDevice, history: nudged(60, 45, 8), want: model.DecisionNudge, flag: "reminder"},
 		{name: "ticket-open-stops-reminders", prev: oneDevice, cur: oneDevice, history: model.NudgeHistory{TicketOpen: true, Nudges: nudged(40, 30, 20).Nudges}, want: model.DecisionNone, reason: "no more reminders"},
 		{name: "same-ticket-tier-with-open-ticket-does-nothing", prev: adminBad, cur: adminBad, history: model.NudgeHistory{TicketOpen: true}, want: model.DecisionNone},
+		{name: "same-ticket-tier-never-reopens-a-ticket-in-flight", prev: adminBad, cur: adminBad, want: model.DecisionNone, reason: "requested"},
+		{name: "same-never-nudged-waits-for-the-first-nudge", prev: oneDevice, cur: oneDevice, want: model.DecisionNone, reason: "no nudge delivered yet"},
+		{name: "campaign-nudges-a-baselined-user", prev: oneDevice, cur: oneDevice, campaign: true, want: model.DecisionNudge, reason: "newly below policy"},
 		// non-compliant → compliant
 		{name: "fixed-resolves", prev: oneDevice, cur: good, history: nudged(3), want: model.DecisionResolve, reason: "reminders stop"},
 		{name: "fixed-resolves-the-ticket", prev: adminBad, cur: good, history: model.NudgeHistory{TicketOpen: true}, want: model.DecisionResolve, reason: "ticket is resolved"},
@@ -77,7 +81,7 @@ func TestDecide(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			d := e.Decide(DecisionInput{Previous: tc.prev, Current: *tc.cur, History: tc.history, Now: now, Baseline: tc.baseline})
+			d := e.Decide(DecisionInput{Previous: tc.prev, Current: *tc.cur, History: tc.history, Now: now, Baseline: tc.baseline, Campaign: tc.campaign})
 			if d.Kind != tc.want {
 				t.Errorf("decision = %s, want %s; reasons %q", d.Kind, tc.want, d.Reasons)
 			}
