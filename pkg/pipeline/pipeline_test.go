@@ -1,0 +1,283 @@
+package pipeline_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/credres/credres/pkg/local"
+	"github.com/credres/credres/pkg/model"
+	"github.com/credres/credres/pkg/pipeline"
+	"github.com/credres/credres/pkg/queue"
+	"github.com/credres/credres/pkg/rules"
+	"github.com/credres/credres/pkg/store"
+)
+
+const (
+	adele  = "0b8a1d6e-3c1f-4a5e-9a77-1f2d3c4b5a01"
+	alex   = "0b8a1d6e-3c1f-4a5e-9a77-1f2d3c4b5a02"
+	bianca = "0b8a1d6e-3c1f-4a5e-9a77-1f2d3c4b5a03"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) Now() time.Time { c.t = c.t.Add(time.Millisecond); return c.t }
+
+func tenant(t *testing.T) *model.Directory {
+	t.Helper()
+	d, err := model.LoadDirectory("../../events/tenant.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func request(t *testing.T, id, user string) pipeline.Message {
+	body, _ := json.Marshal(pipeline.EvaluationRequest{UserID: user, Reason: pipeline.ReasonAudit, AuditID: "a-" + id, Time: time.Unix(0, 0)})
+	return pipeline.Message{ID: id, GroupID: user, Body: body}
+}
+
+// failingQueue fails its first n sends.
+type failingQueue struct {
+	*queue.Memory
+	n int
+}
+
+func (q *failingQueue) SendDecisions(ctx context.Context, ds []pipeline.DecisionMessage) error {
+	if q.n > 0 {
+		q.n--
+		return errors.New("queue unavailable")
+	}
+	return q.Memory.SendDecisions(ctx, ds)
+}
+
+func (q *failingQueue) SendRequests(ctx context.Context, rs []pipeline.EvaluationRequest) error {
+	if q.n > 0 {
+		q.n--
+		return errors.New("queue unavailable")
+	}
+	return q.Memory.SendRequests(ctx, rs)
+}
+
+// flakyReader fails reads of the listed users.
+type flakyReader struct {
+	inner pipeline.UserReader
+	fail  map[string]error
+}
+
+func (r flakyReader) ReadUsers(ctx context.Context, ids []string) []pipeline.UserResult {
+	out := r.inner.ReadUsers(ctx, ids)
+	for i, id := range ids {
+		if err := r.fail[id]; err != nil {
+			out[i] = pipeline.UserResult{Err: err}
+		}
+	}
+	return out
+}
+
+func newEvaluate(t *testing.T, c *clock, reader pipeline.UserReader, nudges, tickets pipeline.DecisionQueue) (*pipeline.Evaluate, *store.FileStore) {
+	t.Helper()
+	st, err := store.OpenFileStore(t.TempDir(), c.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pipeline.Evaluate{
+		Users: reader, Store: st, Engine: rules.New(nil), Tenant: tenant(t).Tenant,
+		Nudges: nudges, Tickets: tickets, Now: c.Now,
+	}, st
+}
+
+func TestEvaluateRetriesOnlyTheFailedUser(t *testing.T) {
+	c := &clock{time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
+	reader := flakyReader{&local.SnapshotReader{Dir: tenant(t)}, map[string]error{bianca: fmt.Errorf("%w: 429", model.ErrThrottled)}}
+	nudges, tickets := queue.NewMemory(), queue.NewMemory()
+	ev, _ := newEvaluate(t, c, reader, nudges, tickets)
+	_, failures := ev.Handle(context.Background(), []pipeline.Message{
+		request(t, "m1", adele), request(t, "m2", bianca), request(t, "m3", bianca), request(t, "m4", alex),
+	})
+	if len(failures) != 2 || failures[0].MessageID != "m2" || failures[1].MessageID != "m3" {
+		t.Fatalf("failures = %+v; want both of bianca's messages", failures)
+	}
+	if nudges.Len() != 1 {
+		t.Errorf("nudges = %d; adele's must still go out", nudges.Len())
+	}
+}
+
+func TestEvaluatePublishFailureStoresNothingAndRepeatsTheSameDecision(t *testing.T) {
+	c := &clock{time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
+	nudges := &failingQueue{queue.NewMemory(), 1}
+	ev, st := newEvaluate(t, c, &local.SnapshotReader{Dir: tenant(t)}, nudges, queue.NewMemory())
+	msgs := []pipeline.Message{request(t, "m1", adele)}
+	_, failures := ev.Handle(context.Background(), msgs)
+	if len(failures) != 1 {
+		t.Fatalf("failures = %+v, want the publish failure", failures)
+	}
+	if s, _ := st.LoadUser(context.Background(), adele); s.Assessment != nil {
+		t.Fatalf("assessment stored although the decision was not published")
+	}
+	outcomes, failures := ev.Handle(context.Background(), msgs)
+	if len(failures) != 0 || outcomes[0].Decision.Kind != model.DecisionNudge || nudges.Len() != 1 {
+		t.Fatalf("retry: failures %v, decision %s, published %d", failures, outcomes[0].Decision.Kind, nudges.Len())
+	}
+	// A third delivery (the message was redelivered after all) decides nothing.
+	outcomes, _ = ev.Handle(context.Background(), msgs)
+	if outcomes[0].Decision.Kind != model.DecisionNone {
+		t.Errorf("redelivery decided %s", outcomes[0].Decision.Kind)
+	}
+}
+
+func TestEvaluateDropsDeletedUsersAndMalformedMessagesAlone(t *testing.T) {
+	c := &clock{time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
+	ev, _ := newEvaluate(t, c, &local.SnapshotReader{Dir: tenant(t)}, queue.NewMemory(), queue.NewMemory())
+	bad := pipeline.Message{ID: "bad", Body: []byte(`{"userId":"","reason":"audit"}`)}
+	outcomes, failures := ev.Handle(context.Background(), []pipeline.Message{request(t, "gone", "no-such-user"), bad, request(t, "ok", alex)})
+	if len(failures) != 1 || failures[0].MessageID != "bad" {
+		t.Fatalf("failures = %+v", failures)
+	}
+	if len(outcomes) != 2 || outcomes[0].Err != nil || outcomes[1].Err != nil {
+		t.Fatalf("outcomes = %+v", outcomes)
+	}
+}
+
+func TestEvaluateNeverOverwritesANewerAssessment(t *testing.T) {
+	c := &clock{time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
+	ev, st := newEvaluate(t, c, &local.SnapshotReader{Dir: tenant(t)}, queue.NewMemory(), queue.NewMemory())
+	future := c.t.Add(time.Hour)
+	if err := st.SaveAssessment(context.Background(), alex, model.Assessment{UserID: alex, Diversity: 9}, future); err != nil {
+		t.Fatal(err)
+	}
+	_, failures := ev.Handle(context.Background(), []pipeline.Message{request(t, "m", alex)})
+	if len(failures) != 0 {
+		t.Fatalf("a stale write is not a failure: %+v", failures)
+	}
+	s, _ := st.LoadUser(context.Background(), alex)
+	if s.Assessment.Diversity != 9 || !s.ObservedAt.Equal(future) {
+		t.Errorf("newer assessment overwritten: %+v", s.Assessment)
+	}
+}
+
+// recordingReceiver remembers commits.
+type recordingReceiver struct {
+	batches [][]pipeline.AuditMessage
+	commits int
+}
+
+func (r *recordingReceiver) Next(context.Context) ([]pipeline.AuditMessage, error) {
+	if len(r.batches) == 0 {
+		return nil, nil
+	}
+	b := r.batches[0]
+	r.batches = r.batches[1:]
+	return b, nil
+}
+
+func (r *recordingReceiver) Commit(context.Context) error { r.commits++; return nil }
+
+type deadLetters struct{ reasons []string }
+
+func (d *deadLetters) DeadLetter(_ context.Context, _ []byte, reason string) error {
+	d.reasons = append(d.reasons, reason)
+	return nil
+}
+
+func TestIngestCheckpointsOnlyAfterEnqueue(t *testing.T) {
+	body, err := os.ReadFile("../../events/audit/eventhub-user-registered-fido2.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := &failingQueue{queue.NewMemory(), 1}
+	r := &recordingReceiver{batches: [][]pipeline.AuditMessage{{{Body: body, Position: "p0/0"}}}}
+	in := pipeline.Ingest{Queue: q}
+	if _, err := in.Drain(context.Background(), r); err == nil || r.commits != 0 {
+		t.Fatalf("enqueue failed: err %v, commits %d; the checkpoint must not advance", err, r.commits)
+	}
+	// The same batch comes again (the checkpoint held) and now goes through.
+	r.batches = [][]pipeline.AuditMessage{{{Body: body, Position: "p0/0"}}}
+	stats, err := in.Drain(context.Background(), r)
+	if err != nil || r.commits != 1 || stats.Requests != 1 || q.Len() != 1 {
+		t.Fatalf("second drain: %+v, %v, commits %d, queued %d", stats, err, r.commits, q.Len())
+	}
+}
+
+func TestIngestDeadLettersMalformedRecordsAndGoesOn(t *testing.T) {
+	good, _ := os.ReadFile("../../events/audit/eventhub-user-registered-fido2.json")
+	dead := &deadLetters{}
+	q := queue.NewMemory()
+	r := &recordingReceiver{batches: [][]pipeline.AuditMessage{{
+		{Body: []byte(`{"records":[42]}`), Position: "p0/7"},
+		{Body: good, Position: "p0/8"},
+	}}}
+	stats, err := (&pipeline.Ingest{Queue: q, Dead: dead}).Drain(context.Background(), r)
+	if err != nil || stats.Malformed != 1 || len(dead.reasons) != 1 || q.Len() != 1 || r.commits != 1 {
+		t.Fatalf("stats %+v err %v dead %v queued %d commits %d", stats, err, dead.reasons, q.Len(), r.commits)
+	}
+}
+
+func TestIngestIgnoresOtherTenants(t *testing.T) {
+	good, _ := os.ReadFile("../../events/audit/eventhub-user-registered-fido2.json")
+	q := queue.NewMemory()
+	r := &recordingReceiver{batches: [][]pipeline.AuditMessage{{{Body: good}}}}
+	stats, _ := (&pipeline.Ingest{Queue: q, TenantID: "another-tenant"}).Drain(context.Background(), r)
+	if q.Len() != 0 || stats.Skipped["other-tenant"] != 1 {
+		t.Errorf("queued %d, skipped %v", q.Len(), stats.Skipped)
+	}
+}
+
+type registrations []pipeline.Registration
+
+func (rs registrations) Registrations(_ context.Context, fn func(pipeline.Registration) error) error {
+	for _, r := range rs {
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestSweep(t *testing.T) {
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	st, _ := store.OpenFileStore(t.TempDir(), func() time.Time { return now })
+	ctx := context.Background()
+	st.SaveAssessment(ctx, "fresh", model.Assessment{}, now.Add(-time.Hour))
+	st.SaveAssessment(ctx, "changed", model.Assessment{}, now.Add(-2*time.Hour))
+	st.SaveAssessment(ctx, "stale", model.Assessment{}, now.Add(-10*24*time.Hour))
+	regs := registrations{
+		{UserID: "fresh", LastUpdated: now.Add(-3 * time.Hour)},
+		{UserID: "changed", LastUpdated: now.Add(-time.Hour)},
+		{UserID: "stale", LastUpdated: now.Add(-20 * 24 * time.Hour)},
+		{UserID: "new"},
+	}
+	for _, tc := range []struct {
+		name      string
+		opt       pipeline.SweepOptions
+		baselines map[string]bool
+		reason    string
+	}{
+		{"default-baselines-only-new-users", pipeline.SweepOptions{}, map[string]bool{"new": true}, pipeline.ReasonSweep},
+		{"baseline-records-everything", pipeline.SweepOptions{Baseline: true}, map[string]bool{"new": true, "changed": true, "stale": true}, pipeline.ReasonSweep},
+		{"campaign-acts-on-everything", pipeline.SweepOptions{Campaign: true}, map[string]bool{}, pipeline.ReasonCampaign},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := queue.NewMemory()
+			sw := pipeline.Sweep{Registrations: regs, Store: st, Queue: q, MaxAge: 7 * 24 * time.Hour, Now: func() time.Time { return now }}
+			stats, err := sw.Run(ctx, tc.opt)
+			if err != nil || stats.Users != 4 || stats.Enqueued != 3 || stats.New != 1 || stats.Changed != 1 || stats.Stale != 1 {
+				t.Fatalf("stats %+v err %v", stats, err)
+			}
+			for _, m := range q.Receive(0) {
+				var r pipeline.EvaluationRequest
+				json.Unmarshal(m.Body, &r)
+				if r.UserID == "fresh" {
+					t.Errorf("fresh user enqueued")
+				}
+				if r.Baseline != tc.baselines[r.UserID] || r.Reason != tc.reason {
+					t.Errorf("%s: baseline %v reason %s", r.UserID, r.Baseline, r.Reason)
+				}
+			}
+		})
+	}
+}
