@@ -16,18 +16,27 @@ build: ## Build the credres CLI into bin/
 	$(GO) build -o $(BIN)/credres ./cmd/credres
 
 .PHONY: demo
-demo: build ## Assess the sample tenant and ask what a phone-network outage would do
+demo: build ## Assess the sample tenant, ask what outages would do, then run the pipeline locally
 	@echo "== credres assess --directory events/tenant.json"
 	@$(BIN)/credres assess --directory events/tenant.json
 	@echo
 	@echo "== credres whatif --directory events/tenant.json --down phone-carrier"
 	@$(BIN)/credres whatif --directory events/tenant.json --down phone-carrier
 	@echo
-	@echo "== credres whatif --directory events/tenant.json --down on-premises"
-	@$(BIN)/credres whatif --directory events/tenant.json --down on-premises
-	@echo
 	@echo "== credres explain --directory events/tenant.json --user adele.vance@contoso.example"
 	@$(BIN)/credres explain --directory events/tenant.json --user adele.vance@contoso.example
+	@echo
+	@rm -rf .credres/demo
+	@echo "== credres demo: the sample audit events through ingest -> evaluate -> nudge/ticket"
+	@$(BIN)/credres demo --state .credres/demo
+	@echo
+	@echo "== credres demo again: the same events send nothing new"
+	@$(BIN)/credres demo --state .credres/demo
+	@echo
+	@echo "== credres demo --directory events/tenant-after.json: the users changed their methods"
+	@$(BIN)/credres demo --state .credres/demo --directory events/tenant-after.json
+	@echo
+	@echo "Delivered messages: .credres/demo/outbox/nudges.jsonl and tickets.jsonl"
 
 .PHONY: test
 test: ## Run every test (vet included)

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func outboxLines(t *testing.T, state, file string) []map[string]any {
+	t.Helper()
+	f, err := os.Open(filepath.Join(state, "outbox", file))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []map[string]any
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestDemoRunsTheWholeCycle(t *testing.T) {
+	state := t.TempDir()
+	const now = "2026-11-26T09:00:00Z"
+
+	code, out, errOut := credres(t, "", "demo", "--state", state, "--now", now)
+	if code != exitOK {
+		t.Fatalf("first run: exit %d\n%s%s", code, out, errOut)
+	}
+	nudges, tickets := outboxLines(t, state, "nudges.jsonl"), outboxLines(t, state, "tickets.jsonl")
+	if len(nudges) != 2 || len(tickets) != 1 || tickets[0]["status"] != "open" {
+		t.Fatalf("first run: %d nudges, %d tickets\n%s", len(nudges), len(tickets), out)
+	}
+	for _, line := range append(nudges, tickets...) {
+		for _, key := range []string{"userId", "decision", "violations", "reasons", "time"} {
+			if _, ok := line[key]; !ok {
+				t.Errorf("outbox line lacks %q: %v", key, line)
+			}
+		}
+	}
+	if tickets[0]["ticketId"] == "" {
+		t.Errorf("ticket without ticketId: %v", tickets[0])
+	}
+
+	code, out, _ = credres(t, "", "demo", "--state", state, "--now", "2026-11-27T09:00:00Z")
+	if code != exitOK || !strings.Contains(out, "nothing new to send") {
+		t.Fatalf("second run: exit %d\n%s", code, out)
+	}
+	if n, m := len(outboxLines(t, state, "nudges.jsonl")), len(outboxLines(t, state, "tickets.jsonl")); n != 2 || m != 1 {
+		t.Fatalf("second run sent more: %d nudges, %d tickets", n, m)
+	}
+
+	code, out, _ = credres(t, "", "demo", "--state", state, "--now", "2026-11-28T09:00:00Z", "--directory", "../../events/tenant-after.json")
+	if code != exitOK {
+		t.Fatalf("third run: exit %d\n%s", code, out)
+	}
+	nudges, tickets = outboxLines(t, state, "nudges.jsonl"), outboxLines(t, state, "tickets.jsonl")
+	if len(nudges) != 3 || len(tickets) != 2 {
+		t.Fatalf("third run: %d nudges, %d tickets\n%s", len(nudges), len(tickets), out)
+	}
+	if tickets[1]["status"] != "resolved" || tickets[1]["ticketId"] != tickets[0]["ticketId"] {
+		t.Errorf("the fix must resolve the same ticket: %v then %v", tickets[0]["ticketId"], tickets[1])
+	}
+	if nudges[2]["userId"] != "0b8a1d6e-3c1f-4a5e-9a77-1f2d3c4b5a02" {
+		t.Errorf("alex, who deleted Authenticator, must be nudged: %v", nudges[2])
+	}
+
+	// A week later a sweep re-evaluates everyone assessed more than 7 days
+	// ago and the cooldown has passed: the still non-compliant get reminders.
+	code, out, _ = credres(t, "", "demo", "--state", state, "--events", "none", "--sweep", "--max-age", "7d", "--now", "2026-12-06T09:00:00Z")
+	if code != exitOK || !strings.Contains(out, "reminder") {
+		t.Fatalf("sweep: exit %d\n%s", code, out)
+	}
+}
+
+func TestDemoUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"demo", "--baseline"},
+		{"demo", "--sweep", "--baseline", "--campaign"},
+		{"demo", "--now", "yesterday"},
+	} {
+		if code, _, _ := credres(t, "", args...); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d", args, code, exitUsage)
+		}
+	}
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"records":[42]}`), 0o644)
+	code, out, _ := credres(t, "", "demo", "--state", dir, "--events", bad)
+	if code != exitBadInput || !strings.Contains(out, "malformed") {
+		t.Errorf("malformed events: exit %d\n%s", code, out)
+	}
+}
