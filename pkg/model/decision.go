@@ -58,4 +58,7 @@ type Decision struct {
 	// AdminOnly is true when a ticket is about tenant-side violations only
 	// (administrators act, the user is not nudged).
 	AdminOnly bool `json:"adminOnly,omitempty"`
+	// Channel is how a nudge reaches the user ("email" or "teams"), chosen
+	// by the user's tier.
+	Channel string `json:"channel,omitempty"`
 }

@@ -52,9 +52,13 @@ func (e *Engine) Decide(in DecisionInput) model.Decision {
 	}
 
 	if cur.Exempt {
-		say("tier %q is exempt: evaluated and reported, never nudged or ticketed", cur.Tier)
+		say("exempt (tier %q or the policy's exemption list): evaluated and reported, never nudged or ticketed", cur.Tier)
 		return d
 	}
+	if until := e.policy.snoozedUntil(cur.UserID, cur.UserPrincipalName); until.After(h.SnoozedUntil) {
+		h.SnoozedUntil = until
+	}
+	d.Channel = e.channelFor(cur.Tier)
 	firstFinding := prev == nil || prev.Compliant
 	if in.Campaign && len(h.Nudges) == 0 && !h.TicketOpen {
 		firstFinding = true
@@ -153,6 +157,16 @@ func (e *Engine) Decide(in DecisionInput) model.Decision {
 		say("still below policy %s after the last nudge: reminder", roundAge(in.Now.Sub(last)))
 	}
 	return d
+}
+
+// channelFor returns the nudge channel of the named tier.
+func (e *Engine) channelFor(tier string) string {
+	for i := range e.policy.Tiers {
+		if e.policy.Tiers[i].Name == tier {
+			return e.policy.Tiers[i].NudgeChannel
+		}
+	}
+	return ChannelEmail
 }
 
 // worse is true when diversity dropped or a violation appeared.

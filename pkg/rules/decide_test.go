@@ -120,3 +120,48 @@ func TestDecideTenantSideGoesToAdministrators(t *testing.T) {
 		t.Errorf("repeat: %s, want none while the ticket is open", again.Kind)
 	}
 }
+
+func TestPolicyExemptionsSnoozesAndChannels(t *testing.T) {
+	t.Parallel()
+	p, err := ParsePolicy([]byte(`
+tiers:
+  - name: admins
+    match: {roles: [Global Administrator]}
+    minDiversity: 2
+    nudgeChannel: teams
+  - name: everyone
+    match: {all: true}
+    minDiversity: 2
+exempt: [breakglass@contoso.example]
+snoozed:
+  snoozer@contoso.example: 2026-12-24
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New(p)
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	decide := func(upn string, roles ...string) model.Decision {
+		u := user(t, upn, "password", "mobile")
+		u.UserPrincipalName, u.Roles = upn, roles
+		return e.Decide(DecisionInput{Current: e.Evaluate(cloud, u), Now: now})
+	}
+	if d := decide("breakglass@contoso.example"); d.Kind != model.DecisionNone || !strings.Contains(d.Reasons[0], "exempt") {
+		t.Errorf("exempt user: %s %q", d.Kind, d.Reasons)
+	}
+	if d := decide("SNOOZER@contoso.example"); d.Kind != model.DecisionNone || !strings.Contains(strings.Join(d.Reasons, " "), "snoozed until 2026-12-24") {
+		t.Errorf("snoozed user: %s %q", d.Kind, d.Reasons)
+	}
+	if d := decide("admin@contoso.example", "Global Administrator"); d.Kind != model.DecisionNudge || d.Channel != ChannelTeams {
+		t.Errorf("admin: %s via %q, want a teams nudge", d.Kind, d.Channel)
+	}
+	if d := decide("someone@contoso.example"); d.Channel != ChannelEmail {
+		t.Errorf("default channel %q", d.Channel)
+	}
+	if _, err := ParsePolicy([]byte("tiers:\n  - name: a\n    match: {all: true}\n    nudgeChannel: pigeon\n")); err == nil {
+		t.Errorf("unknown channel accepted")
+	}
+	if _, err := ParsePolicy([]byte("tiers:\n  - name: a\n    match: {all: true}\nsnoozed: {x: tomorrow}\n")); err == nil {
+		t.Errorf("bad snooze date accepted")
+	}
+}

@@ -63,7 +63,7 @@ func (e *Engine) Evaluate(t model.Tenant, u *model.User) model.Assessment {
 		Passwordless:      v.passwordless,
 		PhishingResistant: v.phishingResistant,
 		Compliant:         v.violations == 0,
-		Exempt:            tier.Exempt,
+		Exempt:            tier.Exempt || e.policy.exempted(u),
 		OnViolation:       tier.OnViolation,
 		Violations:        g.violationCodes(v),
 		Ignored:           g.ignored,

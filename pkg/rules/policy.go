@@ -24,6 +24,27 @@ func DefaultPolicyYAML() []byte { return append([]byte(nil), defaultPolicyYAML..
 type Policy struct {
 	Tiers  []Tier      `yaml:"tiers"`
 	Nudges NudgePolicy `yaml:"nudges"`
+	// Exempt lists users (object ids or user principal names) who are
+	// assessed and reported but never nudged or ticketed, whatever their
+	// tier: break-glass accounts.
+	Exempt []string `yaml:"exempt"`
+	// Snoozed holds users' nudges back until a date (YYYY-MM-DD, UTC), by
+	// object id or user principal name.
+	Snoozed map[string]Date `yaml:"snoozed"`
+}
+
+// Date is a calendar day in a policy file, read as YYYY-MM-DD (UTC).
+type Date struct{ time.Time }
+
+// UnmarshalYAML reads YYYY-MM-DD or an RFC 3339 time.
+func (d *Date) UnmarshalYAML(n *yaml.Node) error {
+	for _, layout := range []string{"2006-01-02", time.RFC3339} {
+		if t, err := time.Parse(layout, n.Value); err == nil {
+			d.Time = t
+			return nil
+		}
+	}
+	return fmt.Errorf("line %d: %w: %q is not a date (YYYY-MM-DD)", n.Line, model.ErrInvalidInput, n.Value)
 }
 
 // Tier is one class of users and what they must have.
@@ -43,6 +64,9 @@ type Tier struct {
 	// Exempt users (break-glass accounts) are evaluated and reported, never
 	// nudged or ticketed.
 	Exempt bool `yaml:"exempt"`
+	// NudgeChannel is how this tier's users are nudged: "email" (default,
+	// Graph sendMail) or "teams" (a Teams activity-feed notification).
+	NudgeChannel string `yaml:"nudgeChannel"`
 }
 
 // Match selects the users of a tier. A user matches when any listed
@@ -57,12 +81,27 @@ type Match struct {
 	Users []string `yaml:"users"`
 }
 
-// NudgePolicy is the reminder and escalation schedule (SPEC §6).
+// NudgePolicy is the reminder and escalation schedule (SPEC §6) and what
+// nudges say.
 type NudgePolicy struct {
 	Cooldown      Duration `yaml:"cooldown"`
 	EscalateAfter int      `yaml:"escalateAfter"`
 	Window        Duration `yaml:"window"`
+	// Language is used for users without a preferredLanguage that credres
+	// has templates for ("en", "de", "fr"; default "en").
+	Language string `yaml:"language"`
+	// Contact is who users should ask for help, as it appears in nudges.
+	Contact string `yaml:"contact"`
+	// SecurityInfoURL is where users register methods.
+	SecurityInfoURL string `yaml:"securityInfoURL"`
 }
+
+// Nudge content defaults.
+const (
+	DefaultLanguage        = "en"
+	DefaultContact         = "your IT helpdesk"
+	DefaultSecurityInfoURL = "https://mysignins.microsoft.com/security-info"
+)
 
 // Duration is a time.Duration that also reads whole days ("7d"), the unit
 // administrators think in for reminders.
@@ -195,6 +234,13 @@ func (p *Policy) validate() error {
 				errs = append(errs, fmt.Errorf("%s: %w: accept %q: only shared services can be accepted (entra-mfa, on-premises, phone-carrier, push-service, email-provider)", where, model.ErrInvalidInput, dep))
 			}
 		}
+		switch t.NudgeChannel {
+		case "":
+			t.NudgeChannel = ChannelEmail
+		case ChannelEmail, ChannelTeams:
+		default:
+			errs = append(errs, fmt.Errorf("%s: %w: nudgeChannel %q is not email or teams", where, model.ErrInvalidInput, t.NudgeChannel))
+		}
 		switch t.OnViolation {
 		case "":
 			t.OnViolation = string(model.DecisionNudge)
@@ -212,10 +258,45 @@ func (p *Policy) validate() error {
 	if p.Nudges.Window == 0 {
 		p.Nudges.Window = Duration(DefaultWindow)
 	}
+	if p.Nudges.Language == "" {
+		p.Nudges.Language = DefaultLanguage
+	}
+	if p.Nudges.Contact == "" {
+		p.Nudges.Contact = DefaultContact
+	}
+	if p.Nudges.SecurityInfoURL == "" {
+		p.Nudges.SecurityInfoURL = DefaultSecurityInfoURL
+	}
 	if p.Nudges.Cooldown < 0 || p.Nudges.Window < 0 || p.Nudges.EscalateAfter < 0 {
 		errs = append(errs, fmt.Errorf("nudges: %w: cooldown, window and escalateAfter must not be negative", model.ErrInvalidInput))
 	}
 	return errors.Join(errs...)
+}
+
+// Nudge channels a tier can choose.
+const (
+	ChannelEmail = "email"
+	ChannelTeams = "teams"
+)
+
+// exempted reports whether the policy's exemption list names the user.
+func (p *Policy) exempted(u *model.User) bool {
+	for _, x := range p.Exempt {
+		if x == u.ID || strings.EqualFold(x, u.UserPrincipalName) {
+			return true
+		}
+	}
+	return false
+}
+
+// snoozedUntil returns the policy's snooze for a user, or the zero time.
+func (p *Policy) snoozedUntil(id, upn string) time.Time {
+	for who, until := range p.Snoozed {
+		if who == id || strings.EqualFold(who, upn) {
+			return until.Time
+		}
+	}
+	return time.Time{}
 }
 
 // TierFor returns the first tier whose match fits the user, or nil when no
