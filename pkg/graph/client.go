@@ -1,0 +1,307 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	abs "github.com/microsoft/kiota-abstractions-go"
+	absser "github.com/microsoft/kiota-abstractions-go/serialization"
+	khttp "github.com/microsoft/kiota-http-go"
+	jsonser "github.com/microsoft/kiota-serialization-json-go"
+	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
+	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
+	"github.com/microsoftgraph/msgraph-sdk-go/reports"
+	"github.com/microsoftgraph/msgraph-sdk-go/users"
+	"github.com/rs/zerolog"
+
+	"github.com/credres/credres/pkg/model"
+)
+
+// sdkVersion is the msgraph-sdk-go release this package is built against;
+// Graph receives it in the SdkVersion telemetry header.
+const sdkVersion = "1.89.0"
+
+// maxBatch is Graph's limit on requests in one $batch.
+const maxBatch = 20
+
+// Client reads users, their authentication methods and memberships and the
+// registration report from Microsoft Graph, and sends mail, within Graph's
+// throttling budget. It is safe for concurrent use; concurrent reads of the
+// same user share one request, and reads of several users share $batch
+// requests.
+type Client struct {
+	cfg     Config
+	clock   Clock
+	pacer   *Pacer
+	base    *url.URL
+	adapter *msgraphcore.GraphRequestAdapterBase
+	users   *users.UsersRequestBuilder
+	reports *reports.ReportsRequestBuilder
+
+	mu       sync.Mutex
+	queue    []*item          // items waiting to be sent, in order
+	pending  map[string]*call // calls not yet sent, by user key, for coalescing
+	flushing bool             // a flush goroutine is running
+	kick     chan struct{}    // wakes the flush goroutine when items arrive
+	waiting  atomic.Int64     // callers waiting for a user read
+}
+
+var registerSerializers sync.Once
+
+// New returns a Client for cfg. It authenticates lazily: no request is sent
+// until the first read.
+func New(ctx context.Context, cfg Config) (*Client, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	base, err := url.Parse(cfg.BaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("graph: new client: %w: %v", model.ErrInvalidInput, err)
+	}
+	auth, method, err := authProvider(ctx, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	registerSerializers.Do(func() {
+		abs.RegisterDefaultSerializer(func() absser.SerializationWriterFactory { return jsonser.NewJsonSerializationWriterFactory() })
+		abs.RegisterDefaultDeserializer(func() absser.ParseNodeFactory { return jsonser.NewJsonParseNodeFactory() })
+	})
+	opts := msgraphcore.GraphClientOptions{GraphServiceLibraryVersion: sdkVersion}
+	// The SDK's default pipeline retries 429/503 itself, sleeping on the
+	// wall clock and truncating fractional Retry-After values; credres
+	// paces and retries in one place instead, so the retry handler (and
+	// request compression) are left out.
+	httpClient := msgraphcore.GetDefaultClient(&opts,
+		msgraphcore.NewGraphTelemetryHandler(&opts),
+		khttp.NewUrlReplaceHandler(true, msgraphcore.ReplacementPairs),
+		khttp.NewRedirectHandler(),
+		khttp.NewParametersNameDecodingHandler(),
+		khttp.NewUserAgentHandler(),
+		khttp.NewHeadersInspectionHandler(),
+	)
+	adapter, err := msgraphcore.NewGraphRequestAdapterBaseWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(auth, opts, nil, nil, httpClient)
+	if err != nil {
+		return nil, fmt.Errorf("graph: new client: request adapter: %w", err)
+	}
+	adapter.SetBaseUrl(cfg.BaseURL)
+	clock := cfg.Clock
+	if clock == nil {
+		clock = realClock{}
+	}
+	pacer := cfg.Pacer
+	if pacer == nil {
+		pacer = sharedPacer(cfg.TenantID, cfg.BaseURL, clock, cfg.Limits)
+	}
+	zerolog.Ctx(ctx).Debug().Str("auth", string(method)).Str("graph", cfg.BaseURL).Msg("graph: client configured")
+	return &Client{
+		cfg:     cfg,
+		clock:   clock,
+		pacer:   pacer,
+		base:    base,
+		adapter: adapter,
+		users:   users.NewUsersRequestBuilderInternal(map[string]string{"baseurl": cfg.BaseURL}, adapter),
+		reports: reports.NewReportsRequestBuilderInternal(map[string]string{"baseurl": cfg.BaseURL}, adapter),
+		pending: map[string]*call{},
+		kick:    make(chan struct{}, 1),
+	}, nil
+}
+
+// errorMapping makes the adapter decode Graph's error body for any status.
+var errorMapping = abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue}
+
+// apiError is a Graph error response, of a request or of a $batch item.
+type apiError struct {
+	Status     int
+	Code       string
+	Message    string
+	RetryAfter time.Duration
+	HasRetry   bool
+}
+
+func (e *apiError) Error() string {
+	var b strings.Builder
+	b.WriteString(strconv.Itoa(e.Status))
+	if t := http.StatusText(e.Status); t != "" {
+		b.WriteString(" " + t)
+	}
+	if e.Code != "" {
+		b.WriteString(" (" + e.Code + ")")
+	}
+	// Only authorisation messages are kept: others may echo the requested
+	// user principal name or mailbox back.
+	if e.Message != "" && (e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden) {
+		b.WriteString(": " + e.Message)
+	}
+	return b.String()
+}
+
+// Unwrap classifies the error with the model's sentinel kinds.
+func (e *apiError) Unwrap() error {
+	switch e.Status {
+	case http.StatusNotFound:
+		return model.ErrNotFound
+	case http.StatusTooManyRequests:
+		return model.ErrThrottled
+	case http.StatusBadRequest:
+		return model.ErrInvalidInput
+	case http.StatusConflict, http.StatusPreconditionFailed:
+		return model.ErrConflict
+	}
+	return nil
+}
+
+// statusError is what kiota's errors (ApiError, ODataError) offer.
+type statusError interface {
+	GetStatusCode() int
+	GetResponseHeaders() *abs.ResponseHeaders
+}
+
+// asAPIError turns an adapter error into an apiError; ok is false for errors
+// without a response (network failures, cancelled contexts).
+func asAPIError(err error, now time.Time) (*apiError, bool) {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae, true
+	}
+	var se statusError
+	if !errors.As(err, &se) || se.GetStatusCode() == 0 {
+		return nil, false
+	}
+	out := &apiError{Status: se.GetStatusCode()}
+	if h := se.GetResponseHeaders(); h != nil {
+		for _, k := range h.ListKeys() {
+			if strings.EqualFold(k, "Retry-After") {
+				if v := h.Get(k); len(v) > 0 {
+					out.RetryAfter, out.HasRetry = parseRetryAfter(v[0], now)
+				}
+			}
+		}
+	}
+	var oe *odataerrors.ODataError
+	if errors.As(err, &oe) {
+		if m := oe.GetErrorEscaped(); m != nil {
+			out.Code = deref(m.GetCode())
+			out.Message = deref(m.GetMessage())
+		}
+	}
+	return out, true
+}
+
+// parseRetryAfter reads a Retry-After value: seconds, possibly fractional
+// ("2.128"), or an HTTP date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil {
+		if s < 0 || s > 24*3600 {
+			return 0, false
+		}
+		return time.Duration(s * float64(time.Second)), true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+// backoff is the wait before try attempt+1 after a 503/504 or a network
+// error: exponential from one second, capped at 32 s, with jitter over its
+// upper half.
+func backoff(attempt int) time.Duration {
+	d := time.Second << min(max(attempt-1, 0), 5)
+	return d/2 + rand.N(d/2+1)
+}
+
+// retryable reports whether a status is worth another try: throttling and
+// the transient unavailability Graph documents.
+func retryable(status int) bool {
+	switch status {
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// do sends one request of a class through the pacer, retrying 429 (after
+// Retry-After), and, when safe, 503/504 and network failures (with back-off),
+// all within MaxAttempts and the context's deadline. Every retry is logged.
+func (c *Client) do(ctx context.Context, class Class, op string, idempotent bool, send func(context.Context) error) error {
+	log := zerolog.Ctx(ctx)
+	for attempt := 1; ; attempt++ {
+		g, err := c.pacer.Acquire(ctx, map[Class]int{class: 1})
+		if err != nil {
+			return err
+		}
+		err = send(ctx)
+		g.Done()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		now := c.clock.Now()
+		ae, ok := asAPIError(err, now)
+		var wait time.Duration
+		var reason string
+		switch {
+		case ok && ae.Status == http.StatusTooManyRequests:
+			wait, reason = ae.RetryAfter, "429 Retry-After"
+			if !ae.HasRetry {
+				wait, reason = backoff(attempt), "429 without Retry-After: back-off"
+			}
+			c.pacer.Pause(class, now.Add(wait))
+		case ok && ae.Status == http.StatusServiceUnavailable:
+			wait, reason = backoff(attempt), "503 back-off"
+		case ok && ae.Status == http.StatusGatewayTimeout && idempotent:
+			wait, reason = backoff(attempt), "504 back-off"
+		case !ok && idempotent:
+			wait, reason = backoff(attempt), "network error back-off"
+		default:
+			if ok {
+				return ae
+			}
+			return err
+		}
+		last := err
+		if ok {
+			last = ae
+		}
+		if attempt >= c.cfg.MaxAttempts {
+			return fmt.Errorf("%w (gave up after %d attempts)", last, attempt)
+		}
+		if dl, has := ctx.Deadline(); has && now.Add(wait).After(dl) {
+			return fmt.Errorf("%w: %w (retry in %s would pass the deadline)", model.ErrThrottled, last, wait.Round(time.Millisecond))
+		}
+		log.Warn().Str("op", op).Str("class", string(class)).Int("attempt", attempt).Dur("wait", wait).Str("reason", reason).Msg("graph: retrying request")
+		if ok && ae.Status == http.StatusTooManyRequests {
+			// The class is paused in the pacer, which waits (and logs) on
+			// the next Acquire.
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.clock.After(wait):
+		}
+	}
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

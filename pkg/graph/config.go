@@ -1,0 +1,191 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/credres/credres/pkg/model"
+)
+
+// DefaultBaseURL is the Graph service root of the global cloud.
+const DefaultBaseURL = "https://graph.microsoft.com/v1.0"
+
+// Environment variables read by LoadConfig. The AZURE_* names are the ones
+// azidentity and the Azure CLI use.
+const (
+	EnvTenantID            = "AZURE_TENANT_ID"
+	EnvClientID            = "AZURE_CLIENT_ID"
+	EnvClientSecret        = "AZURE_CLIENT_SECRET"
+	EnvCertificatePath     = "AZURE_CLIENT_CERTIFICATE_PATH"
+	EnvCertificatePassword = "AZURE_CLIENT_CERTIFICATE_PASSWORD"
+	EnvFederatedTokenFile  = "AZURE_FEDERATED_TOKEN_FILE"
+	EnvToken               = "CREDRES_GRAPH_TOKEN"
+	EnvBaseURL             = "CREDRES_GRAPH_URL"
+	EnvSecretARN           = "CREDRES_GRAPH_SECRET_ARN"
+	EnvSender              = "CREDRES_MAIL_SENDER"
+	EnvPasswordAuth        = "CREDRES_PASSWORD_AUTH"
+	EnvPHSFallback         = "CREDRES_PHS_FALLBACK"
+	EnvReportsBudget       = "CREDRES_GRAPH_REPORTS_BUDGET"
+	EnvDirectoryBudget     = "CREDRES_GRAPH_DIRECTORY_BUDGET"
+)
+
+// SecretSource fetches a secret by its ARN; the Lambda wiring implements it
+// with AWS Secrets Manager. The secret is the app's client secret, or a PEM
+// bundle holding its certificate and private key.
+type SecretSource interface {
+	GetSecret(ctx context.Context, arn string) (string, error)
+}
+
+// Config says where Graph is, how to authenticate, how fast to go and the
+// tenant facts Graph v1.0 cannot tell an application.
+//
+// Credentials are tried in the order an administrator expects: a client
+// certificate, a client secret (either may come from SecretARN), workload
+// identity federation (FederatedTokenFile), a static bearer token (Token),
+// and finally managed identity (user-assigned when ClientID is set).
+type Config struct {
+	// BaseURL is the Graph service root, e.g. https://graph.microsoft.us/v1.0
+	// for US Government L4; DefaultBaseURL when empty.
+	BaseURL string
+
+	TenantID string
+	ClientID string
+	// ClientSecret is the app's client secret.
+	ClientSecret string
+	// CertificatePath is a PEM or PKCS#12 file with the app's certificate
+	// and private key; CertificatePassword decrypts it.
+	CertificatePath     string
+	CertificatePassword string
+	// SecretARN names a secret, fetched through Secrets, that holds the
+	// client secret or a PEM certificate with its key.
+	SecretARN string
+	Secrets   SecretSource
+	// FederatedTokenFile is a workload identity token (Kubernetes, CI).
+	FederatedTokenFile string
+	// Token is a bearer token used as is, e.g. from
+	// `az account get-access-token --resource-type ms-graph`.
+	Token string
+
+	// Limits override DefaultLimits per class.
+	Limits map[Class]Limit
+	// Clock is the time source of pacing and back-off; the wall clock when nil.
+	Clock Clock
+	// Pacer, when set, is used instead of the process-wide pacer of the tenant.
+	Pacer *Pacer
+	// MaxAttempts bounds the tries of one request (429, 503, 504, network
+	// errors); 8 when zero. The caller's context deadline bounds them too.
+	MaxAttempts int
+
+	// Sender is the mailbox SendMail sends from when no sender is given.
+	Sender string
+
+	// PasswordAuth and PHSFallback are the tenant facts of the snapshot
+	// format; Graph v1.0 does not give them to an application (docs/GRAPH.md
+	// says where an administrator finds them). PasswordAuth defaults to cloud.
+	PasswordAuth model.PasswordAuth
+	PHSFallback  bool
+
+	// SkipRegistrationDetails leaves a single user's registration-report row
+	// out of User and Users, halving their use of the reports budget. The
+	// row is the only signal of passwordless phone sign-in (SPEC §3).
+	SkipRegistrationDetails bool
+}
+
+// LoadConfig reads a Config from the environment (pass os.Getenv). Unknown
+// or malformed values are errors naming the variable.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	c := Config{
+		BaseURL:             getenv(EnvBaseURL),
+		TenantID:            getenv(EnvTenantID),
+		ClientID:            getenv(EnvClientID),
+		ClientSecret:        getenv(EnvClientSecret),
+		CertificatePath:     getenv(EnvCertificatePath),
+		CertificatePassword: getenv(EnvCertificatePassword),
+		SecretARN:           getenv(EnvSecretARN),
+		FederatedTokenFile:  getenv(EnvFederatedTokenFile),
+		Token:               getenv(EnvToken),
+		Sender:              getenv(EnvSender),
+		PasswordAuth:        model.PasswordAuth(getenv(EnvPasswordAuth)),
+	}
+	if v := getenv(EnvPHSFallback); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("graph: config: %w: %s=%q is not a boolean", model.ErrInvalidInput, EnvPHSFallback, v)
+		}
+		c.PHSFallback = b
+	}
+	for env, class := range map[string]Class{EnvReportsBudget: ClassAuthReports, EnvDirectoryBudget: ClassDirectory} {
+		v := getenv(env)
+		if v == "" {
+			continue
+		}
+		l, err := ParseLimit(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("graph: config: %s: %w", env, err)
+		}
+		if c.Limits == nil {
+			c.Limits = map[Class]Limit{}
+		}
+		c.Limits[class] = l
+	}
+	if err := c.validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// ParseLimit reads a budget written "5/10s" (requests per duration).
+func ParseLimit(s string) (Limit, error) {
+	n, per, ok := strings.Cut(s, "/")
+	if !ok {
+		return Limit{}, fmt.Errorf("%w: budget %q is not N/duration", model.ErrInvalidInput, s)
+	}
+	req, err := strconv.Atoi(strings.TrimSpace(n))
+	if err != nil || req <= 0 {
+		return Limit{}, fmt.Errorf("%w: budget %q: request count must be a positive integer", model.ErrInvalidInput, s)
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(per))
+	if err != nil || d <= 0 {
+		return Limit{}, fmt.Errorf("%w: budget %q: window must be a positive duration", model.ErrInvalidInput, s)
+	}
+	return Limit{Requests: req, Per: d}, nil
+}
+
+// validate checks what can be checked without the network.
+func (c *Config) validate() error {
+	if c.BaseURL == "" {
+		c.BaseURL = DefaultBaseURL
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return fmt.Errorf("graph: config: %w: service root %q is not an http(s) URL", model.ErrInvalidInput, c.BaseURL)
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return fmt.Errorf("graph: config: %w: service root %q must use https", model.ErrInvalidInput, c.BaseURL)
+	}
+	switch c.PasswordAuth {
+	case "":
+		c.PasswordAuth = model.PasswordCloud
+	case model.PasswordCloud, model.PasswordPHS, model.PasswordPTA, model.PasswordFederated:
+	default:
+		return fmt.Errorf("graph: config: %w: password authentication %q is not cloud, phs, pta or federated", model.ErrInvalidInput, c.PasswordAuth)
+	}
+	for class, l := range c.Limits {
+		if l.Requests <= 0 || l.Per <= 0 {
+			return fmt.Errorf("graph: config: %w: budget %s of class %s", model.ErrInvalidInput, l, class)
+		}
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = 8
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	return host == "127.0.0.1" || host == "::1" || host == "localhost"
+}

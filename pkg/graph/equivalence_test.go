@@ -1,0 +1,92 @@
+package graph_test
+
+import (
+	"os"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/credres/credres/pkg/model"
+	"github.com/credres/credres/pkg/rules"
+)
+
+// sampleTenant is the project's sample tenant, the demo's input.
+const sampleTenant = "../../events/tenant.json"
+
+// TestDirectoryEqualsSnapshot reads a tenant through Graph (the fake one,
+// serving the snapshot's users in Graph's shapes) and checks that every
+// user, and every assessment, equals the snapshot's: assess --graph and
+// assess --directory agree.
+func TestDirectoryEqualsSnapshot(t *testing.T) {
+	t.Parallel()
+	files := []string{"testdata/directory.json"}
+	if _, err := os.Stat(sampleTenant); err == nil {
+		files = append(files, sampleTenant)
+	}
+	for _, file := range files {
+		t.Run(file, func(t *testing.T) {
+			t.Parallel()
+			snap := loadDir(t, file)
+			e := newEnv(t, snap, nil)
+			var calls, last int
+			got, err := e.c.Directory(e.ctx, nil, func(done, total int) {
+				calls++
+				if done != last+1 || total != len(snap.Users) {
+					t.Errorf("progress %d/%d after %d", done, total, last)
+				}
+				last = done
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if calls != len(snap.Users) {
+				t.Errorf("progress called %d times for %d users", calls, len(snap.Users))
+			}
+			compareDirectories(t, got, snap)
+			if over := e.srv.OverBudget(); len(over) > 0 {
+				t.Errorf("%d requests over budget", len(over))
+			}
+
+			// Named users read their registration rows one by one.
+			ids := []string{snap.Users[0].ID, snap.Users[len(snap.Users)-1].UserPrincipalName}
+			some, err := e.c.Directory(e.ctx, ids, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			compareDirectories(t, some, &model.Directory{Tenant: snap.Tenant, Users: []model.User{snap.Users[0], snap.Users[len(snap.Users)-1]}})
+		})
+	}
+}
+
+func compareDirectories(t *testing.T, got, want *model.Directory) {
+	t.Helper()
+	if got.Tenant != want.Tenant {
+		t.Errorf("tenant %+v, want %+v", got.Tenant, want.Tenant)
+	}
+	if len(got.Users) != len(want.Users) {
+		t.Fatalf("%d users, want %d", len(got.Users), len(want.Users))
+	}
+	engine := rules.New(rules.DefaultPolicy())
+	for i := range want.Users {
+		g, w := &got.Users[i], &want.Users[i]
+		if g.ID != w.ID || g.UserPrincipalName != w.UserPrincipalName || g.DisplayName != w.DisplayName ||
+			g.OnPremisesSyncEnabled != w.OnPremisesSyncEnabled {
+			t.Errorf("user %d: %s %s %s sync=%v, want %s %s %s sync=%v", i,
+				g.ID, g.UserPrincipalName, g.DisplayName, g.OnPremisesSyncEnabled, w.ID, w.UserPrincipalName, w.DisplayName, w.OnPremisesSyncEnabled)
+		}
+		if !slices.Equal(g.Roles, w.Roles) || !slices.Equal(g.Groups, w.Groups) {
+			t.Errorf("user %s: roles %v groups %v, want %v %v", w.ID, g.Roles, g.Groups, w.Roles, w.Groups)
+		}
+		if !slices.Equal(g.MethodsRegistered, w.MethodsRegistered) && !(w.MethodsRegistered == nil && !slices.Contains(g.MethodsRegistered, "microsoftAuthenticatorPasswordless")) {
+			t.Errorf("user %s: methodsRegistered %v, want %v", w.ID, g.MethodsRegistered, w.MethodsRegistered)
+		}
+		// Methods are equal to the byte: decoded by the same code from
+		// the same Graph objects.
+		if !reflect.DeepEqual(g.Methods, w.Methods) {
+			t.Errorf("user %s: methods differ\n got %+v\nwant %+v", w.ID, g.Methods, w.Methods)
+		}
+		if ga, wa := engine.Evaluate(got.Tenant, g), engine.Evaluate(want.Tenant, w); !reflect.DeepEqual(ga, wa) {
+			t.Errorf("user %s: assessment differs\n got %+v\nwant %+v", w.ID, ga, wa)
+		}
+	}
+}
