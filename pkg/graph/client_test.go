@@ -15,7 +15,7 @@ import (
 )
 
 const (
-	alexID = "86462606-fde0-4fc4-9e0c-a20eb73e54c6"
+	alexID  = "86462606-fde0-4fc4-9e0c-a20eb73e54c6"
 	allanID = "c6ad1942-4afa-47f8-8d48-afb5d8d69d2f"
 )
 
