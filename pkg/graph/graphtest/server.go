@@ -782,7 +782,8 @@ func (s *Server) report(query url.Values) response {
 	return jsonResponse(http.StatusOK, b)
 }
 
-// parseEqFilter reads "field eq 'value'" (” escapes a quote).
+// parseEqFilter reads "field eq 'value'", where a doubled quote stands for
+// one quote.
 func parseEqFilter(f string) (field, value string, ok bool) {
 	field, rest, ok := strings.Cut(strings.TrimSpace(f), " eq ")
 	if !ok || (field != "userPrincipalName" && field != "id") {
