@@ -12,6 +12,7 @@ import (
 	"github.com/credres/credres/events"
 	"github.com/credres/credres/pkg/local"
 	"github.com/credres/credres/pkg/model"
+	"github.com/credres/credres/pkg/notify"
 	"github.com/credres/credres/pkg/rules"
 )
 
@@ -31,6 +32,9 @@ func runDemo(e env, args []string) int {
 	campaign := fs.Bool("campaign", false, "with --sweep: act on first findings too")
 	maxAge := fs.String("max-age", "", "with --sweep: re-evaluate users assessed longer ago than this (e.g. 7d)")
 	nowFlag := fs.String("now", "", "evaluate at this RFC 3339 `time` instead of the clock (to play through reminders)")
+	templates := fs.String("templates", "", "`folder` of nudge and ticket templates overriding the built-in ones")
+	dryRun := fs.Bool("dry-run", false, "record every intended message in <state>/outbox/dry-run.jsonl and send nothing")
+	quiet := fs.Bool("quiet", false, "do not print the rendered messages")
 	if code := parse(e, fs, args); code >= 0 {
 		return code
 	}
@@ -93,9 +97,14 @@ func runDemo(e env, args []string) int {
 	if err != nil {
 		return inputError(e, err)
 	}
+	renderer, err := notify.NewRenderer(engine.Policy().Nudges, *templates)
+	if err != nil {
+		return inputError(e, err)
+	}
 	cfg := local.Config{
 		Directory: dir, StateDir: *stateDir, Engine: engine, Now: now,
 		Sweep: *sweep, Baseline: *baseline, Campaign: *campaign, MaxAge: age,
+		Render: renderer, DryRun: *dryRun,
 	}
 	if receiver != nil {
 		cfg.Events = receiver
@@ -107,6 +116,9 @@ func runDemo(e env, args []string) int {
 	w := bufio.NewWriter(e.stdout)
 	defer w.Flush()
 	printDemo(w, dir, res)
+	if !*quiet {
+		printMessages(w, res)
+	}
 	if len(res.Dead) > 0 || res.Ingest.Malformed > 0 {
 		return exitBadInput
 	}
@@ -152,9 +164,13 @@ func printDemo(w io.Writer, dir *model.Directory, res *local.Result) {
 		}
 		fmt.Fprintf(w, "  %-36s diversity %d/%d, %s\n  %-36s -> %s%s\n", name, a.Diversity, a.MinDiversity, state, "", o.Decision.Kind, reason)
 	}
-	fmt.Fprintf(w, "nudge: %d delivered", len(res.Nudges))
+	sent, file := "delivered", "nudges.jsonl"
+	if len(res.Nudges) > 0 && res.Nudges[0].DryRun || len(res.Tickets) > 0 && res.Tickets[0].DryRun {
+		sent, file = "recorded (dry run, nothing sent)", "dry-run.jsonl"
+	}
+	fmt.Fprintf(w, "nudge: %d %s", len(res.Nudges), sent)
 	if len(res.Nudges) > 0 {
-		fmt.Fprintf(w, " -> %s/nudges.jsonl", res.OutboxDir)
+		fmt.Fprintf(w, " -> %s/%s", res.OutboxDir, file)
 	}
 	fmt.Fprintln(w)
 	opened, resolved, updated := 0, 0, 0
@@ -170,7 +186,10 @@ func printDemo(w io.Writer, dir *model.Directory, res *local.Result) {
 	}
 	fmt.Fprintf(w, "ticket: %d opened, %d updated, %d resolved", opened, updated, resolved)
 	if len(res.Tickets) > 0 {
-		fmt.Fprintf(w, " -> %s/tickets.jsonl", res.OutboxDir)
+		if file == "nudges.jsonl" {
+			file = "tickets.jsonl"
+		}
+		fmt.Fprintf(w, " -> %s/%s", res.OutboxDir, file)
 	}
 	fmt.Fprintln(w)
 	for _, d := range res.Dead {
@@ -178,5 +197,15 @@ func printDemo(w io.Writer, dir *model.Directory, res *local.Result) {
 	}
 	if len(res.Nudges)+len(res.Tickets) == 0 && len(res.Outcomes) > 0 {
 		fmt.Fprintln(w, "nothing new to send.")
+	}
+}
+
+// printMessages shows what the people on the receiving end read.
+func printMessages(w io.Writer, res *local.Result) {
+	for _, n := range res.Nudges {
+		fmt.Fprintf(w, "\n--- nudge to %s by %s (%s): %s\n%s", orDash(n.To), n.Channel, n.Language, n.Subject, n.Text)
+	}
+	for _, t := range res.Tickets {
+		fmt.Fprintf(w, "\n--- ticket %s %s: %s\n%s\n", t.TicketID, t.Action, t.Title, t.Description)
 	}
 }

@@ -33,6 +33,11 @@ type Config struct {
 	// MaxAge makes a sweep re-evaluate users assessed longer ago than this
 	// (the reminder schedule runs on these re-evaluations).
 	MaxAge time.Duration
+	// Render writes nudges and tickets; nil delivers decisions without text.
+	Render pipeline.Renderer
+	// DryRun records every intended message in <state>/outbox/dry-run.jsonl
+	// and sends nothing.
+	DryRun bool
 }
 
 // Result is what a run did.
@@ -77,6 +82,26 @@ func (r *recorder) SendTicket(ctx context.Context, m pipeline.DecisionMessage, r
 		return err
 	}
 	r.tickets = append(r.tickets, rec)
+	return nil
+}
+
+// dryRecorder records intended messages in the outbox's dry-run file and
+// remembers them for the run's report.
+type dryRecorder struct {
+	out *notify.Outbox
+	rec *recorder
+}
+
+func (d *dryRecorder) RecordDryRun(ctx context.Context, kind string, record any) error {
+	if err := d.out.RecordDryRun(ctx, kind, record); err != nil {
+		return err
+	}
+	switch r := record.(type) {
+	case pipeline.NudgeRecord:
+		d.rec.nudges = append(d.rec.nudges, r)
+	case pipeline.TicketRecord:
+		d.rec.tickets = append(d.rec.tickets, r)
+	}
 	return nil
 }
 
@@ -128,8 +153,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		Users: reader, Store: st, Engine: cfg.Engine, Tenant: cfg.Directory.Tenant,
 		Nudges: nudges, Tickets: tickets, Now: cfg.Now,
 	}
-	nudge := pipeline.NudgeStage{Store: st, Sender: rec, Now: cfg.Now}
-	ticket := pipeline.TicketStage{Store: st, Sender: rec, Now: cfg.Now}
+	nudge := pipeline.NudgeStage{Store: st, Sender: rec, Render: cfg.Render, Now: cfg.Now}
+	ticket := pipeline.TicketStage{Store: st, Sender: rec, Render: cfg.Render, Now: cfg.Now}
+	if cfg.DryRun {
+		dry := &dryRecorder{out: out, rec: rec}
+		nudge.DryRun, ticket.DryRun = dry, dry
+	}
 
 	attempts := map[string]int{}
 	// drain runs one stage over its queue, returning failed messages up to

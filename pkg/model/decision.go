@@ -55,10 +55,24 @@ type Decision struct {
 	Reminder bool `json:"reminder,omitempty"`
 	// Escalated is true when a ticket follows ignored nudges.
 	Escalated bool `json:"escalated,omitempty"`
+	// NudgesIgnored is how many nudges went unanswered before an escalation.
+	NudgesIgnored int `json:"nudgesIgnored,omitempty"`
 	// AdminOnly is true when a ticket is about tenant-side violations only
 	// (administrators act, the user is not nudged).
 	AdminOnly bool `json:"adminOnly,omitempty"`
 	// Channel is how a nudge reaches the user ("email" or "teams"), chosen
 	// by the user's tier.
 	Channel string `json:"channel,omitempty"`
+}
+
+// UserViolations returns the decision's violations without the tenant-side
+// ones: what a nudge may speak of.
+func (d Decision) UserViolations(tenantSide []string) []string {
+	out := make([]string, 0, len(d.Violations))
+	for _, v := range d.Violations {
+		if !contains(tenantSide, v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }

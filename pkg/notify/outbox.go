@@ -65,3 +65,15 @@ func (o *Outbox) SendNudge(_ context.Context, _ pipeline.DecisionMessage, rec pi
 func (o *Outbox) SendTicket(_ context.Context, _ pipeline.DecisionMessage, rec pipeline.TicketRecord) error {
 	return o.append(TicketsFile, rec)
 }
+
+// DryRunFile holds what a dry run would have sent.
+const DryRunFile = "dry-run.jsonl"
+
+// RecordDryRun appends an intended message, with its full content, to
+// <dir>/dry-run.jsonl.
+func (o *Outbox) RecordDryRun(_ context.Context, kind string, record any) error {
+	return o.append(DryRunFile, struct {
+		Kind   string `json:"kind"`
+		Record any    `json:"record"`
+	}{kind, record})
+}

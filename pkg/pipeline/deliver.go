@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/credres/credres/pkg/mask"
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -48,6 +49,38 @@ type NudgeRecord struct {
 	Violations []string  `json:"violations"`
 	Reasons    []string  `json:"reasons"`
 	Time       time.Time `json:"time"`
+	// Channel is how the nudge reaches the user: "email" or "teams".
+	Channel string `json:"channel"`
+	// To is the recipient, masked (the sender reads the real address from
+	// the decision message).
+	To       string `json:"to,omitempty"`
+	Language string `json:"language,omitempty"`
+	Subject  string `json:"subject,omitempty"`
+	Text     string `json:"text,omitempty"`
+	HTML     string `json:"html,omitempty"`
+	DryRun   bool   `json:"dryRun,omitempty"`
+}
+
+// RenderedNudge is a nudge's words, in the user's language.
+type RenderedNudge struct {
+	Language, Subject, Text, HTML string
+}
+
+// RenderedTicket is a ticket's words for the helpdesk.
+type RenderedTicket struct {
+	Title, Description string
+}
+
+// Renderer writes nudges and tickets (package notify's templates).
+type Renderer interface {
+	RenderNudge(DecisionMessage) (RenderedNudge, error)
+	RenderTicket(DecisionMessage, TicketRecord) (RenderedTicket, error)
+}
+
+// DryRunLog keeps every message a dry run would have sent, with its full
+// rendered content, in place of sending it.
+type DryRunLog interface {
+	RecordDryRun(ctx context.Context, kind string, record any) error
 }
 
 // TicketRecord is one ticket event: opened, updated or resolved. It is a
@@ -71,6 +104,9 @@ type TicketRecord struct {
 	Escalated         bool      `json:"escalated,omitempty"`
 	AdminOnly         bool      `json:"adminOnly,omitempty"`
 	Time              time.Time `json:"time"`
+	Title             string    `json:"title,omitempty"`
+	Description       string    `json:"description,omitempty"`
+	DryRun            bool      `json:"dryRun,omitempty"`
 }
 
 // NudgeSender delivers nudges (the outbox here; mail and Teams channels
@@ -94,6 +130,12 @@ const (
 type NudgeStage struct {
 	Store  DeliveryStore
 	Sender NudgeSender
+	// Render writes the words; nil sends decisions without text.
+	Render Renderer
+	// DryRun, when set, receives every nudge instead of Sender. The nudge
+	// history is kept as if it had been sent, so that a dry run shows the
+	// real schedule of reminders and escalations.
+	DryRun DryRunLog
 	Now    func() time.Time
 }
 
@@ -101,6 +143,8 @@ type NudgeStage struct {
 type TicketStage struct {
 	Store  DeliveryStore
 	Sender TicketSender
+	Render Renderer
+	DryRun DryRunLog
 	Now    func() time.Time
 }
 
@@ -112,10 +156,25 @@ func (n *NudgeStage) Handle(ctx context.Context, msgs []Message) []Failure {
 		case model.DecisionNudge:
 			rec := NudgeRecord{
 				DecisionID: dm.ID, UserID: dm.Decision.UserID, Decision: string(dm.Decision.Kind),
-				Reminder: dm.Decision.Reminder, Violations: dm.Decision.Violations, Reasons: dm.Decision.Reasons,
-				Time: n.Now(),
+				Reminder: dm.Decision.Reminder, Violations: dm.Decision.UserViolations(dm.Assessment.TenantSide),
+				Reasons: dm.Decision.Reasons, Time: n.Now(), Channel: dm.Decision.Channel, To: mask.Email(dm.User.Mail),
 			}
-			if err := n.Sender.SendNudge(ctx, dm, rec); err != nil {
+			if rec.Channel == "" {
+				rec.Channel = "email"
+			}
+			if n.Render != nil {
+				r, err := n.Render.RenderNudge(dm)
+				if err != nil {
+					return fmt.Errorf("%w: %v", model.ErrInvalidInput, err)
+				}
+				rec.Language, rec.Subject, rec.Text, rec.HTML = r.Language, r.Subject, r.Text, r.HTML
+			}
+			if n.DryRun != nil {
+				rec.DryRun = true
+				if err := n.DryRun.RecordDryRun(ctx, "nudge", rec); err != nil {
+					return fmt.Errorf("record dry-run nudge: %w", err)
+				}
+			} else if err := n.Sender.SendNudge(ctx, dm, rec); err != nil {
 				return fmt.Errorf("send nudge: %w", err)
 			}
 			return n.Store.RecordNudge(ctx, dm.Decision.UserID, rec.Time)
@@ -146,8 +205,8 @@ func (t *TicketStage) Handle(ctx context.Context, msgs []Message) []Failure {
 				action = "opened"
 			}
 			tk.Updated = now
-			if err := t.Sender.SendTicket(ctx, dm, ticketRecord(dm, tk, action, now)); err != nil {
-				return fmt.Errorf("send ticket: %w", err)
+			if err := t.send(ctx, dm, ticketRecord(dm, tk, action, now)); err != nil {
+				return err
 			}
 			return t.Store.SetTicket(ctx, userID, tk)
 		case model.DecisionResolve:
@@ -156,13 +215,35 @@ func (t *TicketStage) Handle(ctx context.Context, msgs []Message) []Failure {
 			}
 			tk := *state.Ticket
 			tk.Status, tk.Updated = TicketResolved, now
-			if err := t.Sender.SendTicket(ctx, dm, ticketRecord(dm, &tk, "resolved", now)); err != nil {
-				return fmt.Errorf("send ticket resolution: %w", err)
+			if err := t.send(ctx, dm, ticketRecord(dm, &tk, "resolved", now)); err != nil {
+				return err
 			}
 			return t.Store.SetTicket(ctx, userID, &tk)
 		}
 		return fmt.Errorf("%w: the ticket stage does not handle %q decisions", model.ErrInvalidInput, dm.Decision.Kind)
 	})
+}
+
+// send renders and delivers one ticket event (or records it in a dry run).
+func (t *TicketStage) send(ctx context.Context, dm DecisionMessage, rec TicketRecord) error {
+	if t.Render != nil {
+		r, err := t.Render.RenderTicket(dm, rec)
+		if err != nil {
+			return fmt.Errorf("%w: %v", model.ErrInvalidInput, err)
+		}
+		rec.Title, rec.Description = r.Title, r.Description
+	}
+	if t.DryRun != nil {
+		rec.DryRun = true
+		if err := t.DryRun.RecordDryRun(ctx, "ticket", rec); err != nil {
+			return fmt.Errorf("record dry-run ticket %s: %w", rec.Action, err)
+		}
+		return nil
+	}
+	if err := t.Sender.SendTicket(ctx, dm, rec); err != nil {
+		return fmt.Errorf("send ticket %s: %w", rec.Action, err)
+	}
+	return nil
 }
 
 func reasonOf(d model.Decision) string {

@@ -130,7 +130,7 @@ func (e *Engine) Decide(in DecisionInput) model.Decision {
 	window := time.Duration(np.Window)
 	ignored := h.NudgesSince(in.Now.Add(-window))
 	if np.EscalateAfter > 0 && ignored >= np.EscalateAfter {
-		d.Kind, d.Escalated = model.DecisionTicket, true
+		d.Kind, d.Escalated, d.NudgesIgnored = model.DecisionTicket, true, ignored
 		say("%d nudges in the last %s went unanswered: escalated to the helpdesk", ignored, np.Window)
 		return d
 	}

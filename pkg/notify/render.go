@@ -1,0 +1,339 @@
+package notify
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	htmltemplate "html/template"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/template"
+
+	"github.com/credres/credres/pkg/explain"
+	"github.com/credres/credres/pkg/model"
+	"github.com/credres/credres/pkg/pipeline"
+	"github.com/credres/credres/pkg/rules"
+)
+
+//go:embed templates/*
+var defaultTemplates embed.FS
+
+// Renderer turns decisions into the words people read: nudges for users
+// (plain text and HTML, in the user's language) and tickets for helpdesks.
+// Templates are files: the defaults are embedded, and an organisation can
+// override any of them with a folder holding files of the same names
+// (nudge.<lang>.txt, nudge.<lang>.html, ticket.en.txt) or add a language.
+type Renderer struct {
+	nudges   map[string]*nudgeTemplates
+	ticket   *template.Template
+	policy   rules.NudgePolicy
+	fallback string
+}
+
+type nudgeTemplates struct {
+	text *template.Template
+	html *htmltemplate.Template
+}
+
+var funcs = template.FuncMap{
+	"join": strings.Join,
+	"rest": func(s []string) []string {
+		if len(s) == 0 {
+			return s
+		}
+		return s[1:]
+	},
+}
+
+// NewRenderer loads the embedded templates, then any overrides from dir
+// (empty for none). It fails on a template that does not parse, naming it.
+func NewRenderer(policy rules.NudgePolicy, dir string) (*Renderer, error) {
+	sub, _ := fs.Sub(defaultTemplates, "templates")
+	files := map[string][]byte{}
+	if err := readTemplates(sub, files); err != nil {
+		return nil, err
+	}
+	if dir != "" {
+		if err := readTemplates(os.DirFS(dir), files); err != nil {
+			return nil, fmt.Errorf("templates %s: %w", dir, err)
+		}
+	}
+	r := &Renderer{nudges: map[string]*nudgeTemplates{}, policy: policy, fallback: policy.Language}
+	if r.fallback == "" {
+		r.fallback = rules.DefaultLanguage
+	}
+	for name, data := range files {
+		kind, lang, ext, ok := splitName(name)
+		if !ok {
+			continue
+		}
+		switch {
+		case kind == "nudge" && ext == "txt":
+			t, err := template.New(name).Funcs(funcs).Parse(string(data))
+			if err != nil {
+				return nil, fmt.Errorf("template %s: %w", name, err)
+			}
+			r.lang(lang).text = t
+		case kind == "nudge" && ext == "html":
+			t, err := htmltemplate.New(name).Funcs(htmltemplate.FuncMap(funcs)).Parse(string(data))
+			if err != nil {
+				return nil, fmt.Errorf("template %s: %w", name, err)
+			}
+			r.lang(lang).html = t
+		case kind == "ticket" && ext == "txt" && lang == "en":
+			t, err := template.New(name).Funcs(funcs).Parse(string(data))
+			if err != nil {
+				return nil, fmt.Errorf("template %s: %w", name, err)
+			}
+			r.ticket = t
+		}
+	}
+	for lang, nt := range r.nudges {
+		if nt.text == nil || nt.html == nil {
+			return nil, fmt.Errorf("templates: language %q needs both nudge.%s.txt and nudge.%s.html", lang, lang, lang)
+		}
+	}
+	if r.nudges[r.fallback] == nil {
+		return nil, fmt.Errorf("templates: no nudge templates for the policy's language %q", r.fallback)
+	}
+	return r, nil
+}
+
+func (r *Renderer) lang(l string) *nudgeTemplates {
+	nt := r.nudges[l]
+	if nt == nil {
+		nt = &nudgeTemplates{}
+		r.nudges[l] = nt
+	}
+	return nt
+}
+
+// Languages lists the languages nudges can be written in.
+func (r *Renderer) Languages() []string {
+	var out []string
+	for l := range r.nudges {
+		out = append(out, l)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func readTemplates(fsys fs.FS, into map[string][]byte) error {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		if _, _, _, ok := splitName(e.Name()); !ok {
+			continue
+		}
+		data, err := fs.ReadFile(fsys, e.Name())
+		if err != nil {
+			return err
+		}
+		into[e.Name()] = data
+	}
+	return nil
+}
+
+// splitName reads "nudge.de.html" as (nudge, de, html).
+func splitName(name string) (kind, lang, ext string, ok bool) {
+	parts := strings.Split(filepath.Base(name), ".")
+	if len(parts) != 3 || (parts[0] != "nudge" && parts[0] != "ticket") || (parts[2] != "txt" && parts[2] != "html") {
+		return "", "", "", false
+	}
+	return parts[0], strings.ToLower(parts[1]), parts[2], true
+}
+
+// Language picks the template language for a user: their preferredLanguage
+// ("de-DE" → "de") when there are templates for it, else the policy's.
+func (r *Renderer) Language(preferred string) string {
+	l := strings.ToLower(preferred)
+	if i := strings.IndexAny(l, "-_"); i > 0 {
+		l = l[:i]
+	}
+	if r.nudges[l] != nil {
+		return l
+	}
+	return r.fallback
+}
+
+type nudgeData struct {
+	Name         string
+	Risks        []string
+	RiskSentence string
+	Action       string
+	Alternatives []string
+	Link         string
+	Contact      string
+	Reminder     bool
+	Phishing     bool
+	Subject      string
+}
+
+// RenderNudge writes the nudge for a decision. Only the violations the user
+// can fix are mentioned; tenant-side ones never reach users.
+func (r *Renderer) RenderNudge(dm pipeline.DecisionMessage) (pipeline.RenderedNudge, error) {
+	lang := r.Language(dm.User.PreferredLanguage)
+	nt := r.nudges[lang]
+	data := nudgeData{
+		Name:     firstName(dm.User),
+		Link:     r.policy.SecurityInfoURL,
+		Contact:  r.policy.Contact,
+		Reminder: dm.Decision.Reminder,
+	}
+	if data.Link == "" {
+		data.Link = rules.DefaultSecurityInfoURL
+	}
+	if data.Contact == "" {
+		data.Contact = rules.DefaultContact
+	}
+	phrase := func(name string) (string, bool) {
+		if nt.text.Lookup(name) == nil {
+			return "", false
+		}
+		var b bytes.Buffer
+		if err := nt.text.ExecuteTemplate(&b, name, data); err != nil {
+			return "", false
+		}
+		return b.String(), true
+	}
+	for _, key := range riskKeys(&dm.Assessment) {
+		if key == model.ViolationNoPhishingResist {
+			// Phishing does not lock anyone out; it gets its own sentence.
+			data.Phishing = true
+			continue
+		}
+		if p, ok := phrase("risk." + key); ok && !slices.Contains(data.Risks, p) && len(data.Risks) < 2 {
+			data.Risks = append(data.Risks, p)
+		}
+	}
+	for i, rec := range dm.Assessment.Recommendations {
+		var parts []string
+		for _, kind := range rec.Add {
+			name := "action." + string(kind)
+			if kind == model.KindAuthenticator && strings.Contains(rec.Action, "second") {
+				name += ".second"
+			}
+			p, ok := phrase(name)
+			if !ok {
+				p = rec.Action
+			}
+			parts = append(parts, p)
+		}
+		and, _ := phrase("and")
+		text := strings.Join(parts, and)
+		if i == 0 {
+			data.Action = text
+		} else {
+			data.Alternatives = append(data.Alternatives, text)
+		}
+	}
+	if data.Action == "" {
+		p, _ := phrase("action.microsoft-authenticator")
+		data.Action = p
+	}
+	var subject, text, sentence bytes.Buffer
+	if err := nt.text.ExecuteTemplate(&subject, "subject", data); err != nil {
+		return pipeline.RenderedNudge{}, fmt.Errorf("render nudge subject (%s): %w", lang, err)
+	}
+	if err := nt.text.ExecuteTemplate(&sentence, "risk-sentence", data); err != nil {
+		return pipeline.RenderedNudge{}, fmt.Errorf("render nudge risk (%s): %w", lang, err)
+	}
+	data.Subject, data.RiskSentence = strings.TrimSpace(subject.String()), sentence.String()
+	if err := nt.text.ExecuteTemplate(&text, "text", data); err != nil {
+		return pipeline.RenderedNudge{}, fmt.Errorf("render nudge text (%s): %w", lang, err)
+	}
+	var html bytes.Buffer
+	if err := nt.html.Execute(&html, data); err != nil {
+		return pipeline.RenderedNudge{}, fmt.Errorf("render nudge html (%s): %w", lang, err)
+	}
+	return pipeline.RenderedNudge{Language: lang, Subject: data.Subject, Text: text.String(), HTML: html.String()}, nil
+}
+
+// riskKeys orders what the user risks, most concrete first: the single
+// points of failure they can fix, then the other violations.
+func riskKeys(a *model.Assessment) []string {
+	var keys []string
+	for _, dep := range a.SPOFs {
+		code := model.ViolationSPOFPrefix + dep
+		if slices.Contains(a.TenantSide, code) || !slices.Contains(a.Violations, code) {
+			continue
+		}
+		keys = append(keys, model.KindOf(dep))
+	}
+	for _, v := range a.UserViolations() {
+		if strings.HasPrefix(v, model.ViolationSPOFPrefix) {
+			continue
+		}
+		// "One thing fails" says nothing a named single point does not.
+		if v == model.ViolationBelowMinDiversity && len(keys) > 0 {
+			continue
+		}
+		keys = append(keys, v)
+	}
+	return keys
+}
+
+func firstName(u pipeline.UserSummary) string {
+	if f, _, ok := strings.Cut(strings.TrimSpace(u.DisplayName), " "); ok && f != "" {
+		return f
+	}
+	if u.DisplayName != "" {
+		return u.DisplayName
+	}
+	local, _, _ := strings.Cut(u.UserPrincipalName, "@")
+	return local
+}
+
+type ticketData struct {
+	User, UserID, UPN, Tier string
+	Diversity, MinDiversity int
+	Violations, Risks       []string
+	Methods, Remedies       []string
+	TenantSide, Reasons     []string
+	Escalated, AdminOnly    bool
+	Nudges                  int
+	Status, TicketID        string
+}
+
+// RenderTicket writes a ticket's title and description for the helpdesk:
+// who, what is at risk, the user's current methods (masked) and the remedy.
+func (r *Renderer) RenderTicket(dm pipeline.DecisionMessage, rec pipeline.TicketRecord) (pipeline.RenderedTicket, error) {
+	a := dm.Assessment
+	who := dm.User.UserPrincipalName
+	if dm.User.DisplayName != "" {
+		who = dm.User.DisplayName + ", " + dm.User.UserPrincipalName
+	}
+	u := &model.User{ID: dm.User.ID, UserPrincipalName: dm.User.UserPrincipalName}
+	data := ticketData{
+		User: who, UserID: dm.User.ID, UPN: dm.User.UserPrincipalName, Tier: a.Tier,
+		Diversity: a.Diversity, MinDiversity: a.MinDiversity, Violations: rec.Violations,
+		Methods: dm.User.Methods, TenantSide: a.TenantSide, Reasons: rec.Reasons,
+		Escalated: rec.Escalated, AdminOnly: rec.AdminOnly, Status: rec.Status, TicketID: rec.TicketID,
+		Nudges: dm.Decision.NudgesIgnored,
+	}
+	for _, v := range rec.Violations {
+		if v == model.ViolationBelowMinDiversity && slices.Contains(rec.Violations, model.ViolationNoMFAPath) {
+			continue
+		}
+		data.Risks = append(data.Risks, explain.Violation(u, &a, v))
+	}
+	for _, rc := range a.Recommendations {
+		data.Remedies = append(data.Remedies, rc.Action)
+	}
+	var title, desc bytes.Buffer
+	if err := r.ticket.ExecuteTemplate(&title, "title", data); err != nil {
+		return pipeline.RenderedTicket{}, fmt.Errorf("render ticket title: %w", err)
+	}
+	if err := r.ticket.ExecuteTemplate(&desc, "description", data); err != nil {
+		return pipeline.RenderedTicket{}, fmt.Errorf("render ticket description: %w", err)
+	}
+	return pipeline.RenderedTicket{Title: strings.TrimSpace(title.String()), Description: strings.TrimSpace(desc.String())}, nil
+}

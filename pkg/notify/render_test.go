@@ -1,0 +1,248 @@
+package notify
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/credres/credres/pkg/explain"
+	"github.com/credres/credres/pkg/model"
+	"github.com/credres/credres/pkg/pipeline"
+	"github.com/credres/credres/pkg/rules"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// method builds a Graph method object from a short spec.
+func method(t *testing.T, spec string) model.Method {
+	t.Helper()
+	kind, id, _ := strings.Cut(spec, ":")
+	if id == "" {
+		id = kind
+	}
+	obj := map[string]any{"id": id}
+	switch kind {
+	case "password":
+		obj["@odata.type"] = model.GraphPassword
+	case "mobile", "office":
+		obj["@odata.type"] = model.GraphPhone
+		obj["phoneType"] = kind
+		obj["phoneNumber"] = "+1 2065550147"
+	case "auth":
+		obj["@odata.type"] = model.GraphAuthenticator
+		obj["displayName"] = "iPhone"
+	case "fido2":
+		obj["@odata.type"] = model.GraphFIDO2
+		obj["displayName"] = "Blue key"
+	case "whfb":
+		obj["@odata.type"] = model.GraphWindowsHello
+		obj["displayName"] = "LAPTOP-7"
+	case "mac":
+		obj["@odata.type"] = model.GraphPlatformCredential
+		obj["displayName"] = "MacBook"
+	case "hw":
+		obj["@odata.type"] = model.GraphHardwareOath
+		obj["device"] = map[string]any{"serialNumber": "TOTP000147"}
+	default:
+		t.Fatalf("spec %q", spec)
+	}
+	raw, _ := json.Marshal(obj)
+	m, err := model.DecodeMethod(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+type scenario struct {
+	name     string
+	roles    []string
+	synced   bool
+	specs    []string
+	reminder bool
+}
+
+// Every violation kind a user can be nudged about.
+var nudgeScenarios = []scenario{
+	{"spof-mobile-device", nil, false, []string{"password", "auth", "mobile"}, false},
+	{"telephony-only", nil, false, []string{"password", "mobile", "office"}, false},
+	{"spof-security-key", nil, false, []string{"fido2:k1"}, false},
+	{"spof-windows-device", nil, false, []string{"whfb:w1"}, false},
+	{"spof-mac-device", nil, false, []string{"mac:m1"}, false},
+	{"spof-hardware-token", nil, false, []string{"password", "hw:h1"}, false},
+	{"no-phishing-resistant-method", []string{"Global Administrator"}, false, []string{"password", "auth", "office"}, false},
+	{"reminder", nil, false, []string{"password", "auth", "mobile"}, true},
+	{"hybrid-user-side-only", nil, true, []string{"password", "mobile"}, false},
+}
+
+var nudgePolicy = []byte(`
+tiers:
+  - name: privileged
+    match: {roles: [Global Administrator]}
+    minDiversity: 2
+    requirePhishingResistant: true
+    onViolation: nudge
+  - name: standard
+    match: {all: true}
+    minDiversity: 2
+    accept: [entra-mfa]
+    requireNonTelephony: true
+nudges:
+  contact: the IT Service Desk (extension 4357)
+`)
+
+func decisionFor(t *testing.T, e *rules.Engine, sc scenario, lang string) pipeline.DecisionMessage {
+	t.Helper()
+	u := &model.User{ID: "u-" + sc.name, UserPrincipalName: "pat.doe@contoso.example", DisplayName: "Pat Doe",
+		Mail: "pat.doe@contoso.example", PreferredLanguage: lang, Roles: sc.roles, OnPremisesSyncEnabled: sc.synced}
+	for _, s := range sc.specs {
+		u.Methods = append(u.Methods, method(t, s))
+	}
+	a := e.Evaluate(model.Tenant{ID: "t", PasswordAuth: model.PasswordFederated}, u)
+	d := model.Decision{Kind: model.DecisionNudge, UserID: u.ID, Violations: a.Violations, Reminder: sc.reminder, Channel: "email"}
+	var methods []string
+	for _, m := range u.Methods {
+		methods = append(methods, explain.Method(m))
+	}
+	return pipeline.DecisionMessage{ID: "d-" + sc.name, Decision: d, Assessment: a, Time: time.Unix(0, 0).UTC(),
+		User: pipeline.UserSummary{ID: u.ID, UserPrincipalName: u.UserPrincipalName, DisplayName: u.DisplayName, Mail: u.Mail, PreferredLanguage: lang, Methods: methods}}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	file := filepath.Join("testdata", name)
+	if *update {
+		os.MkdirAll(filepath.Dir(file), 0o755)
+		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs; rerun with -update and review.\ngot:\n%s", file, got)
+	}
+}
+
+func TestNudgeGolden(t *testing.T) {
+	p, err := rules.ParsePolicy(nudgePolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := rules.New(p)
+	r, err := NewRenderer(p.Nudges, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(r.Languages(), ","); got != "de,en" {
+		t.Errorf("languages = %s", got)
+	}
+	for _, lang := range []string{"en-US", "de-DE"} {
+		for _, sc := range nudgeScenarios {
+			t.Run(lang+"/"+sc.name, func(t *testing.T) {
+				n, err := r.RenderNudge(decisionFor(t, e, sc, lang))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, leak := range []string{"2065550147", "pat.doe@", "on-premises", "sign-in servers", "Anmeldeserver"} {
+					if strings.Contains(n.Text+n.HTML, leak) {
+						t.Errorf("nudge mentions %q", leak)
+					}
+				}
+				if !strings.Contains(n.Text, "https://mysignins.microsoft.com/security-info") || !strings.Contains(n.HTML, `href="https://mysignins.microsoft.com/security-info"`) {
+					t.Errorf("no security-info link")
+				}
+				golden(t, fmt.Sprintf("nudge/%s.%s.txt", sc.name, n.Language), "Subject: "+n.Subject+"\n\n"+n.Text)
+				golden(t, fmt.Sprintf("nudge/%s.%s.html", sc.name, n.Language), n.HTML)
+			})
+		}
+	}
+}
+
+func TestLanguageChoice(t *testing.T) {
+	r, err := NewRenderer(rules.NudgePolicy{Language: "de"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{"en-GB": "en", "de-AT": "de", "fr-FR": "de", "": "de", "EN": "en"} {
+		if got := r.Language(in); got != want {
+			t.Errorf("Language(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if _, err := NewRenderer(rules.NudgePolicy{Language: "xx"}, ""); err == nil {
+		t.Errorf("a policy language without templates was accepted")
+	}
+}
+
+func TestTemplateOverrides(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "nudge.fr.txt"), []byte(`{{define "subject"}}Ajoutez une méthode{{end}}{{define "text"}}Bonjour {{.Name}} : {{.Action}}. {{.Link}}{{end}}{{define "risk-sentence"}}{{join .Risks ", "}}{{end}}{{define "action.windows-hello"}}configurez Windows Hello{{end}}{{define "and"}} et {{end}}`), 0o644)
+	os.WriteFile(filepath.Join(dir, "nudge.fr.html"), []byte(`<p>{{.Name}}</p>`), 0o644)
+	r, err := NewRenderer(rules.NudgePolicy{}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := rules.New(nil)
+	n, err := r.RenderNudge(decisionFor(t, e, nudgeScenarios[0], "fr-CA"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Language != "fr" || !strings.Contains(n.Text, "Bonjour Pat : configurez Windows Hello.") {
+		t.Errorf("override not used: %+v", n)
+	}
+	os.WriteFile(filepath.Join(dir, "nudge.fr.html"), []byte(`{{.Broken`), 0o644)
+	if _, err := NewRenderer(rules.NudgePolicy{}, dir); err == nil || !strings.Contains(err.Error(), "nudge.fr.html") {
+		t.Errorf("broken template: %v", err)
+	}
+}
+
+func TestTicketGolden(t *testing.T) {
+	e := rules.New(nil)
+	r, err := NewRenderer(rules.NudgePolicy{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		sc     scenario
+		status string
+		flags  func(*pipeline.TicketRecord, *model.Decision)
+	}{
+		{"privileged-policy", scenario{"admin", []string{"Global Administrator"}, false, []string{"password", "mobile"}, false}, "open", nil},
+		{"no-mfa-path", scenario{"none", nil, false, []string{"password"}, false}, "open", nil},
+		{"escalated", scenario{"esc", nil, false, []string{"password", "auth", "mobile"}, false}, "open", func(r *pipeline.TicketRecord, d *model.Decision) {
+			r.Escalated, d.Escalated, d.NudgesIgnored = true, true, 3
+		}},
+		{"tenant-side", scenario{"hybrid", nil, true, []string{"password", "auth", "hw:h1"}, false}, "open", func(r *pipeline.TicketRecord, d *model.Decision) {
+			r.AdminOnly, d.AdminOnly = true, true
+		}},
+		{"resolved", scenario{"fixed", nil, false, []string{"password", "auth", "fido2:k1"}, false}, "resolved", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dm := decisionFor(t, e, tc.sc, "en")
+			dm.Decision.Kind = model.DecisionTicket
+			rec := pipeline.TicketRecord{TicketID: "CR-0123456789", Status: tc.status, Violations: dm.Assessment.Violations,
+				Reasons: []string{"newly below policy"}}
+			if tc.flags != nil {
+				tc.flags(&rec, &dm.Decision)
+			}
+			out, err := r.RenderTicket(dm, rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(out.Description, "2065550147") {
+				t.Errorf("phone number leaked")
+			}
+			golden(t, "ticket/"+tc.name+".txt", out.Title+"\n\n"+out.Description+"\n")
+		})
+	}
+}
