@@ -41,11 +41,13 @@ type assessOutput struct {
 }
 
 func runAssess(e env, args []string) int {
-	fs := flags(e, "assess", "--directory FILE [--policy FILE] [--format table|json]",
+	fs := flags(e, "assess", "(--directory FILE | --graph [--user ID|UPN]...) [--policy FILE] [--format table|json]",
 		"Evaluates every user: sign-in paths, dependency diversity, single points of failure,\nviolations of the user's policy tier and what to register to fix them.")
 	directory := fs.String("directory", "", "directory snapshot `file` (see docs/SNAPSHOT.md)")
 	policyFile := fs.String("policy", "", "policy `file` (YAML); the embedded default policy when empty")
 	format := fs.String("format", "table", "output `format`: table or json")
+	var g graphFlags
+	g.register(fs, true)
 	if code := parse(e, fs, args); code >= 0 {
 		return code
 	}
@@ -55,7 +57,7 @@ func runAssess(e env, args []string) int {
 	if *format != "table" && *format != "json" {
 		return usageError(e, fs, "--format must be table or json, not %q", *format)
 	}
-	dir, code := loadDirectory(e, fs, *directory)
+	dir, code := loadSource(e, fs, *directory, &g)
 	if code >= 0 {
 		return code
 	}
@@ -77,10 +79,30 @@ func runAssess(e env, args []string) int {
 	return exitOK
 }
 
+// loadSource reads the snapshot named by --directory or, with --graph, the
+// live tenant.
+func loadSource(e env, fs interface{ Name() string }, file string, g *graphFlags) (*model.Directory, int) {
+	switch {
+	case g.enabled && file != "":
+		fmt.Fprintf(e.stderr, "%s: give --directory or --graph, not both\n", fs.Name())
+		return nil, exitUsage
+	case !g.enabled && len(g.users) > 0:
+		fmt.Fprintf(e.stderr, "%s: --user goes with --graph\n", fs.Name())
+		return nil, exitUsage
+	case g.enabled:
+		dir, err := g.directory(e)
+		if err != nil {
+			return nil, inputError(e, err)
+		}
+		return dir, -1
+	}
+	return loadDirectory(e, fs, file)
+}
+
 // loadDirectory reads the snapshot named by --directory.
 func loadDirectory(e env, fs interface{ Name() string }, file string) (*model.Directory, int) {
 	if file == "" {
-		fmt.Fprintf(e.stderr, "%s: --directory FILE is required\n", fs.Name())
+		fmt.Fprintf(e.stderr, "%s: --directory FILE is required (or --graph for the live tenant)\n", fs.Name())
 		return nil, exitUsage
 	}
 	dir, err := model.LoadDirectory(file)
