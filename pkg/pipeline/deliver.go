@@ -85,7 +85,7 @@ type DryRunLog interface {
 
 // TicketRecord is one ticket event: opened, updated or resolved. It is a
 // line of the local outbox (outbox/tickets.jsonl) and the JSON sent to the
-// helpdesk queue (docs/TICKETS.md).
+// helpdesk queue (docs/STATE.md, "Helpdesk ticket JSON").
 type TicketRecord struct {
 	DecisionID        string    `json:"decisionId"`
 	TicketID          string    `json:"ticketId"`
@@ -120,9 +120,12 @@ type TicketSender interface {
 	SendTicket(ctx context.Context, msg DecisionMessage, rec TicketRecord) error
 }
 
-// Delivery timing defaults.
+// Delivery timing defaults. The lease is shorter than the delivery queues'
+// visibility timeout, so that a redelivery after a crashed deliverer finds
+// the claim expired and delivers within SQS's five-minute deduplication
+// window.
 const (
-	DefaultClaimLease = 5 * time.Minute
+	DefaultClaimLease = 2 * time.Minute
 	DefaultRetention  = 14 * 24 * time.Hour
 )
 

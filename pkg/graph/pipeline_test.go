@@ -1,0 +1,44 @@
+package graph_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/credres/credres/pkg/model"
+	"github.com/credres/credres/pkg/pipeline"
+)
+
+func TestReadUsersForTheEvaluateStage(t *testing.T) {
+	dir := loadDir(t, "../../events/tenant.json")
+	e := newEnv(t, dir, nil)
+	const adele, bianca, gone = "0b8a1d6e-3c1f-4a5e-9a77-1f2d3c4b5a01", "0b8a1d6e-3c1f-4a5e-9a77-1f2d3c4b5a03", "0b8a1d6e-3c1f-4a5e-9a77-1f2d3c4b5aff"
+	res := e.c.ReadUsers(e.ctx, []string{adele, gone, bianca})
+	if len(res) != 3 {
+		t.Fatalf("%d results", len(res))
+	}
+	if res[0].Err != nil || res[0].User.ID != adele || len(res[0].User.Methods) == 0 {
+		t.Errorf("adele: %+v", res[0])
+	}
+	if !errors.Is(res[1].Err, model.ErrNotFound) {
+		t.Errorf("deleted user: %v, want ErrNotFound", res[1].Err)
+	}
+	if res[2].Err != nil || res[2].User.ID != bianca {
+		t.Errorf("bianca: %+v", res[2])
+	}
+	want, _ := dir.FindUser(adele)
+	if len(res[0].User.Methods) != len(want.Methods) {
+		t.Errorf("methods %d, want %d", len(res[0].User.Methods), len(want.Methods))
+	}
+}
+
+func TestRegistrationsForTheSweepStage(t *testing.T) {
+	dir := loadDir(t, "../../events/tenant.json")
+	e := newEnv(t, dir, nil)
+	var rows []pipeline.Registration
+	if err := e.c.Registrations(e.ctx, func(r pipeline.Registration) error { rows = append(rows, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(dir.Users) {
+		t.Errorf("%d rows, want %d", len(rows), len(dir.Users))
+	}
+}
