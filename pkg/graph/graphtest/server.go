@@ -424,21 +424,24 @@ func (s *Server) batch(now time.Time, body []byte) (response, []Item) {
 	if len(req.Requests) == 0 || len(req.Requests) > 20 {
 		return errorResponse(http.StatusBadRequest, "BadRequest", "Number of requests in batch must be between 1 and 20."), nil
 	}
-	var items []Item
-	var out bytes.Buffer
-	out.WriteString(`{"responses":[`)
-	for i := len(req.Requests) - 1; i >= 0; i-- {
-		q := req.Requests[i]
+	// Items run in request order; the answers go back reversed.
+	items := make([]Item, len(req.Requests))
+	resps := make([]response, len(req.Requests))
+	for i, q := range req.Requests {
 		u := q.URL
 		if !strings.HasPrefix(u, "/") {
 			u = "/" + u
 		}
-		resp, it := s.resource(now, q.ID, strings.ToUpper(q.Method), u, q.Body)
-		items = append([]Item{it}, items...)
+		resps[i], items[i] = s.resource(now, q.ID, strings.ToUpper(q.Method), u, q.Body)
+	}
+	var out bytes.Buffer
+	out.WriteString(`{"responses":[`)
+	for i := len(req.Requests) - 1; i >= 0; i-- {
+		resp := resps[i]
 		if i != len(req.Requests)-1 {
 			out.WriteByte(',')
 		}
-		idJSON, _ := json.Marshal(q.ID)
+		idJSON, _ := json.Marshal(req.Requests[i].ID)
 		hdr, _ := json.Marshal(resp.headers)
 		fmt.Fprintf(&out, `{"id":%s,"status":%d,"headers":%s`, idJSON, resp.status, hdr)
 		if len(resp.body) > 0 {

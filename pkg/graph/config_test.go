@@ -1,0 +1,227 @@
+package graph
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/credres/credres/pkg/model"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadConfig(t *testing.T) {
+	t.Parallel()
+	c, err := LoadConfig(env(map[string]string{
+		EnvBaseURL: "https://graph.microsoft.us/v1.0/", EnvTenantID: "t", EnvClientID: "c", EnvClientSecret: "s",
+		EnvSender: "credres@contoso.com", EnvPasswordAuth: "pta", EnvPHSFallback: "true",
+		EnvReportsBudget: "4/10s", EnvDirectoryBudget: "100/1s",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BaseURL != "https://graph.microsoft.us/v1.0" || c.PasswordAuth != model.PasswordPTA || !c.PHSFallback ||
+		c.Limits[ClassAuthReports] != (Limit{Requests: 4, Per: 10 * time.Second}) || c.Limits[ClassDirectory].Per != time.Second ||
+		c.Sender != "credres@contoso.com" || c.MaxAttempts != 8 {
+		t.Errorf("config %+v", c)
+	}
+	d, err := LoadConfig(env(nil))
+	if err != nil || d.BaseURL != DefaultBaseURL || d.PasswordAuth != model.PasswordCloud {
+		t.Errorf("defaults %+v, %v", d, err)
+	}
+	for name, bad := range map[string]map[string]string{
+		"phs-not-bool":        {EnvPHSFallback: "maybe"},
+		"budget-not-a-budget": {EnvReportsBudget: "5 per 10s"},
+		"budget-zero":         {EnvReportsBudget: "0/10s"},
+		"unknown-password":    {EnvPasswordAuth: "kerberos"},
+		"plain-http-remote":   {EnvBaseURL: "http://graph.microsoft.com/v1.0"},
+		"not-a-url":           {EnvBaseURL: "graph"},
+	} {
+		if _, err := LoadConfig(env(bad)); !errors.Is(err, model.ErrInvalidInput) {
+			t.Errorf("%s: err = %v, want ErrInvalidInput", name, err)
+		}
+	}
+}
+
+type fakeSecrets struct {
+	value string
+	err   error
+	asked []string
+}
+
+func (f *fakeSecrets) GetSecret(_ context.Context, arn string) (string, error) {
+	f.asked = append(f.asked, arn)
+	return f.value, f.err
+}
+
+// certPEM writes a self-signed certificate and its key, as an app
+// registration's credential would be kept.
+func certPEM(t *testing.T) []byte {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "credres"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})...)
+}
+
+func TestCredentialOrder(t *testing.T) {
+	t.Parallel()
+	cert := certPEM(t)
+	certFile := filepath.Join(t.TempDir(), "app.pem")
+	if err := os.WriteFile(certFile, cert, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("federated"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	app := func(c Config) Config { c.TenantID, c.ClientID = "tenant", "client"; return c }
+	tests := []struct {
+		name string
+		cfg  Config
+		want authMethod
+	}{
+		{"certificate-before-secret", app(Config{CertificatePath: certFile, ClientSecret: "s", Token: "t"}), authCertificate},
+		{"secret-before-workload-identity", app(Config{ClientSecret: "s", FederatedTokenFile: tokenFile}), authSecret},
+		{"secret-from-store", app(Config{SecretARN: "arn:aws:secretsmanager:x", Secrets: &fakeSecrets{value: "s3cret\n"}}), authSecret},
+		{"certificate-from-store", app(Config{SecretARN: "arn:aws:secretsmanager:x", Secrets: &fakeSecrets{value: string(cert)}}), authCertificate},
+		{"workload-identity-before-token", app(Config{FederatedTokenFile: tokenFile, Token: "t"}), authWorkload},
+		{"token-before-managed-identity", Config{Token: "t"}, authToken},
+		{"managed-identity-last", Config{}, authManagedIdentity},
+		{"user-assigned-managed-identity", Config{ClientID: "client"}, authManagedIdentity},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			if err := cfg.validate(); err != nil {
+				t.Fatal(err)
+			}
+			_, got, err := authProvider(context.Background(), &cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("chose %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCredentialErrors(t *testing.T) {
+	t.Parallel()
+	for name, cfg := range map[string]Config{
+		"secret-without-app":   {ClientSecret: "s"},
+		"arn-without-source":   {TenantID: "t", ClientID: "c", SecretARN: "arn"},
+		"store-fails":          {TenantID: "t", ClientID: "c", SecretARN: "arn", Secrets: &fakeSecrets{err: errors.New("denied")}},
+		"certificate-missing":  {TenantID: "t", ClientID: "c", CertificatePath: filepath.Join(t.TempDir(), "none.pem")},
+		"certificate-not-cert": {TenantID: "t", ClientID: "c", SecretARN: "arn", Secrets: &fakeSecrets{value: "-----BEGIN nonsense"}},
+	} {
+		cfg := cfg
+		if err := cfg.validate(); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := authProvider(context.Background(), &cfg); err == nil {
+			t.Errorf("%s: no error", name)
+		} else if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: error leaks the secret", name)
+		}
+	}
+}
+
+func TestStaticTokenGoesOnlyToGraph(t *testing.T) {
+	t.Parallel()
+	tok := staticToken{token: "t", host: "graph.microsoft.com"}
+	u, _ := url.Parse("https://graph.microsoft.com/v1.0/users")
+	if got, err := tok.GetAuthorizationToken(context.Background(), u, nil); err != nil || got != "t" {
+		t.Errorf("graph host: %q, %v", got, err)
+	}
+	u, _ = url.Parse("https://attacker.example/v1.0/users")
+	if got, err := tok.GetAuthorizationToken(context.Background(), u, nil); err == nil || got != "" {
+		t.Errorf("other host got the token")
+	}
+}
+
+func TestNationalClouds(t *testing.T) {
+	t.Parallel()
+	if cloudFor("graph.microsoft.us").ActiveDirectoryAuthorityHost != "https://login.microsoftonline.us/" {
+		t.Error("US Government authority")
+	}
+	if cloudFor("microsoftgraph.chinacloudapi.cn").ActiveDirectoryAuthorityHost != "https://login.chinacloudapi.cn/" {
+		t.Error("China authority")
+	}
+	if cloudFor("graph.microsoft.com").ActiveDirectoryAuthorityHost != "" {
+		t.Error("global cloud should keep azidentity's default")
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for in, want := range map[string]time.Duration{
+		"2.128": 2128 * time.Millisecond,
+		"10":    10 * time.Second,
+		" 0.5 ": 500 * time.Millisecond,
+		now.Add(7 * time.Second).Format(http.TimeFormat): 7 * time.Second,
+	} {
+		if got, ok := parseRetryAfter(in, now); !ok || got != want {
+			t.Errorf("%q: %s %v, want %s", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"", "soon", "-3", "1e9"} {
+		if _, ok := parseRetryAfter(in, now); ok {
+			t.Errorf("%q accepted", in)
+		}
+	}
+}
+
+func TestBackoffGrowsWithJitter(t *testing.T) {
+	t.Parallel()
+	for attempt := 1; attempt <= 9; attempt++ {
+		hi := time.Second << min(attempt-1, 5)
+		for range 50 {
+			if d := backoff(attempt); d < hi/2 || d > hi {
+				t.Fatalf("attempt %d: %s outside [%s, %s]", attempt, d, hi/2, hi)
+			}
+		}
+	}
+}
+
+func TestAPIErrorClassifies(t *testing.T) {
+	t.Parallel()
+	for status, want := range map[int]error{404: model.ErrNotFound, 429: model.ErrThrottled, 400: model.ErrInvalidInput, 409: model.ErrConflict} {
+		if err := error(&apiError{Status: status}); !errors.Is(err, want) {
+			t.Errorf("%d does not classify as %v", status, want)
+		}
+	}
+	e := &apiError{Status: 404, Code: "Request_ResourceNotFound", Message: "Resource 'kim@contoso.com' does not exist"}
+	if strings.Contains(e.Error(), "kim@") {
+		t.Errorf("404 text echoes the principal name: %s", e)
+	}
+	e = &apiError{Status: 403, Code: "Authorization_RequestDenied", Message: "Insufficient privileges to complete the operation."}
+	if !strings.Contains(e.Error(), "Insufficient privileges") {
+		t.Errorf("403 text lost Graph's advice: %s", e)
+	}
+}
