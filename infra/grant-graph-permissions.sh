@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Gives the credres app registration the Microsoft Graph application
+# permissions it reads the tenant with, and grants them (admin consent).
+#
+#   infra/grant-graph-permissions.sh --app-id <application id> [--mail] [--dry-run]
+#   infra/grant-graph-permissions.sh --create <display name>   [--mail] [--dry-run]
+#
+# Run it signed in with `az login` as a Global Administrator or Privileged
+# Role Administrator of the tenant (granting Graph application permissions
+# needs one of them). --dry-run prints every change instead of making it;
+# look-ups still run. It is safe to run again: granted permissions are
+# skipped.
+#
+# Permissions (application, not delegated):
+#   User.Read.All                      users' profiles
+#   UserAuthenticationMethod.Read.All  users' registered authentication methods
+#   AuditLog.Read.All                  the authentication methods registration report
+#   GroupMember.Read.All               group memberships, for policy tiers
+#   RoleManagement.Read.Directory      directory role memberships, for policy tiers
+#   Mail.Send (with --mail)            nudges by mail: Mail.Send lets the app send as ANY
+#                                      mailbox; limit it to the sender mailbox with Exchange
+#                                      Online RBAC for Applications (docs/DEPLOY.md)
+set -euo pipefail
+
+readonly GRAPH_APP_ID=00000003-0000-0000-c000-000000000000
+PERMISSIONS=(User.Read.All UserAuthenticationMethod.Read.All AuditLog.Read.All GroupMember.Read.All RoleManagement.Read.Directory)
+
+app_id=""
+create_name=""
+dry_run=0
+
+usage() {
+  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+while (($#)); do
+  case "$1" in
+    --app-id) app_id="${2:?--app-id needs a value}"; shift 2 ;;
+    --create) create_name="${2:?--create needs a value}"; shift 2 ;;
+    --mail) PERMISSIONS+=(Mail.Send); shift ;;
+    --dry-run) dry_run=1; shift ;;
+    -h | --help) usage ;;
+    *) echo "unknown argument: $1" >&2; usage ;;
+  esac
+done
+if [[ -z "$app_id" && -z "$create_name" ]] || [[ -n "$app_id" && -n "$create_name" ]]; then
+  echo "give exactly one of --app-id and --create" >&2
+  usage
+fi
+
+# change prints a command that changes the tenant, and runs it unless this
+# is a dry run.
+change() {
+  printf '+ %q' "$1" >&2
+  printf ' %q' "${@:2}" >&2
+  printf '\n' >&2
+  if ((dry_run == 0)); then
+    "$@"
+  fi
+}
+
+command -v az >/dev/null || { echo "the Azure CLI (az) is required" >&2; exit 1; }
+tenant_id=$(az account show --query tenantId -o tsv)
+echo "tenant: $tenant_id" >&2
+
+# The application and its service principal.
+if [[ -n "$create_name" ]]; then
+  app_id=$(change az ad app create --display-name "$create_name" --sign-in-audience AzureADMyOrg --query appId -o tsv)
+  app_id=${app_id:-"<new application id>"}
+else
+  az ad app show --id "$app_id" --query appId -o tsv >/dev/null
+fi
+sp_id=$(az ad sp show --id "$app_id" --query id -o tsv 2>/dev/null || true)
+if [[ -z "$sp_id" ]]; then
+  sp_id=$(change az ad sp create --id "$app_id" --query id -o tsv)
+  sp_id=${sp_id:-"<new service principal object id>"}
+fi
+graph_sp_id=$(az ad sp show --id "$GRAPH_APP_ID" --query id -o tsv)
+
+granted=""
+if ((dry_run == 0)) || [[ "$sp_id" != "<"* ]]; then
+  granted=$(az rest --method get \
+    --url "https://graph.microsoft.com/v1.0/servicePrincipals/$sp_id/appRoleAssignments" \
+    --query "value[?resourceId=='$graph_sp_id'].appRoleId" -o tsv 2>/dev/null || true)
+fi
+
+for permission in "${PERMISSIONS[@]}"; do
+  role_id=$(az ad sp show --id "$GRAPH_APP_ID" \
+    --query "appRoles[?value=='$permission' && contains(allowedMemberTypes, 'Application')].id | [0]" -o tsv)
+  if [[ -z "$role_id" ]]; then
+    echo "Microsoft Graph has no application permission $permission" >&2
+    exit 1
+  fi
+  # Declared on the app registration, so that the portal shows what credres needs ...
+  change az ad app permission add --id "$app_id" --api "$GRAPH_APP_ID" --api-permissions "$role_id=Role"
+  # ... and granted to its service principal: this is the admin consent.
+  if grep -qx "$role_id" <<<"$granted"; then
+    echo "$permission: already granted" >&2
+    continue
+  fi
+  change az rest --method post \
+    --url "https://graph.microsoft.com/v1.0/servicePrincipals/$sp_id/appRoleAssignments" \
+    --headers Content-Type=application/json \
+    --body "{\"principalId\":\"$sp_id\",\"resourceId\":\"$graph_sp_id\",\"appRoleId\":\"$role_id\"}" \
+    --output none
+  echo "$permission: granted" >&2
+done
+
+cat >&2 <<SUMMARY
+
+Done.
+  tenant id (TenantId parameter)          $tenant_id
+  application id (ClientId parameter)     $app_id
+  service principal object id             $sp_id
+    (infra/main.bicep receiverPrincipalId, for the Entra mode of Event Hubs)
+Next: give the app a credential and store it in AWS Secrets Manager (docs/DEPLOY.md, step A4).
+SUMMARY
