@@ -297,3 +297,22 @@ func TestDynamoDBConflictNamesTheStoredVersion(t *testing.T) {
 }
 
 var _ storetest.Store = (*DynamoDB)(nil)
+
+func TestDynamoDBRecordsDryRuns(t *testing.T) {
+	client := awstest.DynamoDB(t)
+	s := NewDynamoDB(client, awstest.UniqueName(t)+"-state", awstest.UniqueName(t)+"-claims", time.Now)
+	ctx := context.Background()
+	if err := s.CreateTables(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordDryRun(ctx, "nudge", map[string]string{"subject": "Add another way to sign in"}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := client.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(s.claimsTable)})
+	if err != nil || len(out.Items) != 1 {
+		t.Fatalf("items %v, err %v", out, err)
+	}
+	if _, ok := out.Items[0]["ttl"]; !ok {
+		t.Errorf("dry-run record without ttl")
+	}
+}

@@ -1,0 +1,174 @@
+// Package deploy builds the deployed pipeline's stages from a Lambda
+// function's environment: AWS clients created once per execution
+// environment, the DynamoDB store, the SQS queues, the policy and the
+// templates. It keeps the functions' main.go files to wiring. Graph and
+// Event Hubs clients are built by the functions that need them, so that
+// only those binaries link those SDKs.
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/rs/zerolog"
+
+	"github.com/credres/credres/pkg/config"
+	"github.com/credres/credres/pkg/model"
+	"github.com/credres/credres/pkg/notify"
+	"github.com/credres/credres/pkg/pipeline"
+	"github.com/credres/credres/pkg/queue"
+	"github.com/credres/credres/pkg/rules"
+	"github.com/credres/credres/pkg/secrets"
+	"github.com/credres/credres/pkg/store"
+)
+
+// Environment variables read here besides pkg/config's.
+const (
+	// EnvTemplatesDir names a folder of nudge and ticket templates that
+	// override the built-in ones (for example from a Lambda layer).
+	EnvTemplatesDir = "CREDRES_TEMPLATES_DIR"
+	// EnvAWSEndpoint points every AWS client at another endpoint: the
+	// local DynamoDB- and SQS-compatible servers in end-to-end tests.
+	EnvAWSEndpoint = "CREDRES_AWS_ENDPOINT"
+)
+
+// Logger returns the function's JSON logger at CREDRES_LOG_LEVEL (info by
+// default). Handlers add the request id per invocation.
+func Logger(function string) zerolog.Logger {
+	level, err := zerolog.ParseLevel(os.Getenv(config.EnvLogLevel))
+	if err != nil || level == zerolog.NoLevel {
+		level = zerolog.InfoLevel
+	}
+	return zerolog.New(os.Stdout).Level(level).With().Timestamp().Str("function", function).Logger()
+}
+
+// Env is a function's environment with its AWS clients.
+type Env struct {
+	*config.Env
+	AWS      aws.Config
+	DynamoDB *dynamodb.Client
+	SQS      *sqs.Client
+	Secrets  *secrets.Manager
+	Tenant   model.Tenant
+	Engine   *rules.Engine
+	Now      func() time.Time
+}
+
+// Load reads the environment and builds the AWS clients.
+func Load(ctx context.Context, getenv func(string) string) (*Env, error) {
+	e := &Env{Env: config.New(getenv), Now: time.Now}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("deploy: AWS configuration: %w", err)
+	}
+	e.AWS = cfg
+	endpoint := getenv(EnvAWSEndpoint)
+	e.DynamoDB = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	})
+	e.SQS = sqs.NewFromConfig(cfg, func(o *sqs.Options) {
+		if v := getenv(EnvSQSEndpoint); v != "" {
+			o.BaseEndpoint = aws.String(v)
+		}
+	})
+	e.Secrets = secrets.NewManager(secretsmanager.NewFromConfig(cfg))
+	e.Tenant = e.Env.Tenant()
+	e.Engine = e.Env.Engine()
+	return e, nil
+}
+
+// envDryRun turns on the global dry run: every intended message is
+// recorded in the store with its full content, and nothing is sent.
+const envDryRun = "CREDRES_DRY_RUN"
+
+// EnvSQSEndpoint points the SQS client at another endpoint (tests).
+const EnvSQSEndpoint = "CREDRES_SQS_ENDPOINT"
+
+func (e *Env) store() *store.DynamoDB {
+	return store.NewDynamoDB(e.DynamoDB, e.Required(config.EnvStateTable), e.Required(config.EnvClaimsTable), e.Now)
+}
+
+func (e *Env) queue(name string) *queue.SQS { return queue.NewSQS(e.SQS, e.Required(name)) }
+
+// Renderer builds the nudge and ticket renderer from the policy and the
+// optional template folder.
+func (e *Env) Renderer() (*notify.Renderer, error) {
+	return notify.NewRenderer(e.Engine.Policy().Nudges, e.Optional(EnvTemplatesDir, ""))
+}
+
+// Evaluate builds the evaluate stage over a live user reader (Graph).
+func (e *Env) Evaluate(users pipeline.UserReader) (*pipeline.Evaluate, error) {
+	st := &pipeline.Evaluate{
+		Users: users, Store: e.store(), Engine: e.Engine, Tenant: e.Tenant,
+		Nudges: e.queue(config.EnvNudgeQueue), Tickets: e.queue(config.EnvTicketQueue), Now: e.Now,
+	}
+	return st, e.Err()
+}
+
+// Nudge builds the nudge stage over a sender (mail, Teams, or the outbox
+// queue); a dry run records instead of sending.
+func (e *Env) Nudge(sender pipeline.NudgeSender) (*pipeline.NudgeStage, error) {
+	r, err := e.Renderer()
+	if err != nil {
+		return nil, err
+	}
+	st := &pipeline.NudgeStage{Store: e.store(), Sender: sender, Render: r, Now: e.Now}
+	if e.Bool(envDryRun, false) {
+		st.DryRun = st.Store.(*store.DynamoDB)
+	}
+	return st, e.Err()
+}
+
+// Ticket builds the ticket stage over a sender (the helpdesk queue,
+// ServiceNow, Jira or a webhook).
+func (e *Env) Ticket(sender pipeline.TicketSender) (*pipeline.TicketStage, error) {
+	r, err := e.Renderer()
+	if err != nil {
+		return nil, err
+	}
+	st := &pipeline.TicketStage{Store: e.store(), Sender: sender, Render: r, Now: e.Now}
+	if e.Bool(envDryRun, false) {
+		st.DryRun = st.Store.(*store.DynamoDB)
+	}
+	return st, e.Err()
+}
+
+// HelpdeskQueue is the ticket sender that puts ticket events on the
+// helpdesk queue.
+func (e *Env) HelpdeskQueue() *queue.HelpdeskQueue {
+	return queue.NewHelpdeskQueue(e.SQS, e.Required(config.EnvHelpdeskQueue))
+}
+
+// NudgeOutboxQueue is the nudge sender that puts nudges on the outbox queue.
+func (e *Env) NudgeOutboxQueue() *queue.NudgeOutboxQueue {
+	return queue.NewNudgeOutboxQueue(e.SQS, e.Required(config.EnvNudgeOutbox))
+}
+
+// Sweep builds the sweep stage over the registration report (Graph).
+func (e *Env) Sweep(regs pipeline.RegistrationReader) (*pipeline.Sweep, error) {
+	st := &pipeline.Sweep{
+		Registrations: regs, Store: e.store(), Queue: e.queue(config.EnvEvaluateQueue),
+		MaxAge: e.Duration(config.EnvSweepMaxAge, 7*24*time.Hour), Now: e.Now,
+	}
+	return st, e.Err()
+}
+
+// Ingest builds the ingest stage; malformed records go to the ingest
+// dead-letter queue.
+func (e *Env) Ingest() (*pipeline.Ingest, time.Duration, error) {
+	st := &pipeline.Ingest{
+		Queue: e.queue(config.EnvEvaluateQueue), Dead: e.queue(config.EnvIngestDLQ), TenantID: e.Tenant.ID,
+	}
+	budget := e.Duration(config.EnvIngestBudget, 50*time.Second)
+	return st, budget, e.Err()
+}
+
