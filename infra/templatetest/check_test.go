@@ -307,6 +307,39 @@ func TestSweepModes(t *testing.T) {
 	}
 }
 
+// TestDeployDoc keeps docs/DEPLOY.md in step with the template: every
+// parameter is explained and every environment variable the template sets,
+// or pkg/config defines, is in its table.
+func TestDeployDoc(t *testing.T) {
+	t.Parallel()
+	doc := string(readRepo(t, "docs/DEPLOY.md"))
+	root := loadTemplate(t)
+	params := get(root, "Parameters")
+	for i := 0; i < len(params.Content); i += 2 {
+		if name := params.Content[i].Value; !strings.Contains(doc, "| `"+name+"` |") {
+			t.Errorf("docs/DEPLOY.md does not explain the parameter %s", name)
+		}
+	}
+	names := map[string]bool{}
+	res := get(root, "Resources")
+	for i := 1; i < len(res.Content); i += 2 {
+		vars := get(get(get(res.Content[i], "Properties"), "Environment"), "Variables")
+		for j := 0; vars != nil && j < len(vars.Content); j += 2 {
+			names[vars.Content[j].Value] = true
+		}
+	}
+	for key, v := range envConstants(t) {
+		if strings.HasPrefix(key, "config.") {
+			names[v] = true
+		}
+	}
+	for name := range names {
+		if !strings.Contains(doc, "| `"+name+"` |") {
+			t.Errorf("docs/DEPLOY.md's table of environment variables lacks %s", name)
+		}
+	}
+}
+
 // fixtureOptions describe the code the testdata templates pretend to serve.
 var fixtureOptions = Options{
 	KnownEnv:    map[string]bool{"CREDRES_LOG_LEVEL": true, "CREDRES_WORK_QUEUE_URL": true, "AZURE_CLIENT_SECRET": true},
