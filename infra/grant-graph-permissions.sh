@@ -2,8 +2,8 @@
 # Gives the credres app registration the Microsoft Graph application
 # permissions it reads the tenant with, and grants them (admin consent).
 #
-#   infra/grant-graph-permissions.sh --app-id <application id> [--mail] [--dry-run]
-#   infra/grant-graph-permissions.sh --create <display name>   [--mail] [--dry-run]
+#   infra/grant-graph-permissions.sh --app-id <application id> [--dry-run]
+#   infra/grant-graph-permissions.sh --create <display name>   [--dry-run]
 #
 # Run it signed in with `az login` as a Global Administrator or Privileged
 # Role Administrator of the tenant (granting Graph application permissions
@@ -11,19 +11,18 @@
 # look-ups still run. It is safe to run again: granted permissions are
 # skipped.
 #
-# Permissions (application, not delegated):
-#   User.Read.All                      users' profiles
-#   UserAuthenticationMethod.Read.All  users' registered authentication methods
-#   AuditLog.Read.All                  the authentication methods registration report
-#   GroupMember.Read.All               group memberships, for policy tiers
-#   RoleManagement.Read.Directory      directory role memberships, for policy tiers
-#   Mail.Send (with --mail)            nudges by mail: Mail.Send lets the app send as ANY
-#                                      mailbox; limit it to the sender mailbox with Exchange
-#                                      Online RBAC for Applications (docs/DEPLOY.md)
+# The permissions are the least-privileged set of docs/GRAPH.md, all
+# application permissions and read-only:
+#   UserAuthenticationMethod.Read.All  users' methods and the registration report
+#   User.Read.All                      profiles and transitive memberships (policy tiers)
+#   RoleManagement.Read.Directory      directory role names in those memberships
+# Mail.Send is deliberately not granted here: in Entra it would let the app
+# send as any mailbox. Grant it in Exchange Online with RBAC for
+# Applications, scoped to the sender mailbox (docs/GRAPH.md).
 set -euo pipefail
 
 readonly GRAPH_APP_ID=00000003-0000-0000-c000-000000000000
-PERMISSIONS=(User.Read.All UserAuthenticationMethod.Read.All AuditLog.Read.All GroupMember.Read.All RoleManagement.Read.Directory)
+readonly PERMISSIONS=(UserAuthenticationMethod.Read.All User.Read.All RoleManagement.Read.Directory)
 
 app_id=""
 create_name=""
@@ -38,7 +37,6 @@ while (($#)); do
   case "$1" in
     --app-id) app_id="${2:?--app-id needs a value}"; shift 2 ;;
     --create) create_name="${2:?--create needs a value}"; shift 2 ;;
-    --mail) PERMISSIONS+=(Mail.Send); shift ;;
     --dry-run) dry_run=1; shift ;;
     -h | --help) usage ;;
     *) echo "unknown argument: $1" >&2; usage ;;
@@ -104,7 +102,11 @@ for permission in "${PERMISSIONS[@]}"; do
     --headers Content-Type=application/json \
     --body "{\"principalId\":\"$sp_id\",\"resourceId\":\"$graph_sp_id\",\"appRoleId\":\"$role_id\"}" \
     --output none
-  echo "$permission: granted" >&2
+  if ((dry_run)); then
+    echo "$permission: would be granted" >&2
+  else
+    echo "$permission: granted" >&2
+  fi
 done
 
 cat >&2 <<SUMMARY

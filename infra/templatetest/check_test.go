@@ -26,14 +26,18 @@ import (
 
 const repo = "../.."
 
-// envConstants reads the Env* string constants of the packages that read
-// the functions' environment, keyed "pkg.Name". It parses their source
-// instead of importing them, so that this test does not link the Graph and
-// Event Hubs SDKs.
+// envName matches the names of environment variable constants: EnvX, or
+// envX when unexported.
+var envName = regexp.MustCompile(`^[Ee]nv[A-Z]`)
+
+// envConstants reads the environment variable constants of the packages
+// that read the functions' environment, keyed "pkg.Name". It parses their
+// source instead of importing them, so that this test does not link the
+// Graph and Event Hubs SDKs.
 func envConstants(t *testing.T) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, dir := range []string{"pkg/config", "pkg/graph", "pkg/eventhubs"} {
+	for _, dir := range []string{"pkg/config", "pkg/deploy", "pkg/graph", "pkg/eventhubs"} {
 		pkg := filepath.Base(dir)
 		files, err := filepath.Glob(filepath.Join(repo, dir, "*.go"))
 		if err != nil || len(files) == 0 {
@@ -55,7 +59,7 @@ func envConstants(t *testing.T) map[string]string {
 				for _, spec := range gd.Specs {
 					vs := spec.(*ast.ValueSpec)
 					for i, name := range vs.Names {
-						if !strings.HasPrefix(name.Name, "Env") || i >= len(vs.Values) {
+						if !envName.MatchString(name.Name) || i >= len(vs.Values) {
 							continue
 						}
 						lit, ok := vs.Values[i].(*ast.BasicLit)
@@ -96,13 +100,6 @@ func repoOptions(t *testing.T) Options {
 		known[v] = true
 	}
 	graph := []string{name("graph.EnvTenantID"), name("graph.EnvClientID"), name("graph.EnvSecretARN"), name("graph.EnvBaseURL"), name("graph.EnvReportsBudget")}
-	var deployed []string
-	for key, v := range consts {
-		if strings.HasPrefix(key, "config.") {
-			deployed = append(deployed, v)
-		}
-	}
-	slices.Sort(deployed)
 	return Options{
 		KnownEnv:  known,
 		SecretEnv: []string{name("graph.EnvClientSecret"), name("graph.EnvCertificatePassword"), name("graph.EnvToken")},
@@ -117,14 +114,32 @@ func repoOptions(t *testing.T) Options {
 				config.EnvLogLevel, config.EnvTenantID, config.EnvPasswordAuth, config.EnvPHSFallback, config.EnvPolicy,
 				config.EnvStateTable, config.EnvNudgeQueue, config.EnvTicketQueue,
 			}, graph...),
-			"NudgeFunction":  {config.EnvLogLevel, config.EnvStateTable, config.EnvClaimsTable, config.EnvNudgeOutbox},
-			"TicketFunction": {config.EnvLogLevel, config.EnvStateTable, config.EnvClaimsTable, config.EnvHelpdeskQueue},
+			// deploy.Load reads the tenant and the policy in every function;
+			// nudge and ticket render messages with the policy's settings.
+			"NudgeFunction": {
+				config.EnvLogLevel, config.EnvTenantID, config.EnvPolicy, config.EnvStateTable, config.EnvClaimsTable,
+				config.EnvNudgeOutbox, name("deploy.envDryRun"),
+			},
+			"TicketFunction": {
+				config.EnvLogLevel, config.EnvTenantID, config.EnvPolicy, config.EnvStateTable, config.EnvClaimsTable,
+				config.EnvHelpdeskQueue, name("deploy.envDryRun"),
+			},
 			"SweepFunction": append([]string{
 				config.EnvLogLevel, config.EnvTenantID, config.EnvStateTable, config.EnvEvaluateQueue, config.EnvSweepMaxAge,
 			}, graph...),
 		},
-		Deployed: deployed,
+		Deployed: pipelineSettings,
 	}
+}
+
+// pipelineSettings are the pkg/config settings the deployed pipeline needs;
+// each must be given to at least one function. (The channels' settings are
+// optional and not listed.)
+var pipelineSettings = []string{
+	config.EnvTenantID, config.EnvPasswordAuth, config.EnvPHSFallback, config.EnvPolicy,
+	config.EnvStateTable, config.EnvClaimsTable, config.EnvCheckpointTable,
+	config.EnvEvaluateQueue, config.EnvNudgeQueue, config.EnvTicketQueue, config.EnvHelpdeskQueue,
+	config.EnvNudgeOutbox, config.EnvIngestDLQ, config.EnvIngestBudget, config.EnvSweepMaxAge, config.EnvLogLevel,
 }
 
 func readRepo(t *testing.T, name string) []byte {
@@ -309,7 +324,7 @@ func TestSweepModes(t *testing.T) {
 
 // TestDeployDoc keeps docs/DEPLOY.md in step with the template: every
 // parameter is explained and every environment variable the template sets,
-// or pkg/config defines, is in its table.
+// and every setting the pipeline needs, is in its table.
 func TestDeployDoc(t *testing.T) {
 	t.Parallel()
 	doc := string(readRepo(t, "docs/DEPLOY.md"))
@@ -328,10 +343,8 @@ func TestDeployDoc(t *testing.T) {
 			names[vars.Content[j].Value] = true
 		}
 	}
-	for key, v := range envConstants(t) {
-		if strings.HasPrefix(key, "config.") {
-			names[v] = true
-		}
+	for _, v := range pipelineSettings {
+		names[v] = true
 	}
 	for name := range names {
 		if !strings.Contains(doc, "| `"+name+"` |") {
