@@ -30,12 +30,7 @@ func setup(ctx context.Context) (*pipeline.Evaluate, error) {
 	if err != nil {
 		return nil, err
 	}
-	gcfg, err := graph.LoadConfig(os.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	gcfg.Secrets = env.Secrets
-	users, err := graph.New(ctx, gcfg)
+	users, err := graph.FromEnv(ctx, os.Getenv, env.Secrets)
 	if err != nil {
 		return nil, err
 	}

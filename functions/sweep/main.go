@@ -31,12 +31,7 @@ func setup(ctx context.Context) (*pipeline.Sweep, error) {
 	if err != nil {
 		return nil, err
 	}
-	gcfg, err := graph.LoadConfig(os.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	gcfg.Secrets = env.Secrets
-	reports, err := graph.New(ctx, gcfg)
+	reports, err := graph.FromEnv(ctx, os.Getenv, env.Secrets)
 	if err != nil {
 		return nil, err
 	}
