@@ -141,6 +141,7 @@ type staticToken struct {
 	host  string
 }
 
+// GetAuthorizationToken returns the token for the Graph host only.
 func (s staticToken) GetAuthorizationToken(_ context.Context, u *url.URL, _ map[string]any) (string, error) {
 	if u == nil || !strings.EqualFold(u.Hostname(), s.host) {
 		return "", fmt.Errorf("graph: auth: refusing to send the token to a host other than %s", s.host)
@@ -148,6 +149,7 @@ func (s staticToken) GetAuthorizationToken(_ context.Context, u *url.URL, _ map[
 	return s.token, nil
 }
 
+// GetAllowedHostsValidator allows the Graph host only.
 func (s staticToken) GetAllowedHostsValidator() *absauth.AllowedHostsValidator {
 	v := absauth.NewAllowedHostsValidator([]string{s.host})
 	return &v

@@ -29,6 +29,7 @@ const (
 	partRegistration
 )
 
+// String names the part in errors and logs.
 func (p part) String() string {
 	switch p {
 	case partProfile:

@@ -127,6 +127,8 @@ type apiError struct {
 	HasRetry   bool
 }
 
+// Error gives the status, Graph's error code and, for 401 and 403, its
+// message.
 func (e *apiError) Error() string {
 	var b strings.Builder
 	b.WriteString(strconv.Itoa(e.Status))
@@ -239,7 +241,8 @@ func retryable(status int) bool {
 func (c *Client) do(ctx context.Context, class Class, op string, idempotent bool, send func(context.Context) error) error {
 	log := zerolog.Ctx(ctx)
 	for attempt := 1; ; attempt++ {
-		g, err := c.pacer.Acquire(ctx, map[Class]int{class: 1})
+		dl, _ := ctx.Deadline()
+		g, err := c.pacer.acquire(ctx, map[Class]int{class: 1}, dl, true)
 		if err != nil {
 			return err
 		}

@@ -13,5 +13,8 @@ type Clock interface {
 // realClock is the wall clock.
 type realClock struct{}
 
-func (realClock) Now() time.Time                         { return time.Now() }
+// Now is time.Now.
+func (realClock) Now() time.Time { return time.Now() }
+
+// After is time.After.
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }

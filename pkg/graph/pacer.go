@@ -181,7 +181,11 @@ func (p *Pacer) Available(c Class) int {
 // error when it ends first.
 func (p *Pacer) Acquire(ctx context.Context, need map[Class]int) (*Grant, error) {
 	dl, _ := ctx.Deadline()
-	return p.acquire(ctx, need, dl, true)
+	g, err := p.acquire(ctx, need, dl, true)
+	if err != nil {
+		return nil, fmt.Errorf("graph: pacer: %w", err)
+	}
+	return g, nil
 }
 
 // acquire is Acquire with an explicit deadline (zero: none); take false only
@@ -203,7 +207,7 @@ func (p *Pacer) acquire(ctx context.Context, need map[Class]int, deadline time.T
 			l := p.limitLocked(c)
 			if n > l.Requests || (l.Concurrent > 0 && n > l.Concurrent) {
 				p.mu.Unlock()
-				return nil, fmt.Errorf("graph: pacer: %w: %d requests of class %s exceed its budget %s", model.ErrInvalidInput, n, c, l)
+				return nil, fmt.Errorf("%w: %d requests of class %s exceed its budget %s", model.ErrInvalidInput, n, c, l)
 			}
 			s := p.state(c)
 			s.prune(now, l.Per)
@@ -239,7 +243,7 @@ func (p *Pacer) acquire(ctx context.Context, need map[Class]int, deadline time.T
 		p.mu.Unlock()
 
 		if wait > 0 && !deadline.IsZero() && now.Add(wait).After(deadline) {
-			return nil, fmt.Errorf("graph: pacer: %w: class %s needs %s (%s), beyond the deadline", model.ErrThrottled, class, wait.Round(time.Millisecond), reason)
+			return nil, fmt.Errorf("%w: class %s needs %s for budget (%s), beyond the deadline", model.ErrThrottled, class, wait.Round(time.Millisecond), reason)
 		}
 		// Log each distinct wait once; a waiter woken by another grant's end
 		// re-checks without repeating itself.
@@ -257,7 +261,7 @@ func (p *Pacer) acquire(ctx context.Context, need map[Class]int, deadline time.T
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("graph: pacer: waiting for class %s: %w", class, ctx.Err())
+			return nil, fmt.Errorf("waiting for budget of class %s: %w", class, ctx.Err())
 		case <-timer:
 		case <-changed:
 		}

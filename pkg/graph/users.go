@@ -21,6 +21,8 @@ type UserError struct {
 	Err error
 }
 
+// Error names the user as asked for (object id or principal name) and the
+// cause.
 func (e *UserError) Error() string { return fmt.Sprintf("graph: read user %s: %v", e.ID, e.Err) }
 
 // Unwrap returns the cause.

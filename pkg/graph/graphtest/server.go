@@ -140,6 +140,7 @@ type fault struct {
 
 type wallClock struct{}
 
+// Now is time.Now.
 func (wallClock) Now() time.Time { return time.Now() }
 
 // NewServer starts a server on 127.0.0.1 serving dir's users; it stops when
@@ -487,7 +488,7 @@ func (s *Server) resource(now time.Time, id, method, target string, body []byte)
 	if resp.status == 0 {
 		query, _ := url.ParseQuery(rawQuery)
 		resp = s.routeLocked(method, path, query, body)
-		if resp.status >= 200 && resp.status < 300 {
+		if _, limited := s.limits[it.Class]; limited && resp.status >= 200 && resp.status < 300 {
 			s.accepted[it.Class] = append(s.accepted[it.Class], now)
 		}
 	}
