@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/credres/credres/pkg/azcred"
 	"github.com/credres/credres/pkg/config"
 	"github.com/credres/credres/pkg/deploy"
 	"github.com/credres/credres/pkg/eventhubs"
@@ -42,6 +43,15 @@ func setup(ctx context.Context) (*pipeline.Ingest, *eventhubs.Receivers, time.Du
 		return nil, nil, 0, err
 	}
 	hcfg.Secrets = env.Secrets
+	if hcfg.ConnectionString == "" && hcfg.ConnectionSecretARN == "" {
+		// No shared access policy: the app registration reads the hub with
+		// the "Azure Event Hubs Data Receiver" role (docs/EVENTHUBS.md).
+		cred, _, err := azcred.Credential(ctx, azcred.AppFromEnv(os.Getenv, env.Secrets))
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		hcfg.Credential = cred
+	}
 	checkpoints := eventhubs.NewDynamoDBCheckpointStore(env.DynamoDB, env.Required(config.EnvCheckpointTable))
 	if err := env.Err(); err != nil {
 		return nil, nil, 0, err
