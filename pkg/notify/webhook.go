@@ -1,0 +1,137 @@
+package notify
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/credres/credres/pkg/model"
+	"github.com/credres/credres/pkg/pipeline"
+)
+
+// Webhook headers. Receivers verify SignatureHeader against the raw body
+// with VerifySignature and de-duplicate by DeliveryHeader.
+const (
+	// SignatureHeader carries "sha256=" and the hex HMAC-SHA256 of the raw
+	// request body, keyed with the shared secret.
+	SignatureHeader = "X-Credres-Signature"
+	// TimestampHeader carries the Unix time of the attempt, in seconds. It
+	// is not signed; the signed body has the event's own "time".
+	TimestampHeader = "X-Credres-Timestamp"
+	// DeliveryHeader identifies the event: "<decision id>:<action>" for a
+	// ticket ("opened", "updated", "resolved"), "<decision id>:nudge" for
+	// a nudge. Every delivery of one event, retries and redeliveries
+	// included, has the same value.
+	DeliveryHeader = "X-Credres-Delivery"
+	// EventHeader says what the body is: "ticket" (a pipeline.TicketRecord)
+	// or "nudge" (a pipeline.NudgeRecord).
+	EventHeader = "X-Credres-Event"
+)
+
+// WebhookConfig configures a generic webhook.
+type WebhookConfig struct {
+	// URL receives a POST per event. It is never logged or put in an
+	// error, as such URLs often hold a token.
+	URL string
+	// Secrets and Secret name the shared HMAC secret.
+	Secrets    SecretSource
+	Secret     string
+	HTTPClient *http.Client
+	// Clock is the time source of retry waits and the timestamp header;
+	// the wall clock when nil.
+	Clock Clock
+}
+
+// Webhook posts ticket events (and, used as a nudge sender, nudges) as JSON
+// to a URL, signed with HMAC-SHA256 so that the receiver can check they
+// came from credres. It is at-least-once: a receiver de-duplicates by the
+// X-Credres-Delivery header. Any 2xx answer is success.
+type Webhook struct {
+	ep      *endpoint
+	secrets SecretSource
+	secret  string
+}
+
+// NewWebhook checks cfg and returns a webhook.
+func NewWebhook(cfg WebhookConfig) (*Webhook, error) {
+	base, err := parseBase("webhook", cfg.URL, true)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Secret == "" || cfg.Secrets == nil {
+		return nil, fmt.Errorf("webhook: %w: no signing secret configured", model.ErrInvalidInput)
+	}
+	return &Webhook{ep: newEndpoint("webhook", base, cfg.HTTPClient, cfg.Clock), secrets: cfg.Secrets, secret: cfg.Secret}, nil
+}
+
+// SendTicket posts the ticket event.
+func (w *Webhook) SendTicket(ctx context.Context, _ pipeline.DecisionMessage, rec pipeline.TicketRecord) error {
+	if err := w.post(ctx, "ticket", rec.DecisionID+":"+rec.Action, rec); err != nil {
+		return fmt.Errorf("webhook: post ticket %s %s: %w", rec.TicketID, rec.Action, err)
+	}
+	return nil
+}
+
+// SendNudge posts the nudge. The record holds the recipient masked; the
+// receiver looks the user up by userId.
+func (w *Webhook) SendNudge(ctx context.Context, _ pipeline.DecisionMessage, rec pipeline.NudgeRecord) error {
+	if err := w.post(ctx, "nudge", rec.DecisionID+":nudge", rec); err != nil {
+		return fmt.Errorf("webhook: post nudge %s: %w", rec.DecisionID, err)
+	}
+	return nil
+}
+
+func (w *Webhook) post(ctx context.Context, event, delivery string, record any) error {
+	key, err := secretValue(ctx, "webhook", w.secrets, w.secret)
+	if err != nil {
+		return err
+	}
+	body := jsonBody(record)
+	sig := Sign([]byte(key), body)
+	err = w.ep.retry(ctx, "post "+event, func(ctx context.Context) error {
+		h := http.Header{}
+		h.Set(SignatureHeader, sig)
+		h.Set(TimestampHeader, strconv.FormatInt(w.ep.clock.Now().Unix(), 10))
+		h.Set(DeliveryHeader, delivery)
+		h.Set(EventHeader, event)
+		h.Set("User-Agent", "credres-webhook")
+		_, err := w.ep.send(ctx, request{method: http.MethodPost, body: body, header: h})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	zerolog.Ctx(ctx).Info().Str("channel", "webhook").Str("delivery", delivery).Msg("notify: webhook delivered")
+	return nil
+}
+
+// Sign returns the signature header value of body: "sha256=" and the hex
+// HMAC-SHA256 of body keyed with secret.
+func Sign(secret, body []byte) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// VerifySignature reports whether header (an X-Credres-Signature value)
+// signs body with secret. It compares in constant time.
+func VerifySignature(secret, body []byte, header string) bool {
+	hexSig, ok := strings.CutPrefix(strings.TrimSpace(header), "sha256=")
+	if !ok {
+		return false
+	}
+	got, err := hex.DecodeString(hexSig)
+	if err != nil || len(got) != sha256.Size {
+		return false
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write(body)
+	return hmac.Equal(got, m.Sum(nil))
+}

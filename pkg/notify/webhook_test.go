@@ -1,0 +1,182 @@
+package notify_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/credres/credres/pkg/model"
+	"github.com/credres/credres/pkg/notify"
+	"github.com/credres/credres/pkg/notify/notifytest"
+	"github.com/credres/credres/pkg/pipeline"
+)
+
+func newWebhook(t *testing.T, secret string) (*notify.Webhook, *notifytest.WebhookReceiver, *notifytest.Clock) {
+	t.Helper()
+	recv := notifytest.NewWebhookReceiver(t, hookSecret)
+	clock := notifytest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	w, err := notify.NewWebhook(notify.WebhookConfig{URL: recv.URL(), Secrets: testSecrets, Secret: secret, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, recv, clock
+}
+
+func TestWebhookDeliversSignedRecords(t *testing.T) {
+	t.Parallel()
+	w, recv, clock := newWebhook(t, "hook")
+	rec := ticket("opened", "CR-AAAAAAAAAA", "d-open")
+	send(t, w, rec)
+	ctx, _ := logged(t)
+	dm, n := nudge("email")
+	if err := w.SendNudge(ctx, dm, n); err != nil {
+		t.Fatal(err)
+	}
+	ds := recv.Deliveries()
+	if len(ds) != 2 {
+		t.Fatalf("%d deliveries, want 2", len(ds))
+	}
+	if d := ds[0]; d.ID != "d-open:opened" || d.Event != "ticket" || d.Timestamp != clock.Now().Unix() {
+		t.Errorf("ticket delivery = %s %s %d", d.ID, d.Event, d.Timestamp)
+	}
+	got, _ := json.Marshal(ds[0].Ticket)
+	want, _ := json.Marshal(rec)
+	if string(got) != string(want) {
+		t.Errorf("ticket body:\n%s\nwant\n%s", got, want)
+	}
+	if d := ds[1]; d.ID != "d-nudge-1:nudge" || d.Event != "nudge" || d.Nudge.Subject != n.Subject || d.Nudge.To != "p•••@contoso.example" {
+		t.Errorf("nudge delivery = %+v", d)
+	}
+	if strings.Contains(string(ds[1].Body), userMail) {
+		t.Error("the nudge body holds the user's address")
+	}
+}
+
+func TestWebhookRetryIsDeduplicatedByTheReceiver(t *testing.T) {
+	t.Parallel()
+	w, recv, _ := newWebhook(t, "hook")
+	recv.Fail(notifytest.Fault{Apply: true, Drop: true})
+	send(t, w, ticket("opened", "CR-AAAAAAAAAA", "d-open"))
+	// Redelivered by the queue, under the new ticket id the pipeline gives it.
+	send(t, w, ticket("opened", "CR-BBBBBBBBBB", "d-open"))
+	reqs := recv.Requests()
+	if len(reqs) != 3 || recv.Duplicates() != 2 || len(recv.Deliveries()) != 1 {
+		t.Fatalf("%d posts, %d duplicates, %d deliveries; want 3, 2, 1", len(reqs), recv.Duplicates(), len(recv.Deliveries()))
+	}
+	if reqs[0].Header.Get("X-Credres-Signature") != reqs[1].Header.Get("X-Credres-Signature") {
+		t.Error("a retry of the same body was signed differently")
+	}
+	for _, r := range reqs {
+		if r.Header.Get("X-Credres-Delivery") != "d-open:opened" {
+			t.Errorf("delivery id %q", r.Header.Get("X-Credres-Delivery"))
+		}
+	}
+}
+
+func TestWebhookWrongSecretIsRejected(t *testing.T) {
+	t.Parallel()
+	w, recv, _ := newWebhook(t, "hook-wrong")
+	ctx, _ := logged(t)
+	err := w.SendTicket(ctx, pipeline.DecisionMessage{}, ticket("opened", "CR-AAAAAAAAAA", "d-open"))
+	if !errors.Is(err, model.ErrInvalidInput) || !strings.Contains(err.Error(), "401 Unauthorized: credentials rejected: bad signature") {
+		t.Fatalf("err = %v", err)
+	}
+	errClean(t, err)
+	if len(recv.Deliveries()) != 0 || len(recv.Requests()) != 1 {
+		t.Errorf("deliveries %d, requests %d", len(recv.Deliveries()), len(recv.Requests()))
+	}
+}
+
+func TestWebhookURLNeverInErrors(t *testing.T) {
+	t.Parallel()
+	// A closed port: the transport error must not quote the URL's token.
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL + "/hook?token=tok-secret-123"
+	srv.Close()
+	w, err := notify.NewWebhook(notify.WebhookConfig{URL: url, Secrets: testSecrets, Secret: "hook", Clock: notifytest.NewClock(time.Time{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, _ := logged(t)
+	err = w.SendTicket(ctx, pipeline.DecisionMessage{}, ticket("opened", "CR-AAAAAAAAAA", "d-open"))
+	if err == nil || strings.Contains(err.Error(), "tok-secret-123") || !strings.Contains(err.Error(), "gave up after 3 attempts") {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := notify.NewWebhook(notify.WebhookConfig{URL: "http://hooks.example/x?token=tok-secret-123", Secrets: testSecrets, Secret: "hook"}); err == nil ||
+		strings.Contains(err.Error(), "tok-secret-123") {
+		t.Errorf("plain http: err = %v", err)
+	}
+}
+
+func TestVerifySignature(t *testing.T) {
+	t.Parallel()
+	body := []byte(`{"decisionId":"d1"}`)
+	sig := notify.Sign([]byte("s3cret"), body)
+	cases := []struct {
+		name   string
+		secret string
+		body   []byte
+		header string
+		want   bool
+	}{
+		{"matching", "s3cret", body, sig, true},
+		{"other-secret", "other", body, sig, false},
+		{"changed-body", "s3cret", []byte(`{"decisionId":"d2"}`), sig, false},
+		{"no-prefix", "s3cret", body, strings.TrimPrefix(sig, "sha256="), false},
+		{"not-hex", "s3cret", body, "sha256=zz", false},
+		{"short", "s3cret", body, sig[:20], false},
+		{"empty", "s3cret", body, "", false},
+	}
+	for _, tc := range cases {
+		if got := notify.VerifySignature([]byte(tc.secret), tc.body, tc.header); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// A receiver checks the signature of the raw body before decoding it, and
+// keeps each X-Credres-Delivery once.
+func ExampleVerifySignature() {
+	secret := []byte("shared-secret") // from the receiver's own secret store
+	seen := map[string]bool{}
+	handler := func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil || !notify.VerifySignature(secret, body, r.Header.Get(notify.SignatureHeader)) {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		if id := r.Header.Get(notify.DeliveryHeader); seen[id] {
+			w.WriteHeader(http.StatusOK) // a retry: done already
+			return
+		} else {
+			seen[id] = true
+		}
+		var rec pipeline.TicketRecord
+		if err := json.Unmarshal(body, &rec); err != nil {
+			http.Error(w, "not a ticket record", http.StatusBadRequest)
+			return
+		}
+		fmt.Println(rec.Action, rec.TicketID)
+		w.WriteHeader(http.StatusAccepted)
+	}
+
+	body := []byte(`{"decisionId":"d1","ticketId":"CR-0123456789","action":"opened"}`)
+	for range 2 {
+		r := httptest.NewRequest(http.MethodPost, "/credres", strings.NewReader(string(body)))
+		r.Header.Set(notify.SignatureHeader, notify.Sign(secret, body))
+		r.Header.Set(notify.DeliveryHeader, "d1:opened")
+		w := httptest.NewRecorder()
+		handler(w, r)
+		fmt.Println(w.Code)
+	}
+	// Output:
+	// opened CR-0123456789
+	// 202
+	// 200
+}
