@@ -1,5 +1,7 @@
-// Command nudge is the Lambda function that delivers nudges from the nudge queue's
-// decisions and stops reminders when a user is back within policy.
+// Command nudge is the Lambda function that delivers nudges from the nudge
+// queue's decisions, by mail through Microsoft Graph (or the Teams activity
+// feed, or the nudge outbox queue), and stops reminders when a user is back
+// within policy.
 package main
 
 import (
@@ -9,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/credres/credres/pkg/deploy"
+	"github.com/credres/credres/pkg/graph"
 	"github.com/credres/credres/pkg/handler"
 	"github.com/credres/credres/pkg/pipeline"
 )
@@ -28,5 +31,13 @@ func setup(ctx context.Context) (*pipeline.NudgeStage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return env.Nudge(env.NudgeOutboxQueue())
+	client, err := graph.FromEnv(ctx, os.Getenv, env.Secrets)
+	if err != nil {
+		return nil, err
+	}
+	sender, err := env.NudgeSender(client, client)
+	if err != nil {
+		return nil, err
+	}
+	return env.Nudge(sender)
 }

@@ -1,6 +1,6 @@
-// Command ticket is the Lambda function that opens, updates and resolves helpdesk
-// tickets from the ticket queue's decisions, delivering ticket events to
-// the helpdesk queue.
+// Command ticket is the Lambda function that opens, updates and resolves
+// helpdesk tickets from the ticket queue's decisions: on the helpdesk queue,
+// in ServiceNow, in Jira or through a signed webhook.
 package main
 
 import (
@@ -29,5 +29,9 @@ func setup(ctx context.Context) (*pipeline.TicketStage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return env.Ticket(env.HelpdeskQueue())
+	sender, err := env.TicketSender()
+	if err != nil {
+		return nil, err
+	}
+	return env.Ticket(sender)
 }

@@ -9,6 +9,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"time"
 
@@ -86,10 +87,6 @@ func Load(ctx context.Context, getenv func(string) string) (*Env, error) {
 	return e, nil
 }
 
-// envDryRun turns on the global dry run: every intended message is
-// recorded in the store with its full content, and nothing is sent.
-const envDryRun = "CREDRES_DRY_RUN"
-
 // EnvSQSEndpoint points the SQS client at another endpoint (tests).
 const EnvSQSEndpoint = "CREDRES_SQS_ENDPOINT"
 
@@ -122,10 +119,34 @@ func (e *Env) Nudge(sender pipeline.NudgeSender) (*pipeline.NudgeStage, error) {
 		return nil, err
 	}
 	st := &pipeline.NudgeStage{Store: e.store(), Sender: sender, Render: r, Now: e.Now}
-	if e.Bool(envDryRun, false) {
+	if e.Bool(config.EnvDryRun, false) {
 		st.DryRun = st.Store.(*store.DynamoDB)
 	}
 	return st, e.Err()
+}
+
+// NudgeSender chooses how nudges leave: by mail through Graph (and the Teams
+// activity feed where enabled) once CREDRES_MAIL_SENDER names the sender
+// mailbox, otherwise onto the nudge outbox queue for another system to
+// deliver.
+func (e *Env) NudgeSender(mail notify.Mailer, teamsTokens notify.TokenSource) (pipeline.NudgeSender, error) {
+	if e.Optional(config.EnvMailSender, "") == "" {
+		return e.NudgeOutboxQueue(), e.Err()
+	}
+	return notify.NewNudgeSender(e.NudgeChannels(), mail, teamsTokens, http.DefaultClient)
+}
+
+// TicketSender chooses the helpdesk: the helpdesk queue (CREDRES_TICKET_CHANNEL
+// sqs, the default), ServiceNow, Jira or a webhook.
+func (e *Env) TicketSender() (pipeline.TicketSender, error) {
+	cfg := e.TicketChannels()
+	if err := e.Err(); err != nil {
+		return nil, err
+	}
+	if cfg.TicketChannel == config.TicketSQS {
+		return e.HelpdeskQueue(), e.Err()
+	}
+	return notify.NewTicketSender(cfg, e.Secrets, http.DefaultClient)
 }
 
 // Ticket builds the ticket stage over a sender (the helpdesk queue,
@@ -136,7 +157,7 @@ func (e *Env) Ticket(sender pipeline.TicketSender) (*pipeline.TicketStage, error
 		return nil, err
 	}
 	st := &pipeline.TicketStage{Store: e.store(), Sender: sender, Render: r, Now: e.Now}
-	if e.Bool(envDryRun, false) {
+	if e.Bool(config.EnvDryRun, false) {
 		st.DryRun = st.Store.(*store.DynamoDB)
 	}
 	return st, e.Err()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	absauth "github.com/microsoft/kiota-abstractions-go/authentication"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -43,6 +44,7 @@ type Client struct {
 	clock   Clock
 	pacer   *Pacer
 	base    *url.URL
+	auth    absauth.AuthenticationProvider
 	adapter *msgraphcore.GraphRequestAdapterBase
 	users   *users.UsersRequestBuilder
 	reports *reports.ReportsRequestBuilder
@@ -107,6 +109,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		clock:   clock,
 		pacer:   pacer,
 		base:    base,
+		auth:    auth,
 		adapter: adapter,
 		users:   users.NewUsersRequestBuilderInternal(map[string]string{"baseurl": cfg.BaseURL}, adapter),
 		reports: reports.NewReportsRequestBuilderInternal(map[string]string{"baseurl": cfg.BaseURL}, adapter),
@@ -307,4 +310,21 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+// Token returns a bearer token for the Graph service root, from the same
+// credential the client uses, for the few calls credres makes outside the
+// SDK (the Teams activity feed). It is never logged.
+func (c *Client) Token(ctx context.Context) (string, error) {
+	req := abs.NewRequestInformation()
+	req.SetUri(*c.base)
+	if err := c.auth.AuthenticateRequest(ctx, req, nil); err != nil {
+		return "", fmt.Errorf("graph: token: %w", err)
+	}
+	for _, v := range req.Headers.Get("Authorization") {
+		if t, ok := strings.CutPrefix(v, "Bearer "); ok {
+			return t, nil
+		}
+	}
+	return "", fmt.Errorf("graph: token: the credential gave no bearer token")
 }

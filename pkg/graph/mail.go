@@ -14,12 +14,7 @@ import (
 
 // Mail is a message to send. Graph's JSON sendMail carries one body: HTML
 // when set, Text otherwise.
-type Mail struct {
-	To      []string
-	Subject string
-	Text    string
-	HTML    string
-}
+type Mail = model.Mail
 
 // SendMail sends msg from the mailbox from (Config.Sender when empty) with
 // Graph's sendMail; Graph's 202 Accepted is success. 429 and 503 are retried
@@ -64,6 +59,10 @@ func (c *Client) SendMail(ctx context.Context, from string, msg Mail) error {
 	m.SetToRecipients(to)
 	req := users.NewItemSendMailPostRequestBody()
 	req.SetMessage(m)
+	// Nudges are not correspondence: keeping a copy of each in the sender
+	// mailbox would pile up personal data for no one to read.
+	keep := false
+	req.SetSaveToSentItems(&keep)
 	sender := c.users.ByUserId(from).SendMail()
 	err := c.do(ctx, ClassMail, "send mail", false, func(ctx context.Context) error {
 		return sender.Post(ctx, req, nil)

@@ -42,3 +42,11 @@ func TestRegistrationsForTheSweepStage(t *testing.T) {
 		t.Errorf("%d rows, want %d", len(rows), len(dir.Users))
 	}
 }
+
+func TestTokenForCallsOutsideTheSDK(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	tok, err := e.c.Token(e.ctx)
+	if err != nil || tok != testToken {
+		t.Errorf("token %q, %v", tok, err)
+	}
+}

@@ -121,7 +121,7 @@ func TestRedeliveredDecisionMakesOneTicket(t *testing.T) {
 			stage := &pipeline.TicketStage{Store: st, Sender: hd.sender, Render: renderer, Now: clock.Now}
 
 			open := decisionMessage(t, "d-escalate", model.DecisionTicket)
-			first := pipeline.TicketID("u-1", clock.Now()) // the id the stage gives this delivery
+			first := pipeline.TicketID("u-1", decisionTime) // the id comes from the decision, whichever delivery opens it
 			hd.breakCreate()
 			if f := stage.Handle(ctx, []pipeline.Message{open}); len(f) != 1 {
 				t.Fatalf("first delivery: failures %v, want the lost answer reported", f)
@@ -146,13 +146,12 @@ func TestRedeliveredDecisionMakesOneTicket(t *testing.T) {
 			if err != nil || state.Ticket == nil || state.Ticket.Status != pipeline.TicketOpen {
 				t.Fatalf("stored ticket %+v, %v", state.Ticket, err)
 			}
-			// The redelivery was given a new ticket id; the helpdesk's one
-			// ticket answers to it (the webhook's receiver keeps the first
-			// body and knows the event by its delivery id instead).
-			if state.Ticket.ID == first {
-				t.Fatalf("stored ticket id %s: want the redelivery's new one", first)
+			// The redelivery opens the same ticket: its id comes from the
+			// decision, not from the delivery.
+			if state.Ticket.ID != first {
+				t.Fatalf("stored ticket id %s, want %s", state.Ticket.ID, first)
 			}
-			if name != "webhook" && !hd.known(state.Ticket.ID) {
+			if !hd.known(state.Ticket.ID) {
 				t.Errorf("the ticket does not answer to the stored ticket id %s", state.Ticket.ID)
 			}
 
@@ -169,6 +168,9 @@ func TestRedeliveredDecisionMakesOneTicket(t *testing.T) {
 }
 
 // decisionMessage is a queue message carrying a decision for user u-1.
+// decisionTime is when the decisions of these tests were made.
+var decisionTime = time.Date(2026, 3, 2, 8, 59, 0, 0, time.UTC)
+
 func decisionMessage(t *testing.T, id string, kind model.DecisionKind) pipeline.Message {
 	t.Helper()
 	dm := pipeline.DecisionMessage{
@@ -179,6 +181,7 @@ func decisionMessage(t *testing.T, id string, kind model.DecisionKind) pipeline.
 			Methods: []string{"password", "mobile phone " + maskedPhone}},
 		Assessment: model.Assessment{UserID: "u-1", UserPrincipalName: userMail, Tier: "standard", Diversity: 1, MinDiversity: 2,
 			Violations: []string{model.ViolationBelowMinDiversity}},
+		Time: decisionTime,
 	}
 	body, err := json.Marshal(dm)
 	if err != nil {

@@ -7,15 +7,14 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/credres/credres/pkg/graph"
 	"github.com/credres/credres/pkg/mask"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/pipeline"
 )
 
-// mailer sends one message with Graph's sendMail; *graph.Client is one.
-type mailer interface {
-	SendMail(ctx context.Context, from string, m graph.Mail) error
+// Mailer sends one message with Graph's sendMail; *graph.Client is one.
+type Mailer interface {
+	SendMail(ctx context.Context, from string, m model.Mail) error
 }
 
 // MailSender emails nudges through Microsoft Graph's sendMail, from one
@@ -27,14 +26,14 @@ type mailer interface {
 // that window small by never retrying a sendMail that timed out at the
 // gateway; docs/CHANNELS.md says more.
 type MailSender struct {
-	mail mailer
+	mail Mailer
 	from string
 }
 
 // NewMailSender returns a sender that sends from the mailbox from (a user
 // principal name or object id; the app's Mail.Send permission should be
 // restricted to it) through m, usually a *graph.Client.
-func NewMailSender(m mailer, from string) (*MailSender, error) {
+func NewMailSender(m Mailer, from string) (*MailSender, error) {
 	from = strings.TrimSpace(from)
 	if m == nil {
 		return nil, fmt.Errorf("mail: %w: no Graph client", model.ErrInvalidInput)
@@ -56,7 +55,7 @@ func (s *MailSender) SendNudge(ctx context.Context, dm pipeline.DecisionMessage,
 	if rec.HTML == "" && rec.Text == "" {
 		return fmt.Errorf("mail: send nudge %s: %w: the nudge has no rendered body", rec.DecisionID, model.ErrInvalidInput)
 	}
-	m := graph.Mail{To: []string{to}, Subject: rec.Subject, Text: rec.Text, HTML: rec.HTML}
+	m := model.Mail{To: []string{to}, Subject: rec.Subject, Text: rec.Text, HTML: rec.HTML}
 	if err := s.mail.SendMail(ctx, s.from, m); err != nil {
 		return fmt.Errorf("mail: send nudge %s to %s: %w", rec.DecisionID, mask.Email(to), err)
 	}

@@ -48,7 +48,7 @@ func NewTicketSender(cfg config.ChannelConfig, secrets SecretSource, httpClient 
 // NewNudgeSender builds the nudge router: email through m (usually a
 // *graph.Client) from cfg.MailSender, and, when cfg.Teams is set, the Teams
 // activity feed with tokens from tokens.
-func NewNudgeSender(cfg config.ChannelConfig, m mailer, tokens TokenSource, httpClient *http.Client) (*Router, error) {
+func NewNudgeSender(cfg config.ChannelConfig, m Mailer, tokens TokenSource, httpClient *http.Client) (*Router, error) {
 	email, err := NewMailSender(m, cfg.MailSender)
 	if err != nil {
 		return nil, err

@@ -204,7 +204,9 @@ func (t *TicketStage) Handle(ctx context.Context, msgs []Message) []Failure {
 			tk := state.Ticket
 			action := "updated"
 			if !open {
-				tk = &Ticket{ID: TicketID(userID, now), Status: TicketOpen, Opened: now, Reason: reasonOf(dm.Decision)}
+				// The id comes from the decision, not the delivery, so that a
+				// redelivered decision opens the same ticket.
+				tk = &Ticket{ID: TicketID(userID, dm.Time), Status: TicketOpen, Opened: now, Reason: reasonOf(dm.Decision)}
 				action = "opened"
 			}
 			tk.Updated = now
