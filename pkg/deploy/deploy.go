@@ -192,4 +192,3 @@ func (e *Env) Ingest() (*pipeline.Ingest, time.Duration, error) {
 	budget := e.Duration(config.EnvIngestBudget, 50*time.Second)
 	return st, budget, e.Err()
 }
-
