@@ -1,0 +1,300 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+
+	"github.com/credres/credres/pkg/model"
+)
+
+// WriteJSON writes the report as indented JSON, the document encoding/json
+// would produce for Report, except that every array of plain values (user
+// ids, dependency kinds, method kinds) is on one line. The document stays
+// readable and diffs well, and a report over a hundred thousand users is
+// streamed out in chunks rather than built whole in memory and re-indented.
+func (r *Report) WriteJSON(w io.Writer) error {
+	j := &jsonWriter{w: w, buf: make([]byte, 0, 2*jsonChunk)}
+	j.report(r)
+	j.buf = append(j.buf, '\n')
+	j.flush()
+	if j.err != nil {
+		return fmt.Errorf("report: write json: %w", j.err)
+	}
+	return nil
+}
+
+const jsonChunk = 1 << 16
+
+// jsonWriter writes one document, two spaces per level, and keeps the first
+// write error.
+type jsonWriter struct {
+	w     io.Writer
+	buf   []byte
+	depth int
+	first bool // no member written yet in the current object or array
+	err   error
+}
+
+func (j *jsonWriter) flush() {
+	if j.err == nil && len(j.buf) > 0 {
+		_, j.err = j.w.Write(j.buf)
+	}
+	j.buf = j.buf[:0]
+}
+
+func (j *jsonWriter) newline() {
+	j.buf = append(j.buf, '\n')
+	for range j.depth {
+		j.buf = append(j.buf, ' ', ' ')
+	}
+	if len(j.buf) >= jsonChunk {
+		j.flush()
+	}
+}
+
+func (j *jsonWriter) open(c byte) {
+	j.buf = append(j.buf, c)
+	j.depth++
+	j.first = true
+}
+
+func (j *jsonWriter) close(c byte) {
+	j.depth--
+	if !j.first {
+		j.newline()
+	}
+	j.buf = append(j.buf, c)
+	j.first = false
+}
+
+// elem starts a member of an array.
+func (j *jsonWriter) elem() {
+	if !j.first {
+		j.buf = append(j.buf, ',')
+	}
+	j.first = false
+	j.newline()
+}
+
+// key starts a member of an object.
+func (j *jsonWriter) key(name string) {
+	j.elem()
+	j.buf = appendString(j.buf, name)
+	j.buf = append(j.buf, ':', ' ')
+}
+
+func (j *jsonWriter) str(name, v string) {
+	j.key(name)
+	j.buf = appendString(j.buf, v)
+}
+
+func (j *jsonWriter) int(name string, v int) {
+	j.key(name)
+	j.buf = strconv.AppendInt(j.buf, int64(v), 10)
+}
+
+func (j *jsonWriter) bool(name string, v bool) {
+	j.key(name)
+	j.buf = strconv.AppendBool(j.buf, v)
+}
+
+// strs writes a list of strings on one line.
+func strs[S ~string](j *jsonWriter, name string, list []S) {
+	j.key(name)
+	j.buf = append(j.buf, '[')
+	for i, s := range list {
+		if i > 0 {
+			j.buf = append(j.buf, ',', ' ')
+		}
+		j.buf = appendString(j.buf, string(s))
+		if len(j.buf) >= jsonChunk {
+			j.flush()
+		}
+	}
+	j.buf = append(j.buf, ']')
+}
+
+// appendString appends s as a JSON string. Plain ASCII, which ids and
+// dependency kinds are, is copied; anything else is left to encoding/json
+// (without HTML escaping, as the rest of the CLI writes JSON).
+func appendString(buf []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if !plain[s[i]] {
+			var b bytes.Buffer
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(false)
+			enc.Encode(s) // a string always encodes
+			return append(buf, bytes.TrimSuffix(b.Bytes(), []byte("\n"))...)
+		}
+	}
+	buf = append(buf, '"')
+	buf = append(buf, s...)
+	return append(buf, '"')
+}
+
+// plain marks the bytes a JSON string holds as they are: printable ASCII
+// but the quote and the backslash.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// The members follow the fields of the types in report.go, in order, with
+// their JSON names; TestWriteJSONIsEncodingJSON holds the two together.
+
+func (j *jsonWriter) report(r *Report) {
+	j.open('{')
+	j.key("tenant")
+	j.tenant(r.Tenant)
+	j.key("summary")
+	j.summary(&r.Summary)
+	j.key("diversity")
+	j.open('[')
+	for i := range r.Diversity {
+		j.elem()
+		j.tierDiversity(&r.Diversity[i])
+	}
+	j.close(']')
+	j.key("outages")
+	j.open('[')
+	for _, o := range r.Outages {
+		j.elem()
+		j.open('{')
+		strs(j, "down", o.Down)
+		j.int("lockedOut", o.LockedOut)
+		strs(j, "users", o.Users)
+		j.close('}')
+	}
+	j.close(']')
+	j.key("withoutAnyPath")
+	j.group(r.WithoutAnyPath)
+	j.key("spofs")
+	j.open('[')
+	for _, g := range r.SPOFs {
+		j.elem()
+		j.open('{')
+		j.str("kind", g.Kind)
+		j.int("count", g.Count)
+		strs(j, "users", g.Users)
+		j.close('}')
+	}
+	j.close(']')
+	j.key("telephonyOnly")
+	j.group(r.TelephonyOnly)
+	j.key("privilegedWithoutPhishingResistant")
+	j.group(r.PrivilegedWithoutPhishingResistant)
+	j.key("hybrid")
+	j.hybrid(&r.Hybrid)
+	j.key("recommendations")
+	j.open('[')
+	for _, rec := range r.Recommendations {
+		j.elem()
+		j.open('{')
+		strs(j, "add", rec.Add)
+		j.str("action", rec.Action)
+		j.int("cost", rec.Cost)
+		j.int("users", rec.Users)
+		j.int("firstChoice", rec.FirstChoice)
+		j.close('}')
+	}
+	j.close(']')
+	j.key("userPrincipalNames")
+	j.open('{')
+	ids := make([]string, 0, len(r.UserPrincipalNames))
+	for id := range r.UserPrincipalNames {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids) // as encoding/json orders map keys
+	for _, id := range ids {
+		j.str(id, r.UserPrincipalNames[id])
+	}
+	j.close('}')
+	j.close('}')
+}
+
+func (j *jsonWriter) tenant(t model.Tenant) {
+	j.open('{')
+	j.str("id", t.ID)
+	j.str("passwordAuth", string(t.PasswordAuth))
+	j.bool("phsFallback", t.PHSFallback)
+	j.close('}')
+}
+
+func (j *jsonWriter) summary(s *Summary) {
+	j.open('{')
+	j.int("users", s.Users)
+	j.int("compliant", s.Compliant)
+	j.int("nonCompliant", s.NonCompliant)
+	j.int("exempt", s.Exempt)
+	j.int("passwordless", s.Passwordless)
+	j.int("phishingResistant", s.PhishingResistant)
+	j.int("withoutAnyPath", s.WithoutAnyPath)
+	j.int("oneOutageAway", s.OneOutageAway)
+	j.key("worstOutage")
+	j.open('{')
+	j.str("down", s.WorstOutage.Down)
+	j.int("lockedOut", s.WorstOutage.LockedOut)
+	j.close('}')
+	j.key("byDiversity")
+	j.diversityCounts(s.ByDiversity)
+	j.close('}')
+}
+
+func (j *jsonWriter) diversityCounts(c DiversityCounts) {
+	j.open('{')
+	j.int("0", c.Zero)
+	j.int("1", c.One)
+	j.int("2", c.Two)
+	j.int("3+", c.ThreePlus)
+	j.close('}')
+}
+
+func (j *jsonWriter) tierDiversity(td *TierDiversity) {
+	j.open('{')
+	j.str("tier", td.Tier)
+	j.int("minDiversity", td.MinDiversity)
+	if td.Exempt {
+		j.bool("exempt", true)
+	}
+	j.int("users", td.Users)
+	j.int("compliant", td.Compliant)
+	j.key("byDiversity")
+	j.diversityCounts(td.ByDiversity)
+	j.close('}')
+}
+
+func (j *jsonWriter) group(g Group) {
+	j.open('{')
+	j.int("count", g.Count)
+	strs(j, "users", g.Users)
+	j.close('}')
+}
+
+func (j *jsonWriter) hybrid(h *Hybrid) {
+	j.open('{')
+	j.str("passwordAuth", string(h.PasswordAuth))
+	j.bool("phsFallback", h.PHSFallback)
+	j.bool("applicable", h.Applicable)
+	j.int("syncedUsers", h.SyncedUsers)
+	j.key("onPremises")
+	j.group(h.OnPremises)
+	for _, f := range []struct {
+		name string
+		v    HybridFigures
+	}{{"current", h.Current}, {"withPHSFallback", h.WithPHSFallback}} {
+		j.key(f.name)
+		j.open('{')
+		j.int("compliant", f.v.Compliant)
+		j.int("lockedOutByOnPremises", f.v.LockedOutByOnPremises)
+		j.close('}')
+	}
+	j.key("becomeCompliant")
+	j.group(h.BecomeCompliant)
+	j.close('}')
+}

@@ -1,0 +1,593 @@
+// Package report builds the tenant resilience report: how a directory's users
+// stand against their policy tiers, who would be locked out if a dependency
+// (or a pair of dependencies) failed for everyone at once, which risks the
+// guidance names are present (single points of failure, telephony-only users,
+// privileged users without a phishing-resistant method, users without any
+// multifactor path), what password hash sync as a fallback would change in a
+// hybrid tenant, and which registrations would bring the most users within
+// policy.
+//
+// Build computes every figure from one pass over the users: each user is
+// evaluated once by the rules engine and their sign-in paths are reduced once
+// to sets of dependency kinds (rules.KindPaths), from which every single and
+// pair outage follows by bit operations. Outages have the semantics of
+// `credres whatif`: a kind means every instance of it, tier accept lists do not
+// apply, entra-auth is never counted, and users without any path are not
+// counted as locked out but reported apart. The hybrid figures are recomputed
+// by evaluating again, with the tenant's PHSFallback on, every user whose
+// paths it changes.
+//
+// The Report is the JSON document of `credres report --format json`, and
+// WriteHTML renders the same Report as one self-contained HTML page.
+package report
+
+import (
+	"cmp"
+	"math/bits"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/credres/credres/pkg/model"
+	"github.com/credres/credres/pkg/rules"
+)
+
+// MaxPairs is how many pairs of dependency kinds a report lists at most.
+const MaxPairs = 10
+
+// MaxRecommendations is how many aggregated recommendations a report lists
+// at most.
+const MaxRecommendations = 10
+
+// NoTier labels the users that no tier of the policy matches.
+const NoTier = "(no tier)"
+
+// Report is the tenant resilience report. Every list of users holds object
+// ids in the order of the snapshot; UserPrincipalNames names them.
+type Report struct {
+	// Tenant is the snapshot's tenant, as read.
+	Tenant model.Tenant `json:"tenant"`
+	// Summary holds the headline figures.
+	Summary Summary `json:"summary"`
+	// Diversity is the distribution of users by dependency diversity for
+	// each tier of the policy, in policy order, then NoTier when some users
+	// match no tier.
+	Diversity []TierDiversity `json:"diversity"`
+	// Outages lists every single dependency kind (model.DependencyKinds
+	// without entra-auth), most users locked out first, then at most
+	// MaxPairs pairs of kinds that lock out more users together than either
+	// alone, worst first.
+	Outages []Outage `json:"outages"`
+	// WithoutAnyPath lists the users who have no multifactor sign-in path
+	// even without an outage. They are counted in no outage.
+	WithoutAnyPath Group `json:"withoutAnyPath"`
+	// SPOFs lists, by dependency kind, the users with a single point of
+	// failure of that kind as assessed under their tier (accepted
+	// dependencies are not single points of failure), most users first.
+	// Kinds no user depends on alone are left out.
+	SPOFs []KindGroup `json:"spofs"`
+	// TelephonyOnly lists the users whose every path uses the phone network.
+	TelephonyOnly Group `json:"telephonyOnly"`
+	// PrivilegedWithoutPhishingResistant lists the privileged users (holding
+	// a directory role, or in a tier that requires a phishing-resistant
+	// method) who have no phishing-resistant method.
+	PrivilegedWithoutPhishingResistant Group `json:"privilegedWithoutPhishingResistant"`
+	// Hybrid is the tenant's exposure to its on-premises infrastructure.
+	Hybrid Hybrid `json:"hybrid"`
+	// Recommendations are the engine's recommendations aggregated over the
+	// non-compliant users, those that would bring the most users within
+	// policy first; at most MaxRecommendations.
+	Recommendations []Recommendation `json:"recommendations"`
+	// UserPrincipalNames maps the object id of every user listed in the
+	// report to their user principal name.
+	UserPrincipalNames map[string]string `json:"userPrincipalNames"`
+}
+
+// Summary holds the headline figures of a report.
+type Summary struct {
+	Users        int `json:"users"`
+	Compliant    int `json:"compliant"`
+	NonCompliant int `json:"nonCompliant"`
+	// Exempt counts users of exempt tiers (reported, never nudged), whether
+	// compliant or not.
+	Exempt            int `json:"exempt"`
+	Passwordless      int `json:"passwordless"`
+	PhishingResistant int `json:"phishingResistant"`
+	WithoutAnyPath    int `json:"withoutAnyPath"`
+	// OneOutageAway counts the users whom at least one single-kind outage
+	// of Outages would lock out.
+	OneOutageAway int `json:"oneOutageAway"`
+	// WorstOutage is the single dependency kind whose failure locks out the
+	// most users (the first of Outages).
+	WorstOutage WorstOutage `json:"worstOutage"`
+	// ByDiversity is the distribution of all users by diversity.
+	ByDiversity DiversityCounts `json:"byDiversity"`
+}
+
+// WorstOutage names the single dependency kind that locks out the most users.
+type WorstOutage struct {
+	Down      model.Dependency `json:"down"`
+	LockedOut int              `json:"lockedOut"`
+}
+
+// DiversityCounts counts users by dependency diversity, as `credres assess`
+// groups them in its summary.
+type DiversityCounts struct {
+	Zero      int `json:"0"`
+	One       int `json:"1"`
+	Two       int `json:"2"`
+	ThreePlus int `json:"3+"`
+}
+
+func (c *DiversityCounts) add(diversity int) {
+	switch {
+	case diversity <= 0:
+		c.Zero++
+	case diversity == 1:
+		c.One++
+	case diversity == 2:
+		c.Two++
+	default:
+		c.ThreePlus++
+	}
+}
+
+// TierDiversity is the distribution of one tier's users by diversity.
+type TierDiversity struct {
+	Tier         string          `json:"tier"`
+	MinDiversity int             `json:"minDiversity"`
+	Exempt       bool            `json:"exempt,omitempty"`
+	Users        int             `json:"users"`
+	Compliant    int             `json:"compliant"`
+	ByDiversity  DiversityCounts `json:"byDiversity"`
+}
+
+// Outage is a set of dependency kinds failing together and the users it
+// would lock out, with the semantics of `credres whatif`.
+type Outage struct {
+	// Down holds one or two dependency kinds; each means every instance.
+	Down      []model.Dependency `json:"down"`
+	LockedOut int                `json:"lockedOut"`
+	// Users are the ids of the users locked out.
+	Users []string `json:"users"`
+}
+
+// Group is a counted list of users.
+type Group struct {
+	Count int      `json:"count"`
+	Users []string `json:"users"`
+}
+
+// KindGroup is a counted list of users, for one dependency kind.
+type KindGroup struct {
+	Kind  model.Dependency `json:"kind"`
+	Count int              `json:"count"`
+	Users []string         `json:"users"`
+}
+
+// Hybrid is what on-premises infrastructure means for the tenant, now and
+// with password hash sync enabled as a fallback.
+type Hybrid struct {
+	PasswordAuth model.PasswordAuth `json:"passwordAuth"`
+	PHSFallback  bool               `json:"phsFallback"`
+	// Applicable is true when synchronised users' passwords depend on
+	// on-premises infrastructure (pass-through authentication or federation
+	// without the fallback): only then does enabling the fallback change
+	// anything.
+	Applicable  bool `json:"applicable"`
+	SyncedUsers int  `json:"syncedUsers"`
+	// OnPremises lists the users with at least one sign-in path through the
+	// on-premises infrastructure.
+	OnPremises Group `json:"onPremises"`
+	// Current holds the figures as the tenant is.
+	Current HybridFigures `json:"current"`
+	// WithPHSFallback holds the same figures recomputed with the tenant's
+	// PHSFallback on.
+	WithPHSFallback HybridFigures `json:"withPHSFallback"`
+	// BecomeCompliant lists the users who are not compliant now and would
+	// be with the fallback on.
+	BecomeCompliant Group `json:"becomeCompliant"`
+}
+
+// HybridFigures are the figures the password hash sync fallback changes.
+type HybridFigures struct {
+	Compliant int `json:"compliant"`
+	// LockedOutByOnPremises counts the users an on-premises outage would
+	// lock out.
+	LockedOutByOnPremises int `json:"lockedOutByOnPremises"`
+}
+
+// Recommendation is one of the engine's recommendations, aggregated over the
+// users it was made to.
+type Recommendation struct {
+	Add    []model.MethodKind `json:"add"`
+	Action string             `json:"action"`
+	// Cost is the engine's effort estimate: 1 software on a device the user
+	// has, 2 another line or device, 3 hardware the organisation issues;
+	// the sum for two methods.
+	Cost int `json:"cost"`
+	// Users counts the non-compliant users for whom the engine recommends
+	// it: registering it would bring each of them within policy
+	// (tenant-side violations aside, see Hybrid).
+	Users int `json:"users"`
+	// FirstChoice counts the users for whom it is the best recommendation.
+	FirstChoice int `json:"firstChoice"`
+}
+
+// outageKinds are the kinds an outage can name: all but entra-auth.
+var outageKinds = func() []model.Dependency {
+	var out []model.Dependency
+	for _, k := range model.DependencyKinds {
+		if k != model.DepEntraAuth {
+			out = append(out, k)
+		}
+	}
+	return out
+}()
+
+// kindIndex maps a kind to its index in model.DependencyKinds, the bit of
+// rules.KindBit.
+var kindIndex = func() map[model.Dependency]int {
+	m := make(map[model.Dependency]int, len(model.DependencyKinds))
+	for i, k := range model.DependencyKinds {
+		m[k] = i
+	}
+	return m
+}()
+
+// outageIndexes are the indexes of outageKinds in model.DependencyKinds, and
+// outageMask their bits, for the loops that run once per user.
+var (
+	outageIndexes = func() []int {
+		out := make([]int, len(outageKinds))
+		for i, k := range outageKinds {
+			out[i] = kindIndex[k]
+		}
+		return out
+	}()
+	outageMask = func() rules.KindSet {
+		var m rules.KindSet
+		for _, k := range outageKinds {
+			m |= rules.KindBit(k)
+		}
+		return m
+	}()
+)
+
+// facts is what the report needs of one user, computed in parallel.
+type facts struct {
+	tier              int // index into the policy's tiers; -1 for none
+	diversity         int
+	compliant         bool
+	exempt            bool
+	passwordless      bool
+	phishingResistant bool
+	hasPath           bool
+	privileged        bool
+	onPremises        bool // some path uses on-premises
+	compliantPHS      bool
+	lockedPHS         bool // on-premises outage locks the user out with PHS on
+	spofKinds         rules.KindSet
+	// locked holds the kinds that lock the user out alone; partners[a]
+	// holds the kinds b such that a and b together lock the user out.
+	locked   rules.KindSet
+	partners [16]rules.KindSet
+	recs     []model.Recommendation
+}
+
+// Build computes the report of a directory under the engine's policy. It
+// evaluates users on every core and does no I/O.
+func Build(d *model.Directory, e *rules.Engine) *Report {
+	b := &builder{e: e, tenant: d.Tenant, phsTenant: d.Tenant, tiers: e.Policy().Tiers,
+		phsChanges: d.Tenant.PasswordOnPremises()}
+	b.phsTenant.PHSFallback = true
+	b.tierIndex = make(map[string]int, len(b.tiers))
+	for i, t := range b.tiers {
+		b.tierIndex[t.Name] = i
+	}
+	fs := make([]facts, len(d.Users))
+	var next int
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	const chunk = 256
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf []rules.KindSet
+			for {
+				mu.Lock()
+				start := next
+				next += chunk
+				mu.Unlock()
+				if start >= len(d.Users) {
+					return
+				}
+				for i := start; i < min(start+chunk, len(d.Users)); i++ {
+					buf = b.user(&fs[i], &d.Users[i], buf)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return aggregate(d, b.tiers, fs)
+}
+
+// builder holds what every user's evaluation shares.
+type builder struct {
+	e         *rules.Engine
+	tenant    model.Tenant
+	phsTenant model.Tenant // the tenant with PHSFallback on
+	// phsChanges is true when the fallback changes synchronised users'
+	// paths: pass-through or federated passwords without it.
+	phsChanges bool
+	tiers      []rules.Tier
+	tierIndex  map[string]int
+}
+
+var onPremisesBit = rules.KindBit(model.DepOnPremises)
+
+// user evaluates one user and reduces their paths to the outages that lock
+// them out. buf is scratch space for the kind paths, returned for reuse.
+func (b *builder) user(f *facts, u *model.User, buf []rules.KindSet) []rules.KindSet {
+	as := b.e.Evaluate(b.tenant, u)
+	f.tier = -1
+	if i, ok := b.tierIndex[as.Tier]; ok && as.Tier != "" {
+		f.tier = i
+	}
+	f.diversity = as.Diversity
+	f.compliant = as.Compliant
+	f.exempt = as.Exempt
+	f.passwordless = as.Passwordless
+	f.phishingResistant = as.PhishingResistant
+	f.privileged = len(u.Roles) > 0 || (f.tier >= 0 && b.tiers[f.tier].RequirePhishingResistant)
+	for _, dep := range as.SPOFs {
+		f.spofKinds |= rules.KindBit(model.KindOf(dep))
+	}
+	f.recs = as.Recommendations
+
+	paths := rules.KindPaths(b.tenant, u, buf[:0])
+	f.hasPath = len(paths) > 0
+	if f.hasPath {
+		all := ^rules.KindSet(0)
+		var union rules.KindSet
+		for _, p := range paths {
+			all &= p
+			union |= p
+		}
+		f.locked = all
+		f.onPremises = union&onPremisesBit != 0
+		// a and b lock the user out together when every path without a
+		// has b; when every path has a, a alone does.
+		for _, a := range outageIndexes {
+			bit := rules.KindSet(1) << a
+			if all&bit != 0 {
+				f.partners[a] = ^rules.KindSet(0)
+				continue
+			}
+			without := ^rules.KindSet(0)
+			for _, p := range paths {
+				if p&bit == 0 {
+					without &= p
+				}
+			}
+			f.partners[a] = without
+		}
+	}
+
+	f.compliantPHS = f.compliant
+	f.lockedPHS = f.locked&onPremisesBit != 0
+	if b.phsChanges && u.OnPremisesSyncEnabled {
+		// The fallback changes this user's password path: evaluate again
+		// rather than guess what it does to diversity and violations.
+		f.compliantPHS = b.e.Evaluate(b.phsTenant, u).Compliant
+		paths = rules.KindPaths(b.phsTenant, u, paths[:0])
+		f.lockedPHS = rules.LockedOutByKinds(paths, onPremisesBit)
+	}
+	return paths
+}
+
+// lister builds user lists and remembers who was listed.
+type lister struct {
+	d      *model.Directory
+	listed []bool
+}
+
+func (l *lister) add(g *Group, i int) {
+	g.Count++
+	g.Users = append(g.Users, l.d.Users[i].ID)
+	l.listed[i] = true
+}
+
+func newGroup() Group { return Group{Users: []string{}} }
+
+func aggregate(d *model.Directory, tiers []rules.Tier, fs []facts) *Report {
+	l := &lister{d: d, listed: make([]bool, len(d.Users))}
+	r := &Report{
+		Tenant:                             d.Tenant,
+		WithoutAnyPath:                     newGroup(),
+		TelephonyOnly:                      newGroup(),
+		PrivilegedWithoutPhishingResistant: newGroup(),
+		SPOFs:                              []KindGroup{},
+		Recommendations:                    []Recommendation{},
+	}
+	h := &r.Hybrid
+	h.PasswordAuth, h.PHSFallback, h.Applicable = d.Tenant.PasswordAuth, d.Tenant.PHSFallback, d.Tenant.PasswordOnPremises()
+	h.OnPremises, h.BecomeCompliant = newGroup(), newGroup()
+
+	byTier := make([]TierDiversity, len(tiers)+1)
+	for i, t := range tiers {
+		byTier[i] = TierDiversity{Tier: t.Name, MinDiversity: t.MinDiversity, Exempt: t.Exempt}
+	}
+	byTier[len(tiers)] = TierDiversity{Tier: NoTier, Exempt: true}
+
+	singles := make([]Group, len(model.DependencyKinds))
+	spofs := make([]Group, len(model.DependencyKinds))
+	for i := range singles {
+		singles[i], spofs[i] = newGroup(), newGroup()
+	}
+	var pairCount [16][16]int
+	recs := map[string]*Recommendation{}
+	carrier := kindIndex[model.DepPhoneCarrier]
+
+	s := &r.Summary
+	for i := range fs {
+		f := &fs[i]
+		s.Users++
+		if f.compliant {
+			s.Compliant++
+			h.Current.Compliant++
+		} else {
+			s.NonCompliant++
+		}
+		if f.compliantPHS {
+			h.WithPHSFallback.Compliant++
+			if !f.compliant {
+				l.add(&h.BecomeCompliant, i)
+			}
+		}
+		if f.exempt {
+			s.Exempt++
+		}
+		if f.passwordless {
+			s.Passwordless++
+		}
+		if f.phishingResistant {
+			s.PhishingResistant++
+		}
+		s.ByDiversity.add(f.diversity)
+		td := &byTier[len(tiers)]
+		if f.tier >= 0 {
+			td = &byTier[f.tier]
+		}
+		td.Users++
+		td.ByDiversity.add(f.diversity)
+		if f.compliant {
+			td.Compliant++
+		}
+		if d.Users[i].OnPremisesSyncEnabled {
+			h.SyncedUsers++
+		}
+		if f.onPremises {
+			l.add(&h.OnPremises, i)
+		}
+		if f.lockedPHS {
+			h.WithPHSFallback.LockedOutByOnPremises++
+		}
+		if f.privileged && !f.phishingResistant {
+			l.add(&r.PrivilegedWithoutPhishingResistant, i)
+		}
+		for k := range model.DependencyKinds {
+			if f.spofKinds&(1<<k) != 0 {
+				l.add(&spofs[k], i)
+			}
+		}
+		for j, rec := range f.recs {
+			agg, ok := recs[rec.Action]
+			if !ok {
+				agg = &Recommendation{Add: rec.Add, Action: rec.Action, Cost: rec.Cost}
+				recs[rec.Action] = agg
+			}
+			agg.Users++
+			if j == 0 {
+				agg.FirstChoice++
+			}
+		}
+		if !f.hasPath {
+			l.add(&r.WithoutAnyPath, i)
+			continue
+		}
+		if f.locked != 0 {
+			s.OneOutageAway++
+			for rest := f.locked & outageMask; rest != 0; rest &= rest - 1 {
+				l.add(&singles[bits.TrailingZeros16(uint16(rest))], i)
+			}
+		}
+		for _, a := range outageIndexes {
+			// Each pair once: only partners after a.
+			for rest := f.partners[a] & outageMask &^ (2<<a - 1); rest != 0; rest &= rest - 1 {
+				pairCount[a][bits.TrailingZeros16(uint16(rest))]++
+			}
+		}
+	}
+	s.WithoutAnyPath = r.WithoutAnyPath.Count
+	r.TelephonyOnly = singles[carrier]
+	h.Current.LockedOutByOnPremises = singles[kindIndex[model.DepOnPremises]].Count
+
+	for i := range byTier {
+		if i < len(tiers) || byTier[i].Users > 0 {
+			r.Diversity = append(r.Diversity, byTier[i])
+		}
+	}
+
+	// Single outages, most users first; ties keep the order of SPEC §2.
+	for _, kind := range outageKinds {
+		g := singles[kindIndex[kind]]
+		r.Outages = append(r.Outages, Outage{Down: []model.Dependency{kind}, LockedOut: g.Count, Users: g.Users})
+	}
+	slices.SortStableFunc(r.Outages, func(a, b Outage) int { return b.LockedOut - a.LockedOut })
+	s.WorstOutage = WorstOutage{Down: r.Outages[0].Down[0], LockedOut: r.Outages[0].LockedOut}
+
+	// Pairs that lock out more than either kind alone, worst first.
+	type pair struct{ a, b, n int }
+	var pairs []pair
+	for _, ka := range outageKinds {
+		a := kindIndex[ka]
+		for _, kb := range outageKinds {
+			b := kindIndex[kb]
+			if b <= a {
+				continue
+			}
+			if n := pairCount[a][b]; n > singles[a].Count && n > singles[b].Count {
+				pairs = append(pairs, pair{a, b, n})
+			}
+		}
+	}
+	slices.SortStableFunc(pairs, func(x, y pair) int { return y.n - x.n })
+	if len(pairs) > MaxPairs {
+		pairs = pairs[:MaxPairs]
+	}
+	for _, p := range pairs {
+		g := newGroup()
+		for i := range fs {
+			if fs[i].partners[p.a]&(1<<p.b) != 0 {
+				l.add(&g, i)
+			}
+		}
+		r.Outages = append(r.Outages, Outage{
+			Down:      []model.Dependency{model.DependencyKinds[p.a], model.DependencyKinds[p.b]},
+			LockedOut: g.Count, Users: g.Users,
+		})
+	}
+
+	for _, kind := range model.DependencyKinds {
+		if g := spofs[kindIndex[kind]]; g.Count > 0 {
+			r.SPOFs = append(r.SPOFs, KindGroup{Kind: kind, Count: g.Count, Users: g.Users})
+		}
+	}
+	slices.SortStableFunc(r.SPOFs, func(a, b KindGroup) int { return b.Count - a.Count })
+
+	for _, rec := range recs {
+		r.Recommendations = append(r.Recommendations, *rec)
+	}
+	slices.SortFunc(r.Recommendations, func(a, b Recommendation) int {
+		return cmp.Or(b.Users-a.Users, b.FirstChoice-a.FirstChoice, a.Cost-b.Cost, cmp.Compare(a.Action, b.Action))
+	})
+	if len(r.Recommendations) > MaxRecommendations {
+		r.Recommendations = r.Recommendations[:MaxRecommendations]
+	}
+
+	n := 0
+	for _, listed := range l.listed {
+		if listed {
+			n++
+		}
+	}
+	r.UserPrincipalNames = make(map[string]string, n)
+	for i, listed := range l.listed {
+		if listed {
+			r.UserPrincipalNames[d.Users[i].ID] = d.Users[i].UserPrincipalName
+		}
+	}
+	return r
+}
