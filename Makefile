@@ -41,6 +41,7 @@ demo: build ## Assess the sample tenant, ask what outages would do, then run the
 .PHONY: test
 test: ## Run every test (vet included), starting local DynamoDB and SQS servers on 127.0.0.1
 	$(GO) vet ./...
+	scripts/testdeps.sh
 	scripts/testservers.sh install
 	trap 'scripts/testservers.sh stop' EXIT; \
 	  scripts/testservers.sh start && \
@@ -49,7 +50,7 @@ test: ## Run every test (vet included), starting local DynamoDB and SQS servers 
 
 .PHONY: golden
 golden: ## Rewrite golden files after an intended change (review the diff!)
-	$(GO) test ./... -run 'Golden' -update
+	$(GO) test ./pkg/rules ./pkg/model ./pkg/handler ./pkg/notify ./pkg/report ./cmd/credres -run 'Golden' -update
 
 .PHONY: lint
 lint: ## gofmt and go vet

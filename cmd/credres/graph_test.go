@@ -84,3 +84,12 @@ func TestGraphFailureIsBadInput(t *testing.T) {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+func TestReportGraphEqualsDirectory(t *testing.T) {
+	liveTenant(t)
+	_, want, _ := credres(t, "", "report", "--directory", sampleTenant, "--format", "json")
+	code, got, errOut := credres(t, "", "report", "--graph", "--format", "json")
+	if code != exitOK || got != want {
+		t.Errorf("report --graph (exit %d, %s) differs from report --directory", code, errOut)
+	}
+}

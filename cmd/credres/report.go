@@ -16,7 +16,7 @@ func init() {
 }
 
 func runReport(e env, args []string) int {
-	fs := flags(e, "report", "--directory FILE [--policy FILE] [--out FILE] [--format html|json]",
+	fs := flags(e, "report", "(--directory FILE | --graph) [--policy FILE] [--out FILE] [--format html|json]",
 		"Builds the tenant resilience report: users by dependency diversity per tier, who would be\n"+
 			"locked out if each dependency kind (and the worst pairs of kinds) failed, single points\n"+
 			"of failure, telephony-only users, privileged users without a phishing-resistant method,\n"+
@@ -31,6 +31,8 @@ func runReport(e env, args []string) int {
 	policyFile := fs.String("policy", "", "policy `file` (YAML); the embedded default policy when empty")
 	out := fs.String("out", "", "write the report to `file` instead of standard output")
 	format := fs.String("format", "", "output `format`: html or json (default: html when --out ends in .html, json otherwise)")
+	var g graphFlags
+	g.register(fs, false)
 	if code := parse(e, fs, args); code >= 0 {
 		return code
 	}
@@ -49,7 +51,7 @@ func runReport(e env, args []string) int {
 	if *format == "html" && *out == "" {
 		return usageError(e, fs, "--format html needs --out FILE")
 	}
-	dir, code := loadDirectory(e, fs, *directory)
+	dir, code := loadSource(e, fs, *directory, &g)
 	if code >= 0 {
 		return code
 	}
