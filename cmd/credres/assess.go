@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"text/tabwriter"
 
 	"github.com/credres/credres/pkg/model"
@@ -65,7 +63,7 @@ func runAssess(e env, args []string) int {
 	if err != nil {
 		return inputError(e, err)
 	}
-	out := assessOutput{Users: assessAll(engine, dir)}
+	out := assessOutput{Users: engine.EvaluateAll(dir)}
 	out.Summary = summarise(out.Users)
 	w := bufio.NewWriterSize(e.stdout, 1<<16)
 	defer w.Flush()
@@ -121,38 +119,6 @@ func loadEngine(policyFile string) (*rules.Engine, error) {
 		return nil, err
 	}
 	return rules.New(p), nil
-}
-
-// assessAll evaluates users on every core; the order of the result is the
-// snapshot's.
-func assessAll(engine *rules.Engine, dir *model.Directory) []model.Assessment {
-	out := make([]model.Assessment, len(dir.Users))
-	workers := runtime.GOMAXPROCS(0)
-	const chunk = 256
-	var next int
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				start := next
-				next += chunk
-				mu.Unlock()
-				if start >= len(dir.Users) {
-					return
-				}
-				end := min(start+chunk, len(dir.Users))
-				for i := start; i < end; i++ {
-					out[i] = engine.Evaluate(dir.Tenant, &dir.Users[i])
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return out
 }
 
 func summarise(as []model.Assessment) summary {

@@ -24,9 +24,7 @@ package report
 import (
 	"cmp"
 	"math/bits"
-	"runtime"
 	"slices"
-	"sync"
 
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/rules"
@@ -286,30 +284,12 @@ func Build(d *model.Directory, e *rules.Engine) *Report {
 		b.tierIndex[t.Name] = i
 	}
 	fs := make([]facts, len(d.Users))
-	var next int
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	const chunk = 256
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var buf []rules.KindSet
-			for {
-				mu.Lock()
-				start := next
-				next += chunk
-				mu.Unlock()
-				if start >= len(d.Users) {
-					return
-				}
-				for i := start; i < min(start+chunk, len(d.Users)); i++ {
-					buf = b.user(&fs[i], &d.Users[i], buf)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	rules.Chunks(len(d.Users), func(lo, hi int) {
+		var buf []rules.KindSet
+		for i := lo; i < hi; i++ {
+			buf = b.user(&fs[i], &d.Users[i], buf)
+		}
+	})
 	return aggregate(d, b.tiers, fs)
 }
 
