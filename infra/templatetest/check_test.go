@@ -31,13 +31,15 @@ const repo = "../.."
 var envName = regexp.MustCompile(`^[Ee]nv[A-Z]`)
 
 // envConstants reads the environment variable constants of the packages
-// that read the functions' environment, keyed "pkg.Name". It parses their
-// source instead of importing them, so that this test does not link the
-// Graph and Event Hubs SDKs.
+// that read the functions' environment, keyed "pkg.Name": pkg/config (its
+// pipeline settings and, in channels.go, the delivery channels'),
+// pkg/deploy, pkg/azcred (the app credential), pkg/graph and pkg/eventhubs.
+// It parses their source instead of importing them, so that this test does
+// not link the Azure, Graph and Event Hubs SDKs.
 func envConstants(t *testing.T) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, dir := range []string{"pkg/config", "pkg/deploy", "pkg/graph", "pkg/eventhubs"} {
+	for _, dir := range []string{"pkg/config", "pkg/deploy", "pkg/azcred", "pkg/graph", "pkg/eventhubs"} {
 		pkg := filepath.Base(dir)
 		files, err := filepath.Glob(filepath.Join(repo, dir, "*.go"))
 		if err != nil || len(files) == 0 {
@@ -92,37 +94,66 @@ func repoOptions(t *testing.T) Options {
 	}
 	// The imported constants are checked by the compiler; the parsed ones
 	// must agree with them.
-	if got := name("config.EnvStateTable"); got != config.EnvStateTable {
-		t.Fatalf("parsed config.EnvStateTable = %q, compiled %q", got, config.EnvStateTable)
+	for key, compiled := range map[string]string{
+		"config.EnvStateTable": config.EnvStateTable, "config.EnvDryRun": config.EnvDryRun,
+		"config.EnvMailSender": config.EnvMailSender, "config.EnvGraphURL": config.EnvGraphURL,
+	} {
+		if got := name(key); got != compiled {
+			t.Fatalf("parsed %s = %q, compiled %q", key, got, compiled)
+		}
+	}
+	// One variable feeds two readers: the template sets it once, so both
+	// must use the same name.
+	for _, pair := range [][2]string{
+		{"azcred.EnvTenantID", "graph.EnvTenantID"}, {"azcred.EnvClientID", "graph.EnvClientID"},
+		{"azcred.EnvSecretARN", "graph.EnvSecretARN"}, {"azcred.EnvClientSecret", "graph.EnvClientSecret"},
+		{"config.EnvGraphURL", "graph.EnvBaseURL"}, {"config.EnvMailSender", "graph.EnvSender"},
+	} {
+		if a, b := name(pair[0]), name(pair[1]); a != b {
+			t.Fatalf("%s = %q but %s = %q: the template sets one name for both", pair[0], a, pair[1], b)
+		}
 	}
 	known := map[string]bool{}
 	for _, v := range consts {
 		known[v] = true
 	}
-	graph := []string{name("graph.EnvTenantID"), name("graph.EnvClientID"), name("graph.EnvSecretARN"), name("graph.EnvBaseURL"), name("graph.EnvReportsBudget")}
+	// The app registration's credential (pkg/azcred), for Graph and for
+	// Event Hubs in Entra mode.
+	app := []string{name("azcred.EnvTenantID"), name("azcred.EnvClientID"), name("azcred.EnvSecretARN")}
+	graph := append(slices.Clone(app), name("graph.EnvBaseURL"), name("graph.EnvReportsBudget"))
 	return Options{
-		KnownEnv:  known,
-		SecretEnv: []string{name("graph.EnvClientSecret"), name("graph.EnvCertificatePassword"), name("graph.EnvToken")},
+		KnownEnv: known,
+		SecretEnv: []string{
+			name("azcred.EnvClientSecret"), name("graph.EnvClientSecret"), name("graph.EnvCertificatePassword"), name("graph.EnvToken"),
+		},
+		SecretRefEnv: []string{
+			name("azcred.EnvSecretARN"), name("graph.EnvSecretARN"), name("eventhubs.EnvConnectionSecret"),
+			config.EnvServiceNowSecret, config.EnvJiraSecret, config.EnvWebhookSecret,
+		},
 		RequiredEnv: map[string][]string{
-			"IngestFunction": {
+			// Without a connection-string secret, ingest authenticates to
+			// Event Hubs as the app registration (functions/ingest).
+			"IngestFunction": append([]string{
 				config.EnvLogLevel, config.EnvTenantID, config.EnvCheckpointTable, config.EnvEvaluateQueue,
 				config.EnvIngestDLQ, config.EnvIngestBudget,
 				name("eventhubs.EnvNamespace"), name("eventhubs.EnvName"), name("eventhubs.EnvConsumerGroup"),
 				name("eventhubs.EnvConnectionSecret"),
-			},
+			}, app...),
 			"EvaluateFunction": append([]string{
 				config.EnvLogLevel, config.EnvTenantID, config.EnvPasswordAuth, config.EnvPHSFallback, config.EnvPolicy,
 				config.EnvStateTable, config.EnvNudgeQueue, config.EnvTicketQueue,
 			}, graph...),
 			// deploy.Load reads the tenant and the policy in every function;
 			// nudge and ticket render messages with the policy's settings.
-			"NudgeFunction": {
+			// Nudge builds a Graph client (graph.FromEnv) for mail and Teams
+			// and chooses the outbox queue when no sender mailbox is set.
+			"NudgeFunction": append([]string{
 				config.EnvLogLevel, config.EnvTenantID, config.EnvPolicy, config.EnvStateTable, config.EnvClaimsTable,
-				config.EnvNudgeOutbox, name("deploy.envDryRun"),
-			},
+				config.EnvNudgeOutbox, config.EnvDryRun, config.EnvMailSender, config.EnvTeams, config.EnvGraphURL,
+			}, app...),
 			"TicketFunction": {
 				config.EnvLogLevel, config.EnvTenantID, config.EnvPolicy, config.EnvStateTable, config.EnvClaimsTable,
-				config.EnvHelpdeskQueue, name("deploy.envDryRun"),
+				config.EnvHelpdeskQueue, config.EnvDryRun, config.EnvTicketChannel,
 			},
 			"SweepFunction": append([]string{
 				config.EnvLogLevel, config.EnvTenantID, config.EnvStateTable, config.EnvEvaluateQueue, config.EnvSweepMaxAge,
@@ -134,7 +165,7 @@ func repoOptions(t *testing.T) Options {
 
 // pipelineSettings are the pkg/config settings the deployed pipeline needs;
 // each must be given to at least one function. (The channels' settings are
-// optional and not listed.)
+// optional; RequiredEnv names the ones nudge and ticket are always given.)
 var pipelineSettings = []string{
 	config.EnvTenantID, config.EnvPasswordAuth, config.EnvPHSFallback, config.EnvPolicy,
 	config.EnvStateTable, config.EnvClaimsTable, config.EnvCheckpointTable,
@@ -205,6 +236,12 @@ func TestTemplateFunctions(t *testing.T) {
 // app per tenant for authentication methods and reports.
 func TestGraphBudget(t *testing.T) {
 	t.Parallel()
+	// Functions that hold the app's credential but never read
+	// authentication methods or reports.
+	otherUse := map[string]string{
+		"IngestFunction": "Event Hubs in Entra mode",
+		"NudgeFunction":  "sendMail and Teams notifications (TestMailConcurrency)",
+	}
 	budgetVar := envConstants(t)["graph.EnvReportsBudget"]
 	res := get(loadTemplate(t), "Resources")
 	var total float64 // requests per second
@@ -214,7 +251,7 @@ func TestGraphBudget(t *testing.T) {
 		props := get(r, "Properties")
 		v := scalar(get(get(get(props, "Environment"), "Variables"), budgetVar))
 		if v == "" {
-			if get(get(get(props, "Environment"), "Variables"), envConstants(t)["graph.EnvSecretARN"]) != nil && id != "IngestFunction" {
+			if _, other := otherUse[id]; get(get(get(props, "Environment"), "Variables"), envConstants(t)["graph.EnvSecretARN"]) != nil && !other {
 				t.Errorf("%s reads Graph without %s: its pacer would allow Graph's whole budget", id, budgetVar)
 			}
 			continue
@@ -248,6 +285,36 @@ func TestGraphBudget(t *testing.T) {
 	}
 	if len(parts) == 0 {
 		t.Error("no function sets " + budgetVar)
+	}
+}
+
+// TestMailConcurrency keeps nudges by mail within Exchange Online's limit
+// of 4 concurrent requests per app and mailbox: the nudge stage sends one
+// message at a time, so the function's SQS sources must not run more than
+// four execution environments at once.
+func TestMailConcurrency(t *testing.T) {
+	t.Parallel()
+	const mailboxConcurrency = 4
+	res := get(loadTemplate(t), "Resources")
+	senders := 0
+	for i := 0; i+1 < len(res.Content); i += 2 {
+		id, props := res.Content[i].Value, get(res.Content[i+1], "Properties")
+		if get(get(get(props, "Environment"), "Variables"), config.EnvMailSender) == nil {
+			continue
+		}
+		senders++
+		for _, ev := range get(props, "Events").Content {
+			if scalar(get(ev, "Type")) != "SQS" {
+				continue
+			}
+			mc := get(get(get(ev, "Properties"), "ScalingConfig"), "MaximumConcurrency")
+			if n := intOf(mc, 0); mc == nil || n > mailboxConcurrency {
+				t.Errorf("%s sends mail but its SQS source's MaximumConcurrency is %q: Exchange allows %d concurrent requests per mailbox", id, describe(mc), mailboxConcurrency)
+			}
+		}
+	}
+	if senders == 0 {
+		t.Errorf("no function is given %s", config.EnvMailSender)
 	}
 }
 
@@ -355,10 +422,13 @@ func TestDeployDoc(t *testing.T) {
 
 // fixtureOptions describe the code the testdata templates pretend to serve.
 var fixtureOptions = Options{
-	KnownEnv:    map[string]bool{"CREDRES_LOG_LEVEL": true, "CREDRES_WORK_QUEUE_URL": true, "AZURE_CLIENT_SECRET": true},
-	SecretEnv:   []string{"AZURE_CLIENT_SECRET"},
-	RequiredEnv: map[string][]string{"WorkerFunction": {"CREDRES_WORK_QUEUE_URL"}},
-	Deployed:    []string{"CREDRES_LOG_LEVEL"},
+	KnownEnv: map[string]bool{
+		"CREDRES_LOG_LEVEL": true, "CREDRES_WORK_QUEUE_URL": true, "AZURE_CLIENT_SECRET": true, "CREDRES_WORK_SECRET": true,
+	},
+	SecretEnv:    []string{"AZURE_CLIENT_SECRET"},
+	SecretRefEnv: []string{"CREDRES_WORK_SECRET"},
+	RequiredEnv:  map[string][]string{"WorkerFunction": {"CREDRES_WORK_QUEUE_URL"}},
+	Deployed:     []string{"CREDRES_LOG_LEVEL"},
 }
 
 var wantMarker = regexp.MustCompile(`# want: ([a-z-]+)`)
@@ -436,6 +506,7 @@ func TestFixtures(t *testing.T) {
 		RuleBatchFailures, RuleVisibilityTimeout, RuleMaxConcurrency, RuleWildcardAction, RuleWildcardResource,
 		RuleManagedPolicy, RuleLogsScope, RuleQueueDLQ, RuleDLQKind, RuleQueueEncryption, RuleDLQAlarm,
 		RuleFunctionAlarm, RuleLogGroup, RuleEnvUnknown, RuleEnvSecret, RuleEnvRequired, RuleEnvUnset,
+		RuleSecretGrant,
 	} {
 		if !rules[r] {
 			t.Errorf("no testdata/%s.yaml breaks rule %s", r, r)

@@ -12,7 +12,10 @@
 // wildcards, no managed policies or SAM policy templates whose actions a
 // reader cannot see), and a function may write only to its own log group;
 // every environment variable is one the code reads and none carries a
-// secret. Each Problem names the rule, the resource and the template line.
+// secret; a function may read (secretsmanager:GetSecretValue) exactly the
+// secrets its environment names, under the same !If conditions, and no other
+// function may. Each Problem names the rule, the resource and the template
+// line.
 //
 // The package's tests apply Check to the repository's template and
 // Makefile, and to small broken templates in testdata/, one per rule.
