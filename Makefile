@@ -50,7 +50,8 @@ test: ## Run every test (vet included), starting local DynamoDB and SQS servers 
 
 .PHONY: golden
 golden: ## Rewrite golden files after an intended change (review the diff!)
-	$(GO) test ./pkg/rules ./pkg/model ./pkg/handler ./pkg/notify ./pkg/report ./cmd/credres -run 'Golden' -update
+	$(GO) test ./pkg/rules ./pkg/model ./pkg/notify ./pkg/report ./cmd/credres -run 'Golden' -update
+	$(GO) test ./pkg/handler -update
 
 .PHONY: lint
 lint: ## gofmt and go vet

@@ -711,10 +711,11 @@ func TestOutputChecks(t *testing.T) {
 	}{
 		{"log-line", `{"level":"info","function":"evaluate","requestId":"r","userId":"0b8a1d6e-3c1f-4a5e-9a77-1f2d3c4b5a01","time":"2026-11-26T09:00:00Z","message":"evaluated"}`, true},
 		{"emulator-lines", "START RequestId: r Version: $LATEST\nEND RequestId: r\nREPORT RequestId: r\tDuration: 1.00 ms", true},
-		{"runtime-error-report", `2026/11/26 09:00:00 {"errorMessage":"sweep: baseline and campaign exclude each other","errorType":"errorString"}`, true},
-		{"dynamodb-local-checksum-warning", "SDK 2026/11/26 09:00:00 WARN failed to close HTTP response body, this may affect connection reuse: response did not match expected checksum, 0, 548752798", true},
+		{"runtime-error-report", `{"level":"error","function":"evaluate","source":"runtime","time":"t","message":"{\"errorMessage\":\"sweep: baseline and campaign exclude each other\",\"errorType\":\"errorString\"}"}`, true},
+		{"dynamodb-local-checksum-warning", `{"level":"warn","function":"evaluate","source":"aws-sdk","time":"t","message":"failed to close HTTP response body, this may affect connection reuse: response did not match expected checksum, 0, 548752798"}`, true},
 		{"masked-phone", `{"level":"info","function":"evaluate","time":"t","message":"m","methods":["mobile phone +1 ••• ••• 0100"]}`, true},
-		{"other-sdk-warning", "SDK 2026/11/26 09:00:00 WARN retrying request", false},
+		{"other-sdk-warning", `{"level":"warn","function":"evaluate","source":"aws-sdk","time":"t","message":"retrying request"}`, false},
+		{"plain-runtime-report", `2026/11/26 09:00:00 {"errorMessage":"x","errorType":"errorString"}`, false},
 		{"plain-text", "panic: runtime error", false},
 		{"other-function", `{"level":"info","function":"nudge","time":"t","message":"m"}`, false},
 		{"no-message", `{"level":"info","function":"evaluate","time":"t"}`, false},
@@ -733,5 +734,43 @@ func TestOutputChecks(t *testing.T) {
 				t.Errorf("not flagged: %s", tc.line)
 			}
 		})
+	}
+}
+
+// TestNudgeByMail: with a sender mailbox configured, the nudge of events/lambda/sqs-nudge.json
+// is one mail sent through Graph to the user's address, however often the decision arrives,
+// and nothing goes to the outbox queue.
+func TestNudgeByMail(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	// The sender is a service mailbox of the tenant, in a domain of its own so that the
+	// check for personal data in the output would see a person's address.
+	const sender = "credres-nudges@e2e.example"
+	dir := *sampleTenant(t)
+	dir.Users = append(slices.Clone(dir.Users), model.User{ID: "0b8a1d6e-3c1f-4a5e-9a77-e2e000000001", UserPrincipalName: sender, DisplayName: "credres"})
+	g := graphtest.NewServer(t, &dir, graphtest.WithToken(graphToken))
+	env := s.env(t)
+	addGraph(env, g)
+	env[config.EnvMailSender] = sender
+	fn := startFunction(t, "nudge", env)
+	payload := fixture(t, "sqs-nudge.json")
+	ev := sqsEvent(t, payload)
+	nudge := onlyDecision(t, ev, model.DecisionNudge)
+
+	res := fn.invoke(t, payload)
+	expectAnswer(t, res, `{"batchItemFailures":[{"itemIdentifier":"`+malformedDecisions(t, ev)+`"}]}`)
+	expectRequestIDs(t, res)
+	again := fn.invoke(t, payload)
+	expectAnswer(t, again, "")
+
+	mail := g.Mail()
+	if len(mail) != 1 {
+		t.Fatalf("Graph sent %d mails, want 1: %+v", len(mail), mail)
+	}
+	if m := mail[0]; m.From != sender || !slices.Equal(m.To, []string{nudge.User.Mail}) || m.Subject == "" || m.Body == "" {
+		t.Errorf("mail from %s to %v, subject %q; want from %s to the user's address, with words", m.From, m.To, m.Subject, sender)
+	}
+	if n := s.depth(t, s.outbox); n != 0 {
+		t.Errorf("%d nudges went to the outbox queue as well", n)
 	}
 }

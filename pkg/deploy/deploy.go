@@ -9,8 +9,10 @@ package deploy
 import (
 	"context"
 	"fmt"
+	stdlog "log"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go/logging"
 	"github.com/rs/zerolog"
 
 	"github.com/credres/credres/pkg/config"
@@ -35,19 +38,48 @@ const (
 	// EnvTemplatesDir names a folder of nudge and ticket templates that
 	// override the built-in ones (for example from a Lambda layer).
 	EnvTemplatesDir = "CREDRES_TEMPLATES_DIR"
-	// EnvAWSEndpoint points every AWS client at another endpoint: the
-	// local DynamoDB- and SQS-compatible servers in end-to-end tests.
+	// EnvAWSEndpoint points the DynamoDB client at another endpoint: the
+	// local DynamoDB-compatible server in end-to-end tests.
 	EnvAWSEndpoint = "CREDRES_AWS_ENDPOINT"
 )
 
 // Logger returns the function's JSON logger at CREDRES_LOG_LEVEL (info by
 // default). Handlers add the request id per invocation.
+//
+// The standard library's logger, which aws-lambda-go reports handler errors
+// through, is sent to the same JSON log, so that every line CloudWatch gets
+// can be queried alike.
 func Logger(function string) zerolog.Logger {
 	level, err := zerolog.ParseLevel(os.Getenv(config.EnvLogLevel))
 	if err != nil || level == zerolog.NoLevel {
 		level = zerolog.InfoLevel
 	}
-	return zerolog.New(os.Stdout).Level(level).With().Timestamp().Str("function", function).Logger()
+	l := zerolog.New(os.Stdout).Level(level).With().Timestamp().Str("function", function).Logger()
+	stdlog.SetFlags(0)
+	stdlog.SetOutput(runtimeLog{l})
+	return l
+}
+
+// runtimeLog turns the standard logger's lines (aws-lambda-go's reports of
+// handler errors) into error-level JSON lines.
+type runtimeLog struct{ l zerolog.Logger }
+
+func (r runtimeLog) Write(p []byte) (int, error) {
+	r.l.Error().Str("source", "runtime").Msg(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+const sdkSource = "aws-sdk"
+
+// sdkLogger writes the AWS SDK's own messages (retries, warnings) as JSON.
+type sdkLogger struct{ l zerolog.Logger }
+
+func (s sdkLogger) Logf(c logging.Classification, format string, v ...any) {
+	ev := s.l.Info()
+	if c == logging.Warn {
+		ev = s.l.Warn()
+	}
+	ev.Str("source", sdkSource).Msgf(format, v...)
 }
 
 // Env is a function's environment with its AWS clients.
@@ -65,7 +97,7 @@ type Env struct {
 // Load reads the environment and builds the AWS clients.
 func Load(ctx context.Context, getenv func(string) string) (*Env, error) {
 	e := &Env{Env: config.New(getenv), Now: time.Now}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithLogger(sdkLogger{*zerolog.Ctx(ctx)}))
 	if err != nil {
 		return nil, fmt.Errorf("deploy: AWS configuration: %w", err)
 	}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/credres/credres/pkg/mask"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/pipeline"
 )
@@ -57,9 +56,10 @@ func (s *MailSender) SendNudge(ctx context.Context, dm pipeline.DecisionMessage,
 	}
 	m := model.Mail{To: []string{to}, Subject: rec.Subject, Text: rec.Text, HTML: rec.HTML}
 	if err := s.mail.SendMail(ctx, s.from, m); err != nil {
-		return fmt.Errorf("mail: send nudge %s to %s: %w", rec.DecisionID, mask.Email(to), err)
+		// The address stays out of the error: errors are logged.
+		return fmt.Errorf("mail: send nudge %s to user %s: %w", rec.DecisionID, dm.User.ID, err)
 	}
 	zerolog.Ctx(ctx).Info().Str("channel", "email").Str("decisionId", rec.DecisionID).
-		Str("to", mask.Email(to)).Msg("notify: nudge mailed")
+		Str("userId", dm.User.ID).Msg("notify: nudge mailed")
 	return nil
 }
