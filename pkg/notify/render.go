@@ -13,6 +13,7 @@ import (
 	"text/template"
 
 	"github.com/credres/credres/pkg/explain"
+	"github.com/credres/credres/pkg/mask"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/pipeline"
 	"github.com/credres/credres/pkg/rules"
@@ -307,13 +308,16 @@ type ticketData struct {
 // who, what is at risk, the user's current methods (masked) and the remedy.
 func (r *Renderer) RenderTicket(dm pipeline.DecisionMessage, rec pipeline.TicketRecord) (pipeline.RenderedTicket, error) {
 	a := dm.Assessment
-	who := dm.User.UserPrincipalName
+	// Ticket systems are no place for addresses: the user principal name is
+	// masked, and the object id names the user exactly.
+	upn := mask.Email(dm.User.UserPrincipalName)
+	who := upn
 	if dm.User.DisplayName != "" {
-		who = dm.User.DisplayName + ", " + dm.User.UserPrincipalName
+		who = dm.User.DisplayName + ", " + upn
 	}
 	u := &model.User{ID: dm.User.ID, UserPrincipalName: dm.User.UserPrincipalName}
 	data := ticketData{
-		User: who, UserID: dm.User.ID, UPN: dm.User.UserPrincipalName, Tier: a.Tier,
+		User: who, UserID: dm.User.ID, UPN: titleName(dm.User), Tier: a.Tier,
 		Diversity: a.Diversity, MinDiversity: a.MinDiversity, Violations: rec.Violations,
 		Methods: dm.User.Methods, TenantSide: a.TenantSide, Reasons: rec.Reasons,
 		Escalated: rec.Escalated, AdminOnly: rec.AdminOnly, Status: rec.Status, TicketID: rec.TicketID,
@@ -336,4 +340,13 @@ func (r *Renderer) RenderTicket(dm pipeline.DecisionMessage, rec pipeline.Ticket
 		return pipeline.RenderedTicket{}, fmt.Errorf("render ticket description: %w", err)
 	}
 	return pipeline.RenderedTicket{Title: strings.TrimSpace(title.String()), Description: strings.TrimSpace(desc.String())}, nil
+}
+
+// titleName names the user in a ticket's title: the display name, or the
+// masked user principal name when there is none.
+func titleName(u pipeline.UserSummary) string {
+	if u.DisplayName != "" {
+		return u.DisplayName
+	}
+	return mask.Email(u.UserPrincipalName)
 }

@@ -265,7 +265,9 @@ func ticketRecord(dm DecisionMessage, tk *Ticket, action string, now time.Time) 
 	a := dm.Assessment
 	rec := TicketRecord{
 		DecisionID: dm.ID, TicketID: tk.ID, Status: tk.Status, Action: action,
-		UserID: dm.Decision.UserID, UserPrincipalName: dm.User.UserPrincipalName,
+		// Ticket systems are no place for addresses: the user is named by
+		// object id, the user principal name only masked.
+		UserID: dm.Decision.UserID, UserPrincipalName: mask.Email(dm.User.UserPrincipalName),
 		Decision: string(dm.Decision.Kind), Tier: a.Tier, Diversity: a.Diversity,
 		Violations: dm.Decision.Violations, TenantSide: a.TenantSide, Reasons: dm.Decision.Reasons,
 		Methods: dm.User.Methods, Escalated: dm.Decision.Escalated, AdminOnly: dm.Decision.AdminOnly,
