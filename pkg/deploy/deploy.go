@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -223,4 +224,25 @@ func (e *Env) Ingest() (*pipeline.Ingest, time.Duration, error) {
 	}
 	budget := e.Duration(config.EnvIngestBudget, 50*time.Second)
 	return st, budget, e.Err()
+}
+
+// Main starts a Lambda function: it builds the function's handler once per
+// execution environment with build, then serves invocations with it. A
+// start-up failure (a missing setting, an unreadable secret) is logged with
+// what is wrong and ends the process, which Lambda reports as an init error.
+func Main(function string, build func(ctx context.Context, env *Env, log zerolog.Logger) (any, error)) {
+	log := Logger(function)
+	ctx := log.WithContext(context.Background())
+	h, err := func() (any, error) {
+		env, err := Load(ctx, os.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		return build(ctx, env, log)
+	}()
+	if err != nil {
+		log.Error().Err(err).Msg("start-up failed")
+		os.Exit(1)
+	}
+	lambda.Start(h)
 }
