@@ -280,24 +280,43 @@ func ticketRecord(dm DecisionMessage, tk *Ticket, action string, now time.Time) 
 }
 
 // deliverAll decodes, claims, delivers and completes each message; a failed
-// message is returned for redelivery and the others proceed.
+// message is returned for redelivery and the others proceed. Once a message
+// of a user (a FIFO message group) failed, the user's later messages in the
+// batch are returned undelivered, so that they are delivered after it, in
+// order: a resolve must never overtake the ticket it resolves.
 func deliverAll(ctx context.Context, msgs []Message, store DeliveryStore, stage string, deliver func(context.Context, DecisionMessage) error) []Failure {
 	log := zerolog.Ctx(ctx)
 	var failures []Failure
+	broken := map[string]bool{}
 	for _, m := range msgs {
 		var dm DecisionMessage
 		if err := json.Unmarshal(m.Body, &dm); err != nil || dm.ID == "" || dm.Decision.UserID == "" {
 			reason := fmt.Sprintf("malformed decision message: %v", orMissing(err))
 			log.Error().Str("messageId", m.ID).Str("reason", reason).Msg("message rejected")
 			failures = append(failures, Failure{m.ID, reason})
+			if m.GroupID != "" {
+				broken[m.GroupID] = true
+			}
 			continue
+		}
+		group := m.GroupID
+		if group == "" {
+			group = dm.Decision.UserID
+		}
+		if broken[group] {
+			failures = append(failures, Failure{m.ID, "an earlier message of this user failed; delivered after it"})
+			continue
+		}
+		fail := func(reason string) {
+			failures = append(failures, Failure{m.ID, reason})
+			broken[group] = true
 		}
 		ulog := log.With().Str("userId", dm.Decision.UserID).Str("decisionId", dm.ID).Str("decision", string(dm.Decision.Kind)).Logger()
 		key := stage + "/" + dm.ID
 		claim, err := store.Claim(ctx, key, DefaultClaimLease)
 		if err != nil {
 			ulog.Error().Err(err).Msg("claim failed; retried")
-			failures = append(failures, Failure{m.ID, err.Error()})
+			fail(err.Error())
 			continue
 		}
 		switch claim {
@@ -305,12 +324,12 @@ func deliverAll(ctx context.Context, msgs []Message, store DeliveryStore, stage 
 			ulog.Info().Msg("already delivered; duplicate ignored")
 			continue
 		case InProgress:
-			failures = append(failures, Failure{m.ID, "another delivery of this decision is in progress"})
+			fail("another delivery of this decision is in progress")
 			continue
 		}
 		if err := deliver(ctx, dm); err != nil {
 			ulog.Error().Err(err).Msg("delivery failed; retried")
-			failures = append(failures, Failure{m.ID, fmt.Sprintf("%s %s: %v", stage, dm.ID, err)})
+			fail(fmt.Sprintf("%s %s: %v", stage, dm.ID, err))
 			continue
 		}
 		if err := store.Complete(ctx, key, DefaultRetention); err != nil {

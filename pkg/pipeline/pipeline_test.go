@@ -281,3 +281,107 @@ func TestSweep(t *testing.T) {
 		})
 	}
 }
+
+// flakySender fails its first n deliveries, then records what it delivers.
+type flakySender struct {
+	n       int
+	tickets []pipeline.TicketRecord
+	nudges  []pipeline.NudgeRecord
+}
+
+func (s *flakySender) SendTicket(_ context.Context, _ pipeline.DecisionMessage, rec pipeline.TicketRecord) error {
+	if s.n > 0 {
+		s.n--
+		return errors.New("helpdesk unavailable")
+	}
+	s.tickets = append(s.tickets, rec)
+	return nil
+}
+
+func (s *flakySender) SendNudge(_ context.Context, _ pipeline.DecisionMessage, rec pipeline.NudgeRecord) error {
+	if s.n > 0 {
+		s.n--
+		return errors.New("mail unavailable")
+	}
+	s.nudges = append(s.nudges, rec)
+	return nil
+}
+
+func decisionMessage(t *testing.T, msgID, decisionID, user string, kind model.DecisionKind, at time.Time) pipeline.Message {
+	t.Helper()
+	body, err := json.Marshal(pipeline.DecisionMessage{ID: decisionID, Decision: model.Decision{Kind: kind, UserID: user}, User: pipeline.UserSummary{ID: user}, Time: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pipeline.Message{ID: msgID, GroupID: user, Body: body}
+}
+
+func TestDeliveryKeepsAUsersOrderAfterAFailure(t *testing.T) {
+	at := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		first  model.DecisionKind
+		stage  func(st *store.FileStore, s *flakySender) func(context.Context, []pipeline.Message) []pipeline.Failure
+		settle func(t *testing.T, st *store.FileStore, s *flakySender)
+	}{
+		{
+			name: "ticket-stage-holds-a-resolve-behind-a-failed-ticket", first: model.DecisionTicket,
+			stage: func(st *store.FileStore, s *flakySender) func(context.Context, []pipeline.Message) []pipeline.Failure {
+				return (&pipeline.TicketStage{Store: st, Sender: s, Now: func() time.Time { return at }}).Handle
+			},
+			settle: func(t *testing.T, st *store.FileStore, s *flakySender) {
+				state, _ := st.LoadUser(context.Background(), adele)
+				if state.Ticket == nil || state.Ticket.Status != pipeline.TicketResolved {
+					t.Errorf("ticket %+v: the user is back within policy, the ticket must end resolved", state.Ticket)
+				}
+				var actions []string
+				for _, rec := range s.tickets {
+					if rec.UserID == adele {
+						actions = append(actions, rec.Action)
+					}
+				}
+				if fmt.Sprint(actions) != "[opened resolved]" {
+					t.Errorf("helpdesk got %v; want opened, then resolved", actions)
+				}
+			},
+		},
+		{
+			name: "nudge-stage-holds-a-resolve-behind-a-failed-nudge", first: model.DecisionNudge,
+			stage: func(st *store.FileStore, s *flakySender) func(context.Context, []pipeline.Message) []pipeline.Failure {
+				return (&pipeline.NudgeStage{Store: st, Sender: s, Now: func() time.Time { return at }}).Handle
+			},
+			settle: func(t *testing.T, st *store.FileStore, s *flakySender) {
+				state, _ := st.LoadUser(context.Background(), adele)
+				if len(state.History.Nudges) != 0 {
+					t.Errorf("nudge history %v after the resolve: reminders must have stopped", state.History.Nudges)
+				}
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := at
+			st, err := store.OpenFileStore(t.TempDir(), func() time.Time { return now })
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := &flakySender{n: 1}
+			handle := tc.stage(st, s)
+			batch := []pipeline.Message{
+				decisionMessage(t, "m1", "d-first", adele, tc.first, at),
+				decisionMessage(t, "m2", "d-resolve", adele, model.DecisionResolve, at.Add(time.Hour)),
+				decisionMessage(t, "m3", "d-other", alex, tc.first, at),
+			}
+			failures := handle(context.Background(), batch)
+			if len(failures) != 2 || failures[0].MessageID != "m1" || failures[1].MessageID != "m2" {
+				t.Fatalf("failures = %+v; want m1 and the later m2 of the same user", failures)
+			}
+			// SQS makes both visible again, in order, after the failed
+			// delivery's claim has run out.
+			now = now.Add(pipeline.DefaultClaimLease + time.Second)
+			if failures := handle(context.Background(), batch[:2]); len(failures) != 0 {
+				t.Fatalf("redelivery failed: %+v", failures)
+			}
+			tc.settle(t, st, s)
+		})
+	}
+}
