@@ -192,9 +192,6 @@ func (r *Renderer) RenderNudge(dm pipeline.DecisionMessage) (pipeline.RenderedNu
 	if data.Link == "" {
 		data.Link = rules.DefaultSecurityInfoURL
 	}
-	if data.Contact == "" {
-		data.Contact = rules.DefaultContact
-	}
 	phrase := func(name string) (string, bool) {
 		if nt.text.Lookup(name) == nil {
 			return "", false
@@ -204,6 +201,15 @@ func (r *Renderer) RenderNudge(dm pipeline.DecisionMessage) (pipeline.RenderedNu
 			return "", false
 		}
 		return b.String(), true
+	}
+	if data.Contact == "" || data.Contact == rules.DefaultContact {
+		// The policy names nobody: say "your helpdesk" in the nudge's own
+		// language, not the English default in a German sentence.
+		if p, ok := phrase("contact"); ok && p != "" {
+			data.Contact = p
+		} else {
+			data.Contact = rules.DefaultContact
+		}
 	}
 	for _, key := range riskKeys(&dm.Assessment) {
 		if key == model.ViolationNoPhishingResist {

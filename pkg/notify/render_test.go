@@ -246,3 +246,32 @@ func TestTicketGolden(t *testing.T) {
 		})
 	}
 }
+
+func TestDefaultContactSpeaksTheNudgesLanguage(t *testing.T) {
+	p := rules.DefaultPolicy()
+	r, err := NewRenderer(p.Nudges, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := rules.New(p)
+	for _, tc := range []struct {
+		name, lang, want, never string
+	}{
+		{"english-nudge-names-the-helpdesk-in-english", "en", "Contact your IT helpdesk.", "Ihren IT-Helpdesk"},
+		{"german-nudge-names-the-helpdesk-in-german", "de", "Wenden Sie sich an Ihren IT-Helpdesk.", "your IT helpdesk"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// A key or token recommendation names the contact a second time.
+			n, err := r.RenderNudge(decisionFor(t, e, scenario{"hybrid", nil, true, []string{"password", "mobile"}, false}, tc.lang))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(n.Text, tc.want) {
+				t.Errorf("text lacks %q:\n%s", tc.want, n.Text)
+			}
+			if strings.Contains(n.Text+n.HTML, tc.never) {
+				t.Errorf("nudge in %s says %q:\n%s", tc.lang, tc.never, n.Text)
+			}
+		})
+	}
+}
