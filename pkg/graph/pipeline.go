@@ -2,7 +2,6 @@ package graph
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/credres/credres/pkg/pipeline"
@@ -10,34 +9,30 @@ import (
 
 // ReadUsers reads users for the evaluate stage: results[i] answers ids[i],
 // a user or the failure to read them (wrapping model.ErrNotFound for a user
-// deleted since the event).
+// deleted since the event). ids are matched as asked, not by the id Graph
+// returns, so an object id in another case or a user principal name gets its
+// user too.
 func (c *Client) ReadUsers(ctx context.Context, ids []string) []pipeline.UserResult {
-	users, err := c.Users(ctx, ids)
-	byID := make(map[string]int, len(users))
-	for i, u := range users {
-		byID[u.ID] = i
-	}
-	failed := map[string]error{}
-	var other error
-	for _, e := range splitJoined(err) {
-		var ue *UserError
-		if errors.As(e, &ue) {
-			failed[ue.ID] = ue
-		} else {
-			other = e
+	res := c.readUsers(ctx, ids, !c.cfg.SkipRegistrationDetails, nil)
+	// readUsers answers each user once, in the order first asked, ids that
+	// differ only in case or spacing being the same user.
+	byKey := make(map[string]result, len(res))
+	for _, id := range ids {
+		k := userKey(id)
+		if _, ok := byKey[k]; !ok && len(byKey) < len(res) {
+			byKey[k] = res[len(byKey)]
 		}
 	}
 	out := make([]pipeline.UserResult, len(ids))
 	for i, id := range ids {
-		switch j, ok := byID[id]; {
-		case ok:
-			out[i].User = users[j]
-		case failed[id] != nil:
-			out[i].Err = failed[id]
-		case other != nil:
-			out[i].Err = other
-		default:
+		r, ok := byKey[userKey(id)]
+		switch {
+		case !ok:
 			out[i].Err = fmt.Errorf("graph: read user %s: no result", id)
+		case r.err != nil:
+			out[i].Err = r.err
+		default:
+			out[i].User = cloneUser(r.user)
 		}
 	}
 	return out
@@ -48,20 +43,6 @@ func (c *Client) Registrations(ctx context.Context, fn func(pipeline.Registratio
 	return c.RegistrationDetails(ctx, func(d RegistrationDetail) error {
 		return fn(pipeline.Registration{UserID: d.ID, MethodsRegistered: d.MethodsRegistered, LastUpdated: d.LastUpdated})
 	})
-}
-
-func splitJoined(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, splitJoined(e)...)
-		}
-		return out
-	}
-	return []error{err}
 }
 
 var (

@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/credres/credres/pkg/model"
@@ -48,5 +49,35 @@ func TestTokenForCallsOutsideTheSDK(t *testing.T) {
 	tok, err := e.c.Token(e.ctx)
 	if err != nil || tok != testToken {
 		t.Errorf("token %q, %v", tok, err)
+	}
+}
+
+func TestReadUsersAnswersEachIDAsAsked(t *testing.T) {
+	t.Parallel()
+	dir := loadDir(t, "../../events/tenant.json")
+	const adele = "0b8a1d6e-3c1f-4a5e-9a77-1f2d3c4b5a01"
+	want, _ := dir.FindUser(adele)
+	tests := []struct {
+		name string
+		ids  []string
+	}{
+		{"object-id-in-upper-case", []string{strings.ToUpper(adele)}},
+		{"user-principal-name", []string{want.UserPrincipalName}},
+		{"same-user-twice-in-different-case", []string{adele, strings.ToUpper(adele)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, dir, nil)
+			res := e.c.ReadUsers(e.ctx, tt.ids)
+			if len(res) != len(tt.ids) {
+				t.Fatalf("%d results for %d ids", len(res), len(tt.ids))
+			}
+			for i, r := range res {
+				if r.Err != nil || r.User.ID != adele {
+					t.Errorf("ids[%d] %q: user %q, err %v; want %s", i, tt.ids[i], r.User.ID, r.Err, adele)
+				}
+			}
+		})
 	}
 }
