@@ -392,3 +392,27 @@ func TestLogsCarryNoPersonalData(t *testing.T) {
 		t.Errorf("retries were not logged: %s", logs)
 	}
 }
+
+func TestSendMailErrorsCarryNoAddress(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		baseURL string
+	}{
+		// Nothing listens on port 1: the request fails before any response.
+		{"connection-refused-names-no-sender", "http://127.0.0.1:1/v1.0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, nil, func(c *graph.Config) { c.BaseURL, c.Sender = tt.baseURL, "AllanD@Contoso.com" })
+			err := e.c.SendMail(e.ctx, "", graph.Mail{To: []string{"AlexW@Contoso.com"}, Text: "y"})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if msg := strings.ToLower(err.Error()); strings.Contains(msg, "allan") || strings.Contains(msg, "alexw") {
+				t.Errorf("the error carries an address: %v", err)
+			}
+		})
+	}
+}

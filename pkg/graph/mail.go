@@ -2,7 +2,9 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
@@ -65,7 +67,14 @@ func (c *Client) SendMail(ctx context.Context, from string, msg Mail) error {
 	req.SetSaveToSentItems(&keep)
 	sender := c.users.ByUserId(from).SendMail()
 	err := c.do(ctx, ClassMail, "send mail", false, func(ctx context.Context) error {
-		return sender.Post(ctx, req, nil)
+		err := sender.Post(ctx, req, nil)
+		// A transport error quotes the request URL, which names the sender
+		// mailbox: keep the service root only.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = c.cfg.BaseURL + "/users/{sender}/sendMail"
+		}
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("graph: send mail: %w", err)
