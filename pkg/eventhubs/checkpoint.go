@@ -76,16 +76,42 @@ func partitionKey(namespace, hub, group string) (string, error) {
 // claimed ones with their new ETag and LastModifiedTime. A claim lost to a
 // concurrent writer is left out of the result, not an error, as the
 // interface's other implementations do.
+//
+// When a write fails, the claims already made by the call are given back
+// before the error returns: the caller never learns of them, and they would
+// keep their partitions from every run until they expire.
 func (s *DynamoDBCheckpointStore) ClaimOwnership(ctx context.Context, ownerships []azeventhubs.Ownership, _ *azeventhubs.ClaimOwnershipOptions) ([]azeventhubs.Ownership, error) {
+	claimed, err := s.claim(ctx, ownerships)
+	if err == nil {
+		return claimed, nil
+	}
+	if len(claimed) > 0 {
+		give := make([]azeventhubs.Ownership, len(claimed))
+		for i, o := range claimed {
+			o.OwnerID = ""
+			give[i] = o
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
+		defer cancel()
+		if _, rerr := s.claim(rctx, give); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return nil, err
+}
+
+// claim makes the claims in order; on an error it returns those made so far
+// with it.
+func (s *DynamoDBCheckpointStore) claim(ctx context.Context, ownerships []azeventhubs.Ownership) ([]azeventhubs.Ownership, error) {
 	var claimed []azeventhubs.Ownership
 	for _, o := range ownerships {
 		pk, err := partitionKey(o.FullyQualifiedNamespace, o.EventHubName, o.ConsumerGroup)
 		if err != nil || o.PartitionID == "" {
-			return nil, fmt.Errorf("eventhubs: claim ownership of partition %q: %w: incomplete ownership", o.PartitionID, model.ErrInvalidInput)
+			return claimed, fmt.Errorf("eventhubs: claim ownership of partition %q: %w: incomplete ownership", o.PartitionID, model.ErrInvalidInput)
 		}
 		etag, err := newETag()
 		if err != nil {
-			return nil, fmt.Errorf("eventhubs: claim ownership of partition %s: %w", o.PartitionID, err)
+			return claimed, fmt.Errorf("eventhubs: claim ownership of partition %s: %w", o.PartitionID, err)
 		}
 		now := s.now().UTC()
 		item := map[string]types.AttributeValue{
@@ -111,7 +137,7 @@ func (s *DynamoDBCheckpointStore) ClaimOwnership(ctx context.Context, ownerships
 			if errors.As(err, &ccf) {
 				continue // another run claimed it first
 			}
-			return nil, fmt.Errorf("eventhubs: claim ownership of partition %s: %w", o.PartitionID, err)
+			return claimed, fmt.Errorf("eventhubs: claim ownership of partition %s: %w", o.PartitionID, err)
 		}
 		got := o
 		tag := azcore.ETag(etag)

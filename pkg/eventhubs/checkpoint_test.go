@@ -207,3 +207,32 @@ func TestCheckpointStoreRejectsIncompleteInput(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckpointStoreFailedClaimLeavesNoClaims(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		claims []azeventhubs.Ownership
+	}{
+		{"a-failure-after-two-claims-releases-both", []azeventhubs.Ownership{
+			ownership("0", "run-a", nil), ownership("1", "run-a", nil), ownership("", "run-a", nil),
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newTestStore(t, newClock().Now)
+			if _, err := s.ClaimOwnership(context.Background(), tt.claims, nil); err == nil {
+				t.Fatal("no error for an incomplete ownership")
+			}
+			owns, err := s.ListOwnership(context.Background(), testNamespace, DefaultEventHub, testGroup, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range owns {
+				if o.OwnerID != "" {
+					t.Errorf("partition %s is left claimed by %q after the claim failed", o.PartitionID, o.OwnerID)
+				}
+			}
+		})
+	}
+}
