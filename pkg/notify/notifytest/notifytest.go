@@ -11,70 +11,20 @@ package notifytest
 
 import (
 	"bytes"
+	"github.com/credres/credres/pkg/clocktest"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
-// Clock is a fake clock: time stands still until someone waits. After(d)
-// moves it forward by d at once and fires, so code that waits out a
-// Retry-After runs without sleeping; Waits lists every wait asked for.
-type Clock struct {
-	mu    sync.Mutex
-	now   time.Time
-	waits []time.Duration
-}
+// Clock is the fake clock the channels under test wait on.
+type Clock = clocktest.Clock
 
-// NewClock returns a clock reading start; the zero start means the current
-// wall-clock second, so that context deadlines stay meaningful.
-func NewClock(start time.Time) *Clock {
-	if start.IsZero() {
-		start = time.Now().UTC().Truncate(time.Second)
-	}
-	return &Clock{now: start}
-}
-
-// Now returns the fake time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// After records d, advances the clock by d and returns a channel that
-// already holds the new time.
-func (c *Clock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	c.waits = append(c.waits, d)
-	if d > 0 {
-		c.now = c.now.Add(d)
-	}
-	now := c.now
-	c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	ch <- now
-	return ch
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if d > 0 {
-		c.now = c.now.Add(d)
-	}
-}
-
-// Waits returns the waits asked for so far.
-func (c *Clock) Waits() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.waits...)
-}
+// NewClock returns a fake clock reading start (see clocktest.NewClock).
+var NewClock = clocktest.NewClock
 
 // Fault makes a fake answer matching requests with a failure.
 type Fault struct {
