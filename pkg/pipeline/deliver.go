@@ -180,7 +180,14 @@ func (n *NudgeStage) Handle(ctx context.Context, msgs []Message) []Failure {
 			} else if err := n.Sender.SendNudge(ctx, dm, rec); err != nil {
 				return fmt.Errorf("send nudge: %w", err)
 			}
-			return n.Store.RecordNudge(ctx, dm.Decision.UserID, rec.Time)
+			if err := n.Store.RecordNudge(ctx, dm.Decision.UserID, rec.Time); err != nil {
+				// The person has the message: retrying the decision would send
+				// it again. The history misses one nudge, which only delays a
+				// reminder or an escalation.
+				zerolog.Ctx(ctx).Error().Err(err).Str("userId", dm.Decision.UserID).Str("decisionId", dm.ID).
+					Msg("nudge sent, but not recorded in the history")
+			}
+			return nil
 		case model.DecisionResolve:
 			return n.Store.ClearNudges(ctx, dm.Decision.UserID)
 		}

@@ -385,3 +385,41 @@ func TestDeliveryKeepsAUsersOrderAfterAFailure(t *testing.T) {
 		})
 	}
 }
+
+// historyFails is a store whose nudge history cannot be written.
+type historyFails struct{ *store.FileStore }
+
+func (h historyFails) RecordNudge(context.Context, string, time.Time) error {
+	return errors.New("table unavailable")
+}
+
+// countingSender counts what reached people.
+type countingSender struct{ n int }
+
+func (c *countingSender) SendNudge(context.Context, pipeline.DecisionMessage, pipeline.NudgeRecord) error {
+	c.n++
+	return nil
+}
+
+// A nudge that went out is never sent again because its history entry
+// could not be written.
+func TestNudgeSentOnceWhenTheHistoryCannotBeWritten(t *testing.T) {
+	c := &clock{time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
+	st, err := store.OpenFileStore(t.TempDir(), c.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender := &countingSender{}
+	stage := pipeline.NudgeStage{Store: historyFails{st}, Sender: sender, Now: c.Now}
+	body, _ := json.Marshal(pipeline.DecisionMessage{ID: "d1", Decision: model.Decision{Kind: model.DecisionNudge, UserID: adele}})
+	msg := pipeline.Message{ID: "m1", GroupID: adele, Body: body}
+	for range 2 {
+		if f := stage.Handle(context.Background(), []pipeline.Message{msg}); len(f) != 0 {
+			t.Fatalf("failures %v: the decision was delivered", f)
+		}
+		c.t = c.t.Add(time.Hour) // past the claim's lease
+	}
+	if sender.n != 1 {
+		t.Errorf("sent %d times, want 1", sender.n)
+	}
+}
