@@ -176,6 +176,7 @@ type nudgeData struct {
 	Reminder     bool
 	Phishing     bool
 	Subject      string
+	ReminderWhy  string
 }
 
 // RenderNudge writes the nudge for a decision. Only the violations the user
@@ -254,6 +255,9 @@ func (r *Renderer) RenderNudge(dm pipeline.DecisionMessage) (pipeline.RenderedNu
 		return pipeline.RenderedNudge{}, fmt.Errorf("render nudge risk (%s): %w", lang, err)
 	}
 	data.Subject, data.RiskSentence = strings.TrimSpace(subject.String()), sentence.String()
+	if why, ok := phrase("reminder-why"); ok {
+		data.ReminderWhy = why
+	}
 	if err := nt.text.ExecuteTemplate(&text, "text", data); err != nil {
 		return pipeline.RenderedNudge{}, fmt.Errorf("render nudge text (%s): %w", lang, err)
 	}

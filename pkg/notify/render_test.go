@@ -275,3 +275,22 @@ func TestDefaultContactSpeaksTheNudgesLanguage(t *testing.T) {
 		})
 	}
 }
+
+func TestReminderSaysWhyForPhishingOnly(t *testing.T) {
+	r, err := NewRenderer(rules.NudgePolicy{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for lang, want := range map[string]string{"en": "no phishing-resistant method", "de": "keine phishing-resistente Methode"} {
+		dm := pipeline.DecisionMessage{ID: "d", Decision: model.Decision{Kind: model.DecisionNudge, UserID: "u", Reminder: true},
+			User:       pipeline.UserSummary{ID: "u", DisplayName: "Pat Doe", PreferredLanguage: lang},
+			Assessment: model.Assessment{Tier: "privileged", Diversity: 2, MinDiversity: 2, Violations: []string{model.ViolationNoPhishingResist}}}
+		n, err := r.RenderNudge(dm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(n.Text, want) || !strings.Contains(n.HTML, want) || strings.Contains(n.Text, "single") {
+			t.Errorf("%s reminder:\n%s", lang, n.Text)
+		}
+	}
+}
