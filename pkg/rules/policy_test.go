@@ -2,6 +2,7 @@ package rules
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -67,5 +68,26 @@ func TestParseDuration(t *testing.T) {
 		if err != nil || got != want {
 			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
 		}
+	}
+}
+
+// The policy shown in docs/POLICY.md is a valid policy, and so is the
+// example shipped in events/.
+func TestDocumentedPoliciesParse(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../../docs/POLICY.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "```yaml\n")
+	block, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("docs/POLICY.md has no yaml block")
+	}
+	if _, err := ParsePolicy([]byte(block)); err != nil {
+		t.Errorf("docs/POLICY.md: %v", err)
+	}
+	if _, err := LoadPolicy("../../events/policy-example.yaml"); err != nil {
+		t.Errorf("events/policy-example.yaml: %v", err)
 	}
 }
