@@ -198,7 +198,12 @@ func Sentences(u *model.User, a *model.Assessment) []string {
 		if i > 0 {
 			lead = "Alternatively"
 		}
-		out = append(out, fmt.Sprintf("%s: %s (it would take %d independent failures to lock the user out).", lead, r.Action, r.Diversity))
+		if r.Diversity < a.MinDiversity {
+			// It fixes what the user can fix; the tenant-side rest remains.
+			out = append(out, fmt.Sprintf("%s: %s (this fixes the user's part; the on-premises dependency remains until the tenant turns on password hash sync).", lead, r.Action))
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s: %s (it would take %s to lock the user out).", lead, r.Action, failures(r.Diversity)))
 	}
 	for _, ig := range a.Ignored {
 		out = append(out, fmt.Sprintf("Not counted: %s, because %s.", strings.TrimSpace(Method(methodByID(u, ig.ID))), ig.Reason))

@@ -162,6 +162,20 @@ func TestHybrid(t *testing.T) {
 			t.Errorf("spofs %v", a.SPOFs)
 		}
 	})
+	t.Run("recommendations-report-real-diversity-and-rank-passwordless-first", func(t *testing.T) {
+		a := e.Evaluate(federated, synced("password", "auth:a1@2022-01-01", "mobile"))
+		if len(a.Recommendations) == 0 || a.Recommendations[0].Diversity < 2 {
+			t.Fatalf("recommendations %s", mustJSON(a.Recommendations))
+		}
+		for _, r := range a.Recommendations {
+			if r.Diversity < 2 && slices.Contains(r.Add, model.KindWindowsHello) {
+				t.Errorf("a passwordless method avoids on-premises: %+v", r)
+			}
+			if r.Add[0] == model.KindAuthenticator && r.Diversity != 1 {
+				t.Errorf("a second Authenticator still depends on the on-premises password: %+v", r)
+			}
+		}
+	})
 	t.Run("mixed-user-and-tenant-violations", func(t *testing.T) {
 		a := e.Evaluate(federated, synced("password", "mobile"))
 		if !slices.Contains(a.TenantSide, "single-point-of-failure:on-premises") || slices.Contains(a.TenantSide, "telephony-only") {

@@ -91,9 +91,12 @@ type option struct {
 // policy, by adding each candidate (then each pair, when no single method
 // is enough) to the user's paths and evaluating again with the same rules.
 // Tenant-side violations are set aside (masked as if password hash sync were
-// on): no method the user registers is the remedy for them.
-func (g *userGraph) recommend(tier *Tier, mask depSet, u *model.User) []model.Recommendation {
-	mask |= bitOnPrem
+// on): no method the user registers is the remedy for them. The diversity a
+// recommendation reports is the real one, on-premises included, so that a
+// passwordless method, which avoids the on-premises password, ranks above a
+// second factor that does not.
+func (g *userGraph) recommend(tier *Tier, tierMask depSet, u *model.User) []model.Recommendation {
+	mask := tierMask | bitOnPrem
 	if g.verdict(tier, mask).violations == 0 {
 		return nil
 	}
@@ -121,7 +124,7 @@ func (g *userGraph) recommend(tier *Tier, mask depSet, u *model.User) []model.Re
 		}
 		paths := g.candidatePaths(c, freshA, buf[:base])
 		if v := verdictOf(paths, tier, mask); v.violations == 0 {
-			opts = append(opts, option{picks: [2]int{i, -1}, cost: c.cost, diversity: v.diversity})
+			opts = append(opts, option{picks: [2]int{i, -1}, cost: c.cost, diversity: realDiversity(paths, tier, tierMask, mask, v)})
 		}
 	}
 	if len(opts) == 0 {
@@ -130,7 +133,7 @@ func (g *userGraph) recommend(tier *Tier, mask depSet, u *model.User) []model.Re
 				paths := g.candidatePaths(cands[i], freshA, buf[:base])
 				paths = g.candidatePaths(cands[j], freshB, paths)
 				if v := verdictOf(paths, tier, mask); v.violations == 0 {
-					opts = append(opts, option{picks: [2]int{i, j}, cost: cands[i].cost + cands[j].cost, diversity: v.diversity})
+					opts = append(opts, option{picks: [2]int{i, j}, cost: cands[i].cost + cands[j].cost, diversity: realDiversity(paths, tier, tierMask, mask, v)})
 				}
 			}
 		}
@@ -195,3 +198,18 @@ var capitalised = func() map[string]string {
 	}
 	return m
 }()
+
+// realDiversity is the diversity of paths with only the tier's accepted
+// dependencies masked; v is the verdict already computed under mask, reused
+// when on-premises plays no part.
+func realDiversity(paths []path, tier *Tier, tierMask, mask depSet, v verdict) int {
+	if tierMask == mask {
+		return v.diversity
+	}
+	for _, p := range paths {
+		if p.deps&bitOnPrem != 0 {
+			return verdictOf(paths, tier, tierMask).diversity
+		}
+	}
+	return v.diversity
+}
