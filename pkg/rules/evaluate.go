@@ -137,7 +137,15 @@ func verdictOf(paths []path, tier *Tier, mask depSet) verdict {
 	if len(paths) == 0 {
 		all = 0
 	}
-	v.diversity = minHittingSet(masked[:len(paths)])
+	switch {
+	case len(paths) == 0:
+	case all != 0:
+		// A dependency in every path alone locks the user out: the most
+		// common case, and no search is needed to know it.
+		v.diversity = 1
+	default:
+		v.diversity = minHittingSet(masked[:len(paths)])
+	}
 	v.spofs = all
 	if len(paths) == 0 {
 		v.violations |= vNoPath

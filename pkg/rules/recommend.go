@@ -18,7 +18,7 @@ type candidate struct {
 
 // candidates are tried in this order; it breaks ties between equal costs,
 // so the phishing-resistant and passwordless options come first.
-var candidates = []candidate{
+var candidates = [...]candidate{
 	{model.KindPasskeyAuthenticator, 1, "create a passkey in Microsoft Authenticator on your phone"},
 	{model.KindWindowsHello, 1, "set up Windows Hello for Business on your Windows PC"},
 	{model.KindAuthenticator, 1, "install Microsoft Authenticator on your phone and add your work account"},
@@ -100,23 +100,24 @@ func (g *userGraph) recommend(tier *Tier, tierMask depSet, u *model.User) []mode
 	if g.verdict(tier, mask).violations == 0 {
 		return nil
 	}
-	var list [16]candidate
-	cands := list[:0]
-	for _, c := range candidates {
-		if !g.useful(c, u) {
-			continue
-		}
-		if c.kind == model.KindAuthenticator && g.hasAuthenticator {
-			c = secondAuthenticator
-		}
-		cands = append(cands, c)
+	// Cheapest first, so that the search can stop once the best few are
+	// known; the order is computed once for users with and without
+	// Authenticator (a second registration costs more).
+	order := &byCostFirst
+	if g.hasAuthenticator {
+		order = &byCostSecond
 	}
-	// Cheapest first, so that the search can stop once the best few are known.
-	slices.SortStableFunc(cands, func(a, b candidate) int { return a.cost - b.cost })
+	var list [len(candidates)]candidate
+	cands := list[:0]
+	for _, c := range order {
+		if g.useful(c, u) {
+			cands = append(cands, c)
+		}
+	}
 	freshA, freshB := g.freshBits()
 	var buf [pathCap]path
 	base := copy(buf[:], g.paths[:g.n])
-	var found [64]option
+	var found [32]option
 	opts := found[:0]
 	for i, c := range cands {
 		if len(opts) >= model.MaxRecommendations && c.cost > opts[model.MaxRecommendations-1].cost {
@@ -188,6 +189,21 @@ func (g *userGraph) useful(c candidate, u *model.User) bool {
 	}
 	return true
 }
+
+// byCostFirst and byCostSecond are the candidates in the order they are
+// tried, for a user without and with Microsoft Authenticator.
+var byCostFirst, byCostSecond = func() ([len(candidates)]candidate, [len(candidates)]candidate) {
+	first, second := candidates, candidates
+	for i := range second {
+		if second[i].kind == model.KindAuthenticator {
+			second[i] = secondAuthenticator
+		}
+	}
+	byCost := func(a, b candidate) int { return a.cost - b.cost }
+	slices.SortStableFunc(first[:], byCost)
+	slices.SortStableFunc(second[:], byCost)
+	return first, second
+}()
 
 // capitalised holds each action as the start of a sentence, computed once so
 // that recommending does not allocate for it.
