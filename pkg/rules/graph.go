@@ -248,12 +248,17 @@ func search(paths []depSet, chosen depSet, size int, best *int) {
 
 // namesOf returns the sorted dependency ids of a set.
 func (g *userGraph) namesOf(s depSet) []model.Dependency {
-	out := make([]model.Dependency, 0, bits.OnesCount64(uint64(s)))
+	return g.appendNames(make([]model.Dependency, 0, bits.OnesCount64(uint64(s))), s)
+}
+
+// appendNames appends the sorted dependency ids of a set to out.
+func (g *userGraph) appendNames(out []model.Dependency, s depSet) []model.Dependency {
+	start := len(out)
 	for rest := s; rest != 0; rest &= rest - 1 {
 		out = append(out, g.names[bits.TrailingZeros64(uint64(rest))])
 	}
-	if len(out) > 1 {
-		slices.Sort(out)
+	if len(out)-start > 1 {
+		slices.Sort(out[start:])
 	}
 	return out
 }
@@ -272,9 +277,18 @@ func (g *userGraph) sortedPaths(mask depSet) [][]model.Dependency {
 			distinct = append(distinct, d)
 		}
 	}
+	// One backing array for every path's names: one allocation, not one
+	// per path.
+	total := 0
+	for _, d := range distinct {
+		total += bits.OnesCount64(uint64(d))
+	}
+	names := make([]model.Dependency, 0, total)
 	out := make([][]model.Dependency, len(distinct))
 	for i, d := range distinct {
-		out[i] = g.namesOf(d)
+		start := len(names)
+		names = g.appendNames(names, d)
+		out[i] = names[start:len(names):len(names)]
 	}
 	slices.SortFunc(out, slices.Compare)
 	return out

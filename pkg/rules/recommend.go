@@ -81,10 +81,12 @@ func (g *userGraph) freshBits() (depSet, depSet) {
 	return 1 << a, 1 << b
 }
 
+// option is small on purpose: recommend keeps a fixed array of them on the
+// stack for every non-compliant user.
 type option struct {
-	picks     [2]int // candidate indexes; picks[1] < 0 for a single method
-	cost      int
-	diversity int
+	picks     [2]int8 // candidate indexes; picks[1] < 0 for a single method
+	cost      int8
+	diversity int8
 }
 
 // recommend finds the cheapest methods that would bring the user within
@@ -120,12 +122,12 @@ func (g *userGraph) recommend(tier *Tier, tierMask depSet, u *model.User) []mode
 	var found [32]option
 	opts := found[:0]
 	for i, c := range cands {
-		if len(opts) >= model.MaxRecommendations && c.cost > opts[model.MaxRecommendations-1].cost {
+		if len(opts) >= model.MaxRecommendations && c.cost > int(opts[model.MaxRecommendations-1].cost) {
 			break
 		}
 		paths := g.candidatePaths(c, freshA, buf[:base])
 		if v := verdictOf(paths, tier, mask); v.violations == 0 {
-			opts = append(opts, option{picks: [2]int{i, -1}, cost: c.cost, diversity: realDiversity(paths, tier, tierMask, mask, v)})
+			opts = append(opts, option{picks: [2]int8{int8(i), -1}, cost: int8(c.cost), diversity: int8(realDiversity(paths, tier, tierMask, mask, v))})
 		}
 	}
 	if len(opts) == 0 {
@@ -134,7 +136,7 @@ func (g *userGraph) recommend(tier *Tier, tierMask depSet, u *model.User) []mode
 				paths := g.candidatePaths(cands[i], freshA, buf[:base])
 				paths = g.candidatePaths(cands[j], freshB, paths)
 				if v := verdictOf(paths, tier, mask); v.violations == 0 {
-					opts = append(opts, option{picks: [2]int{i, j}, cost: cands[i].cost + cands[j].cost, diversity: realDiversity(paths, tier, tierMask, mask, v)})
+					opts = append(opts, option{picks: [2]int8{int8(i), int8(j)}, cost: int8(cands[i].cost + cands[j].cost), diversity: int8(realDiversity(paths, tier, tierMask, mask, v))})
 				}
 			}
 		}
@@ -144,25 +146,28 @@ func (g *userGraph) recommend(tier *Tier, tierMask depSet, u *model.User) []mode
 	}
 	slices.SortStableFunc(opts, func(a, b option) int {
 		if a.cost != b.cost {
-			return a.cost - b.cost
+			return int(a.cost) - int(b.cost)
 		}
-		return b.diversity - a.diversity
+		return int(b.diversity) - int(a.diversity)
 	})
 	if len(opts) > model.MaxRecommendations {
 		opts = opts[:model.MaxRecommendations]
 	}
 	out := make([]model.Recommendation, len(opts))
+	kinds := make([]model.MethodKind, 0, 2*len(opts)) // one array for every Add
 	for k, o := range opts {
 		first := cands[o.picks[0]]
-		r := model.Recommendation{Cost: o.cost, Diversity: o.diversity}
+		r := model.Recommendation{Cost: int(o.cost), Diversity: int(o.diversity)}
+		start := len(kinds)
 		if o.picks[1] < 0 {
-			r.Add = []model.MethodKind{first.kind}
+			kinds = append(kinds, first.kind)
 			r.Action = capitalised[first.action]
 		} else {
 			other := cands[o.picks[1]]
-			r.Add = []model.MethodKind{first.kind, other.kind}
+			kinds = append(kinds, first.kind, other.kind)
 			r.Action = capitalised[first.action] + ", and " + other.action
 		}
+		r.Add = kinds[start:len(kinds):len(kinds)]
 		out[k] = r
 	}
 	return out
