@@ -21,6 +21,7 @@ import (
 
 	"github.com/credres/credres/pkg/mask"
 	"github.com/credres/credres/pkg/model"
+	"github.com/credres/credres/pkg/pipeline"
 )
 
 // Clock is the time source of the channels' retry waits. Tests pass a fake
@@ -468,6 +469,32 @@ func safeID(s string) bool {
 func decodeJSON(body []byte, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
 		return fmt.Errorf("malformed response: %v", err)
+	}
+	return nil
+}
+
+// ticketActions are a helpdesk's handlers of the three ticket events.
+type ticketActions struct {
+	open, update, resolve func(context.Context, pipeline.TicketRecord) error
+}
+
+// apply runs the handler of rec's action with the endpoint's retries;
+// system names the helpdesk and noun its kind of ticket in errors.
+func (a ticketActions) apply(ctx context.Context, ep *endpoint, system, noun string, rec pipeline.TicketRecord) error {
+	var verb string
+	var handle func(context.Context, pipeline.TicketRecord) error
+	switch rec.Action {
+	case "opened":
+		verb, handle = "open", a.open
+	case "updated":
+		verb, handle = "update", a.update
+	case "resolved":
+		verb, handle = "resolve", a.resolve
+	default:
+		return fmt.Errorf("%s: ticket %s: %w: unknown action %q", system, rec.TicketID, model.ErrInvalidInput, rec.Action)
+	}
+	if err := ep.retry(ctx, verb+" "+noun, func(ctx context.Context) error { return handle(ctx, rec) }); err != nil {
+		return fmt.Errorf("%s: %s %s %s: %w", system, verb, noun, rec.TicketID, err)
 	}
 	return nil
 }

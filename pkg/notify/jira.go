@@ -132,23 +132,7 @@ func (j *Jira) SendTicket(ctx context.Context, _ pipeline.DecisionMessage, rec p
 	if !safeID(rec.TicketID) || !safeID(rec.DecisionID) || !safeID(rec.UserID) {
 		return fmt.Errorf("jira: ticket %q: %w: ticket, decision and user ids must be letters, digits, '-', '_' or '.'", rec.TicketID, model.ErrInvalidInput)
 	}
-	var verb string
-	var apply func(context.Context, pipeline.TicketRecord) error
-	switch rec.Action {
-	case "opened":
-		verb, apply = "open", j.open
-	case "updated":
-		verb, apply = "update", j.update
-	case "resolved":
-		verb, apply = "resolve", j.resolve
-	default:
-		return fmt.Errorf("jira: ticket %s: %w: unknown action %q", rec.TicketID, model.ErrInvalidInput, rec.Action)
-	}
-	err := j.ep.retry(ctx, verb+" issue", func(ctx context.Context) error { return apply(ctx, rec) })
-	if err != nil {
-		return fmt.Errorf("jira: %s issue %s: %w", verb, rec.TicketID, err)
-	}
-	return nil
+	return ticketActions{open: j.open, update: j.update, resolve: j.resolve}.apply(ctx, j.ep, "jira", "issue", rec)
 }
 
 // open creates the user's issue unless one is open.

@@ -152,23 +152,7 @@ func (s *ServiceNow) SendTicket(ctx context.Context, _ pipeline.DecisionMessage,
 	if !safeID(rec.TicketID) || !safeID(rec.DecisionID) {
 		return fmt.Errorf("servicenow: ticket %q: %w: ticket and decision ids must be letters, digits, '-', '_' or '.'", rec.TicketID, model.ErrInvalidInput)
 	}
-	var verb string
-	var apply func(context.Context, pipeline.TicketRecord) error
-	switch rec.Action {
-	case "opened":
-		verb, apply = "open", s.open
-	case "updated":
-		verb, apply = "update", s.update
-	case "resolved":
-		verb, apply = "resolve", s.resolve
-	default:
-		return fmt.Errorf("servicenow: ticket %s: %w: unknown action %q", rec.TicketID, model.ErrInvalidInput, rec.Action)
-	}
-	err := s.ep.retry(ctx, verb+" incident", func(ctx context.Context) error { return apply(ctx, rec) })
-	if err != nil {
-		return fmt.Errorf("servicenow: %s incident %s: %w", verb, rec.TicketID, err)
-	}
-	return nil
+	return ticketActions{open: s.open, update: s.update, resolve: s.resolve}.apply(ctx, s.ep, "servicenow", "incident", rec)
 }
 
 func marker(decisionID string) string { return "credres:" + decisionID }
