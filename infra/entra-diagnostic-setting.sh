@@ -4,23 +4,26 @@
 # REST API: the same setting as infra/entra-diagnostic-setting.bicep, without
 # the tenant-root rights a tenant-scope deployment needs.
 #
-#   infra/entra-diagnostic-setting.sh --rule-id <diagnosticsRuleId> [--hub <hub>] [--name <setting>] [--dry-run]
+#   infra/entra-diagnostic-setting.sh --rule-id <diagnosticsRuleId> [--hub <hub>] [--name <setting>]
+#                                     [--arm-url URL] [--dry-run]
 #
 # --rule-id is the diagnosticsRuleId output of infra/main.bicep: the
 # namespace's authorization rule with Manage, Send and Listen. Run it signed
 # in with `az login` as an Entra Security Administrator who may also list
 # the rule's keys (Contributor on its resource group). The tenant needs
-# Entra ID P1 or P2.
+# Entra ID P1 or P2. Azure Resource Manager is the one of the Azure CLI's
+# cloud (`az cloud set` for a national cloud); --arm-url names another.
 set -euo pipefail
 
 readonly API_VERSION=2017-04-01
 rule_id=""
 hub="insights-logs-auditlogs"
 name="credres-auditlogs"
+arm_url=""
 dry_run=0
 
 usage() {
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -29,6 +32,7 @@ while (($#)); do
     --rule-id) rule_id="${2:?--rule-id needs a value}"; shift 2 ;;
     --hub) hub="${2:?--hub needs a value}"; shift 2 ;;
     --name) name="${2:?--name needs a value}"; shift 2 ;;
+    --arm-url) arm_url="${2:?--arm-url needs a value}"; shift 2 ;;
     --dry-run) dry_run=1; shift ;;
     -h | --help) usage ;;
     *) echo "unknown argument: $1" >&2; usage ;;
@@ -41,7 +45,13 @@ case "$rule_id" in
   *) echo "--rule-id must be a namespace authorization rule's resource id" >&2; exit 2 ;;
 esac
 
-url="https://management.azure.com/providers/microsoft.aadiam/diagnosticSettings/$name?api-version=$API_VERSION"
+if [[ -z "$arm_url" ]]; then
+  command -v az >/dev/null || { echo "the Azure CLI (az) is required (or give --arm-url)" >&2; exit 1; }
+  # management.azure.com, management.usgovcloudapi.net, ...
+  arm_url=$(az cloud show --query endpoints.resourceManager -o tsv)
+fi
+arm_url="${arm_url%/}"
+url="$arm_url/providers/microsoft.aadiam/diagnosticSettings/$name?api-version=$API_VERSION"
 body=$(printf '{"properties":{"eventHubAuthorizationRuleId":"%s","eventHubName":"%s","logs":[{"category":"AuditLogs","enabled":true}]}}' "$rule_id" "$hub")
 
 printf '+ az rest --method put --url %q --body %q\n' "$url" "$body" >&2

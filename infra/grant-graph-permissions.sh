@@ -2,14 +2,15 @@
 # Gives the credres app registration the Microsoft Graph application
 # permissions it reads the tenant with, and grants them (admin consent).
 #
-#   infra/grant-graph-permissions.sh --app-id <application id> [--dry-run]
-#   infra/grant-graph-permissions.sh --create <display name>   [--dry-run]
+#   infra/grant-graph-permissions.sh --app-id <application id> [--graph-url URL] [--dry-run]
+#   infra/grant-graph-permissions.sh --create <display name>   [--graph-url URL] [--dry-run]
 #
 # Run it signed in with `az login` as a Global Administrator or Privileged
 # Role Administrator of the tenant (granting Graph application permissions
 # needs one of them). --dry-run prints every change instead of making it;
 # look-ups still run. It is safe to run again: granted permissions are
-# skipped.
+# skipped. Graph is the one of the Azure CLI's cloud (`az cloud set` for a
+# national cloud); --graph-url names another service root.
 #
 # The permissions are the least-privileged set of docs/GRAPH.md, all
 # application permissions and read-only:
@@ -26,10 +27,11 @@ readonly PERMISSIONS=(UserAuthenticationMethod.Read.All User.Read.All RoleManage
 
 app_id=""
 create_name=""
+graph_url=""
 dry_run=0
 
 usage() {
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -37,6 +39,7 @@ while (($#)); do
   case "$1" in
     --app-id) app_id="${2:?--app-id needs a value}"; shift 2 ;;
     --create) create_name="${2:?--create needs a value}"; shift 2 ;;
+    --graph-url) graph_url="${2:?--graph-url needs a value}"; shift 2 ;;
     --dry-run) dry_run=1; shift ;;
     -h | --help) usage ;;
     *) echo "unknown argument: $1" >&2; usage ;;
@@ -61,6 +64,14 @@ change() {
 command -v az >/dev/null || { echo "the Azure CLI (az) is required" >&2; exit 1; }
 tenant_id=$(az account show --query tenantId -o tsv)
 echo "tenant: $tenant_id" >&2
+if [[ -z "$graph_url" ]]; then
+  # The Graph of the CLI's cloud: graph.microsoft.com, graph.microsoft.us,
+  # microsoftgraph.chinacloudapi.cn, ...
+  graph_url="$(az cloud show --query endpoints.microsoftGraphResourceId -o tsv)"
+  graph_url="${graph_url%/}/v1.0"
+fi
+graph_url="${graph_url%/}"
+echo "graph: $graph_url" >&2
 
 # The application and its service principal.
 if [[ -n "$create_name" ]]; then
@@ -79,7 +90,7 @@ graph_sp_id=$(az ad sp show --id "$GRAPH_APP_ID" --query id -o tsv)
 granted=""
 if ((dry_run == 0)) || [[ "$sp_id" != "<"* ]]; then
   granted=$(az rest --method get \
-    --url "https://graph.microsoft.com/v1.0/servicePrincipals/$sp_id/appRoleAssignments" \
+    --url "$graph_url/servicePrincipals/$sp_id/appRoleAssignments" \
     --query "value[?resourceId=='$graph_sp_id'].appRoleId" -o tsv 2>/dev/null || true)
 fi
 
@@ -98,7 +109,7 @@ for permission in "${PERMISSIONS[@]}"; do
     continue
   fi
   change az rest --method post \
-    --url "https://graph.microsoft.com/v1.0/servicePrincipals/$sp_id/appRoleAssignments" \
+    --url "$graph_url/servicePrincipals/$sp_id/appRoleAssignments" \
     --headers Content-Type=application/json \
     --body "{\"principalId\":\"$sp_id\",\"resourceId\":\"$graph_sp_id\",\"appRoleId\":\"$role_id\"}" \
     --output none

@@ -48,9 +48,12 @@ resource hub 'Microsoft.EventHub/namespaces/eventhubs@2024-01-01' = {
   parent: namespace
   name: hubName
   properties: {
-    // One day, the Standard tier's default: ingest drains every minute, and
-    // the sweep catches what an outage longer than a day would miss.
-    messageRetentionInDays: 1
+    // Seven days, the Standard tier's most: ingest drains every minute, but
+    // when it stops (a broken credential on a Friday evening) the hub keeps
+    // a week of audit events for it to catch up on. The daily sweep catches
+    // what a longer outage would lose. Retention costs nothing extra on
+    // Standard.
+    messageRetentionInDays: 7
     partitionCount: partitionCount
   }
 }
@@ -89,8 +92,10 @@ resource listenRule 'Microsoft.EventHub/namespaces/eventhubs/authorizationRules@
   }
 }
 
+// The namespace's own endpoint (https://<name>.servicebus.windows.net:443/
+// in the public cloud), so that national clouds get their own host name.
 @description('The fully qualified namespace host name.')
-output namespaceHost string = '${namespace.name}.servicebus.windows.net'
+output namespaceHost string = split(split(namespace.properties.serviceBusEndpoint, '://')[1], ':')[0]
 
 @description('Resource id of the namespace policy for the diagnostic setting.')
 output diagnosticsRuleId string = diagnosticsRule.id

@@ -70,6 +70,9 @@ type Options struct {
 	// secretsmanager:GetSecretValue on exactly the secrets its environment
 	// names, under the same conditions.
 	SecretRefEnv []string
+	// MustRun names the functions that must keep running (logical ids);
+	// each needs an alarm on missing invocations.
+	MustRun []string
 }
 
 // Check parses a SAM template and the Makefile beside it and returns every
@@ -106,6 +109,7 @@ func Check(template, makefile []byte, opt Options) ([]Problem, error) {
 	t.checkIAM()
 	t.checkSecretGrants()
 	t.checkDeployed()
+	t.checkOperations()
 	sort.SliceStable(t.problems, func(i, j int) bool { return t.problems[i].Line < t.problems[j].Line })
 	return t.problems, nil
 }

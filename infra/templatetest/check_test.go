@@ -160,6 +160,9 @@ func repoOptions(t *testing.T) Options {
 			}, graph...),
 		},
 		Deployed: pipelineSettings,
+		// Ingest drains the hub every minute; when it stops, audit events
+		// wait in the hub until its retention ends.
+		MustRun: []string{"IngestFunction"},
 	}
 }
 
@@ -429,6 +432,7 @@ var fixtureOptions = Options{
 	SecretRefEnv: []string{"CREDRES_WORK_SECRET"},
 	RequiredEnv:  map[string][]string{"WorkerFunction": {"CREDRES_WORK_QUEUE_URL"}},
 	Deployed:     []string{"CREDRES_LOG_LEVEL"},
+	MustRun:      []string{"WorkerFunction"},
 }
 
 var wantMarker = regexp.MustCompile(`# want: ([a-z-]+)`)
@@ -506,7 +510,7 @@ func TestFixtures(t *testing.T) {
 		RuleBatchFailures, RuleVisibilityTimeout, RuleMaxConcurrency, RuleWildcardAction, RuleWildcardResource,
 		RuleManagedPolicy, RuleLogsScope, RuleQueueDLQ, RuleDLQKind, RuleQueueEncryption, RuleDLQAlarm,
 		RuleFunctionAlarm, RuleLogGroup, RuleEnvUnknown, RuleEnvSecret, RuleEnvRequired, RuleEnvUnset,
-		RuleSecretGrant,
+		RuleSecretGrant, RuleScheduleName, RuleQueueAgeAlarm, RuleHeartbeat,
 	} {
 		if !rules[r] {
 			t.Errorf("no testdata/%s.yaml breaks rule %s", r, r)
