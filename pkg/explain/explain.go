@@ -208,6 +208,14 @@ func Sentences(u *model.User, a *model.Assessment) []string {
 	for _, ig := range a.Ignored {
 		out = append(out, fmt.Sprintf("Not counted: %s, because %s.", strings.TrimSpace(Method(methodByID(u, ig.ID))), ig.Reason))
 	}
+	for _, w := range a.Warnings {
+		switch w.Reason {
+		case model.WarnDuplicateID:
+			out = append(out, fmt.Sprintf("Counted once: %s is listed twice with the same id (%s).", Method(methodByID(u, w.ID)), w.ID))
+		case model.WarnReRegistration:
+			out = append(out, fmt.Sprintf("Counted as one phone: %s (%s) has the same device name and device tag as registration %s, so it is taken to be the app registered again on the same phone (after a reinstall or a reset), not a second phone.", Method(methodByID(u, w.ID)), w.ID, w.SameAs))
+		}
+	}
 	if a.Exempt && a.Tier != "" {
 		out = append(out, fmt.Sprintf("Tier %q is exempt: credres reports this user but never nudges or tickets them.", a.Tier))
 	}

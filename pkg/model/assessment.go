@@ -38,7 +38,26 @@ type Assessment struct {
 	// Ignored lists methods that count for nothing, with why (a temporary
 	// access pass expires; an unknown Graph type cannot be reasoned about).
 	Ignored []IgnoredMethod `json:"ignored,omitempty"`
+	// Warnings lists methods counted together with another one: the same
+	// id listed twice, or Microsoft Authenticator registered again on the
+	// same phone.
+	Warnings []MethodWarning `json:"warnings,omitempty"`
 }
+
+// MethodWarning says that a registered method was counted as the same as
+// another one, and why.
+type MethodWarning struct {
+	ID     string     `json:"id"`
+	Kind   MethodKind `json:"kind"`
+	SameAs string     `json:"sameAs"`
+	Reason string     `json:"reason"`
+}
+
+// The reasons of MethodWarning.
+const (
+	WarnDuplicateID    = "duplicate-id"
+	WarnReRegistration = "re-registration"
+)
 
 // UserViolations returns the violations the user can remedy themselves.
 func (a *Assessment) UserViolations() []string {

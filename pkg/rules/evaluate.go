@@ -67,6 +67,7 @@ func (e *Engine) Evaluate(t model.Tenant, u *model.User) model.Assessment {
 		OnViolation:       tier.OnViolation,
 		Violations:        g.violationCodes(v),
 		Ignored:           g.ignored,
+		Warnings:          g.warnings,
 	}
 	if v.violations != 0 && mask&bitOnPrem == 0 && g.usesOnPrem() {
 		// What would enabling password hash sync change? Whatever disappears
@@ -88,8 +89,8 @@ func (e *Engine) Evaluate(t model.Tenant, u *model.User) model.Assessment {
 }
 
 func (g *userGraph) usesOnPrem() bool {
-	for i := 0; i < g.n; i++ {
-		if g.paths[i].deps&bitOnPrem != 0 {
+	for _, p := range g.list() {
+		if p.deps&bitOnPrem != 0 {
 			return true
 		}
 	}
@@ -117,17 +118,22 @@ type verdict struct {
 }
 
 func (g *userGraph) verdict(tier *Tier, mask depSet) verdict {
-	return verdictOf(g.paths[:g.n], tier, mask)
+	return verdictOf(g.list(), tier, mask)
 }
 
 func verdictOf(paths []path, tier *Tier, mask depSet) verdict {
 	var v verdict
-	var masked [pathCap]depSet
-	nonTelephony := false
+	var buf [pathCap]depSet
+	masked := buf[:]
+	if len(paths) > len(buf) {
+		masked = make([]depSet, len(paths))
+	}
+	nonTelephony, wide := false, false
 	all := ^depSet(0)
 	for i, p := range paths {
 		masked[i] = p.deps &^ mask
 		all &= masked[i]
+		wide = wide || p.wide()
 		v.passwordless = v.passwordless || p.passwordless
 		v.phishingResistant = v.phishingResistant || p.phishingResistant
 		// The carrier is judged on the unmasked path: accepting it as a risk
@@ -143,6 +149,8 @@ func verdictOf(paths []path, tier *Tier, mask depSet) verdict {
 		// A dependency in every path alone locks the user out: the most
 		// common case, and no search is needed to know it.
 		v.diversity = 1
+	case wide:
+		v.diversity = wideDiversity(paths, mask)
 	default:
 		v.diversity = minHittingSet(masked[:len(paths)])
 	}

@@ -3,6 +3,7 @@ package rules
 import (
 	"math/bits"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/credres/credres/pkg/model"
@@ -39,60 +40,110 @@ var staticBits = map[model.Dependency]depSet{
 	model.DepAlternateMobileDevice: bitAltMobile, model.DepOfficePhone: bitOffice,
 }
 
-// path is one way to complete a multifactor sign-in.
+// path is one way to complete a multifactor sign-in. A path has at most one
+// instance dependency (the key, device or token of the method it comes
+// from); inst is its index in the user's names, -1 when it has none. The
+// first instances have a bit in deps; those beyond a machine word have only
+// inst (see kernel).
 type path struct {
 	deps              depSet
+	inst              int32
 	passwordless      bool
 	phishingResistant bool
 }
 
+// wide reports whether the path's instance has no bit.
+func (p path) wide() bool { return p.inst >= maxBits }
+
 // userGraph is a user's sign-in paths over their own dependency bits.
 type userGraph struct {
-	paths   [maxPaths]path
-	n       int
-	names   [maxBits]model.Dependency // names[i] for bit i; static ones preset
-	used    int                       // bits in use
+	paths     [inlinePaths]path // the first paths, without allocating
+	more      []path            // every path, once there are more than inlinePaths
+	n         int
+	names     [maxBits]model.Dependency // names[i] for dependency i; static ones preset
+	wideNames []model.Dependency        // names of dependencies maxBits and on
+	used      int                       // dependencies in use
+	wide      bool                      // some instance has no bit
+	// ignored lists the methods that count for nothing, with why.
 	ignored []model.IgnoredMethod
+	// warnings lists the methods counted as another one.
+	warnings []model.MethodWarning
 	// hasPassword and passwordDeps describe the first factor that every
 	// second factor adds to.
 	hasPassword      bool
 	passwordDeps     depSet
 	hasAuthenticator bool
-	overflow         int // paths that did not fit; see addPath
 }
 
-// maxPaths bounds the paths kept per user. Real users have a handful; the
-// bound keeps the hot path free of allocation.
-const maxPaths = 48
+// inlinePaths is how many paths a user has before any allocation: real
+// users have a handful. There is no upper bound: every path counts.
+const inlinePaths = 48
 
 // pathCap leaves room for the paths of up to two candidate methods, tried
-// when recommending.
-const pathCap = maxPaths + 4
+// when recommending, on the stack.
+const pathCap = inlinePaths + 4
 
 func (g *userGraph) reset() {
-	g.n, g.overflow = 0, 0
+	g.n, g.more, g.wide = 0, nil, false
 	g.used = firstInstanceBit
+	g.wideNames = nil
 	copy(g.names[:], staticNames[:])
-	g.ignored = nil
+	g.ignored, g.warnings = nil, nil
 }
 
-// addInstance gives an instance dependency its own bit.
-func (g *userGraph) addInstance(kind model.Dependency, id string) depSet {
-	if g.used == maxBits {
-		// Only reachable with dozens of tokens or Authenticator devices on one
-		// user. Sharing the last bit makes those instances one dependency,
-		// which can only lower the diversity computed: conservative.
-		return 1 << (maxBits - 1)
+// list returns every path.
+func (g *userGraph) list() []path {
+	if g.more != nil {
+		return g.more
 	}
-	b := depSet(1) << g.used
-	g.names[g.used] = model.Instance(kind, id)
+	return g.paths[:g.n]
+}
+
+// addInstance returns the dependency of one instance (a key, a device, a
+// token) and its index: the same id of the same kind is the same instance.
+// Instances beyond a machine word have no bit (0).
+func (g *userGraph) addInstance(kind model.Dependency, id string) (depSet, int32) {
+	name := model.Instance(kind, id)
+	for i := firstInstanceBit; i < g.used; i++ {
+		if g.name(i) == name {
+			return bitOf(i), int32(i)
+		}
+	}
+	i := g.used
+	if i < maxBits {
+		g.names[i] = name
+	} else {
+		g.wideNames = append(g.wideNames, name)
+		g.wide = true
+	}
 	g.used++
-	return b
+	return bitOf(i), int32(i)
+}
+
+// name returns the id of dependency i.
+func (g *userGraph) name(i int) model.Dependency {
+	if i < maxBits {
+		return g.names[i]
+	}
+	return g.wideNames[i-maxBits]
+}
+
+// bitOf is the bit of dependency i, 0 for those beyond a machine word.
+func bitOf(i int) depSet {
+	if i >= maxBits {
+		return 0
+	}
+	return 1 << i
 }
 
 func (g *userGraph) addPath(p path) {
-	if g.n == maxPaths {
-		g.overflow++
+	if g.more != nil {
+		g.more = append(g.more, p)
+		return
+	}
+	if g.n == inlinePaths {
+		g.more = append(make([]path, 0, 2*inlinePaths), g.paths[:]...)
+		g.more = append(g.more, p)
 		return
 	}
 	g.paths[g.n] = p
@@ -111,45 +162,67 @@ func (g *userGraph) build(t model.Tenant, u *model.User) {
 	if u.OnPremisesSyncEnabled && t.PasswordOnPremises() {
 		g.passwordDeps = bitOnPrem
 	}
-	oldestAuth := oldestAuthenticator(u.Methods)
+	var sbuf [16]int32
+	same := sbuf[:0]
+	if len(u.Methods) > len(sbuf) {
+		same = make([]int32, 0, len(u.Methods))
+	}
+	same = g.twins(u.Methods, same)
+	oldestAuth := oldestAuthenticator(u.Methods, same)
 	g.hasAuthenticator = oldestAuth >= 0
-	second := func(deps depSet) {
+	second := func(deps depSet, inst int32) {
 		if g.hasPassword {
-			g.addPath(path{deps: g.passwordDeps | bitMFA | deps})
+			g.addPath(path{deps: g.passwordDeps | bitMFA | deps, inst: inst})
 		}
+	}
+	// instance gives a second factor's key or device its dependency, only
+	// when there is a password for it to be the second factor of.
+	instance := func(kind model.Dependency, id string) (depSet, int32) {
+		if !g.hasPassword {
+			return 0, -1
+		}
+		return g.addInstance(kind, id)
 	}
 	for i := range u.Methods {
 		m := &u.Methods[i]
+		if same[i] >= 0 && u.Methods[same[i]].ID == m.ID {
+			continue // the same method, listed again
+		}
 		switch m.Kind {
 		case model.KindPassword:
 		case model.KindMobilePhone:
-			second(bitCarrier | bitMobile)
+			second(bitCarrier|bitMobile, -1)
 		case model.KindAlternateMobilePhone:
-			second(bitCarrier | bitAltMobile)
+			second(bitCarrier|bitAltMobile, -1)
 		case model.KindOfficePhone:
-			second(bitCarrier | bitOffice)
+			second(bitCarrier|bitOffice, -1)
 		case model.KindAuthenticator:
-			device := bitMobile
-			if i != oldestAuth {
-				device = g.addInstance(model.DepMobileDevice, m.ID)
+			// A re-registration is the phone of the registration it repeats.
+			phone := i
+			if same[i] >= 0 {
+				phone = int(same[i])
 			}
-			second(device | bitPush)
-			second(device)
+			device, inst := bitMobile, int32(-1)
+			if phone != oldestAuth && (oldestAuth < 0 || int(same[oldestAuth]) != phone) {
+				device, inst = instance(model.DepMobileDevice, u.Methods[phone].ID)
+			}
+			second(device|bitPush, inst)
+			second(device, inst)
 			if i == oldestAuth && u.PasswordlessPhoneSignIn() {
-				g.addPath(path{deps: bitMobile | bitPush, passwordless: true})
+				g.addPath(path{deps: bitMobile | bitPush, inst: -1, passwordless: true})
 			}
 		case model.KindSoftwareOath:
-			second(bitMobile)
+			second(bitMobile, -1)
 		case model.KindHardwareOath:
-			second(g.addInstance(model.DepHardwareToken, m.ID))
+			second(instance(model.DepHardwareToken, m.ID))
 		case model.KindFIDO2:
-			g.addPath(path{deps: g.addInstance(model.DepSecurityKey, m.ID), passwordless: true, phishingResistant: true})
+			g.passwordless(model.DepSecurityKey, m.ID)
 		case model.KindPasskeyAuthenticator:
-			g.addPath(path{deps: bitMobile, passwordless: true, phishingResistant: true})
+			g.addPath(path{deps: bitMobile, inst: -1, passwordless: true, phishingResistant: true})
 		case model.KindWindowsHello:
-			g.addPath(path{deps: g.addInstance(model.DepWindowsDevice, m.ID), passwordless: true, phishingResistant: true})
+			g.passwordless(model.DepWindowsDevice, m.ID)
 		case model.KindPlatformCredential:
-			g.addPath(path{deps: g.addInstance(model.DepMacDevice, m.ID), passwordless: true, phishingResistant: true})
+			g.passwordless(model.DepMacDevice, m.ID)
 		case model.KindEmail:
 			g.ignore(m, "email one-time passcodes only reset passwords")
 		case model.KindTemporaryAccessPass:
@@ -160,19 +233,65 @@ func (g *userGraph) build(t model.Tenant, u *model.User) {
 	}
 }
 
+// passwordless adds the phishing-resistant passwordless path of a key or
+// device: it depends on that instance alone.
+func (g *userGraph) passwordless(kind model.Dependency, id string) {
+	b, inst := g.addInstance(kind, id)
+	g.addPath(path{deps: b, inst: inst, passwordless: true, phishingResistant: true})
+}
+
 func (g *userGraph) ignore(m *model.Method, reason string) {
 	g.ignored = append(g.ignored, model.IgnoredMethod{ID: m.ID, Kind: m.Kind, GraphType: m.GraphType, Reason: reason})
+}
+
+// twins appends to same, for each method, the index of an earlier method
+// it is counted as, or -1:
+//   - the same id listed again (any type) is the same method;
+//   - a Microsoft Authenticator registration with the same device name
+//     (compared without case and surrounding spaces) and the same device tag
+//     as an earlier one is the same phone: re-registering the app, after a
+//     reinstall or a reset, leaves the old registration behind. Nameless
+//     registrations are never merged: nothing says they share a phone.
+//
+// Each is reported as a warning.
+func (g *userGraph) twins(ms []model.Method, same []int32) []int32 {
+	for i := range ms {
+		twin := int32(-1)
+		reason := ""
+		for j := range i {
+			if ms[i].ID != "" && ms[j].ID == ms[i].ID {
+				twin, reason = int32(j), model.WarnDuplicateID
+				break
+			}
+		}
+		if twin < 0 && ms[i].Kind == model.KindAuthenticator {
+			name := strings.TrimSpace(ms[i].DisplayName)
+			for j := range i {
+				if name != "" && ms[j].Kind == model.KindAuthenticator && same[j] < 0 &&
+					ms[j].DeviceTag == ms[i].DeviceTag && strings.EqualFold(strings.TrimSpace(ms[j].DisplayName), name) {
+					twin, reason = int32(j), model.WarnReRegistration
+					break
+				}
+			}
+		}
+		if twin >= 0 {
+			g.warnings = append(g.warnings, model.MethodWarning{ID: ms[i].ID, Kind: ms[i].Kind, SameAs: ms[twin].ID, Reason: reason})
+		}
+		same = append(same, twin)
+	}
+	return same
 }
 
 // oldestAuthenticator returns the index of the Microsoft Authenticator
 // registration assumed to live on the primary phone: the oldest by creation
 // time; registrations without a time count as newer than those with one, and
-// list order breaks ties. -1 when there is none.
-func oldestAuthenticator(ms []model.Method) int {
+// list order breaks ties. Entries repeating an id are skipped. -1 when there
+// is none.
+func oldestAuthenticator(ms []model.Method, same []int32) int {
 	best := -1
 	var bestAt time.Time
 	for i := range ms {
-		if ms[i].Kind != model.KindAuthenticator {
+		if ms[i].Kind != model.KindAuthenticator || (same[i] >= 0 && ms[same[i]].ID == ms[i].ID) {
 			continue
 		}
 		at := ms[i].Created
@@ -189,21 +308,45 @@ func oldestAuthenticator(ms []model.Method) int {
 }
 
 // minHittingSet returns the smallest number of dependencies that meet every
-// path: the diversity. Paths are masked first (accepted dependencies removed).
-// Branch and bound on the smallest unmet path, starting from the bound of one
-// dependency per minimal path; real users have a handful of paths of two or
-// three dependencies, so the search is small.
+// path: the diversity. Paths are masked first (accepted dependencies
+// removed). The paths are reduced before any search, which never changes the
+// answer: a path of one dependency forces it (nothing else meets that path)
+// and every path it meets is met; identical paths are one; a path that
+// contains another is met whenever the other is. What remains is searched by
+// branch and bound on the smallest unmet path, starting from the bound of one
+// dependency per remaining path.
 func minHittingSet(paths []depSet) int {
 	if len(paths) == 0 {
 		return 0
 	}
-	// Only minimal paths matter: a superset is met whenever its subset is.
+	var forced depSet
+	for _, p := range paths {
+		if p != 0 && p&(p-1) == 0 {
+			forced |= p
+		}
+	}
 	var buf [pathCap]depSet
-	min := buf[:0]
-	for i, p := range paths {
+	work := buf[:0]
+	if len(paths) > len(buf) {
+		work = make([]depSet, 0, len(paths))
+	}
+	for _, p := range paths {
+		if p&forced == 0 && p != 0 {
+			work = append(work, p)
+		}
+	}
+	// Fewest dependencies first: a path can only contain one kept before it.
+	slices.SortFunc(work, func(a, b depSet) int {
+		if c := bits.OnesCount64(uint64(a)) - bits.OnesCount64(uint64(b)); c != 0 {
+			return c
+		}
+		return cmpDeps(a, b)
+	})
+	min := work[:0]
+	for _, p := range work {
 		keep := true
-		for j, q := range paths {
-			if i != j && q&p == q && (q != p || j < i) {
+		for _, q := range min {
+			if q&p == q {
 				keep = false
 				break
 			}
@@ -215,7 +358,72 @@ func minHittingSet(paths []depSet) int {
 	// One dependency from each minimal path always suffices.
 	best := len(min)
 	search(min, 0, 0, &best)
-	return best
+	return bits.OnesCount64(uint64(forced)) + best
+}
+
+func cmpDeps(a, b depSet) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// wideDiversity is minHittingSet for paths of which some have an instance
+// without a bit (a user with more keys, devices and tokens than a machine
+// word has bits). Each such instance is reduced away exactly: it is forced
+// when one of its paths has no other dependency left; it is dominated, and
+// dropped from its paths, when another dependency is in all of them (that
+// dependency meets everything the instance meets); otherwise the search
+// branches on taking it or not. The methods credres knows never reach that
+// last case: an instance's paths are one method's, which nest.
+func wideDiversity(paths []path, mask depSet) int {
+	rest := make([]depSet, 0, len(paths))
+	var order []int32
+	groups := map[int32][]depSet{}
+	for _, p := range paths {
+		d := p.deps &^ mask
+		if !p.wide() {
+			rest = append(rest, d)
+			continue
+		}
+		if _, ok := groups[p.inst]; !ok {
+			order = append(order, p.inst)
+		}
+		groups[p.inst] = append(groups[p.inst], d)
+	}
+	forced := 0
+	var hard [][]depSet
+	for _, x := range order {
+		ps := groups[x]
+		common, alone := ^depSet(0), false
+		for _, d := range ps {
+			common &= d
+			alone = alone || d == 0
+		}
+		switch {
+		case alone:
+			forced++
+		case common != 0:
+			rest = append(rest, ps...)
+		default:
+			hard = append(hard, ps)
+		}
+	}
+	return forced + branchInstances(rest, hard)
+}
+
+// branchInstances is the minimum over taking each hard instance (one more
+// dependency, its paths met) or not (its paths must be met by the rest).
+func branchInstances(rest []depSet, hard [][]depSet) int {
+	if len(hard) == 0 {
+		return minHittingSet(rest)
+	}
+	with := 1 + branchInstances(rest, hard[1:])
+	without := branchInstances(append(rest[:len(rest):len(rest)], hard[0]...), hard[1:])
+	return min(with, without)
 }
 
 func search(paths []depSet, chosen depSet, size int, best *int) {
@@ -266,28 +474,43 @@ func (g *userGraph) appendNames(out []model.Dependency, s depSet) []model.Depend
 // sortedPaths returns the distinct masked paths as sorted id lists, in
 // lexical order, for stable output.
 func (g *userGraph) sortedPaths(mask depSet) [][]model.Dependency {
-	if g.n == 0 {
+	paths := g.list()
+	if len(paths) == 0 {
 		return [][]model.Dependency{}
 	}
-	var seen [maxPaths]depSet
+	type key struct {
+		deps depSet
+		inst int32
+	}
+	var seen [inlinePaths]key
 	distinct := seen[:0]
-	for i := 0; i < g.n; i++ {
-		d := g.paths[i].deps &^ mask
-		if !slices.Contains(distinct, d) {
-			distinct = append(distinct, d)
+	for _, p := range paths {
+		k := key{p.deps &^ mask, -1}
+		if p.wide() {
+			k.inst = p.inst
+		}
+		if !slices.Contains(distinct, k) {
+			distinct = append(distinct, k)
 		}
 	}
 	// One backing array for every path's names: one allocation, not one
 	// per path.
 	total := 0
 	for _, d := range distinct {
-		total += bits.OnesCount64(uint64(d))
+		total += bits.OnesCount64(uint64(d.deps))
+		if d.inst >= 0 {
+			total++
+		}
 	}
 	names := make([]model.Dependency, 0, total)
 	out := make([][]model.Dependency, len(distinct))
 	for i, d := range distinct {
 		start := len(names)
-		names = g.appendNames(names, d)
+		names = g.appendNames(names, d.deps)
+		if d.inst >= 0 {
+			names = append(names, g.name(int(d.inst)))
+			slices.Sort(names[start:])
+		}
 		out[i] = names[start:len(names):len(names)]
 	}
 	slices.SortFunc(out, slices.Compare)

@@ -35,50 +35,52 @@ var candidates = [...]candidate{
 // user who already has it: a second registration is a second device.
 var secondAuthenticator = candidate{model.KindAuthenticator, 2, "add Microsoft Authenticator on a second phone or tablet"}
 
-// candidatePaths appends the paths a candidate would add. fresh is a bit
-// no existing dependency uses, for the candidate's own key or device.
-func (g *userGraph) candidatePaths(c candidate, fresh depSet, out []path) []path {
-	second := func(deps depSet) {
+// fresh is a dependency no existing path has, for a candidate's own key or
+// device: a bit while there are free ones, an instance index past the
+// user's otherwise.
+type fresh struct {
+	bit  depSet
+	inst int32
+}
+
+// candidatePaths appends the paths a candidate would add.
+func (g *userGraph) candidatePaths(c candidate, f fresh, out []path) []path {
+	second := func(deps depSet, inst int32) {
 		if g.hasPassword {
-			out = append(out, path{deps: g.passwordDeps | bitMFA | deps})
+			out = append(out, path{deps: g.passwordDeps | bitMFA | deps, inst: inst})
 		}
 	}
 	switch c.kind {
 	case model.KindPasskeyAuthenticator:
-		out = append(out, path{deps: bitMobile, passwordless: true, phishingResistant: true})
+		out = append(out, path{deps: bitMobile, inst: -1, passwordless: true, phishingResistant: true})
 	case model.KindWindowsHello, model.KindPlatformCredential, model.KindFIDO2:
-		out = append(out, path{deps: fresh, passwordless: true, phishingResistant: true})
+		out = append(out, path{deps: f.bit, inst: f.inst, passwordless: true, phishingResistant: true})
 	case model.KindAuthenticator:
-		device := bitMobile
 		if g.hasAuthenticator {
-			device = fresh
+			second(f.bit|bitPush, f.inst)
+			second(f.bit, f.inst)
+		} else {
+			second(bitMobile|bitPush, -1)
+			second(bitMobile, -1)
 		}
-		second(device | bitPush)
-		second(device)
 	case model.KindSoftwareOath:
-		second(bitMobile)
+		second(bitMobile, -1)
 	case model.KindMobilePhone:
-		second(bitCarrier | bitMobile)
+		second(bitCarrier|bitMobile, -1)
 	case model.KindOfficePhone:
-		second(bitCarrier | bitOffice)
+		second(bitCarrier|bitOffice, -1)
 	case model.KindAlternateMobilePhone:
-		second(bitCarrier | bitAltMobile)
+		second(bitCarrier|bitAltMobile, -1)
 	case model.KindHardwareOath:
-		second(fresh)
+		second(f.bit, f.inst)
 	}
 	return out
 }
 
-// freshBits returns two bits no dependency of the user uses yet.
-func (g *userGraph) freshBits() (depSet, depSet) {
+// freshDeps returns two dependencies no path of the user has yet.
+func (g *userGraph) freshDeps() (fresh, fresh) {
 	a, b := g.used, g.used+1
-	if a >= maxBits {
-		a = maxBits - 1
-	}
-	if b >= maxBits {
-		b = maxBits - 1
-	}
-	return 1 << a, 1 << b
+	return fresh{bitOf(a), int32(a)}, fresh{bitOf(b), int32(b)}
 }
 
 // option is small on purpose: recommend keeps a fixed array of them on the
@@ -116,16 +118,20 @@ func (g *userGraph) recommend(tier *Tier, tierMask depSet, u *model.User) []mode
 			cands = append(cands, c)
 		}
 	}
-	freshA, freshB := g.freshBits()
+	freshA, freshB := g.freshDeps()
 	var buf [pathCap]path
-	base := copy(buf[:], g.paths[:g.n])
+	all := buf[:]
+	if g.n+4 > len(buf) || g.more != nil {
+		all = make([]path, len(g.list())+4)
+	}
+	base := copy(all, g.list())
 	var found [32]option
 	opts := found[:0]
 	for i, c := range cands {
 		if len(opts) >= model.MaxRecommendations && c.cost > int(opts[model.MaxRecommendations-1].cost) {
 			break
 		}
-		paths := g.candidatePaths(c, freshA, buf[:base])
+		paths := g.candidatePaths(c, freshA, all[:base])
 		if v := verdictOf(paths, tier, mask); v.violations == 0 {
 			opts = append(opts, option{picks: [2]int8{int8(i), -1}, cost: int8(c.cost), diversity: int8(realDiversity(paths, tier, tierMask, mask, v))})
 		}
@@ -133,7 +139,7 @@ func (g *userGraph) recommend(tier *Tier, tierMask depSet, u *model.User) []mode
 	if len(opts) == 0 {
 		for i := range cands {
 			for j := i + 1; j < len(cands) && len(opts) < cap(opts); j++ {
-				paths := g.candidatePaths(cands[i], freshA, buf[:base])
+				paths := g.candidatePaths(cands[i], freshA, all[:base])
 				paths = g.candidatePaths(cands[j], freshB, paths)
 				if v := verdictOf(paths, tier, mask); v.violations == 0 {
 					opts = append(opts, option{picks: [2]int8{int8(i), int8(j)}, cost: int8(cands[i].cost + cands[j].cost), diversity: int8(realDiversity(paths, tier, tierMask, mask, v))})

@@ -70,17 +70,18 @@ func (o Outage) covers(dep model.Dependency) bool {
 func LockedOut(t model.Tenant, u *model.User, o Outage) (lockedOut, hasPath bool) {
 	var g userGraph
 	g.build(t, u)
-	if g.n == 0 {
+	paths := g.list()
+	if len(paths) == 0 {
 		return false, false
 	}
 	var down depSet
-	for i := 0; i < g.used; i++ {
+	for i := 0; i < min(g.used, maxBits); i++ {
 		if o.covers(g.names[i]) {
 			down |= 1 << i
 		}
 	}
-	for i := 0; i < g.n; i++ {
-		if g.paths[i].deps&down == 0 {
+	for _, p := range paths {
+		if p.deps&down == 0 && (!p.wide() || !o.covers(g.name(int(p.inst)))) {
 			return false, true
 		}
 	}
@@ -119,13 +120,16 @@ func KindPaths(t model.Tenant, u *model.User, buf []KindSet) []KindSet {
 	var g userGraph
 	g.build(t, u)
 	var bitKind [maxBits]KindSet
-	for i := 0; i < g.used; i++ {
+	for i := 0; i < min(g.used, maxBits); i++ {
 		bitKind[i] = kindBits[model.KindOf(g.names[i])]
 	}
-	for i := 0; i < g.n; i++ {
+	for _, p := range g.list() {
 		var ks KindSet
-		for rest := g.paths[i].deps; rest != 0; rest &= rest - 1 {
+		for rest := p.deps; rest != 0; rest &= rest - 1 {
 			ks |= bitKind[bits.TrailingZeros64(uint64(rest))]
+		}
+		if p.wide() {
+			ks |= kindBits[model.KindOf(g.name(int(p.inst)))]
 		}
 		buf = append(buf, ks)
 	}
