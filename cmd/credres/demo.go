@@ -11,6 +11,7 @@ import (
 
 	"github.com/credres/credres/events"
 	"github.com/credres/credres/pkg/local"
+	"github.com/credres/credres/pkg/mask"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/notify"
 	"github.com/credres/credres/pkg/rules"
@@ -149,8 +150,11 @@ func printDemo(w io.Writer, dir *model.Directory, res *local.Result) {
 		if u, ok := dir.FindUser(o.UserID); ok {
 			name = u.UserPrincipalName
 		}
+		// Everything printed from the directory or the events goes
+		// through mask.Line or mask.Text: a terminal is an edge.
+		name = mask.Line(name)
 		if o.Err != nil {
-			fmt.Fprintf(w, "  %-36s error: %v\n", name, o.Err)
+			fmt.Fprintf(w, "  %-36s error: %s\n", name, mask.Line(o.Err.Error()))
 			continue
 		}
 		a := o.Assessment
@@ -160,7 +164,7 @@ func printDemo(w io.Writer, dir *model.Directory, res *local.Result) {
 		}
 		reason := ""
 		if len(o.Decision.Reasons) > 0 {
-			reason = " (" + o.Decision.Reasons[0] + ")"
+			reason = " (" + mask.Line(o.Decision.Reasons[0]) + ")"
 		}
 		fmt.Fprintf(w, "  %-36s diversity %d/%d, %s\n  %-36s -> %s%s\n", name, a.Diversity, a.MinDiversity, state, "", o.Decision.Kind, reason)
 	}
@@ -193,7 +197,7 @@ func printDemo(w io.Writer, dir *model.Directory, res *local.Result) {
 	}
 	fmt.Fprintln(w)
 	for _, d := range res.Dead {
-		fmt.Fprintf(w, "dead letter (%s): %s\n", d.Stage, d.Reason)
+		fmt.Fprintf(w, "dead letter (%s): %s\n", d.Stage, mask.Line(d.Reason))
 	}
 	if len(res.Nudges)+len(res.Tickets) == 0 && len(res.Outcomes) > 0 {
 		fmt.Fprintln(w, "nothing new to send.")
@@ -203,9 +207,9 @@ func printDemo(w io.Writer, dir *model.Directory, res *local.Result) {
 // printMessages shows what the people on the receiving end read.
 func printMessages(w io.Writer, res *local.Result) {
 	for _, n := range res.Nudges {
-		fmt.Fprintf(w, "\n--- nudge to %s by %s (%s): %s\n%s", orDash(n.To), n.Channel, n.Language, n.Subject, n.Text)
+		fmt.Fprintf(w, "\n--- nudge to %s by %s (%s): %s\n%s", mask.Line(orDash(n.To)), n.Channel, mask.Line(n.Language), mask.Line(n.Subject), mask.Text(n.Text))
 	}
 	for _, t := range res.Tickets {
-		fmt.Fprintf(w, "\n--- ticket %s %s: %s\n%s\n", t.TicketID, t.Action, t.Title, t.Description)
+		fmt.Fprintf(w, "\n--- ticket %s %s: %s\n%s\n", t.TicketID, t.Action, mask.Line(t.Title), mask.Text(t.Description))
 	}
 }

@@ -95,7 +95,9 @@ func writeFile(name string, write func(io.Writer) error) error {
 		err = w.Flush()
 	}
 	if err == nil {
-		err = f.Chmod(0o644)
+		// The report lists the users without multifactor sign-in: for
+		// its owner only.
+		err = f.Chmod(0o600)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

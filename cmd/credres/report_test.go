@@ -171,6 +171,10 @@ func TestReportFiles(t *testing.T) {
 			if !strings.HasPrefix(string(data), tc.prefix) {
 				t.Errorf("%s starts with %.40q", tc.file, data)
 			}
+			// The report lists the users without multifactor sign-in.
+			if fi, err := os.Stat(filepath.Join(dir, tc.file)); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("%s: mode %v (%v), want 0600", tc.file, fi.Mode().Perm(), err)
+			}
 		})
 	}
 	leftovers, _ := filepath.Glob(filepath.Join(dir, ".*"))

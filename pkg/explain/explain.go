@@ -64,14 +64,14 @@ func methodLabel(u *model.User, id string) string {
 			if m.Device.DisplayName != "" {
 				name = m.Device.DisplayName
 			} else if m.Device.SerialNumber != "" {
-				name = "serial " + m.Device.SerialNumber
+				name = "serial " + mask.Line(m.Device.SerialNumber)
 			}
 		}
 		if name != "" {
 			return fmt.Sprintf(" %q", name)
 		}
 	}
-	return " " + id
+	return " " + mask.Line(id)
 }
 
 // Method names a registered method for people, with phone numbers and
@@ -94,7 +94,7 @@ func Method(m model.Method) string {
 	case model.KindHardwareOath:
 		s = "hardware OATH token"
 		if m.Device != nil && m.Device.SerialNumber != "" {
-			s += " serial " + m.Device.SerialNumber
+			s += " serial " + mask.Line(m.Device.SerialNumber)
 		}
 	case model.KindFIDO2:
 		s = "FIDO2 security key"
@@ -109,7 +109,7 @@ func Method(m model.Method) string {
 	case model.KindTemporaryAccessPass:
 		s = "Temporary Access Pass"
 	default:
-		s = "unknown method type " + strings.TrimPrefix(m.GraphType, "#microsoft.graph.")
+		s = "unknown method type " + mask.Line(strings.TrimPrefix(m.GraphType, "#microsoft.graph."))
 	}
 	if m.DisplayName != "" && m.Kind != model.KindMobilePhone && m.Kind != model.KindOfficePhone && m.Kind != model.KindAlternateMobilePhone {
 		s += fmt.Sprintf(" %q", m.DisplayName)
@@ -148,9 +148,10 @@ func failures(n int) string {
 // Sentences explains a user's assessment in plain sentences.
 func Sentences(u *model.User, a *model.Assessment) []string {
 	var out []string
-	name := u.UserPrincipalName
-	if u.DisplayName != "" {
-		name = fmt.Sprintf("%s (%s)", u.DisplayName, u.UserPrincipalName)
+	// Names come from the directory: one line each, no control characters.
+	name := mask.Line(u.UserPrincipalName)
+	if dn := mask.Line(u.DisplayName); dn != "" {
+		name = fmt.Sprintf("%s (%s)", dn, name)
 	}
 	if a.Tier == "" {
 		out = append(out, fmt.Sprintf("%s matches no tier of the policy, so nothing is required of them.", name))

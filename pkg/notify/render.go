@@ -293,14 +293,15 @@ func riskKeys(a *model.Assessment) []string {
 }
 
 func firstName(u pipeline.UserSummary) string {
-	if f, _, ok := strings.Cut(strings.TrimSpace(u.DisplayName), " "); ok && f != "" {
+	dn := mask.Line(u.DisplayName)
+	if f, _, ok := strings.Cut(dn, " "); ok && f != "" {
 		return f
 	}
-	if u.DisplayName != "" {
-		return u.DisplayName
+	if dn != "" {
+		return dn
 	}
 	local, _, _ := strings.Cut(u.UserPrincipalName, "@")
-	return local
+	return mask.Line(local)
 }
 
 type ticketData struct {
@@ -322,8 +323,8 @@ func (r *Renderer) RenderTicket(dm pipeline.DecisionMessage, rec pipeline.Ticket
 	// masked, and the object id names the user exactly.
 	upn := mask.Email(dm.User.UserPrincipalName)
 	who := upn
-	if dm.User.DisplayName != "" {
-		who = dm.User.DisplayName + ", " + upn
+	if dn := mask.Line(dm.User.DisplayName); dn != "" {
+		who = dn + ", " + upn
 	}
 	u := &model.User{ID: dm.User.ID, UserPrincipalName: dm.User.UserPrincipalName}
 	data := ticketData{
@@ -355,8 +356,8 @@ func (r *Renderer) RenderTicket(dm pipeline.DecisionMessage, rec pipeline.Ticket
 // titleName names the user in a ticket's title: the display name, or the
 // masked user principal name when there is none.
 func titleName(u pipeline.UserSummary) string {
-	if u.DisplayName != "" {
-		return u.DisplayName
+	if dn := mask.Line(u.DisplayName); dn != "" {
+		return dn
 	}
 	return mask.Email(u.UserPrincipalName)
 }

@@ -267,3 +267,24 @@ func TestServiceNowRejectsUnsafeConfigAndRecords(t *testing.T) {
 		t.Error("an invalid record reached ServiceNow")
 	}
 }
+
+func TestServiceNowFieldsHoldNoControlCharacters(t *testing.T) {
+	t.Parallel()
+	ctx, _ := logged(t)
+	sn, fake, _ := newServiceNow(t, "sn-basic", notify.ServiceNowConfig{})
+	open := ticket("opened", "CR-AAAAAAAAAA", "d-open")
+	// A display name from the directory carries a line break, an escape
+	// sequence and a right-to-left override.
+	open.Title = "Sign-in resilience below policy for Pat\r\nDoe\x1b[31m\u202e"
+	open.Description = "Who: Pat\rDoe\x1b[2J, object id u-1.\r\nRemedy: none."
+	if err := sn.SendTicket(ctx, pipeline.DecisionMessage{}, open); err != nil {
+		t.Fatal(err)
+	}
+	inc := fake.Incidents()[0]
+	if want := "Sign-in resilience below policy for Pat Doe[31m"; inc.ShortDescription != want {
+		t.Errorf("short_description = %q, want %q", inc.ShortDescription, want)
+	}
+	if want := "Who: Pat\nDoe[2J, object id u-1.\nRemedy: none."; inc.Description != want {
+		t.Errorf("description = %q, want %q", inc.Description, want)
+	}
+}

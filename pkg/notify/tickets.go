@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/credres/credres/pkg/config"
+	"github.com/credres/credres/pkg/mask"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/pipeline"
 )
@@ -67,7 +68,10 @@ func NewNudgeSender(cfg config.ChannelConfig, m Mailer, tokens TokenSource, http
 // ticketText returns the ticket's rendered title and description, or plain
 // ones built from the record when nothing was rendered.
 func ticketText(rec pipeline.TicketRecord) (title, description string) {
-	title, description = strings.TrimSpace(rec.Title), strings.TrimSpace(rec.Description)
+	// Ticket fields are the edge to the helpdesk: the title is one line
+	// (ServiceNow's short_description, Jira's summary), and neither keeps a
+	// control character from a display name.
+	title, description = mask.Line(rec.Title), strings.TrimSpace(mask.Text(rec.Description))
 	if title == "" {
 		title = fmt.Sprintf("credres ticket %s (%s): user %s", rec.TicketID, rec.Action, rec.UserID)
 	}
