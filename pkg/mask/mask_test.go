@@ -81,11 +81,11 @@ func TestLine(t *testing.T) {
 func TestText(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		"Hello\nworld\n":         "Hello\nworld\n",
-		"Hello\r\nworld\r\n":     "Hello\nworld\n",
-		"a\tb":                   "a\tb",
+		"Hello\nworld\n":        "Hello\nworld\n",
+		"Hello\r\nworld\r\n":    "Hello\nworld\n",
+		"a\tb":                  "a\tb",
 		"\x1b]0;owned\x07title": "]0;ownedtitle",
-		"x\u2066y\u2069":         "xy",
+		"x\u2066y\u2069":        "xy",
 	} {
 		if got := Text(in); got != want {
 			t.Errorf("Text(%q) = %q, want %q", in, got, want)
