@@ -54,7 +54,7 @@ test: ## Run every test (vet included), starting local DynamoDB and SQS servers 
 
 .PHONY: golden
 golden: ## Rewrite golden files after an intended change (review the diff!)
-	$(GO) test ./pkg/rules ./pkg/model ./pkg/notify ./pkg/report ./cmd/credres -run 'Golden' -update
+	$(GO) test ./pkg/rules ./pkg/entralog ./pkg/notify ./pkg/report ./cmd/credres -run 'Golden' -update
 	$(GO) test ./pkg/handler -update
 
 .PHONY: lint
@@ -64,7 +64,7 @@ lint: ## gofmt and go vet
 
 .PHONY: bench
 bench: ## Run the benchmarks behind docs/PERFORMANCE.md
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/rules/ ./pkg/model/ ./cmd/credres/
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/rules/ ./pkg/entralog/ ./cmd/credres/
 
 .PHONY: clean
 clean: ## Remove build output and local state

@@ -32,6 +32,7 @@ import (
 
 	"github.com/credres/credres/pkg/config"
 	"github.com/credres/credres/pkg/graph/graphtest"
+	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/pipeline"
 )
@@ -639,7 +640,7 @@ func handlerGolden(t *testing.T) struct{ Nudges, Tickets []pipeline.DecisionMess
 }
 
 var loadTenant = sync.OnceValues(func() (*model.Directory, error) {
-	return model.LoadDirectory(filepath.Join("..", "events", "tenant.json"))
+	return graphjson.LoadDirectory(filepath.Join("..", "events", "tenant.json"))
 })
 
 // sampleTenant is events/tenant.json, shared read-only by the tests.

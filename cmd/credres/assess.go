@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/rules"
 )
@@ -103,7 +104,7 @@ func loadDirectory(e env, fs interface{ Name() string }, file string) (*model.Di
 		fmt.Fprintf(e.stderr, "%s: --directory FILE is required (or --graph for the live tenant)\n", fs.Name())
 		return nil, exitUsage
 	}
-	dir, err := model.LoadDirectory(file)
+	dir, err := graphjson.LoadDirectory(file)
 	if err != nil {
 		return nil, inputError(e, err)
 	}

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/credres/credres/pkg/model"
+	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/synth"
 )
 
@@ -43,7 +43,7 @@ func BenchmarkAssess100k(b *testing.B) {
 	file := snapshot100k(b)
 	b.Run("decode-only", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := model.LoadDirectory(file); err != nil {
+			if _, err := graphjson.LoadDirectory(file); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/credres/credres/events"
+	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/local"
 	"github.com/credres/credres/pkg/mask"
 	"github.com/credres/credres/pkg/model"
@@ -75,10 +76,10 @@ func runDemo(e env, args []string) int {
 		if ferr != nil {
 			return inputError(e, ferr)
 		}
-		dir, err = model.DecodeDirectory(f)
+		dir, err = graphjson.DecodeDirectory(f)
 		f.Close()
 	} else {
-		dir, err = model.LoadDirectory(*directory)
+		dir, err = graphjson.LoadDirectory(*directory)
 	}
 	if err != nil {
 		return inputError(e, err)

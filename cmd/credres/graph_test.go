@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/credres/credres/pkg/graph/graphtest"
-	"github.com/credres/credres/pkg/model"
+	"github.com/credres/credres/pkg/graphjson"
 )
 
 // liveTenant serves the sample tenant from a Graph-compatible server and
@@ -17,7 +17,7 @@ import (
 // under the real budget is pkg/graph's to test.
 func liveTenant(t *testing.T) *graphtest.Server {
 	t.Helper()
-	dir, err := model.LoadDirectory(sampleTenant)
+	dir, err := graphjson.LoadDirectory(sampleTenant)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -188,7 +188,7 @@ func TestExitStatus(t *testing.T) {
 }
 
 func TestParseReadsStandardInput(t *testing.T) {
-	data, err := os.ReadFile("../../pkg/model/testdata/audit/msgraph-docs_beta_directoryAudit_update-user_StrongAuthenticationMethod.json")
+	data, err := os.ReadFile("../../pkg/entralog/testdata/audit/msgraph-docs_beta_directoryAudit_update-user_StrongAuthenticationMethod.json")
 	if err != nil {
 		t.Skip("sample not present:", err)
 	}

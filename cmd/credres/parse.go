@@ -9,7 +9,7 @@ import (
 	"os"
 	"sort"
 
-	"github.com/credres/credres/pkg/model"
+	"github.com/credres/credres/pkg/entralog"
 )
 
 func init() {
@@ -30,7 +30,7 @@ func runParse(e env, args []string) int {
 	skipped := map[string]int{}
 	records, events, bad := 0, 0, 0
 	handle := func(name string, data []byte) {
-		batch, err := model.ParseAudit(data)
+		batch, err := entralog.ParseAudit(data)
 		records += batch.Records
 		for _, ev := range batch.Events {
 			if encErr := enc.Encode(ev); encErr != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/report"
 	"github.com/credres/credres/pkg/synth"
@@ -121,7 +122,7 @@ func TestReportAgreesWithWhatifAndAssess(t *testing.T) {
 
 			// The hybrid figures against assess and whatif on the same
 			// snapshot with the fallback on.
-			d, err := model.LoadDirectory(file)
+			d, err := graphjson.LoadDirectory(file)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,13 +4,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 )
 
 func TestSentencesMaskPersonalData(t *testing.T) {
 	t.Parallel()
-	phone, _ := model.DecodeMethod([]byte(`{"@odata.type":"#microsoft.graph.phoneAuthenticationMethod","id":"p1","phoneNumber":"+1 2065550123","phoneType":"mobile"}`))
-	mail, _ := model.DecodeMethod([]byte(`{"@odata.type":"#microsoft.graph.emailAuthenticationMethod","id":"e1","emailAddress":"adele@fabrikam.example"}`))
+	phone, _ := graphjson.DecodeMethod([]byte(`{"@odata.type":"#microsoft.graph.phoneAuthenticationMethod","id":"p1","phoneNumber":"+1 2065550123","phoneType":"mobile"}`))
+	mail, _ := graphjson.DecodeMethod([]byte(`{"@odata.type":"#microsoft.graph.emailAuthenticationMethod","id":"e1","emailAddress":"adele@fabrikam.example"}`))
 	u := &model.User{ID: "u", UserPrincipalName: "u@contoso.example", Methods: []model.Method{phone, mail}}
 	a := &model.Assessment{Tier: "standard", MinDiversity: 2, Diversity: 1, Paths: [][]string{{"mobile-device", "phone-carrier"}},
 		SPOFs: []string{"mobile-device", "phone-carrier"}, Violations: []string{"below-min-diversity", "single-point-of-failure:phone-carrier", "telephony-only"}}

@@ -21,7 +21,7 @@
 //   - sweeps read the registration report and then only the users whose row
 //     changed since the caller's previous view.
 //
-// Methods are decoded from the bytes Graph sent by model.DecodeMethodList,
+// Methods are decoded from the bytes Graph sent by graphjson.DecodeMethodList,
 // the snapshot format's own decoder, so a live read and an exported
 // snapshot assess identically. docs/GRAPH.md lists the permissions and how
 // to grant them; graphtest is a Graph-compatible server for tests.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/credres/credres/pkg/graph/graphtest"
+	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/synth"
 )
@@ -185,7 +186,7 @@ func TestRequestsPerEvaluatedUser(t *testing.T) {
 // fido2Key is a newly registered security key, as Graph returns it.
 func fido2Key(t *testing.T, i int) model.Method {
 	t.Helper()
-	m, err := model.DecodeMethod([]byte(fmt.Sprintf(`{"@odata.type":"#microsoft.graph.fido2AuthenticationMethod","id":"new-key-%d","displayName":"New key","creationDateTime":"2026-11-26T10:00:00Z","aaGuid":"2fc0579f-8113-47ea-b116-555a8db9202a","model":"NFC key","attestationCertificates":[],"attestationLevel":"attested"}`, i)))
+	m, err := graphjson.DecodeMethod([]byte(fmt.Sprintf(`{"@odata.type":"#microsoft.graph.fido2AuthenticationMethod","id":"new-key-%d","displayName":"New key","creationDateTime":"2026-11-26T10:00:00Z","aaGuid":"2fc0579f-8113-47ea-b116-555a8db9202a","model":"NFC key","attestationCertificates":[],"attestationLevel":"attested"}`, i)))
 	if err != nil {
 		t.Fatal(err)
 	}

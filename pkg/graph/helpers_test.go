@@ -12,6 +12,7 @@ import (
 
 	"github.com/credres/credres/pkg/graph"
 	"github.com/credres/credres/pkg/graph/graphtest"
+	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -73,7 +74,7 @@ func newEnv(t testing.TB, dir *model.Directory, configure func(*graph.Config), o
 
 func loadDir(t testing.TB, path string) *model.Directory {
 	t.Helper()
-	d, err := model.LoadDirectory(path)
+	d, err := graphjson.LoadDirectory(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	jsonser "github.com/microsoft/kiota-serialization-json-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 
+	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -171,7 +172,7 @@ func parseMethods(body []byte) ([]model.Method, string, error) {
 	if err := json.Unmarshal(body, &page); err != nil {
 		return nil, "", fmt.Errorf("decode methods: %w: %v", model.ErrInvalidInput, err)
 	}
-	ms, err := model.DecodeMethodList(body, "")
+	ms, err := graphjson.DecodeMethodList(body, "")
 	if err != nil {
 		return nil, "", err
 	}

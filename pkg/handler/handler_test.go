@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/rs/zerolog"
 
+	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/local"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/notify"
@@ -71,7 +72,7 @@ func golden(t *testing.T, name string, v any) {
 
 func sampleTenant(t *testing.T) *model.Directory {
 	t.Helper()
-	d, err := model.LoadDirectory("../../events/tenant.json")
+	d, err := graphjson.LoadDirectory("../../events/tenant.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/notify"
 	"github.com/credres/credres/pkg/pipeline"
@@ -16,7 +17,7 @@ import (
 
 func graphMethod(t *testing.T, obj string) model.Method {
 	t.Helper()
-	m, err := model.DecodeMethod([]byte(obj))
+	m, err := graphjson.DecodeMethod([]byte(obj))
 	if err != nil {
 		t.Fatal(err)
 	}

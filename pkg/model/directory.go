@@ -1,11 +1,8 @@
 package model
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 )
 
@@ -105,35 +102,6 @@ func (d *Directory) FindUser(idOrUPN string) (*User, bool) {
 		}
 	}
 	return nil, false
-}
-
-// DecodeDirectory reads a directory snapshot. Users whose methods fail to
-// decode make the whole snapshot invalid: an assessment over a partial user
-// would be wrong, not merely incomplete.
-func DecodeDirectory(r io.Reader) (*Directory, error) {
-	dec := json.NewDecoder(r)
-	var d Directory
-	if err := dec.Decode(&d); err != nil {
-		return nil, fmt.Errorf("decode directory: %w: %v", ErrInvalidInput, err)
-	}
-	if err := d.Validate(); err != nil {
-		return nil, PrefixErrors("decode directory", err)
-	}
-	return &d, nil
-}
-
-// LoadDirectory reads a directory snapshot from a file.
-func LoadDirectory(path string) (*Directory, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("load directory %s: %w", path, err)
-	}
-	defer f.Close()
-	d, err := DecodeDirectory(f)
-	if err != nil {
-		return nil, PrefixErrors(path, err)
-	}
-	return d, nil
 }
 
 // PrefixErrors wraps err with prefix; a joined error (one per bad record)

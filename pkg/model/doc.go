@@ -1,12 +1,12 @@
-// Package model holds credres's domain types and their JSON: directory
-// snapshots, authentication methods as Microsoft Graph returns them,
-// dependencies, assessments, decisions and method-change events normalised
-// from Entra audit records.
+// Package model holds credres's domain types: directory snapshots, users and
+// their authentication methods, dependencies, assessments, decisions,
+// method-change events, and the records that flow between the pipeline's
+// stages, the stores and the queues.
 //
-// ParseAudit normalises Entra audit records (Event Hubs bodies, diagnostic
-// records, Graph directoryAudit objects and lists) into MethodChangeEvents;
-// its doc comment lists exactly what it accepts and docs/AUDIT.md explains
-// which records matter and why.
+// Decoding of outside wire formats lives elsewhere: pkg/entralog normalises
+// Entra audit records into MethodChangeEvents and pkg/graphjson decodes
+// Microsoft Graph authentication methods and directory snapshots. A Method
+// encodes itself back as the Graph object it was decoded from.
 //
 // The package imports no SDK. Adapters (Graph, Event Hubs, stores, queues)
 // translate to and from these types at their edge.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/credres/credres/pkg/explain"
+	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/pipeline"
 	"github.com/credres/credres/pkg/rules"
@@ -52,7 +53,7 @@ func method(t *testing.T, spec string) model.Method {
 		t.Fatalf("spec %q", spec)
 	}
 	raw, _ := json.Marshal(obj)
-	m, err := model.DecodeMethod(raw)
+	m, err := graphjson.DecodeMethod(raw)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/credres/credres/pkg/model"
+	"github.com/credres/credres/pkg/entralog"
 )
 
 // AuditMessage is one message from the audit stream: an Event Hubs event
@@ -87,7 +87,7 @@ func (in *Ingest) Drain(ctx context.Context, r AuditReceiver) (IngestStats, erro
 		var reqs []EvaluationRequest
 		for _, m := range msgs {
 			stats.Messages++
-			batch, perr := model.ParseAudit(m.Body)
+			batch, perr := entralog.ParseAudit(m.Body)
 			stats.Records += batch.Records
 			for reason, n := range batch.Skipped {
 				stats.add(reason, n)

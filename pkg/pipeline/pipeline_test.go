@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/local"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/pipeline"
@@ -29,7 +30,7 @@ func (c *clock) Now() time.Time { c.t = c.t.Add(time.Millisecond); return c.t }
 
 func tenant(t *testing.T) *model.Directory {
 	t.Helper()
-	d, err := model.LoadDirectory("../../events/tenant.json")
+	d, err := graphjson.LoadDirectory("../../events/tenant.json")
 	if err != nil {
 		t.Fatal(err)
 	}

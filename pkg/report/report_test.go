@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/rules"
 	"github.com/credres/credres/pkg/synth"
@@ -19,7 +20,7 @@ const sampleTenant = "../../events/tenant.json"
 
 func loadSample(t testing.TB) *model.Directory {
 	t.Helper()
-	d, err := model.LoadDirectory(sampleTenant)
+	d, err := graphjson.LoadDirectory(sampleTenant)
 	if err != nil {
 		t.Fatal(err)
 	}

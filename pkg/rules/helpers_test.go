@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -73,7 +74,7 @@ func methods(t testing.TB, specs ...string) []model.Method {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, err := model.DecodeMethod(raw)
+		m, err := graphjson.DecodeMethod(raw)
 		if err != nil {
 			t.Fatalf("decode %s: %v", spec, err)
 		}

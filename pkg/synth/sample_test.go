@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/rules"
 	"github.com/credres/credres/pkg/synth"
@@ -22,7 +23,7 @@ var deliberatelyUnknown = map[string]bool{
 
 func TestSampleTenantDecodes(t *testing.T) {
 	t.Parallel()
-	d, err := model.LoadDirectory(sampleTenant)
+	d, err := graphjson.LoadDirectory(sampleTenant)
 	if err != nil {
 		t.Fatalf("LoadDirectory: %v", err)
 	}
@@ -69,7 +70,7 @@ func TestSampleTenantDecodes(t *testing.T) {
 // documentation refer to.
 func TestSampleTenantUsers(t *testing.T) {
 	t.Parallel()
-	d, err := model.LoadDirectory(sampleTenant)
+	d, err := graphjson.LoadDirectory(sampleTenant)
 	if err != nil {
 		t.Fatalf("LoadDirectory: %v", err)
 	}
@@ -139,7 +140,7 @@ func TestSampleTenantUsers(t *testing.T) {
 
 func TestSampleTenantPasswordlessPhoneSignIn(t *testing.T) {
 	t.Parallel()
-	d, err := model.LoadDirectory(sampleTenant)
+	d, err := graphjson.LoadDirectory(sampleTenant)
 	if err != nil {
 		t.Fatalf("LoadDirectory: %v", err)
 	}
@@ -158,7 +159,7 @@ func TestSampleTenantPasswordlessPhoneSignIn(t *testing.T) {
 // sample tenant's users into the tiers the documentation describes.
 func TestExamplePolicyTiers(t *testing.T) {
 	t.Parallel()
-	d, err := model.LoadDirectory(sampleTenant)
+	d, err := graphjson.LoadDirectory(sampleTenant)
 	if err != nil {
 		t.Fatalf("LoadDirectory: %v", err)
 	}

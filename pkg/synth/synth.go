@@ -4,7 +4,7 @@
 //
 // A synthetic tenant is deterministic for its seed. Every method is written
 // as the Graph authenticationMethod object first and then decoded with
-// model.DecodeMethod, so methods carry their Raw JSON and a synthetic tenant
+// graphjson.DecodeMethod, so methods carry their Raw JSON and a synthetic tenant
 // round-trips through a snapshot exactly like one read from Graph.
 //
 // The population, by share of users (admins and break-glass accounts aside):
@@ -40,6 +40,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -468,7 +469,7 @@ func (g *generator) decode(v any) model.Method {
 	if err != nil {
 		panic(fmt.Sprintf("synth: encode %T: %v", v, err))
 	}
-	m, err := model.DecodeMethod(data)
+	m, err := graphjson.DecodeMethod(data)
 	if err != nil {
 		panic(fmt.Sprintf("synth: decode %s: %v", data, err))
 	}

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/synth"
 )
@@ -44,7 +45,7 @@ func TestWriteJSONRoundTrips(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			want := synth.Tenant(tc.users, 7)
-			got, err := model.DecodeDirectory(bytes.NewReader(snapshot(t, want)))
+			got, err := graphjson.DecodeDirectory(bytes.NewReader(snapshot(t, want)))
 			if err != nil {
 				t.Fatalf("DecodeDirectory: %v", err)
 			}

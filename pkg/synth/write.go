@@ -12,7 +12,7 @@ import (
 
 // WriteJSON writes d as a directory snapshot, one user per line, without
 // holding the whole document in memory. Methods are written as the Graph
-// objects they were decoded from, so model.DecodeDirectory reads back the
+// objects they were decoded from, so graphjson.DecodeDirectory reads back the
 // same directory.
 func WriteJSON(w io.Writer, d *model.Directory) error {
 	bw := bufio.NewWriterSize(w, 64<<10)

@@ -1,4 +1,4 @@
-package model
+package entralog
 
 import (
 	"bytes"
@@ -11,59 +11,16 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
-)
 
-// Skip reasons: why ParseAudit set aside a well-formed record. They are the
-// keys of AuditBatch.Skipped, stable strings meant for counters and logs, so
-// that an operator can tell "nothing relevant happened" from "the feed is
-// broken".
-const (
-	// SkipIrrelevantActivity is any activity that cannot change a user's
-	// authentication methods: group or policy changes, password resets,
-	// passkey creation options, or an "Update user" that touches no
-	// authentication property.
-	SkipIrrelevantActivity = "irrelevant-activity"
-	// SkipFailedOperation is a record whose result is failure or timeout:
-	// the change it describes did not happen.
-	SkipFailedOperation = "failed-operation"
-	// SkipNoChangeReviewed is "User reviewed security info": the user
-	// confirmed their methods without changing them.
-	SkipNoChangeReviewed = "no-change-reviewed"
-	// SkipNoChangeCanceled is a canceled registration ("User canceled
-	// security info registration", also spelled "cancelled").
-	SkipNoChangeCanceled = "no-change-canceled"
-	// SkipLegacySchema is a 2018-era Event Hubs record (category "Audit")
-	// whose properties use a layout the current service no longer emits.
-	SkipLegacySchema = "legacy-schema"
-	// SkipNoTargetUser is a relevant activity aimed at no user, such as a
-	// hardware OATH token created in the tenant's inventory.
-	SkipNoTargetUser = "no-target-user"
+	"github.com/credres/credres/internal/graphtime"
+	"github.com/credres/credres/pkg/model"
 )
-
-// Method labels for changes that do not come from a StrongAuthenticationMethod
-// type or a result-reason text.
-const (
-	methodAuthenticatorApp   = "AuthenticatorApp"
-	methodSearchableKey      = "SearchableDeviceKey"
-	methodHardwareOathToken  = "HardwareOathToken"
-	propStrongAuthMethod     = "StrongAuthenticationMethod"
-	propStrongAuthPhoneApp   = "StrongAuthenticationPhoneAppDetail"
-	propStrongAuthUserDetail = "StrongAuthenticationUserDetails"
-	propIncludedUpdated      = "Included Updated Properties"
-)
-
-// strongAuthMethodTypes names StrongAuthenticationMethod's MethodType numbers,
-// in the order Microsoft's own hunting queries use.
-var strongAuthMethodTypes = [...]string{
-	"TwoWayVoiceMobile", "TwoWaySms", "TwoWayVoiceOffice", "TwoWayVoiceOtherMobile",
-	"TwoWaySmsOtherMobile", "OneWaySms", "PhoneAppNotification", "PhoneAppOTP",
-}
 
 // AuditBatch is the result of normalising one input document: the relevant
 // records as events, and a count of everything set aside.
 type AuditBatch struct {
 	// Events are the relevant records, in input order.
-	Events []MethodChangeEvent
+	Events []model.MethodChangeEvent
 	// Skipped counts well-formed records that were set aside, by skip reason
 	// (the Skip… constants). It is never nil.
 	Skipped map[string]int
@@ -107,7 +64,7 @@ type AuditBatch struct {
 // the methods themselves are always read live.
 //
 // ParseAudit never stops at a bad record: err joins one error per malformed
-// record, each wrapping ErrInvalidInput and naming the record's position
+// record, each wrapping model.ErrInvalidInput and naming the record's position
 // (from 0, counted across the whole input) as "record 3: …", and everything
 // valid is still in the batch. A record is malformed when it is not a JSON
 // object, or when it is relevant but lacks its id, its time or a user target
@@ -130,7 +87,7 @@ func ParseAudit(data []byte) (AuditBatch, error) {
 			if errors.As(err, &syn) {
 				err = fmt.Errorf("%v at byte %d", err, syn.Offset)
 			}
-			errs = append(errs, fmt.Errorf("document %d: %w: %v", docs, ErrInvalidInput, err))
+			errs = append(errs, fmt.Errorf("document %d: %w: %v", docs, model.ErrInvalidInput, err))
 			break
 		}
 		records, err := splitDocument(doc)
@@ -153,7 +110,7 @@ func ParseAudit(data []byte) (AuditBatch, error) {
 		}
 	}
 	if docs == 0 && len(errs) == 0 {
-		errs = append(errs, fmt.Errorf("%w: no JSON document", ErrInvalidInput))
+		errs = append(errs, fmt.Errorf("%w: no JSON document", model.ErrInvalidInput))
 	}
 	return batch, errors.Join(errs...)
 }
@@ -167,7 +124,7 @@ func splitDocument(doc json.RawMessage) ([]json.RawMessage, error) {
 	case len(doc) > 0 && doc[0] == '[':
 		var items []json.RawMessage
 		if err := json.Unmarshal(doc, &items); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrInvalidInput, err)
+			return nil, fmt.Errorf("%w: %v", model.ErrInvalidInput, err)
 		}
 		return items, nil
 	case len(doc) > 0 && doc[0] == '{':
@@ -188,11 +145,11 @@ func splitDocument(doc json.RawMessage) ([]json.RawMessage, error) {
 					v    json.RawMessage
 				}{{"records", raw.Records}, {"value", raw.Value}} {
 					if isSet(c.v) && bytes.TrimSpace(c.v)[0] != '[' {
-						return nil, fmt.Errorf("%w: %q is %s, not an array", ErrInvalidInput, c.name, jsonKind(bytes.TrimSpace(c.v)))
+						return nil, fmt.Errorf("%w: %q is %s, not an array", model.ErrInvalidInput, c.name, jsonKind(bytes.TrimSpace(c.v)))
 					}
 				}
 			}
-			return nil, fmt.Errorf("%w: %v", ErrInvalidInput, err)
+			return nil, fmt.Errorf("%w: %v", model.ErrInvalidInput, err)
 		}
 		switch {
 		case page.Records != nil:
@@ -297,64 +254,14 @@ func (t *text) UnmarshalJSON(b []byte) error {
 
 func (t text) String() string { return strings.TrimSpace(string(t)) }
 
-// activityKind is how an activity name decides a record's fate.
-type activityKind int
-
-const (
-	actIrrelevant activityKind = iota
-	actAuthMethods
-	actHardwareOath
-	actUpdateUser
-	actReviewed
-	actCanceled
-)
-
-// activities maps lower-cased activity names to their kind. The name alone
-// decides, whatever loggedByService says: the same registration activities
-// are also logged by the MFA service, and a spurious re-evaluation costs one
-// Graph read while a missed one leaves a user unassessed.
-var activities = map[string]activityKind{
-	"user registered security info":              actAuthMethods,
-	"user deleted security info":                 actAuthMethods,
-	"user changed default security info":         actAuthMethods,
-	"user updated security info":                 actAuthMethods,
-	"admin registered security info":             actAuthMethods,
-	"admin updated security info":                actAuthMethods,
-	"admin deleted security info":                actAuthMethods,
-	"user registered all required security info": actAuthMethods,
-	"assign hardware oath token":                 actHardwareOath,
-	"create hardware oath token":                 actHardwareOath,
-	"update hardware oath token":                 actHardwareOath,
-	"delete hardware oath token":                 actHardwareOath,
-	"update user":                                actUpdateUser,
-	"user reviewed security info":                actReviewed,
-}
-
-// hardwareOathOps is what each hardware OATH activity does to the target
-// user's token.
-var hardwareOathOps = map[string]ChangeOp{
-	"assign hardware oath token": ChangeAdded,
-	"create hardware oath token": ChangeAdded,
-	"update hardware oath token": ChangeUpdated,
-	"delete hardware oath token": ChangeRemoved,
-}
-
-func classifyActivity(activity string) activityKind {
-	a := strings.ToLower(activity)
-	if strings.HasPrefix(a, "user canceled") || strings.HasPrefix(a, "user cancelled") {
-		return actCanceled
-	}
-	return activities[a]
-}
-
 // normaliseRecord turns one record into an event, a skip reason, or an error
-// wrapping ErrInvalidInput. Skips are decided before anything is required, so
+// wrapping model.ErrInvalidInput. Skips are decided before anything is required, so
 // that an irrelevant record is never reported as malformed.
-func normaliseRecord(raw json.RawMessage) (MethodChangeEvent, string, error) {
-	var ev MethodChangeEvent
+func normaliseRecord(raw json.RawMessage) (model.MethodChangeEvent, string, error) {
+	var ev model.MethodChangeEvent
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
-		return ev, "", fmt.Errorf("%w: %s, not a JSON object", ErrInvalidInput, jsonKind(raw))
+		return ev, "", fmt.Errorf("%w: %s, not a JSON object", model.ErrInvalidInput, jsonKind(raw))
 	}
 	var env diagnosticRecord
 	// Every field but properties accepts any JSON type, so a decoding error
@@ -368,9 +275,9 @@ func normaliseRecord(raw json.RawMessage) (MethodChangeEvent, string, error) {
 			Properties json.RawMessage `json:"properties"`
 		}
 		if json.Unmarshal(raw, &probe) == nil && isSet(probe.Properties) {
-			return ev, "", fmt.Errorf("%w: properties is %s, not an object", ErrInvalidInput, jsonKind(bytes.TrimSpace(probe.Properties)))
+			return ev, "", fmt.Errorf("%w: properties is %s, not an object", model.ErrInvalidInput, jsonKind(bytes.TrimSpace(probe.Properties)))
 		}
-		return ev, "", fmt.Errorf("%w: %v", ErrInvalidInput, decodeErr)
+		return ev, "", fmt.Errorf("%w: %v", model.ErrInvalidInput, decodeErr)
 	}
 	p, enveloped := &env.directoryAudit, env.Properties != nil
 	if enveloped {
@@ -393,12 +300,12 @@ func normaliseRecord(raw json.RawMessage) (MethodChangeEvent, string, error) {
 	case actCanceled:
 		return ev, SkipNoChangeCanceled, nil
 	}
-	invalid := func(format string, args ...any) (MethodChangeEvent, string, error) {
-		return MethodChangeEvent{}, "", fmt.Errorf("%w: %q record: %s", ErrInvalidInput, activity, fmt.Sprintf(format, args...))
+	invalid := func(format string, args ...any) (model.MethodChangeEvent, string, error) {
+		return model.MethodChangeEvent{}, "", fmt.Errorf("%w: %q record: %s", model.ErrInvalidInput, activity, fmt.Sprintf(format, args...))
 	}
 
 	targets, targetsErr := decodeTargets(p.TargetResources)
-	var changes []MethodChange
+	var changes []model.MethodChange
 	if kind == actUpdateUser {
 		// Relevance of "Update user" lies in its modified properties, so they
 		// must be readable before the record can be judged at all.
@@ -432,9 +339,9 @@ func normaliseRecord(raw json.RawMessage) (MethodChangeEvent, string, error) {
 		if r := strings.ToLower(reason); strings.HasPrefix(r, "user canceled") || strings.HasPrefix(r, "user cancelled") {
 			return ev, SkipNoChangeCanceled, nil
 		}
-		changes = []MethodChange{reasonChange(reason)}
+		changes = []model.MethodChange{reasonChange(reason)}
 	case actHardwareOath:
-		changes = []MethodChange{{Op: hardwareOathOps[strings.ToLower(activity)], Method: methodHardwareOathToken}}
+		changes = []model.MethodChange{{Op: hardwareOathOps[strings.ToLower(activity)], Method: methodHardwareOathToken}}
 	}
 
 	if targetsErr != nil {
@@ -458,12 +365,12 @@ func normaliseRecord(raw json.RawMessage) (MethodChangeEvent, string, error) {
 	if when == "" {
 		return invalid("no activityDateTime or time")
 	}
-	t, err := parseGraphTime(when)
+	t, err := graphtime.Parse(when)
 	if err != nil {
 		return invalid("time %q is not RFC 3339", when)
 	}
 
-	ev = MethodChangeEvent{
+	ev = model.MethodChangeEvent{
 		AuditID:           id,
 		Activity:          activity,
 		Time:              t.UTC(),
@@ -525,43 +432,6 @@ func parseResult(raw json.RawMessage) (result string, failed bool, err error) {
 	return s, false, nil
 }
 
-// reasonPrefixes turn an Authentication Methods result reason into a change.
-// The reason is free text ("User registered Fido2 Authentication Method",
-// "Admin registered temporary access pass method for user"); its remainder
-// names the method. The longer "User changed the default…" comes first.
-var reasonPrefixes = []struct {
-	prefix string
-	op     ChangeOp
-}{
-	{"User changed the default security info for ", ChangeDefault},
-	{"User registered ", ChangeRegistered},
-	{"User deleted ", ChangeDeleted},
-	{"User updated ", ChangeUpdated},
-	{"Admin registered ", ChangeRegistered},
-	{"Admin deleted ", ChangeDeleted},
-	{"Admin changed ", ChangeUpdated},
-	{"Admin updated ", ChangeUpdated},
-}
-
-func reasonChange(reason string) MethodChange {
-	for _, rp := range reasonPrefixes {
-		if len(reason) <= len(rp.prefix) || !strings.EqualFold(reason[:len(rp.prefix)], rp.prefix) {
-			continue
-		}
-		label := strings.TrimSpace(reason[len(rp.prefix):])
-		label = strings.TrimSpace(strings.TrimRight(label, "."))
-		if n := len(" for user"); len(label) >= n && strings.EqualFold(label[len(label)-n:], " for user") {
-			label = strings.TrimSpace(label[:len(label)-n])
-		}
-		// "User registered all required security info." names no method.
-		if strings.EqualFold(label, "all required security info") {
-			label = ""
-		}
-		return MethodChange{Op: rp.op, Method: label}
-	}
-	return MethodChange{Op: ChangeUpdated}
-}
-
 func decodeTargets(raw json.RawMessage) ([]targetResource, error) {
 	raw = bytes.TrimSpace(raw)
 	if !isSet(raw) {
@@ -586,290 +456,12 @@ func userTarget(targets []targetResource) *targetResource {
 	return nil
 }
 
-// strongAuthProperty returns the canonical spelling of a user property that
-// records authentication methods, and whether name is one.
-// StrongAuthenticationUserDetails (phone numbers and email) is included
-// because an administrator changing a user's phone through older tools
-// leaves only this trace; its values are never diffed, as they are personal
-// data and their layout is undocumented.
-func strongAuthProperty(name string) (string, bool) {
-	for _, p := range []string{propStrongAuthMethod, propStrongAuthPhoneApp, methodSearchableKey, propStrongAuthUserDetail} {
-		if strings.EqualFold(name, p) {
-			return p, true
-		}
-	}
-	return "", false
-}
-
-// strongAuthChanges reads the method changes of an "Update user" record from
-// the modified properties of its targets. No changes means the record touched
-// no authentication property. A property named only in "Included Updated
-// Properties" still counts, as an update of unknown detail.
-func strongAuthChanges(targets []targetResource) ([]MethodChange, error) {
-	var changes []MethodChange
-	var included []string
-	seen := map[string]bool{}
-	for i, t := range targets {
-		raw := bytes.TrimSpace(t.ModifiedProperties)
-		if !isSet(raw) {
-			continue
-		}
-		var props []modifiedProperty
-		if raw[0] != '[' {
-			return nil, fmt.Errorf("target %d: modifiedProperties is %s, not an array", i, jsonKind(raw))
-		}
-		if err := json.Unmarshal(raw, &props); err != nil {
-			return nil, fmt.Errorf("target %d: modifiedProperties: %v", i, err)
-		}
-		for _, mp := range props {
-			name := mp.DisplayName.String()
-			if strings.EqualFold(name, propIncludedUpdated) {
-				included = append(included, includedNames(mp.NewValue)...)
-				continue
-			}
-			canon, ok := strongAuthProperty(name)
-			if !ok {
-				continue
-			}
-			seen[canon] = true
-			changes = append(changes, propertyChanges(canon, mp.OldValue, mp.NewValue)...)
-		}
-	}
-	for _, name := range included {
-		if canon, ok := strongAuthProperty(name); ok && !seen[canon] {
-			seen[canon] = true
-			changes = append(changes, MethodChange{Op: ChangeUpdated, Method: propertyLabel(canon)})
-		}
-	}
-	return changes, nil
-}
-
-// propertyLabel is the method name a property's changes carry when its
-// values say nothing more precise.
-func propertyLabel(prop string) string {
-	if prop == propStrongAuthPhoneApp {
-		return methodAuthenticatorApp
-	}
-	return prop
-}
-
-// propertyChanges compares a property's old and new values. A value that
-// cannot be read still yields one "updated" change: which user to re-evaluate
-// matters more than how their methods changed, and the methods are read live
-// anyway.
-func propertyChanges(prop string, oldRaw, newRaw json.RawMessage) []MethodChange {
-	fallback := []MethodChange{{Op: ChangeUpdated, Method: propertyLabel(prop)}}
-	if prop == propStrongAuthUserDetail {
-		return fallback
-	}
-	oldItems, okOld := propertyItems(oldRaw)
-	newItems, okNew := propertyItems(newRaw)
-	if !okOld || !okNew {
-		return fallback
-	}
-	var changes []MethodChange
-	switch prop {
-	case propStrongAuthMethod:
-		var ok bool
-		if changes, ok = methodTypeChanges(oldItems, newItems); !ok {
-			return fallback
-		}
-	case propStrongAuthPhoneApp:
-		changes = keyedChanges(oldItems, newItems, phoneAppKey, methodAuthenticatorApp)
-	default:
-		changes = keyedChanges(oldItems, newItems, contentKey, propertyLabel(prop))
-	}
-	if len(changes) == 0 {
-		return fallback
-	}
-	return changes
-}
-
-// propertyItems decodes a modifiedProperties value into array items. Entra
-// double-encodes values (a JSON string holding JSON); plain JSON is accepted
-// too. Null, "" and an encoded "" are an empty list: oldValue is null when
-// the property had no value before.
-func propertyItems(raw json.RawMessage) ([]json.RawMessage, bool) {
-	raw = bytes.TrimSpace(raw)
-	if !isSet(raw) {
-		return nil, true
-	}
-	if raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, false
-		}
-		raw = bytes.TrimSpace([]byte(s))
-		if len(raw) == 0 || string(raw) == `""` || string(raw) == "null" {
-			return nil, true
-		}
-		if !json.Valid(raw) {
-			return nil, false
-		}
-	}
-	switch raw[0] {
-	case '[':
-		var items []json.RawMessage
-		if err := json.Unmarshal(raw, &items); err != nil {
-			return nil, false
-		}
-		return items, true
-	case '{':
-		return []json.RawMessage{raw}, true
-	}
-	return nil, false
-}
-
-// methodTypeChanges compares StrongAuthenticationMethod entries
-// ({"MethodType":6,"Default":true}) as sets of method types: a type is added
-// or removed, and "default" marks the type the Default flag moved to.
-func methodTypeChanges(oldItems, newItems []json.RawMessage) ([]MethodChange, bool) {
-	oldTypes, ok := methodTypes(oldItems)
-	if !ok {
-		return nil, false
-	}
-	newTypes, ok := methodTypes(newItems)
-	if !ok {
-		return nil, false
-	}
-	var changes []MethodChange
-	for mt, isDefault := range newTypes {
-		wasDefault, had := oldTypes[mt]
-		if !had {
-			changes = append(changes, MethodChange{Op: ChangeAdded, Method: methodTypeName(mt)})
-		}
-		if isDefault && !wasDefault {
-			changes = append(changes, MethodChange{Op: ChangeDefault, Method: methodTypeName(mt)})
-		}
-	}
-	for mt := range oldTypes {
-		if _, has := newTypes[mt]; !has {
-			changes = append(changes, MethodChange{Op: ChangeRemoved, Method: methodTypeName(mt)})
-		}
-	}
-	return changes, true
-}
-
-// methodTypes maps each MethodType to whether it is the default.
-func methodTypes(items []json.RawMessage) (map[int]bool, bool) {
-	types := make(map[int]bool, len(items))
-	for _, it := range items {
-		var e struct {
-			MethodType *int `json:"methodType"`
-			Default    bool `json:"default"`
-		}
-		if err := json.Unmarshal(it, &e); err != nil || e.MethodType == nil {
-			return nil, false
-		}
-		types[*e.MethodType] = types[*e.MethodType] || e.Default
-	}
-	return types, true
-}
-
-func methodTypeName(mt int) string {
-	if mt >= 0 && mt < len(strongAuthMethodTypes) {
-		return strongAuthMethodTypes[mt]
-	}
-	return "MethodType" + strconv.Itoa(mt)
-}
-
-// keyedChanges compares two lists of entries by key: a key only in the new
-// list is added, only in the old one removed, in both with different content
-// updated. Each operation is reported once per method label.
-func keyedChanges(oldItems, newItems []json.RawMessage, key func(json.RawMessage) string, label string) []MethodChange {
-	index := func(items []json.RawMessage) map[string]string {
-		m := make(map[string]string, len(items))
-		for _, it := range items {
-			m[key(it)] = compactJSON(it)
-		}
-		return m
-	}
-	oldByKey, newByKey := index(oldItems), index(newItems)
-	ops := map[ChangeOp]bool{}
-	for k, content := range newByKey {
-		prev, had := oldByKey[k]
-		switch {
-		case !had:
-			ops[ChangeAdded] = true
-		case prev != content:
-			ops[ChangeUpdated] = true
-		}
-	}
-	for k := range oldByKey {
-		if _, has := newByKey[k]; !has {
-			ops[ChangeRemoved] = true
-		}
-	}
-	changes := make([]MethodChange, 0, len(ops))
-	for op := range ops {
-		changes = append(changes, MethodChange{Op: op, Method: label})
-	}
-	return changes
-}
-
-// phoneAppKey identifies a StrongAuthenticationPhoneAppDetail entry by its
-// Id, or by DeviceToken or DeviceName when it has none.
-func phoneAppKey(item json.RawMessage) string {
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(item, &fields) == nil {
-		for _, name := range []string{"id", "devicetoken", "devicename"} {
-			for k, v := range fields {
-				if strings.ToLower(k) != name {
-					continue
-				}
-				var s text
-				if json.Unmarshal(v, &s) == nil && !zeroID(s.String()) {
-					return name + ":" + s.String()
-				}
-			}
-		}
-	}
-	return contentKey(item)
-}
-
-func contentKey(item json.RawMessage) string { return "json:" + compactJSON(item) }
-
-// zeroID reports an id that identifies nothing: empty, or a GUID of zeros.
-func zeroID(s string) bool {
-	return strings.Trim(s, "0-") == ""
-}
-
-func compactJSON(raw json.RawMessage) string {
-	var b bytes.Buffer
-	if json.Compact(&b, raw) != nil {
-		return string(raw)
-	}
-	return b.String()
-}
-
-// includedNames reads the property names listed in "Included Updated
-// Properties" (an encoded string such as "\"StrongAuthenticationMethod\"",
-// comma-separated when several changed).
-func includedNames(raw json.RawMessage) []string {
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return nil
-	}
-	// The value is encoded twice; a plain string is taken as it is.
-	var inner string
-	if json.Unmarshal([]byte(s), &inner) == nil {
-		s = inner
-	}
-	var names []string
-	for _, n := range strings.Split(s, ",") {
-		if n = strings.Trim(strings.TrimSpace(n), `"`); n != "" {
-			names = append(names, n)
-		}
-	}
-	return names
-}
-
-func initiatorOf(raw json.RawMessage) Initiator {
+func initiatorOf(raw json.RawMessage) model.Initiator {
 	var by initiatedBy
 	// The initiator is informative only; an unreadable one leaves it empty
 	// rather than losing the record.
 	_ = json.Unmarshal(raw, &by)
-	var ini Initiator
+	var ini model.Initiator
 	if by.User != nil {
 		ini.UserID = by.User.ID.String()
 		ini.UserPrincipalName = by.User.UserPrincipalName.String()
@@ -910,8 +502,8 @@ func tenantOf(env *diagnosticRecord, p *directoryAudit, enveloped bool) string {
 
 // sortChanges orders changes by method, then operation, without repeats, so
 // that events compare and print the same whatever order the record used.
-func sortChanges(changes []MethodChange) []MethodChange {
-	slices.SortFunc(changes, func(a, b MethodChange) int {
+func sortChanges(changes []model.MethodChange) []model.MethodChange {
+	slices.SortFunc(changes, func(a, b model.MethodChange) int {
 		return cmp.Or(cmp.Compare(a.Method, b.Method), cmp.Compare(a.Op, b.Op))
 	})
 	return slices.Compact(changes)

@@ -1,10 +1,11 @@
-package model_test
+package entralog_test
 
 import (
 	"bytes"
 	"errors"
 	"testing"
 
+	"github.com/credres/credres/pkg/entralog"
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -19,7 +20,7 @@ func FuzzParseAudit(f *testing.F) {
 	f.Add([]byte(`{"records":[42,"x",null,{"properties":"{}"}]}`))
 	f.Add([]byte(`{"value":null}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		batch, err := model.ParseAudit(data)
+		batch, err := entralog.ParseAudit(data)
 		for _, e := range splitErrors(err) {
 			if !errors.Is(e, model.ErrInvalidInput) {
 				t.Fatalf("error %q does not wrap ErrInvalidInput", e)
@@ -65,7 +66,7 @@ func BenchmarkParseAudit(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		batch, err := model.ParseAudit(data)
+		batch, err := entralog.ParseAudit(data)
 		if err != nil || len(batch.Events) != 50 {
 			b.Fatalf("got %d events, err %v", len(batch.Events), err)
 		}

@@ -1,4 +1,4 @@
-package model
+package graphjson
 
 import (
 	"encoding/json"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/credres/credres/pkg/model"
 )
 
 // Microsoft's documented list responses decode method by method; the
@@ -18,20 +20,20 @@ func TestDecodeMicrosoftSamples(t *testing.T) {
 	tests := []struct {
 		file  string
 		as    string
-		kinds []MethodKind
+		kinds []model.MethodKind
 	}{
-		{"methods-list_v1.0_authentication-list-methods.json", "", []MethodKind{KindFIDO2, KindWindowsHello}},
-		{"methods-list_beta_authentication-list-methods.json", "", []MethodKind{KindPassword, KindMobilePhone, KindAlternateMobilePhone}},
-		{"fido2Methods-list_v1.0.json", GraphFIDO2, []MethodKind{KindFIDO2, KindFIDO2}},
-		{"windowsHelloForBusinessMethods-list_v1.0.json", GraphWindowsHello, nil},
-		{"microsoftAuthenticatorMethods-list_v1.0.json", GraphAuthenticator, nil},
-		{"phoneMethods-list_v1.0.json", GraphPhone, nil},
-		{"emailMethods-list_v1.0.json", GraphEmail, []MethodKind{KindEmail}},
-		{"softwareOathMethods-list_v1.0.json", GraphSoftwareOath, nil},
-		{"temporaryAccessPassMethods-list_v1.0.json", GraphTemporaryAccess, []MethodKind{KindTemporaryAccessPass}},
-		{"passwordMethods-list_v1.0-doc.json", GraphPassword, []MethodKind{KindPassword}},
-		{"hardwareOathMethods-list_beta.json", "", []MethodKind{KindHardwareOath, KindHardwareOath}},
-		{"platformCredentialMethods-list_v1.0.json", "", []MethodKind{KindPlatformCredential, KindPlatformCredential}},
+		{"methods-list_v1.0_authentication-list-methods.json", "", []model.MethodKind{model.KindFIDO2, model.KindWindowsHello}},
+		{"methods-list_beta_authentication-list-methods.json", "", []model.MethodKind{model.KindPassword, model.KindMobilePhone, model.KindAlternateMobilePhone}},
+		{"fido2Methods-list_v1.0.json", model.GraphFIDO2, []model.MethodKind{model.KindFIDO2, model.KindFIDO2}},
+		{"windowsHelloForBusinessMethods-list_v1.0.json", model.GraphWindowsHello, nil},
+		{"microsoftAuthenticatorMethods-list_v1.0.json", model.GraphAuthenticator, nil},
+		{"phoneMethods-list_v1.0.json", model.GraphPhone, nil},
+		{"emailMethods-list_v1.0.json", model.GraphEmail, []model.MethodKind{model.KindEmail}},
+		{"softwareOathMethods-list_v1.0.json", model.GraphSoftwareOath, nil},
+		{"temporaryAccessPassMethods-list_v1.0.json", model.GraphTemporaryAccess, []model.MethodKind{model.KindTemporaryAccessPass}},
+		{"passwordMethods-list_v1.0-doc.json", model.GraphPassword, []model.MethodKind{model.KindPassword}},
+		{"hardwareOathMethods-list_beta.json", "", []model.MethodKind{model.KindHardwareOath, model.KindHardwareOath}},
+		{"platformCredentialMethods-list_v1.0.json", "", []model.MethodKind{model.KindPlatformCredential, model.KindPlatformCredential}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
@@ -47,7 +49,7 @@ func TestDecodeMicrosoftSamples(t *testing.T) {
 				t.Fatal("no methods")
 			}
 			for i, m := range ms {
-				if m.Kind == KindUnknown || m.ID == "" || len(m.Raw) == 0 {
+				if m.Kind == model.KindUnknown || m.ID == "" || len(m.Raw) == 0 {
 					t.Errorf("method %d: %+v", i, m)
 				}
 				if tc.kinds != nil && (i >= len(tc.kinds) || m.Kind != tc.kinds[i]) {
@@ -63,45 +65,45 @@ func TestDecodeMethodFields(t *testing.T) {
 	tests := []struct {
 		name  string
 		json  string
-		check func(t *testing.T, m Method)
+		check func(t *testing.T, m model.Method)
 	}{
-		{"creationDateTime-and-createdDateTime", `{"@odata.type":"#microsoft.graph.fido2AuthenticationMethod","id":"k","creationDateTime":"2020-08-10T06:44:09Z"}`, func(t *testing.T, m Method) {
+		{"creationDateTime-and-createdDateTime", `{"@odata.type":"#microsoft.graph.fido2AuthenticationMethod","id":"k","creationDateTime":"2020-08-10T06:44:09Z"}`, func(t *testing.T, m model.Method) {
 			if !m.Created.Equal(time.Date(2020, 8, 10, 6, 44, 9, 0, time.UTC)) {
 				t.Errorf("created %v", m.Created)
 			}
 		}},
-		{"seven-digit-fractions", `{"@odata.type":"#microsoft.graph.temporaryAccessPassAuthenticationMethod","id":"t","createdDateTime":"2022-06-06T16:43:04.6438213Z","startDateTime":"2022-06-06T16:48:03.027Z","lifetimeInMinutes":60,"isUsableOnce":false,"isUsable":false,"methodUsabilityReason":"NotYetValid"}`, func(t *testing.T, m Method) {
-			if m.Kind != KindTemporaryAccessPass || m.TAPLifetimeMins != 60 || m.TAPUsable == nil || *m.TAPUsable || m.TAPUsabilityNote != "NotYetValid" || m.TAPStart.IsZero() {
+		{"seven-digit-fractions", `{"@odata.type":"#microsoft.graph.temporaryAccessPassAuthenticationMethod","id":"t","createdDateTime":"2022-06-06T16:43:04.6438213Z","startDateTime":"2022-06-06T16:48:03.027Z","lifetimeInMinutes":60,"isUsableOnce":false,"isUsable":false,"methodUsabilityReason":"NotYetValid"}`, func(t *testing.T, m model.Method) {
+			if m.Kind != model.KindTemporaryAccessPass || m.TAPLifetimeMins != 60 || m.TAPUsable == nil || *m.TAPUsable || m.TAPUsabilityNote != "NotYetValid" || m.TAPStart.IsZero() {
 				t.Errorf("%+v", m)
 			}
 		}},
-		{"passkey-in-authenticator-by-aaguid", `{"@odata.type":"#microsoft.graph.fido2AuthenticationMethod","id":"p","aaGuid":"DE1E552D-DB1D-4423-A619-566B625CDC84"}`, func(t *testing.T, m Method) {
-			if m.Kind != KindPasskeyAuthenticator {
+		{"passkey-in-authenticator-by-aaguid", `{"@odata.type":"#microsoft.graph.fido2AuthenticationMethod","id":"p","aaGuid":"DE1E552D-DB1D-4423-A619-566B625CDC84"}`, func(t *testing.T, m model.Method) {
+			if m.Kind != model.KindPasskeyAuthenticator {
 				t.Errorf("kind %s", m.Kind)
 			}
 		}},
-		{"office-phone", `{"@odata.type":"#microsoft.graph.phoneAuthenticationMethod","id":"o","phoneNumber":"+1 2065550100","phoneType":"office"}`, func(t *testing.T, m Method) {
-			if m.Kind != KindOfficePhone || m.PhoneNumber != "+1 2065550100" {
+		{"office-phone", `{"@odata.type":"#microsoft.graph.phoneAuthenticationMethod","id":"o","phoneNumber":"+1 2065550100","phoneType":"office"}`, func(t *testing.T, m model.Method) {
+			if m.Kind != model.KindOfficePhone || m.PhoneNumber != "+1 2065550100" {
 				t.Errorf("%+v", m)
 			}
 		}},
-		{"hardware-device", `{"@odata.type":"#microsoft.graph.hardwareOathAuthenticationMethod","id":"h","device":{"id":"d","serialNumber":"TOTP1","status":"activated"}}`, func(t *testing.T, m Method) {
+		{"hardware-device", `{"@odata.type":"#microsoft.graph.hardwareOathAuthenticationMethod","id":"h","device":{"id":"d","serialNumber":"TOTP1","status":"activated"}}`, func(t *testing.T, m model.Method) {
 			if m.Device == nil || m.Device.SerialNumber != "TOTP1" || m.Device.Status != "activated" {
 				t.Errorf("%+v", m.Device)
 			}
 		}},
-		{"unknown-type-is-kept", `{"@odata.type":"#microsoft.graph.qrCodePinAuthenticationMethod","id":"q"}`, func(t *testing.T, m Method) {
-			if m.Kind != KindUnknown || m.GraphType != "#microsoft.graph.qrCodePinAuthenticationMethod" {
+		{"unknown-type-is-kept", `{"@odata.type":"#microsoft.graph.qrCodePinAuthenticationMethod","id":"q"}`, func(t *testing.T, m model.Method) {
+			if m.Kind != model.KindUnknown || m.GraphType != "#microsoft.graph.qrCodePinAuthenticationMethod" {
 				t.Errorf("%+v", m)
 			}
 		}},
-		{"no-type-no-clue", `{"id":"x","displayName":"something"}`, func(t *testing.T, m Method) {
-			if m.Kind != KindUnknown || m.GraphType != "" {
+		{"no-type-no-clue", `{"id":"x","displayName":"something"}`, func(t *testing.T, m model.Method) {
+			if m.Kind != model.KindUnknown || m.GraphType != "" {
 				t.Errorf("%+v", m)
 			}
 		}},
-		{"phone-of-unknown-type", `{"@odata.type":"#microsoft.graph.phoneAuthenticationMethod","id":"x","phoneType":"pager"}`, func(t *testing.T, m Method) {
-			if m.Kind != KindUnknown {
+		{"phone-of-unknown-type", `{"@odata.type":"#microsoft.graph.phoneAuthenticationMethod","id":"x","phoneType":"pager"}`, func(t *testing.T, m model.Method) {
+			if m.Kind != model.KindUnknown {
 				t.Errorf("kind %s", m.Kind)
 			}
 		}},
@@ -121,7 +123,7 @@ func TestDecodeMethodFields(t *testing.T) {
 func TestDecodeMethodErrors(t *testing.T) {
 	t.Parallel()
 	for _, in := range []string{`[]`, `{"@odata.type":"#microsoft.graph.passwordAuthenticationMethod"}`, `{"id":"x","createdDateTime":"yesterday"}`, `{"id":`} {
-		if _, err := DecodeMethod([]byte(in)); !errors.Is(err, ErrInvalidInput) {
+		if _, err := DecodeMethod([]byte(in)); !errors.Is(err, model.ErrInvalidInput) {
 			t.Errorf("%s: err %v", in, err)
 		}
 	}
@@ -147,10 +149,10 @@ func TestMethodJSONRoundTrip(t *testing.T) {
 	if string(out) != in {
 		t.Errorf("verbatim: %s", out)
 	}
-	built := Method{ID: "w", GraphType: GraphWindowsHello, DisplayName: "LAPTOP", Created: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
+	built := model.Method{ID: "w", GraphType: model.GraphWindowsHello, DisplayName: "LAPTOP", Created: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
 	out, _ = json.Marshal(built)
 	back, err := DecodeMethod(out)
-	if err != nil || back.Kind != KindWindowsHello || !back.Created.Equal(built.Created) || back.DisplayName != "LAPTOP" {
+	if err != nil || back.Kind != model.KindWindowsHello || !back.Created.Equal(built.Created) || back.DisplayName != "LAPTOP" {
 		t.Errorf("built: %s -> %+v, %v", out, back, err)
 	}
 }
@@ -164,7 +166,7 @@ func TestDirectoryValidation(t *testing.T) {
 		}
 	}
 	d, err := DecodeDirectory(strings.NewReader(`{"tenant":{"id":"t"},"users":[{"id":"u","userPrincipalName":"Pat@Contoso.example","methods":[]}]}`))
-	if err != nil || d.Tenant.PasswordAuth != PasswordCloud {
+	if err != nil || d.Tenant.PasswordAuth != model.PasswordCloud {
 		t.Fatalf("%+v %v", d, err)
 	}
 	if _, ok := d.FindUser("pat@contoso.EXAMPLE"); !ok {
@@ -190,7 +192,7 @@ func FuzzDecodeMethod(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := DecodeMethod(data)
 		if err != nil {
-			if !errors.Is(err, ErrInvalidInput) {
+			if !errors.Is(err, model.ErrInvalidInput) {
 				t.Fatalf("error not classified: %v", err)
 			}
 			return

@@ -1,4 +1,4 @@
-package model_test
+package entralog_test
 
 import (
 	"encoding/json"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credres/credres/pkg/entralog"
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -129,7 +130,7 @@ func js(v any) string {
 
 // summary renders a batch compactly: one line per event, skip count and
 // error, then the record count.
-func summary(b model.AuditBatch, err error) []string {
+func summary(b entralog.AuditBatch, err error) []string {
 	var out []string
 	for _, ev := range b.Events {
 		var ch []string
@@ -400,7 +401,7 @@ func TestParseAuditQuirks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			batch, err := model.ParseAudit([]byte(js(tt.in)))
+			batch, err := entralog.ParseAudit([]byte(js(tt.in)))
 			got := summary(batch, err)
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("got\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(tt.want, "\n  "))
@@ -419,7 +420,7 @@ func TestParseAuditEventFields(t *testing.T) {
 	t.Parallel()
 	r := authRecord("Admin registered security info", "Admin registered temporary access pass method for user")
 	r["initiatedBy"] = obj{"user": obj{"id": adminID, "userPrincipalName": adminUPN}, "app": nil}
-	batch, err := model.ParseAudit([]byte(js(body(envelope(r)))))
+	batch, err := entralog.ParseAudit([]byte(js(body(envelope(r)))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,7 +458,7 @@ func TestParseAuditCountsEveryRecord(t *testing.T) {
 	t.Parallel()
 	for _, in := range auditInputs(t) {
 		data := readFile(t, in)
-		batch, err := model.ParseAudit(data)
+		batch, err := entralog.ParseAudit(data)
 		recordErrs := 0
 		for _, e := range splitErrors(err) {
 			if strings.HasPrefix(e.Error(), "record ") {
@@ -521,7 +522,7 @@ func TestSampleAuditEvents(t *testing.T) {
 		name := filepath.Base(f)
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			batch, err := model.ParseAudit(readFile(t, f))
+			batch, err := entralog.ParseAudit(readFile(t, f))
 			if err != nil {
 				t.Errorf("sample does not parse cleanly: %v", err)
 			}

@@ -1,4 +1,4 @@
-package model_test
+package entralog_test
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/credres/credres/pkg/entralog"
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -39,7 +40,7 @@ func TestParseAuditGolden(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(in), ".json")
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			batch, perr := model.ParseAudit(readFile(t, in))
+			batch, perr := entralog.ParseAudit(readFile(t, in))
 			got := goldenLines(t, batch, perr)
 			golden := strings.TrimSuffix(in, ".json") + ".golden.jsonl"
 			if *update {
@@ -60,7 +61,7 @@ func TestParseAuditGolden(t *testing.T) {
 }
 
 // goldenLines renders a batch in a stable, diffable form.
-func goldenLines(t *testing.T, batch model.AuditBatch, err error) []byte {
+func goldenLines(t *testing.T, batch entralog.AuditBatch, err error) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	line := func(v any) {

@@ -1,0 +1,13 @@
+// Package entralog normalises Entra ID log records into the method-change
+// events of pkg/model.
+//
+// ParseAudit normalises Entra audit records (Event Hubs bodies, diagnostic
+// records, Graph directoryAudit objects and lists) into MethodChangeEvents;
+// its doc comment lists exactly what it accepts and docs/AUDIT.md explains
+// which records matter and why. The work is in three steps, one file each:
+// decode.go reads the records whatever their layout, classify.go decides from
+// the activity whether a record matters, and changes.go reads which methods
+// changed from the record's modified properties and result reason.
+//
+// The package is pure: it reads bytes and returns values, with no I/O.
+package entralog
