@@ -40,14 +40,14 @@ func TestDependencyNamesEveryKind(t *testing.T) {
 func TestSentencesSayWhatWasCountedOnce(t *testing.T) {
 	t.Parallel()
 	auth := func(id, created string) model.Method {
-		m, err := model.DecodeMethod([]byte(`{"@odata.type":"#microsoft.graph.microsoftAuthenticatorAuthenticationMethod","id":"` + id +
+		m, err := graphjson.DecodeMethod([]byte(`{"@odata.type":"#microsoft.graph.microsoftAuthenticatorAuthenticationMethod","id":"` + id +
 			`","displayName":"iPhone 15","deviceTag":"SoftwareTokenActivated","createdDateTime":"` + created + `T00:00:00Z"}`))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return m
 	}
-	key, _ := model.DecodeMethod([]byte(`{"@odata.type":"#microsoft.graph.fido2AuthenticationMethod","id":"k1","displayName":"YubiKey 5"}`))
+	key, _ := graphjson.DecodeMethod([]byte(`{"@odata.type":"#microsoft.graph.fido2AuthenticationMethod","id":"k1","displayName":"YubiKey 5"}`))
 	u := &model.User{ID: "u", UserPrincipalName: "u@contoso.example", Methods: []model.Method{auth("a1", "2022-01-01"), auth("a2", "2024-01-01"), key, key}}
 	a := &model.Assessment{Tier: "standard", MinDiversity: 2, Diversity: 2, Compliant: true, Paths: [][]string{{"mobile-device"}, {"security-key/k1"}},
 		Warnings: []model.MethodWarning{
