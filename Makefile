@@ -43,8 +43,7 @@ demo: build ## Assess the sample tenant, ask what outages would do, then run the
 	@echo "Delivered messages: .credres/demo/outbox/nudges.jsonl and tickets.jsonl"
 
 .PHONY: test
-test: ## Run every test (vet included), starting local DynamoDB and SQS servers on 127.0.0.1
-	$(GO) vet ./...
+test: lint ## Run the checks of `make lint`, then every test, starting local DynamoDB and SQS servers on 127.0.0.1
 	scripts/testdeps.sh
 	scripts/testservers.sh install
 	trap 'scripts/testservers.sh stop' EXIT; \
@@ -58,9 +57,14 @@ golden: ## Rewrite golden files after an intended change (review the diff!)
 	$(GO) test ./pkg/handler -update
 
 .PHONY: lint
-lint: ## gofmt and go vet
+lint: ## gofmt, go vet and govulncheck (make vulncheck)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@$(MAKE) --no-print-directory vulncheck
+
+.PHONY: vulncheck
+vulncheck: ## Known vulnerabilities reachable from the code (offline database from the Go module proxy)
+	GO=$(GO) scripts/vulncheck.sh
 
 .PHONY: bench
 bench: ## Run the benchmarks behind docs/PERFORMANCE.md
