@@ -9,7 +9,15 @@ const (
 	ViolationTelephonyOnly     = "telephony-only"
 	ViolationSPOFPrefix        = "single-point-of-failure:"
 	ViolationSPOFOnPremises    = ViolationSPOFPrefix + DepOnPremises
+	// ViolationNoCAPath: the user has sign-in paths, but none satisfies the
+	// authentication strength an enabled Conditional Access policy requires
+	// of them: they are locked out today.
+	ViolationNoCAPath = "no-path-satisfies-conditional-access"
 )
+
+// IgnoredDisabledByTenant is the reason of a method the tenant's
+// authentication methods policy does not let the user sign in with.
+const IgnoredDisabledByTenant = "disabled-by-tenant-policy"
 
 // MaxRecommendations is how many recommendations an assessment carries at most.
 const MaxRecommendations = 3
@@ -42,6 +50,38 @@ type Assessment struct {
 	// id listed twice, or Microsoft Authenticator registered again on the
 	// same phone.
 	Warnings []MethodWarning `json:"warnings,omitempty"`
+	// ConditionalAccess lists the Conditional Access policies with an
+	// authentication strength that apply to the user, enforced or
+	// report-only, when the snapshot carries them.
+	ConditionalAccess []CAResult `json:"conditionalAccess,omitempty"`
+	// TenantRecommendations are what the tenant would have to enable when
+	// no method the user may register brings them within policy.
+	TenantRecommendations []TenantRecommendation `json:"tenantRecommendations,omitempty"`
+}
+
+// CAResult is one Conditional Access policy with an authentication
+// strength applied to one user. Its name, strength and the conditions
+// credres does not model are the tenant's (CAPolicies.Find).
+type CAResult struct {
+	ID string `json:"id"`
+	// Scope is "all-resources" (every path is constrained) or
+	// "admin-portals" (constrains users who hold a directory role).
+	Scope string `json:"scope"`
+	// ReportOnly policies (enabledForReportingButNotEnforced) are reported,
+	// never applied to the paths.
+	ReportOnly bool `json:"reportOnly,omitempty"`
+	// Satisfied is whether some registered, usable method satisfies the
+	// strength.
+	Satisfied bool `json:"satisfied"`
+}
+
+// TenantRecommendation is a change to the tenant's authentication methods
+// policy that would let the user come within policy.
+type TenantRecommendation struct {
+	// Enable is the method configuration id ("Fido2", "MicrosoftAuthenticator", ...).
+	Enable string       `json:"enable"`
+	Add    []MethodKind `json:"add"`
+	Action string       `json:"action"`
 }
 
 // MethodWarning says that a registered method was counted as the same as

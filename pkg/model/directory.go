@@ -24,6 +24,12 @@ type Tenant struct {
 	// PHSFallback is password hash sync kept on as a fallback for PTA or
 	// federation, so that passwords still verify when on-premises is down.
 	PHSFallback bool `json:"phsFallback"`
+	// AuthMethodsPolicy, StrengthPolicies and CAPolicies are the tenant's
+	// own policy, as Graph returns it (docs/SNAPSHOT.md). Absent, every
+	// registered method is assumed usable and nothing is required of it.
+	AuthMethodsPolicy *AuthMethodsPolicy `json:"authenticationMethodsPolicy,omitempty"`
+	StrengthPolicies  *StrengthPolicies  `json:"authenticationStrengthPolicies,omitempty"`
+	CAPolicies        *CAPolicies        `json:"conditionalAccessPolicies,omitempty"`
 }
 
 // PasswordOnPremises reports whether a synchronised user's password depends

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -82,4 +83,67 @@ func many(auth, keys, pcs, macs, tokens int) []string {
 		specs = append(specs, fmt.Sprintf("hw:h%d", i))
 	}
 	return specs
+}
+
+// BenchmarkEvaluatePolicy measures the typical user of BenchmarkEvaluate
+// without the tenant's policy and with a full one: the authentication
+// methods policy and 20 Conditional Access policies with authentication
+// strengths (targeted at groups, roles and all users, some report-only, some
+// for the admin portals), in the same run (docs/PERFORMANCE.md).
+func BenchmarkEvaluatePolicy(b *testing.B) {
+	u := user(b, "u", "password", "auth:a1@2022-01-01", "mobile")
+	u.Groups = []string{groupFinance, groupPilot, "c65f93ae-3113-4846-a786-41d046993bcd", "1c031546-bc35-4fa0-9466-6c95d02912fa",
+		"52bbd939-7469-4796-97f5-b07f92a13de5", "b3f904d6-2f37-437a-9953-077d34020b73", "a3b147cc-80b3-4b6e-b76e-a0a8aa8d7189", "5d0f3c2a-9e8b-4c7d-a6f5-e4d3c2b1a0f9"}
+	p := loadTenantPolicy(b)
+	base := p.ca(0)
+	p.cas = nil
+	for i := range 20 {
+		c := mustClone(b, base)
+		c["id"] = fmt.Sprintf("a1b2c3d4-0001-4000-8000-%012d", i)
+		users := c["conditions"].(map[string]any)["users"].(map[string]any)
+		switch i % 4 {
+		case 0: // roles only: not the typical user
+		case 1:
+			users["includeRoles"] = []any{}
+			users["includeGroups"] = []any{fmt.Sprintf("0000aaaa-0000-4000-8000-%012d", i), groupPilot}
+			c["grantControls"].(map[string]any)["authenticationStrength"] = map[string]any{"id": "00000000-0000-0000-0000-000000000002"}
+		case 2:
+			users["includeRoles"] = []any{}
+			users["includeUsers"] = []any{"All"}
+			users["excludeGroups"] = []any{groupBreak, fmt.Sprintf("0000bbbb-0000-4000-8000-%012d", i)}
+			c["state"] = "enabledForReportingButNotEnforced"
+		case 3:
+			c["conditions"].(map[string]any)["applications"].(map[string]any)["includeApplications"] = []any{"MicrosoftAdminPortals"}
+			users["includeRoles"] = []any{}
+			users["includeUsers"] = []any{"All"}
+		}
+		p.cas = append(p.cas, c)
+	}
+	withPolicy := p.tenant(b, cloud)
+	e := New(nil)
+	for _, c := range []struct {
+		name   string
+		tenant model.Tenant
+	}{{"typical", cloud}, {"typical-full-policy-20-ca", withPolicy}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var a model.Assessment
+			for b.Loop() {
+				a = e.Evaluate(c.tenant, u)
+			}
+			_ = a
+		})
+	}
+}
+
+func mustClone(t testing.TB, v map[string]any) map[string]any {
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(data, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

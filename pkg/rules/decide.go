@@ -80,13 +80,17 @@ func (e *Engine) Decide(in DecisionInput) model.Decision {
 	}
 
 	ticketTier := cur.OnViolation == string(model.DecisionTicket)
-	noPath := cur.HasViolation(model.ViolationNoMFAPath)
+	noCA := cur.HasViolation(model.ViolationNoCAPath)
+	noPath := cur.HasViolation(model.ViolationNoMFAPath) || noCA
 	if firstFinding {
 		if ticketTier || noPath {
 			d.Kind = model.DecisionTicket
-			if noPath {
+			switch {
+			case noCA:
+				say("no sign-in path satisfies the authentication strength Conditional Access requires: the user is locked out today")
+			case noPath:
 				say("no multifactor sign-in path at all: the helpdesk must help the user register")
-			} else {
+			default:
 				say("tier %q sends violations to the helpdesk", cur.Tier)
 			}
 			say("newly below policy: %s", joinCodes(userSide))

@@ -40,9 +40,6 @@ func (e *Engine) Policy() *Policy { return e.policy }
 // Evaluate assesses one user: paths, diversity, single points of failure,
 // violations of the user's tier and, when non-compliant, recommendations.
 func (e *Engine) Evaluate(t model.Tenant, u *model.User) model.Assessment {
-	var g userGraph
-	g.build(t, u)
-
 	tier, mask := &e.unmatched, depSet(0)
 	for i := range e.policy.Tiers {
 		if e.policy.Tiers[i].Match.fits(u) {
@@ -50,6 +47,14 @@ func (e *Engine) Evaluate(t model.Tenant, u *model.User) model.Assessment {
 			break
 		}
 	}
+
+	var g userGraph
+	var acc *access
+	if ct := compiled.get(&t); ct != nil {
+		a := ct.accessFor(u, privilegedUser(u))
+		acc = &a
+	}
+	g.build(t, u, acc)
 
 	v := g.verdict(tier, mask)
 	a := model.Assessment{
@@ -79,8 +84,14 @@ func (e *Engine) Evaluate(t model.Tenant, u *model.User) model.Assessment {
 			}
 		}
 	}
+	if acc != nil {
+		a.ConditionalAccess = g.caResults(acc)
+	}
 	if v.violations != 0 {
 		a.Recommendations = g.recommend(tier, mask, u)
+		if len(a.Recommendations) == 0 && acc != nil {
+			a.TenantRecommendations = g.tenantRecommend(tier, mask, u)
+		}
 	}
 	if a.Recommendations == nil {
 		a.Recommendations = []model.Recommendation{}
@@ -106,6 +117,7 @@ const (
 	vSPOF
 	vNoPhishingResistant
 	vTelephonyOnly
+	vNoCAPath
 )
 
 // verdict is the outcome of a path set against a tier, before any strings.
@@ -118,7 +130,13 @@ type verdict struct {
 }
 
 func (g *userGraph) verdict(tier *Tier, mask depSet) verdict {
-	return verdictOf(g.list(), tier, mask)
+	paths := g.list()
+	v := verdictOf(paths, tier, mask)
+	if len(paths) == 0 && g.beforeCA > 0 {
+		// The user has paths; Conditional Access accepts none of them.
+		v.violations = v.violations&^vNoPath | vNoCAPath
+	}
+	return v
 }
 
 func verdictOf(paths []path, tier *Tier, mask depSet) verdict {
@@ -194,6 +212,9 @@ func (g *userGraph) violationCodes(v verdict) []string {
 	out := make([]string, 0, n)
 	if v.violations&vNoPath != 0 {
 		out = append(out, model.ViolationNoMFAPath)
+	}
+	if v.violations&vNoCAPath != 0 {
+		out = append(out, model.ViolationNoCAPath)
 	}
 	if v.violations&vBelowMin != 0 {
 		out = append(out, model.ViolationBelowMinDiversity)

@@ -48,6 +48,7 @@ var staticBits = map[model.Dependency]depSet{
 type path struct {
 	deps              depSet
 	inst              int32
+	combos            combo // the authentication strength combinations it satisfies
 	passwordless      bool
 	phishingResistant bool
 }
@@ -73,6 +74,15 @@ type userGraph struct {
 	hasPassword      bool
 	passwordDeps     depSet
 	hasAuthenticator bool
+	// acc is what the tenant's policy lets the user do; nil when the
+	// snapshot carries no policy.
+	acc *access
+	// beforeCA is how many paths the user had before the strengths of
+	// Conditional Access removed those that do not satisfy them.
+	beforeCA int
+	// allCombos is every combination some path satisfied before that: a
+	// strength is satisfiable when it allows one of them.
+	allCombos combo
 }
 
 // inlinePaths is how many paths a user has before any allocation: real
@@ -150,9 +160,15 @@ func (g *userGraph) addPath(p path) {
 	g.n++
 }
 
-// build computes the paths of SPEC §3 for a user in a tenant.
-func (g *userGraph) build(t model.Tenant, u *model.User) {
+// build computes the paths of SPEC §3 for a user in a tenant, as far as
+// the tenant's policy (acc, nil when unknown) lets the user use each method.
+func (g *userGraph) build(t model.Tenant, u *model.User, acc *access) {
 	g.reset()
+	g.acc = acc
+	ch := everyChannel
+	if acc != nil {
+		ch = acc.ch
+	}
 	g.hasPassword, g.passwordDeps = false, 0
 	for i := range u.Methods {
 		if u.Methods[i].Kind == model.KindPassword {
@@ -169,16 +185,24 @@ func (g *userGraph) build(t model.Tenant, u *model.User) {
 	}
 	same = g.twins(u.Methods, same)
 	oldestAuth := oldestAuthenticator(u.Methods, same)
-	g.hasAuthenticator = oldestAuth >= 0
-	second := func(deps depSet, inst int32) {
+	g.hasAuthenticator = oldestAuth >= 0 && ch&(chPush|chAuthenticatorOTP|chPasswordless) != 0
+	// SMS sign-in replaces the password as the first factor; it needs every
+	// second factor, kept here when the tenant allows it.
+	smsSignIn := depSet(0)
+	var seconds []path
+	keepSeconds := ch&chSMSSignIn != 0
+	second := func(deps depSet, inst int32, c combo) {
+		if keepSeconds {
+			seconds = append(seconds, path{deps: deps, inst: inst})
+		}
 		if g.hasPassword {
-			g.addPath(path{deps: g.passwordDeps | bitMFA | deps, inst: inst})
+			g.addPath(path{deps: g.passwordDeps | bitMFA | deps, inst: inst, combos: c})
 		}
 	}
 	// instance gives a second factor's key or device its dependency, only
-	// when there is a password for it to be the second factor of.
+	// when there is a first factor for it to be the second factor of.
 	instance := func(kind model.Dependency, id string) (depSet, int32) {
-		if !g.hasPassword {
+		if !g.hasPassword && !keepSeconds {
 			return 0, -1
 		}
 		return g.addInstance(kind, id)
@@ -191,12 +215,39 @@ func (g *userGraph) build(t model.Tenant, u *model.User) {
 		switch m.Kind {
 		case model.KindPassword:
 		case model.KindMobilePhone:
-			second(bitCarrier|bitMobile, -1)
+			var c combo
+			if ch&chSMS != 0 {
+				c |= cPasswordSMS
+			}
+			if ch&chVoice != 0 {
+				c |= cPasswordVoice
+			}
+			if c == 0 {
+				g.ignore(m, model.IgnoredDisabledByTenant)
+				continue
+			}
+			second(bitCarrier|bitMobile, -1, c)
+			if ch&chSMSSignIn != 0 && strings.EqualFold(m.SMSSignInState, "ready") {
+				smsSignIn = bitCarrier | bitMobile
+			}
 		case model.KindAlternateMobilePhone:
-			second(bitCarrier|bitAltMobile, -1)
+			if ch&chVoice == 0 {
+				g.ignore(m, model.IgnoredDisabledByTenant)
+				continue
+			}
+			second(bitCarrier|bitAltMobile, -1, cPasswordVoice)
 		case model.KindOfficePhone:
-			second(bitCarrier|bitOffice, -1)
+			if ch&(chVoice|chOfficeVoice) != chVoice|chOfficeVoice {
+				g.ignore(m, model.IgnoredDisabledByTenant)
+				continue
+			}
+			second(bitCarrier|bitOffice, -1, cPasswordVoice)
 		case model.KindAuthenticator:
+			passwordless := i == oldestAuth && u.PasswordlessPhoneSignIn() && ch&chPasswordless != 0
+			if ch&(chPush|chAuthenticatorOTP) == 0 && !passwordless {
+				g.ignore(m, model.IgnoredDisabledByTenant)
+				continue
+			}
 			// A re-registration is the phone of the registration it repeats.
 			phone := i
 			if same[i] >= 0 {
@@ -206,38 +257,104 @@ func (g *userGraph) build(t model.Tenant, u *model.User) {
 			if phone != oldestAuth && (oldestAuth < 0 || int(same[oldestAuth]) != phone) {
 				device, inst = instance(model.DepMobileDevice, u.Methods[phone].ID)
 			}
-			second(device|bitPush, inst)
-			second(device, inst)
-			if i == oldestAuth && u.PasswordlessPhoneSignIn() {
-				g.addPath(path{deps: bitMobile | bitPush, inst: -1, passwordless: true})
+			if ch&chPush != 0 {
+				second(device|bitPush, inst, cPasswordPush)
+			}
+			if ch&chAuthenticatorOTP != 0 {
+				second(device, inst, cPasswordSoftwareOath)
+			}
+			if passwordless {
+				g.addPath(path{deps: bitMobile | bitPush, inst: -1, combos: cDeviceBasedPush, passwordless: true})
 			}
 		case model.KindSoftwareOath:
-			second(bitMobile, -1)
+			if ch&chSoftwareOath == 0 {
+				g.ignore(m, model.IgnoredDisabledByTenant)
+				continue
+			}
+			second(bitMobile, -1, cPasswordSoftwareOath)
 		case model.KindHardwareOath:
-			second(instance(model.DepHardwareToken, m.ID))
+			if ch&chHardwareOath == 0 {
+				g.ignore(m, model.IgnoredDisabledByTenant)
+				continue
+			}
+			b, inst := instance(model.DepHardwareToken, m.ID)
+			second(b, inst, cPasswordHardwareOath)
 		case model.KindFIDO2:
-			g.passwordless(model.DepSecurityKey, m.ID)
+			if ch&chFIDO2 == 0 || (acc != nil && !acc.keyAllowed(m.AAGUID)) {
+				g.ignore(m, model.IgnoredDisabledByTenant)
+				continue
+			}
+			g.passwordless(model.DepSecurityKey, m.ID, cFIDO2)
 		case model.KindPasskeyAuthenticator:
-			g.addPath(path{deps: bitMobile, inst: -1, passwordless: true, phishingResistant: true})
+			if ch&chFIDO2 == 0 || (acc != nil && !acc.keyAllowed(m.AAGUID)) {
+				g.ignore(m, model.IgnoredDisabledByTenant)
+				continue
+			}
+			g.addPath(path{deps: bitMobile, inst: -1, combos: cFIDO2, passwordless: true, phishingResistant: true})
 		case model.KindWindowsHello:
-			g.passwordless(model.DepWindowsDevice, m.ID)
+			g.passwordless(model.DepWindowsDevice, m.ID, cWindowsHello)
 		case model.KindPlatformCredential:
-			g.passwordless(model.DepMacDevice, m.ID)
+			// Authentication strengths count a macOS platform credential as
+			// Windows Hello for Business (docs/POLICY.md).
+			g.passwordless(model.DepMacDevice, m.ID, cWindowsHello)
 		case model.KindEmail:
+			if ch&chEmail == 0 {
+				g.ignore(m, model.IgnoredDisabledByTenant)
+				continue
+			}
 			g.ignore(m, "email one-time passcodes only reset passwords")
 		case model.KindTemporaryAccessPass:
+			if ch&chTAP == 0 {
+				g.ignore(m, model.IgnoredDisabledByTenant)
+				continue
+			}
 			g.ignore(m, "it expires")
 		default:
 			g.ignore(m, "credres does not know what this type depends on")
 		}
 	}
+	if smsSignIn != 0 {
+		// Any second factor but the same phone again. No authentication
+		// strength names this combination.
+		for _, s := range seconds {
+			if s.deps&smsSignIn != smsSignIn {
+				g.addPath(path{deps: smsSignIn | bitMFA | s.deps, inst: s.inst})
+			}
+		}
+	}
+	g.constrain()
+}
+
+// constrain keeps only the paths every enforced strength that applies to
+// the user accepts (Conditional Access), and notes what there was before.
+func (g *userGraph) constrain() {
+	ps := g.list()
+	g.beforeCA, g.allCombos = len(ps), 0
+	for _, p := range ps {
+		g.allCombos |= p.combos
+	}
+	if g.acc == nil || g.acc.nReqs == 0 {
+		return
+	}
+	kept := 0
+	for _, p := range ps {
+		if g.acc.satisfies(p.combos) {
+			ps[kept] = p
+			kept++
+		}
+	}
+	if g.more != nil {
+		g.more = g.more[:kept]
+	} else {
+		g.n = kept
+	}
 }
 
 // passwordless adds the phishing-resistant passwordless path of a key or
 // device: it depends on that instance alone.
-func (g *userGraph) passwordless(kind model.Dependency, id string) {
+func (g *userGraph) passwordless(kind model.Dependency, id string, c combo) {
 	b, inst := g.addInstance(kind, id)
-	g.addPath(path{deps: b, inst: inst, passwordless: true, phishingResistant: true})
+	g.addPath(path{deps: b, inst: inst, combos: c, passwordless: true, phishingResistant: true})
 }
 
 func (g *userGraph) ignore(m *model.Method, reason string) {

@@ -43,38 +43,101 @@ type fresh struct {
 	inst int32
 }
 
-// candidatePaths appends the paths a candidate would add.
+// candidatePaths appends the paths a candidate would add, as far as the
+// tenant's policy lets the user use it and its strengths accept them.
 func (g *userGraph) candidatePaths(c candidate, f fresh, out []path) []path {
-	second := func(deps depSet, inst int32) {
+	ch := g.channels()
+	add := func(p path) {
+		if g.acc == nil || g.acc.satisfies(p.combos) {
+			out = append(out, p)
+		}
+	}
+	second := func(deps depSet, inst int32, cb combo) {
 		if g.hasPassword {
-			out = append(out, path{deps: g.passwordDeps | bitMFA | deps, inst: inst})
+			add(path{deps: g.passwordDeps | bitMFA | deps, inst: inst, combos: cb})
 		}
 	}
 	switch c.kind {
 	case model.KindPasskeyAuthenticator:
-		out = append(out, path{deps: bitMobile, inst: -1, passwordless: true, phishingResistant: true})
-	case model.KindWindowsHello, model.KindPlatformCredential, model.KindFIDO2:
-		out = append(out, path{deps: f.bit, inst: f.inst, passwordless: true, phishingResistant: true})
+		add(path{deps: bitMobile, inst: -1, combos: cFIDO2, passwordless: true, phishingResistant: true})
+	case model.KindWindowsHello, model.KindPlatformCredential:
+		add(path{deps: f.bit, inst: f.inst, combos: cWindowsHello, passwordless: true, phishingResistant: true})
+	case model.KindFIDO2:
+		add(path{deps: f.bit, inst: f.inst, combos: cFIDO2, passwordless: true, phishingResistant: true})
 	case model.KindAuthenticator:
+		device, inst := bitMobile, int32(-1)
 		if g.hasAuthenticator {
-			second(f.bit|bitPush, f.inst)
-			second(f.bit, f.inst)
-		} else {
-			second(bitMobile|bitPush, -1)
-			second(bitMobile, -1)
+			device, inst = f.bit, f.inst
+		}
+		if ch&chPush != 0 {
+			second(device|bitPush, inst, cPasswordPush)
+		}
+		if ch&chAuthenticatorOTP != 0 {
+			second(device, inst, cPasswordSoftwareOath)
 		}
 	case model.KindSoftwareOath:
-		second(bitMobile, -1)
+		second(bitMobile, -1, cPasswordSoftwareOath)
 	case model.KindMobilePhone:
-		second(bitCarrier|bitMobile, -1)
+		var cb combo
+		if ch&chSMS != 0 {
+			cb |= cPasswordSMS
+		}
+		if ch&chVoice != 0 {
+			cb |= cPasswordVoice
+		}
+		second(bitCarrier|bitMobile, -1, cb)
 	case model.KindOfficePhone:
-		second(bitCarrier|bitOffice, -1)
+		second(bitCarrier|bitOffice, -1, cPasswordVoice)
 	case model.KindAlternateMobilePhone:
-		second(bitCarrier|bitAltMobile, -1)
+		second(bitCarrier|bitAltMobile, -1, cPasswordVoice)
 	case model.KindHardwareOath:
-		second(f.bit, f.inst)
+		second(f.bit, f.inst, cPasswordHardwareOath)
 	}
 	return out
+}
+
+// channels returns what the tenant's policy lets the user use.
+func (g *userGraph) channels() channel {
+	if g.acc == nil {
+		return everyChannel
+	}
+	return g.acc.ch
+}
+
+// allowedKind reports whether the tenant's policy lets the user register
+// and use a method of this kind at all.
+func (g *userGraph) allowedKind(k model.MethodKind) bool {
+	ch := g.channels()
+	switch k {
+	case model.KindPasskeyAuthenticator:
+		if ch&chFIDO2 == 0 {
+			return false
+		}
+		if g.acc != nil {
+			for aaguid := range model.AuthenticatorAAGUIDs {
+				if g.acc.keyAllowed(aaguid) {
+					return true
+				}
+			}
+			return false
+		}
+		return true
+	case model.KindFIDO2:
+		return ch&chFIDO2 != 0
+	case model.KindAuthenticator:
+		return ch&(chPush|chAuthenticatorOTP) != 0
+	case model.KindSoftwareOath:
+		return ch&chSoftwareOath != 0
+	case model.KindHardwareOath:
+		return ch&chHardwareOath != 0
+	case model.KindMobilePhone:
+		return ch&(chSMS|chVoice) != 0
+	case model.KindAlternateMobilePhone:
+		return ch&chVoice != 0
+	case model.KindOfficePhone:
+		return ch&(chVoice|chOfficeVoice) == chVoice|chOfficeVoice
+	}
+	return true
 }
 
 // freshDeps returns two dependencies no path of the user has yet.
@@ -183,6 +246,9 @@ func (g *userGraph) recommend(tier *Tier, tierMask depSet, u *model.User) []mode
 // user without a password, and a phone type the user already has (Graph
 // allows one number of each type).
 func (g *userGraph) useful(c candidate, u *model.User) bool {
+	if !g.allowedKind(c.kind) {
+		return false
+	}
 	switch c.kind {
 	case model.KindAuthenticator, model.KindSoftwareOath, model.KindHardwareOath,
 		model.KindMobilePhone, model.KindOfficePhone, model.KindAlternateMobilePhone:

@@ -69,7 +69,7 @@ func (o Outage) covers(dep model.Dependency) bool {
 // for a user who has no path even without any outage.
 func LockedOut(t model.Tenant, u *model.User, o Outage) (lockedOut, hasPath bool) {
 	var g userGraph
-	g.build(t, u)
+	g.buildFor(t, u)
 	paths := g.list()
 	if len(paths) == 0 {
 		return false, false
@@ -118,7 +118,7 @@ func (s KindSet) Kinds() []model.Dependency {
 // locked out by the kinds K when every returned set meets K.
 func KindPaths(t model.Tenant, u *model.User, buf []KindSet) []KindSet {
 	var g userGraph
-	g.build(t, u)
+	g.buildFor(t, u)
 	var bitKind [maxBits]KindSet
 	for i := 0; i < min(g.used, maxBits); i++ {
 		bitKind[i] = kindBits[model.KindOf(g.names[i])]

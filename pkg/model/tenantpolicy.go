@@ -1,0 +1,504 @@
+package model
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// The tenant's own policy: the authentication methods policy, the
+// authentication strengths and the Conditional Access policies, each kept
+// as Graph returned it (Raw) with the fields credres reasons about decoded
+// beside it. A snapshot written by credres carries them verbatim.
+
+// Method configuration ids of the authentication methods policy, as Graph
+// names them (authenticationMethodConfiguration.id).
+const (
+	ConfigFIDO2         = "Fido2"
+	ConfigAuthenticator = "MicrosoftAuthenticator"
+	ConfigSMS           = "Sms"
+	ConfigVoice         = "Voice"
+	ConfigSoftwareOath  = "SoftwareOath"
+	ConfigHardwareOath  = "HardwareOath"
+	ConfigEmail         = "Email"
+	ConfigTAP           = "TemporaryAccessPass"
+	ConfigX509          = "X509Certificate"
+	AllUsersTarget      = "all_users"
+	graphConfigPrefix   = "#microsoft.graph."
+	graphConfigSuffix   = "AuthenticationMethodConfiguration"
+	StateEnabled        = "enabled"
+	StateDisabled       = "disabled"
+	StateReportOnly     = "enabledForReportingButNotEnforced"
+	CAAllApplications   = "All"
+	CAAdminPortals      = "MicrosoftAdminPortals"
+	CAAllUsers          = "All"
+	CANoUsers           = "None"
+	CAGuestsOrExternal  = "GuestsOrExternalUsers"
+	KeyRestrictionAllow = "allow"
+	KeyRestrictionBlock = "block"
+	AuthenticatorAny    = "any"
+	AuthenticatorPush   = "push"
+	AuthenticatorDevice = "deviceBasedPush"
+)
+
+// configByType maps the Graph type of each configuration credres models to
+// its id, so that a configuration is recognised by either.
+var configByType = map[string]string{
+	"fido2": ConfigFIDO2, "microsoftauthenticator": ConfigAuthenticator, "sms": ConfigSMS,
+	"voice": ConfigVoice, "softwareoath": ConfigSoftwareOath, "hardwareoath": ConfigHardwareOath,
+	"email": ConfigEmail, "temporaryaccesspass": ConfigTAP, "x509certificate": ConfigX509,
+}
+
+// KnownConfigs lists the method configurations credres models, in the order
+// reports show them.
+var KnownConfigs = []string{
+	ConfigAuthenticator, ConfigFIDO2, ConfigSMS, ConfigVoice, ConfigSoftwareOath,
+	ConfigHardwareOath, ConfigEmail, ConfigTAP, ConfigX509,
+}
+
+// MethodTarget is one include or exclude target of a method configuration:
+// a group id or "all_users", with the per-target settings of Sms and
+// Microsoft Authenticator.
+type MethodTarget struct {
+	ID                 string `json:"id"`
+	TargetType         string `json:"targetType"`
+	IsUsableForSignIn  *bool  `json:"isUsableForSignIn"`
+	AuthenticationMode string `json:"authenticationMode"`
+}
+
+// KeyRestrictions is Fido2's AAGUID allow or block list.
+type KeyRestrictions struct {
+	IsEnforced      bool     `json:"isEnforced"`
+	EnforcementType string   `json:"enforcementType"`
+	AAGUIDs         []string `json:"aaGuids"`
+}
+
+// MethodConfig is one authenticationMethodConfiguration. ID is the
+// configuration id credres recognised ("Fido2", "Sms", ...), or the Graph id
+// as given for a type it does not model (Known false).
+type MethodConfig struct {
+	ID                   string           `json:"id"`
+	GraphType            string           `json:"@odata.type"`
+	State                string           `json:"state"`
+	IncludeTargets       []MethodTarget   `json:"includeTargets"`
+	ExcludeTargets       []MethodTarget   `json:"excludeTargets"`
+	IsOfficePhoneAllowed *bool            `json:"isOfficePhoneAllowed"`
+	IsSoftwareOathOn     *bool            `json:"isSoftwareOathEnabled"`
+	KeyRestrictions      *KeyRestrictions `json:"keyRestrictions"`
+	Known                bool             `json:"-"`
+}
+
+// AuthMethodsPolicy is the body of GET /policies/authenticationMethodsPolicy.
+type AuthMethodsPolicy struct {
+	Configs []MethodConfig
+	// Unknown names the configurations of types credres does not model
+	// (kept in Raw, reported, never fatal).
+	Unknown []string
+	Raw     json.RawMessage
+}
+
+// Config returns the configuration with the given id, or nil.
+func (p *AuthMethodsPolicy) Config(id string) *MethodConfig {
+	for i := range p.Configs {
+		if p.Configs[i].Known && p.Configs[i].ID == id {
+			return &p.Configs[i]
+		}
+	}
+	return nil
+}
+
+// UnmarshalJSON decodes the policy and keeps it verbatim.
+func (p *AuthMethodsPolicy) UnmarshalJSON(data []byte) error {
+	var body struct {
+		Configs []json.RawMessage `json:"authenticationMethodConfigurations"`
+	}
+	if err := json.Unmarshal(data, &body); err != nil {
+		return fieldError("tenant.authenticationMethodsPolicy", err)
+	}
+	out := AuthMethodsPolicy{Raw: append(json.RawMessage(nil), bytes.TrimSpace(data)...)}
+	var errs []error
+	for i, raw := range body.Configs {
+		where := fmt.Sprintf("tenant.authenticationMethodsPolicy.authenticationMethodConfigurations[%d]", i)
+		var c MethodConfig
+		if err := json.Unmarshal(raw, &c); err != nil {
+			errs = append(errs, fieldError(where, err))
+			continue
+		}
+		if c.ID == "" && c.GraphType == "" {
+			errs = append(errs, fmt.Errorf("%s: %w: neither id nor @odata.type", where, ErrInvalidInput))
+			continue
+		}
+		if id, ok := configID(c.ID, c.GraphType); ok {
+			c.ID, c.Known = id, true
+		} else {
+			name := c.ID
+			if name == "" {
+				name = c.GraphType
+			}
+			out.Unknown = append(out.Unknown, name)
+		}
+		switch c.State {
+		case StateEnabled, StateDisabled:
+		default:
+			errs = append(errs, fmt.Errorf("%s (%s).state: %w: %q is not enabled or disabled", where, c.ID, ErrInvalidInput, c.State))
+			continue
+		}
+		for j, tg := range c.IncludeTargets {
+			switch tg.AuthenticationMode {
+			case "", AuthenticatorAny, AuthenticatorPush, AuthenticatorDevice:
+			default:
+				errs = append(errs, fmt.Errorf("%s (%s).includeTargets[%d].authenticationMode: %w: %q is not any, push or deviceBasedPush", where, c.ID, j, ErrInvalidInput, tg.AuthenticationMode))
+			}
+			if tg.ID == "" {
+				errs = append(errs, fmt.Errorf("%s (%s).includeTargets[%d].id: %w: missing", where, c.ID, j, ErrInvalidInput))
+			}
+		}
+		if kr := c.KeyRestrictions; kr != nil && kr.IsEnforced {
+			switch kr.EnforcementType {
+			case KeyRestrictionAllow, KeyRestrictionBlock:
+			default:
+				errs = append(errs, fmt.Errorf("%s (%s).keyRestrictions.enforcementType: %w: %q is not allow or block", where, c.ID, ErrInvalidInput, kr.EnforcementType))
+			}
+			for k := range kr.AAGUIDs {
+				kr.AAGUIDs[k] = strings.ToLower(kr.AAGUIDs[k])
+			}
+		}
+		out.Configs = append(out.Configs, c)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	*p = out
+	return nil
+}
+
+// MarshalJSON writes the policy exactly as it was read.
+func (p AuthMethodsPolicy) MarshalJSON() ([]byte, error) { return rawOrNull(p.Raw), nil }
+
+func configID(id, graphType string) (string, bool) {
+	for _, known := range KnownConfigs {
+		if strings.EqualFold(id, known) {
+			return known, true
+		}
+	}
+	t := strings.TrimPrefix(graphType, graphConfigPrefix)
+	if strings.HasSuffix(t, graphConfigSuffix) {
+		if known, ok := configByType[strings.ToLower(strings.TrimSuffix(t, graphConfigSuffix))]; ok {
+			return known, true
+		}
+	}
+	return "", false
+}
+
+// StrengthPolicy is one authenticationStrengthPolicy.
+type StrengthPolicy struct {
+	ID                  string   `json:"id"`
+	DisplayName         string   `json:"displayName"`
+	AllowedCombinations []string `json:"allowedCombinations"`
+	Raw                 json.RawMessage
+}
+
+// StrengthPolicies is the value array of GET
+// /policies/authenticationStrengthPolicies.
+type StrengthPolicies []StrengthPolicy
+
+// Find returns the strength with the given id, or nil.
+func (s StrengthPolicies) Find(id string) *StrengthPolicy {
+	for i := range s {
+		if strings.EqualFold(s[i].ID, id) {
+			return &s[i]
+		}
+	}
+	return nil
+}
+
+// UnmarshalJSON decodes every strength, naming the one that is malformed.
+func (s *StrengthPolicies) UnmarshalJSON(data []byte) error {
+	var items []json.RawMessage
+	if err := json.Unmarshal(data, &items); err != nil {
+		return fieldError("tenant.authenticationStrengthPolicies", err)
+	}
+	out := make(StrengthPolicies, 0, len(items))
+	var errs []error
+	for i, raw := range items {
+		var sp struct {
+			ID                  string   `json:"id"`
+			DisplayName         string   `json:"displayName"`
+			AllowedCombinations []string `json:"allowedCombinations"`
+		}
+		where := fmt.Sprintf("tenant.authenticationStrengthPolicies[%d]", i)
+		if err := json.Unmarshal(raw, &sp); err != nil {
+			errs = append(errs, fieldError(where, err))
+			continue
+		}
+		if sp.ID == "" {
+			errs = append(errs, fmt.Errorf("%s.id: %w: missing", where, ErrInvalidInput))
+			continue
+		}
+		out = append(out, StrengthPolicy{ID: sp.ID, DisplayName: sp.DisplayName, AllowedCombinations: normaliseCombinations(sp.AllowedCombinations), Raw: append(json.RawMessage(nil), bytes.TrimSpace(raw)...)})
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	*s = out
+	return nil
+}
+
+// MarshalJSON writes the strength exactly as it was read.
+func (s StrengthPolicy) MarshalJSON() ([]byte, error) { return rawOrNull(s.Raw), nil }
+
+// normaliseCombinations drops the spaces Graph's documentation sometimes
+// shows after commas ("password, sms").
+func normaliseCombinations(in []string) []string {
+	for i, c := range in {
+		in[i] = strings.ReplaceAll(c, " ", "")
+	}
+	return in
+}
+
+// CAUsers is conditions.users of a Conditional Access policy.
+type CAUsers struct {
+	IncludeUsers  []string        `json:"includeUsers"`
+	ExcludeUsers  []string        `json:"excludeUsers"`
+	IncludeGroups []string        `json:"includeGroups"`
+	ExcludeGroups []string        `json:"excludeGroups"`
+	IncludeRoles  []string        `json:"includeRoles"`
+	ExcludeRoles  []string        `json:"excludeRoles"`
+	IncludeGuests json.RawMessage `json:"includeGuestsOrExternalUsers"`
+	ExcludeGuests json.RawMessage `json:"excludeGuestsOrExternalUsers"`
+}
+
+// CAPolicy is one conditionalAccessPolicy, with what credres models.
+type CAPolicy struct {
+	ID          string
+	DisplayName string
+	State       string
+	Users       CAUsers
+	// IncludeApplications and ExcludeApplications are
+	// conditions.applications' lists ("All", "MicrosoftAdminPortals", app ids).
+	IncludeApplications []string
+	ExcludeApplications []string
+	// StrengthID and StrengthName name grantControls.authenticationStrength;
+	// Allowed is its allowedCombinations when the policy carries them inline.
+	StrengthID   string
+	StrengthName string
+	Allowed      []string
+	// Operator and OtherControls are grantControls' operator and
+	// builtInControls: "OR" with another control means the strength is one
+	// way among others to satisfy the policy.
+	Operator      string
+	OtherControls []string
+	// NotModelled names the conditions set on the policy that credres does
+	// not evaluate (locations, platforms, risk, device filters, ...); the
+	// policy is treated as applying whatever they say.
+	NotModelled []string
+	Raw         json.RawMessage
+}
+
+// CAPolicies is the value array of GET /identity/conditionalAccess/policies.
+type CAPolicies []CAPolicy
+
+type caPolicyJSON struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+	State       string `json:"state"`
+	Conditions  *struct {
+		Users        *CAUsers `json:"users"`
+		Applications *struct {
+			IncludeApplications []string `json:"includeApplications"`
+			ExcludeApplications []string `json:"excludeApplications"`
+			IncludeUserActions  []string `json:"includeUserActions"`
+		} `json:"applications"`
+		ClientAppTypes             []string        `json:"clientAppTypes"`
+		Platforms                  json.RawMessage `json:"platforms"`
+		Locations                  json.RawMessage `json:"locations"`
+		Devices                    json.RawMessage `json:"devices"`
+		ClientApplications         json.RawMessage `json:"clientApplications"`
+		AuthenticationFlows        json.RawMessage `json:"authenticationFlows"`
+		SignInRiskLevels           []string        `json:"signInRiskLevels"`
+		UserRiskLevels             []string        `json:"userRiskLevels"`
+		ServicePrincipalRiskLevels []string        `json:"servicePrincipalRiskLevels"`
+		InsiderRiskLevels          json.RawMessage `json:"insiderRiskLevels"`
+	} `json:"conditions"`
+	GrantControls *struct {
+		Operator               string   `json:"operator"`
+		BuiltInControls        []string `json:"builtInControls"`
+		AuthenticationStrength *struct {
+			ID                  string   `json:"id"`
+			DisplayName         string   `json:"displayName"`
+			AllowedCombinations []string `json:"allowedCombinations"`
+		} `json:"authenticationStrength"`
+	} `json:"grantControls"`
+}
+
+// Find returns the policy with the given id, or nil.
+func (c *CAPolicies) Find(id string) *CAPolicy {
+	if c == nil {
+		return nil
+	}
+	for i := range *c {
+		if (*c)[i].ID == id {
+			return &(*c)[i]
+		}
+	}
+	return nil
+}
+
+// UnmarshalJSON decodes every policy, naming the one that is malformed.
+func (c *CAPolicies) UnmarshalJSON(data []byte) error {
+	var items []json.RawMessage
+	if err := json.Unmarshal(data, &items); err != nil {
+		return fieldError("tenant.conditionalAccessPolicies", err)
+	}
+	out := make(CAPolicies, 0, len(items))
+	var errs []error
+	for i, raw := range items {
+		where := fmt.Sprintf("tenant.conditionalAccessPolicies[%d]", i)
+		var g caPolicyJSON
+		if err := json.Unmarshal(raw, &g); err != nil {
+			errs = append(errs, fieldError(where, err))
+			continue
+		}
+		if g.ID != "" {
+			where += " (" + g.ID + ")"
+		}
+		switch g.State {
+		case StateEnabled, StateDisabled, StateReportOnly:
+		default:
+			errs = append(errs, fmt.Errorf("%s.state: %w: %q is not enabled, disabled or enabledForReportingButNotEnforced", where, ErrInvalidInput, g.State))
+			continue
+		}
+		p := CAPolicy{ID: g.ID, DisplayName: g.DisplayName, State: g.State, Raw: append(json.RawMessage(nil), bytes.TrimSpace(raw)...)}
+		if g.Conditions == nil {
+			errs = append(errs, fmt.Errorf("%s.conditions: %w: missing", where, ErrInvalidInput))
+			continue
+		}
+		cond := g.Conditions
+		if cond.Users == nil {
+			errs = append(errs, fmt.Errorf("%s.conditions.users: %w: missing", where, ErrInvalidInput))
+			continue
+		}
+		p.Users = *cond.Users
+		if a := cond.Applications; a != nil {
+			p.IncludeApplications, p.ExcludeApplications = a.IncludeApplications, a.ExcludeApplications
+			if len(a.IncludeUserActions) > 0 {
+				p.NotModelled = append(p.NotModelled, "user actions")
+			}
+		}
+		set := func(raw json.RawMessage) bool {
+			s := string(bytes.TrimSpace(raw))
+			return s != "" && s != "null" && s != "[]" && s != "{}"
+		}
+		if set(cond.Locations) {
+			p.NotModelled = append(p.NotModelled, "locations")
+		}
+		if set(cond.Platforms) {
+			p.NotModelled = append(p.NotModelled, "device platforms")
+		}
+		if len(cond.SignInRiskLevels) > 0 {
+			p.NotModelled = append(p.NotModelled, "sign-in risk")
+		}
+		if len(cond.UserRiskLevels) > 0 {
+			p.NotModelled = append(p.NotModelled, "user risk")
+		}
+		if len(cond.ServicePrincipalRiskLevels) > 0 {
+			p.NotModelled = append(p.NotModelled, "service principal risk")
+		}
+		if set(cond.InsiderRiskLevels) {
+			p.NotModelled = append(p.NotModelled, "insider risk")
+		}
+		if set(cond.Devices) {
+			p.NotModelled = append(p.NotModelled, "device filters")
+		}
+		if set(cond.ClientApplications) {
+			p.NotModelled = append(p.NotModelled, "client applications")
+		}
+		if set(cond.AuthenticationFlows) {
+			p.NotModelled = append(p.NotModelled, "authentication flows")
+		}
+		for _, t := range cond.ClientAppTypes {
+			if t != "all" {
+				p.NotModelled = append(p.NotModelled, "client app types")
+				break
+			}
+		}
+		if len(p.ExcludeApplications) > 0 {
+			p.NotModelled = append(p.NotModelled, "excluded applications")
+		}
+		if set(p.Users.IncludeGuests) || set(p.Users.ExcludeGuests) {
+			p.NotModelled = append(p.NotModelled, "guest or external user types")
+		}
+		if gc := g.GrantControls; gc != nil {
+			p.Operator, p.OtherControls = gc.Operator, gc.BuiltInControls
+			if s := gc.AuthenticationStrength; s != nil {
+				if s.ID == "" {
+					errs = append(errs, fmt.Errorf("%s.grantControls.authenticationStrength.id: %w: missing", where, ErrInvalidInput))
+					continue
+				}
+				p.StrengthID, p.StrengthName, p.Allowed = s.ID, s.DisplayName, normaliseCombinations(s.AllowedCombinations)
+			}
+		}
+		out = append(out, p)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	*c = out
+	return nil
+}
+
+// MarshalJSON writes the policy exactly as it was read.
+func (p CAPolicy) MarshalJSON() ([]byte, error) { return rawOrNull(p.Raw), nil }
+
+// HasTenantPolicy reports whether the snapshot carries any of the tenant's
+// own policies.
+func (t Tenant) HasTenantPolicy() bool {
+	return t.AuthMethodsPolicy != nil || t.StrengthPolicies != nil || t.CAPolicies != nil
+}
+
+func rawOrNull(raw json.RawMessage) []byte {
+	if len(raw) == 0 {
+		return []byte("null")
+	}
+	return raw
+}
+
+// fieldError turns a JSON decoding error into one that names the field
+// ("conditionalAccessPolicies[2].conditions.users.includeGroups").
+func fieldError(where string, err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		var field string
+		if te.Field != "" {
+			for _, part := range strings.Split(te.Field, ".") {
+				if _, err := strconv.Atoi(part); err == nil {
+					field += "[" + part + "]"
+				} else {
+					field += "." + part
+				}
+			}
+		}
+		return fmt.Errorf("%s%s: %w: got a JSON %s, want %s", where, field, ErrInvalidInput, te.Value, wantKind(te.Type.String()))
+	}
+	if errors.Is(err, ErrInvalidInput) {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	return fmt.Errorf("%s: %w: %v", where, ErrInvalidInput, err)
+}
+
+func wantKind(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	case goType == "string":
+		return "a string"
+	case goType == "bool", goType == "*bool":
+		return "true or false"
+	case strings.HasPrefix(goType, "*struct"), strings.HasPrefix(goType, "struct"), strings.HasPrefix(goType, "model."), strings.HasPrefix(goType, "*model."):
+		return "an object"
+	}
+	return goType
+}
