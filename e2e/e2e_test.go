@@ -157,7 +157,7 @@ func TestNudge(t *testing.T) {
 	expectRequestIDs(t, res)
 
 	msgs := s.receive(t, s.outbox, 1)
-	var rec pipeline.NudgeRecord
+	var rec model.NudgeRecord
 	if err := json.Unmarshal([]byte(aws.ToString(msgs[0].Body)), &rec); err != nil {
 		t.Fatalf("outbox message: %v", err)
 	}
@@ -214,15 +214,15 @@ func TestTicket(t *testing.T) {
 	expectRequestIDs(t, res)
 
 	msgs := s.receive(t, s.helpdesk, 1)
-	var rec pipeline.TicketRecord
+	var rec model.TicketRecord
 	if err := json.Unmarshal([]byte(aws.ToString(msgs[0].Body)), &rec); err != nil {
 		t.Fatalf("helpdesk message: %v", err)
 	}
-	if rec.DecisionID != ticket.ID || rec.UserID != ticket.Decision.UserID || rec.Action != "opened" || rec.Status != pipeline.TicketOpen {
+	if rec.DecisionID != ticket.ID || rec.UserID != ticket.Decision.UserID || rec.Action != "opened" || rec.Status != model.TicketOpen {
 		t.Errorf("helpdesk event: decision %s for %s, %s %s; want decision %s for %s, opened open",
 			rec.DecisionID, rec.UserID, rec.Action, rec.Status, ticket.ID, ticket.Decision.UserID)
 	}
-	if want := pipeline.TicketID(ticket.Decision.UserID, ticket.Time); rec.TicketID != want {
+	if want := model.TicketID(ticket.Decision.UserID, ticket.Time); rec.TicketID != want {
 		t.Errorf("helpdesk event for ticket %q, want %q (derived from the decision)", rec.TicketID, want)
 	}
 	if rec.Title == "" || rec.Description == "" {
@@ -232,7 +232,7 @@ func TestTicket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Ticket == nil || st.Ticket.ID != rec.TicketID || st.Ticket.Status != pipeline.TicketOpen {
+	if st.Ticket == nil || st.Ticket.ID != rec.TicketID || st.Ticket.Status != model.TicketOpen {
 		t.Errorf("stored ticket of %s = %+v, want %s open", ticket.Decision.UserID, st.Ticket, rec.TicketID)
 	}
 
@@ -269,11 +269,11 @@ func TestSweep(t *testing.T) {
 	}
 	var enqueued []string
 	for _, m := range s.receive(t, s.evaluate, n) {
-		var req pipeline.EvaluationRequest
+		var req model.EvaluationRequest
 		if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &req); err != nil {
 			t.Fatalf("evaluation request %s: %v", aws.ToString(m.Body), err)
 		}
-		if req.Reason != pipeline.ReasonSweep || !req.Baseline || req.Time.IsZero() {
+		if req.Reason != model.ReasonSweep || !req.Baseline || req.Time.IsZero() {
 			t.Errorf("request for %s: reason %q, baseline %v, time %s; want a baseline sweep request", req.UserID, req.Reason, req.Baseline, req.Time)
 		}
 		if group := m.Attributes[string(sqstypes.MessageSystemAttributeNameMessageGroupId)]; group != req.UserID {
@@ -536,10 +536,10 @@ func sqsEvent(t *testing.T, payload []byte) events.SQSEvent {
 
 // evaluationRequests splits an evaluation batch into its valid requests and the ids of the
 // messages that are not one.
-func evaluationRequests(t *testing.T, payload []byte) (reqs []pipeline.EvaluationRequest, malformed []string) {
+func evaluationRequests(t *testing.T, payload []byte) (reqs []model.EvaluationRequest, malformed []string) {
 	t.Helper()
 	for _, r := range sqsEvent(t, payload).Records {
-		var req pipeline.EvaluationRequest
+		var req model.EvaluationRequest
 		if err := json.Unmarshal([]byte(r.Body), &req); err != nil || req.Validate() != nil {
 			malformed = append(malformed, r.MessageId)
 			continue
@@ -555,7 +555,7 @@ func malformedDecisions(t *testing.T, ev events.SQSEvent) string {
 	t.Helper()
 	var ids []string
 	for _, r := range ev.Records {
-		var dm pipeline.DecisionMessage
+		var dm model.DecisionMessage
 		if json.Unmarshal([]byte(r.Body), &dm) != nil || dm.ID == "" {
 			ids = append(ids, r.MessageId)
 		}
@@ -568,11 +568,11 @@ func malformedDecisions(t *testing.T, ev events.SQSEvent) string {
 
 // onlyDecision returns the decision of the given kind that the batch delivers, and checks
 // that it is delivered twice (once redelivered).
-func onlyDecision(t *testing.T, ev events.SQSEvent, kind model.DecisionKind) pipeline.DecisionMessage {
+func onlyDecision(t *testing.T, ev events.SQSEvent, kind model.DecisionKind) model.DecisionMessage {
 	t.Helper()
-	var found []pipeline.DecisionMessage
+	var found []model.DecisionMessage
 	for _, r := range ev.Records {
-		var dm pipeline.DecisionMessage
+		var dm model.DecisionMessage
 		if json.Unmarshal([]byte(r.Body), &dm) == nil && dm.Decision.Kind == kind {
 			found = append(found, dm)
 		}
@@ -583,11 +583,11 @@ func onlyDecision(t *testing.T, ev events.SQSEvent, kind model.DecisionKind) pip
 	return found[0]
 }
 
-func decisions(t *testing.T, msgs []sqstypes.Message) []pipeline.DecisionMessage {
+func decisions(t *testing.T, msgs []sqstypes.Message) []model.DecisionMessage {
 	t.Helper()
-	var out []pipeline.DecisionMessage
+	var out []model.DecisionMessage
 	for _, m := range msgs {
-		var dm pipeline.DecisionMessage
+		var dm model.DecisionMessage
 		if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &dm); err != nil {
 			t.Fatalf("decision message %s: %v", aws.ToString(m.Body), err)
 		}
@@ -604,14 +604,14 @@ func decisions(t *testing.T, msgs []sqstypes.Message) []pipeline.DecisionMessage
 }
 
 // sameDecisions compares decision messages but for the time they were decided at.
-func sameDecisions(t *testing.T, where string, got, want []pipeline.DecisionMessage) {
+func sameDecisions(t *testing.T, where string, got, want []model.DecisionMessage) {
 	t.Helper()
-	norm := func(ds []pipeline.DecisionMessage) []pipeline.DecisionMessage {
+	norm := func(ds []model.DecisionMessage) []model.DecisionMessage {
 		out := slices.Clone(ds)
 		for i := range out {
 			out[i].Time = time.Time{}
 		}
-		slices.SortFunc(out, func(a, b pipeline.DecisionMessage) int { return strings.Compare(a.ID, b.ID) })
+		slices.SortFunc(out, func(a, b model.DecisionMessage) int { return strings.Compare(a.ID, b.ID) })
 		return out
 	}
 	g, w := norm(got), norm(want)
@@ -623,20 +623,20 @@ func sameDecisions(t *testing.T, where string, got, want []pipeline.DecisionMess
 }
 
 // handlerGolden reads the decisions pkg/handler's golden file records for sqs-evaluate.json.
-func handlerGolden(t *testing.T) struct{ Nudges, Tickets []pipeline.DecisionMessage } {
+func handlerGolden(t *testing.T) struct{ Nudges, Tickets []model.DecisionMessage } {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "pkg", "handler", "testdata", "evaluate.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var g struct {
-		Nudges  []pipeline.DecisionMessage `json:"nudges"`
-		Tickets []pipeline.DecisionMessage `json:"tickets"`
+		Nudges  []model.DecisionMessage `json:"nudges"`
+		Tickets []model.DecisionMessage `json:"tickets"`
 	}
 	if err := json.Unmarshal(data, &g); err != nil {
 		t.Fatalf("pkg/handler/testdata/evaluate.json: %v", err)
 	}
-	return struct{ Nudges, Tickets []pipeline.DecisionMessage }{g.Nudges, g.Tickets}
+	return struct{ Nudges, Tickets []model.DecisionMessage }{g.Nudges, g.Tickets}
 }
 
 var loadTenant = sync.OnceValues(func() (*model.Directory, error) {

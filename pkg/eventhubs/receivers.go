@@ -292,7 +292,7 @@ type receiver struct {
 // claim is half spent, or when less than CommitReserve is left before ctx's
 // deadline. Events that arrive as ctx ends are dropped, not returned: they
 // were not committed, so the next run reads them again.
-func (rec *receiver) Next(ctx context.Context) ([]pipeline.AuditMessage, error) {
+func (rec *receiver) Next(ctx context.Context) ([]model.AuditMessage, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("eventhubs: receive partition %s: %w", rec.partition, err)
 	}
@@ -326,9 +326,9 @@ func (rec *receiver) Next(ctx context.Context) ([]pipeline.AuditMessage, error) 
 	if len(evs) == 0 {
 		return nil, nil
 	}
-	msgs := make([]pipeline.AuditMessage, len(evs))
+	msgs := make([]model.AuditMessage, len(evs))
 	for i, e := range evs {
-		msgs[i] = pipeline.AuditMessage{
+		msgs[i] = model.AuditMessage{
 			Body:     e.Body,
 			Position: fmt.Sprintf("partition %s offset %s seq %d", rec.partition, e.Offset, e.SequenceNumber),
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/credres/credres/pkg/handler"
+	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/pipeline"
 )
 
@@ -125,7 +126,7 @@ func TestReceiversCheckpointAdvancesOnlyAfterCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.EqualFunc(again, lost, func(a, b pipeline.AuditMessage) bool {
+	if !slices.EqualFunc(again, lost, func(a, b model.AuditMessage) bool {
 		return string(a.Body) == string(b.Body) && a.Position == b.Position
 	}) {
 		t.Fatalf("the next run read %d other messages than the uncommitted batch", len(again))
@@ -637,10 +638,10 @@ func TestIngestSampleEvents(t *testing.T) {
 // queue collects evaluation requests.
 type queue struct {
 	mu   sync.Mutex
-	reqs []pipeline.EvaluationRequest
+	reqs []model.EvaluationRequest
 }
 
-func (q *queue) SendRequests(_ context.Context, reqs []pipeline.EvaluationRequest) error {
+func (q *queue) SendRequests(_ context.Context, reqs []model.EvaluationRequest) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.reqs = append(q.reqs, reqs...)

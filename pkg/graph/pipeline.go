@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/pipeline"
 )
 
@@ -12,7 +13,7 @@ import (
 // deleted since the event). ids are matched as asked, not by the id Graph
 // returns, so an object id in another case or a user principal name gets its
 // user too.
-func (c *Client) ReadUsers(ctx context.Context, ids []string) []pipeline.UserResult {
+func (c *Client) ReadUsers(ctx context.Context, ids []string) []model.UserResult {
 	res := c.readUsers(ctx, ids, !c.cfg.SkipRegistrationDetails, nil)
 	// readUsers answers each user once, in the order first asked, ids that
 	// differ only in case or spacing being the same user.
@@ -23,7 +24,7 @@ func (c *Client) ReadUsers(ctx context.Context, ids []string) []pipeline.UserRes
 			byKey[k] = res[len(byKey)]
 		}
 	}
-	out := make([]pipeline.UserResult, len(ids))
+	out := make([]model.UserResult, len(ids))
 	for i, id := range ids {
 		r, ok := byKey[userKey(id)]
 		switch {
@@ -39,9 +40,9 @@ func (c *Client) ReadUsers(ctx context.Context, ids []string) []pipeline.UserRes
 }
 
 // Registrations walks the registration report for the sweep stage.
-func (c *Client) Registrations(ctx context.Context, fn func(pipeline.Registration) error) error {
+func (c *Client) Registrations(ctx context.Context, fn func(model.Registration) error) error {
 	return c.RegistrationDetails(ctx, func(d RegistrationDetail) error {
-		return fn(pipeline.Registration{UserID: d.ID, MethodsRegistered: d.MethodsRegistered, LastUpdated: d.LastUpdated})
+		return fn(model.Registration{UserID: d.ID, MethodsRegistered: d.MethodsRegistered, LastUpdated: d.LastUpdated})
 	})
 }
 

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/credres/credres/pkg/model"
-	"github.com/credres/credres/pkg/pipeline"
 )
 
 func TestReadUsersForTheEvaluateStage(t *testing.T) {
@@ -35,8 +34,8 @@ func TestReadUsersForTheEvaluateStage(t *testing.T) {
 func TestRegistrationsForTheSweepStage(t *testing.T) {
 	dir := loadDir(t, "../../events/tenant.json")
 	e := newEnv(t, dir, nil)
-	var rows []pipeline.Registration
-	if err := e.c.Registrations(e.ctx, func(r pipeline.Registration) error { rows = append(rows, r); return nil }); err != nil {
+	var rows []model.Registration
+	if err := e.c.Registrations(e.ctx, func(r model.Registration) error { rows = append(rows, r); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(rows) != len(dir.Users) {

@@ -235,9 +235,9 @@ func TestScheduleHandlers(t *testing.T) {
 		t.Fatalf("baseline sweep: %+v, %v", stats, err)
 	}
 	for _, m := range requests.Receive(0) {
-		var r pipeline.EvaluationRequest
+		var r model.EvaluationRequest
 		json.Unmarshal(m.Body, &r)
-		if !r.Baseline || r.Reason != pipeline.ReasonSweep {
+		if !r.Baseline || r.Reason != model.ReasonSweep {
 			t.Fatalf("request %+v is not a baseline sweep", r)
 		}
 	}

@@ -45,8 +45,8 @@ type Result struct {
 	Ingest    pipeline.IngestStats
 	Sweep     *pipeline.SweepStats
 	Outcomes  []pipeline.Outcome
-	Nudges    []pipeline.NudgeRecord
-	Tickets   []pipeline.TicketRecord
+	Nudges    []model.NudgeRecord
+	Tickets   []model.TicketRecord
 	Dead      []DeadLetter
 	OutboxDir string
 }
@@ -65,11 +65,11 @@ const maxAttempts = 3
 // recorder forwards deliveries to the outbox and remembers them.
 type recorder struct {
 	out     *notify.Outbox
-	nudges  []pipeline.NudgeRecord
-	tickets []pipeline.TicketRecord
+	nudges  []model.NudgeRecord
+	tickets []model.TicketRecord
 }
 
-func (r *recorder) SendNudge(ctx context.Context, m pipeline.DecisionMessage, rec pipeline.NudgeRecord) error {
+func (r *recorder) SendNudge(ctx context.Context, m model.DecisionMessage, rec model.NudgeRecord) error {
 	if err := r.out.SendNudge(ctx, m, rec); err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func (r *recorder) SendNudge(ctx context.Context, m pipeline.DecisionMessage, re
 	return nil
 }
 
-func (r *recorder) SendTicket(ctx context.Context, m pipeline.DecisionMessage, rec pipeline.TicketRecord) error {
+func (r *recorder) SendTicket(ctx context.Context, m model.DecisionMessage, rec model.TicketRecord) error {
 	if err := r.out.SendTicket(ctx, m, rec); err != nil {
 		return err
 	}
@@ -97,9 +97,9 @@ func (d *dryRecorder) RecordDryRun(ctx context.Context, kind string, record any)
 		return err
 	}
 	switch r := record.(type) {
-	case pipeline.NudgeRecord:
+	case model.NudgeRecord:
 		d.rec.nudges = append(d.rec.nudges, r)
-	case pipeline.TicketRecord:
+	case model.TicketRecord:
 		d.rec.tickets = append(d.rec.tickets, r)
 	}
 	return nil

@@ -11,7 +11,6 @@ import (
 	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/notify"
-	"github.com/credres/credres/pkg/pipeline"
 	"github.com/credres/credres/pkg/rules"
 )
 
@@ -43,13 +42,13 @@ func eventFor(userID string, at time.Time) []byte {
 
 type oneShot struct{ body []byte }
 
-func (o *oneShot) Next(context.Context) ([]pipeline.AuditMessage, error) {
+func (o *oneShot) Next(context.Context) ([]model.AuditMessage, error) {
 	if o.body == nil {
 		return nil, nil
 	}
 	b := o.body
 	o.body = nil
-	return []pipeline.AuditMessage{{Body: b, Position: "scenario"}}, nil
+	return []model.AuditMessage{{Body: b, Position: "scenario"}}, nil
 }
 func (o *oneShot) Commit(context.Context) error { return nil }
 

@@ -14,12 +14,11 @@ import (
 	"strings"
 
 	"github.com/credres/credres/pkg/model"
-	"github.com/credres/credres/pkg/pipeline"
 )
 
 // FileReceiver yields audit files as audit messages, one batch in all.
 type FileReceiver struct {
-	msgs []pipeline.AuditMessage
+	msgs []model.AuditMessage
 	done bool
 	// Committed is true once the batch was checkpointed.
 	Committed bool
@@ -59,13 +58,13 @@ func ReadAuditFiles(fsys fs.FS, path string) (*FileReceiver, error) {
 		if err != nil {
 			return nil, fmt.Errorf("events: %w", err)
 		}
-		r.msgs = append(r.msgs, pipeline.AuditMessage{Body: data, Position: f})
+		r.msgs = append(r.msgs, model.AuditMessage{Body: data, Position: f})
 	}
 	return r, nil
 }
 
 // Next returns all files once, then nothing.
-func (r *FileReceiver) Next(context.Context) ([]pipeline.AuditMessage, error) {
+func (r *FileReceiver) Next(context.Context) ([]model.AuditMessage, error) {
 	if r.done {
 		return nil, nil
 	}
@@ -87,8 +86,8 @@ type SnapshotReader struct {
 }
 
 // ReadUsers returns each user of the snapshot, or ErrNotFound.
-func (s *SnapshotReader) ReadUsers(_ context.Context, ids []string) []pipeline.UserResult {
-	out := make([]pipeline.UserResult, len(ids))
+func (s *SnapshotReader) ReadUsers(_ context.Context, ids []string) []model.UserResult {
+	out := make([]model.UserResult, len(ids))
 	for i, id := range ids {
 		s.Reads++
 		u, ok := s.Dir.FindUser(id)
@@ -104,9 +103,9 @@ func (s *SnapshotReader) ReadUsers(_ context.Context, ids []string) []pipeline.U
 // Registrations walks the snapshot's users as the registration report would.
 // A snapshot has no registration times, so a sweep over it finds new and
 // stale users, never changed ones.
-func (s *SnapshotReader) Registrations(_ context.Context, fn func(pipeline.Registration) error) error {
+func (s *SnapshotReader) Registrations(_ context.Context, fn func(model.Registration) error) error {
 	for _, u := range s.Dir.Users {
-		if err := fn(pipeline.Registration{UserID: u.ID, MethodsRegistered: u.MethodsRegistered}); err != nil {
+		if err := fn(model.Registration{UserID: u.ID, MethodsRegistered: u.MethodsRegistered}); err != nil {
 			return err
 		}
 	}

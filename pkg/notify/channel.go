@@ -21,7 +21,6 @@ import (
 
 	"github.com/credres/credres/pkg/mask"
 	"github.com/credres/credres/pkg/model"
-	"github.com/credres/credres/pkg/pipeline"
 )
 
 // Clock is the time source of the channels' retry waits. Tests pass a fake
@@ -475,14 +474,14 @@ func decodeJSON(body []byte, v any) error {
 
 // ticketActions are a helpdesk's handlers of the three ticket events.
 type ticketActions struct {
-	open, update, resolve func(context.Context, pipeline.TicketRecord) error
+	open, update, resolve func(context.Context, model.TicketRecord) error
 }
 
 // apply runs the handler of rec's action with the endpoint's retries;
 // system names the helpdesk and noun its kind of ticket in errors.
-func (a ticketActions) apply(ctx context.Context, ep *endpoint, system, noun string, rec pipeline.TicketRecord) error {
+func (a ticketActions) apply(ctx context.Context, ep *endpoint, system, noun string, rec model.TicketRecord) error {
 	var verb string
-	var handle func(context.Context, pipeline.TicketRecord) error
+	var handle func(context.Context, model.TicketRecord) error
 	switch rec.Action {
 	case "opened":
 		verb, handle = "open", a.open

@@ -121,7 +121,7 @@ func TestRedeliveredDecisionMakesOneTicket(t *testing.T) {
 			stage := &pipeline.TicketStage{Store: st, Sender: hd.sender, Render: renderer, Now: clock.Now}
 
 			open := decisionMessage(t, "d-escalate", model.DecisionTicket)
-			first := pipeline.TicketID("u-1", decisionTime) // the id comes from the decision, whichever delivery opens it
+			first := model.TicketID("u-1", decisionTime) // the id comes from the decision, whichever delivery opens it
 			hd.breakCreate()
 			if f := stage.Handle(ctx, []pipeline.Message{open}); len(f) != 1 {
 				t.Fatalf("first delivery: failures %v, want the lost answer reported", f)
@@ -143,7 +143,7 @@ func TestRedeliveredDecisionMakesOneTicket(t *testing.T) {
 				t.Fatalf("duplicate: %v", f)
 			}
 			state, err := st.LoadUser(ctx, "u-1")
-			if err != nil || state.Ticket == nil || state.Ticket.Status != pipeline.TicketOpen {
+			if err != nil || state.Ticket == nil || state.Ticket.Status != model.TicketOpen {
 				t.Fatalf("stored ticket %+v, %v", state.Ticket, err)
 			}
 			// The redelivery opens the same ticket: its id comes from the
@@ -173,11 +173,11 @@ var decisionTime = time.Date(2026, 3, 2, 8, 59, 0, 0, time.UTC)
 
 func decisionMessage(t *testing.T, id string, kind model.DecisionKind) pipeline.Message {
 	t.Helper()
-	dm := pipeline.DecisionMessage{
+	dm := model.DecisionMessage{
 		ID: id,
 		Decision: model.Decision{Kind: kind, UserID: "u-1", Escalated: kind == model.DecisionTicket, NudgesIgnored: 3,
 			Violations: []string{model.ViolationBelowMinDiversity}, Reasons: []string{"3 nudges ignored"}},
-		User: pipeline.UserSummary{ID: "u-1", UserPrincipalName: userMail, DisplayName: "Pat Doe", Mail: userMail,
+		User: model.UserSummary{ID: "u-1", UserPrincipalName: userMail, DisplayName: "Pat Doe", Mail: userMail,
 			Methods: []string{"password", "mobile phone " + maskedPhone}},
 		Assessment: model.Assessment{UserID: "u-1", UserPrincipalName: userMail, Tier: "standard", Diversity: 1, MinDiversity: 2,
 			Violations: []string{model.ViolationBelowMinDiversity}},

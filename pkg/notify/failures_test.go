@@ -11,7 +11,6 @@ import (
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/notify"
 	"github.com/credres/credres/pkg/notify/notifytest"
-	"github.com/credres/credres/pkg/pipeline"
 )
 
 // faulty is a fake that can be told to fail.
@@ -37,7 +36,7 @@ var channels = map[string]func(t *testing.T, clock *notifytest.Clock) channelUnd
 		}
 		return channelUnderTest{
 			send: func(ctx context.Context) error {
-				return sn.SendTicket(ctx, pipeline.DecisionMessage{}, ticket("opened", "CR-0000000001", "d1"))
+				return sn.SendTicket(ctx, model.DecisionMessage{}, ticket("opened", "CR-0000000001", "d1"))
 			},
 			fake: fake, delivered: func() int { return len(fake.Incidents()) },
 		}
@@ -50,7 +49,7 @@ var channels = map[string]func(t *testing.T, clock *notifytest.Clock) channelUnd
 		}
 		return channelUnderTest{
 			send: func(ctx context.Context) error {
-				return j.SendTicket(ctx, pipeline.DecisionMessage{}, ticket("opened", "CR-0000000001", "d1"))
+				return j.SendTicket(ctx, model.DecisionMessage{}, ticket("opened", "CR-0000000001", "d1"))
 			},
 			fake: fake, delivered: func() int { return len(fake.Issues()) },
 		}
@@ -63,7 +62,7 @@ var channels = map[string]func(t *testing.T, clock *notifytest.Clock) channelUnd
 		}
 		return channelUnderTest{
 			send: func(ctx context.Context) error {
-				return w.SendTicket(ctx, pipeline.DecisionMessage{}, ticket("opened", "CR-0000000001", "d1"))
+				return w.SendTicket(ctx, model.DecisionMessage{}, ticket("opened", "CR-0000000001", "d1"))
 			},
 			fake: recv, delivered: func() int { return len(recv.Deliveries()) },
 		}

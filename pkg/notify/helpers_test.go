@@ -102,16 +102,16 @@ func errClean(t *testing.T, err error) {
 }
 
 // ticket is a rendered ticket event as TicketStage hands it to a sender.
-func ticket(action, ticketID, decisionID string) pipeline.TicketRecord {
-	status := pipeline.TicketOpen
+func ticket(action, ticketID, decisionID string) model.TicketRecord {
+	status := model.TicketOpen
 	title := "Sign-in resilience below policy for pat.doe@contoso.example"
 	desc := "Who: Pat Doe, object id u-1, tier \"standard\".\nAt risk:\n- It takes a single failure to lock the user out.\n- Every sign-in path depends on the user's primary phone.\nCurrent methods: password; mobile phone " + maskedPhone + ".\nRemedy: Set up Windows Hello for Business.\nTicket " + ticketID + ". Phone numbers and addresses are masked."
 	if action == "resolved" {
-		status = pipeline.TicketResolved
+		status = model.TicketResolved
 		title = "Resolved: " + title
 		desc = "Pat Doe is back within policy for tier \"standard\": it now takes 2 independent failures to lock them out. No action needed.\nTicket " + ticketID + "."
 	}
-	return pipeline.TicketRecord{
+	return model.TicketRecord{
 		DecisionID: decisionID, TicketID: ticketID, Status: status, Action: action, UserID: "u-1",
 		UserPrincipalName: "pat.doe@contoso.example", Decision: "ticket", Tier: "standard", Diversity: 1,
 		Violations: []string{model.ViolationBelowMinDiversity}, Reasons: []string{"newly below policy"},
@@ -121,13 +121,13 @@ func ticket(action, ticketID, decisionID string) pipeline.TicketRecord {
 }
 
 // nudge is a rendered nudge as NudgeStage hands it to a sender.
-func nudge(channel string) (pipeline.DecisionMessage, pipeline.NudgeRecord) {
-	dm := pipeline.DecisionMessage{
+func nudge(channel string) (model.DecisionMessage, model.NudgeRecord) {
+	dm := model.DecisionMessage{
 		ID:       "d-nudge-1",
 		Decision: model.Decision{Kind: model.DecisionNudge, UserID: "u-1", Channel: channel},
-		User:     pipeline.UserSummary{ID: "u-1", UserPrincipalName: userMail, Mail: userMail, DisplayName: "Pat Doe"},
+		User:     model.UserSummary{ID: "u-1", UserPrincipalName: userMail, Mail: userMail, DisplayName: "Pat Doe"},
 	}
-	rec := pipeline.NudgeRecord{
+	rec := model.NudgeRecord{
 		DecisionID: dm.ID, UserID: "u-1", Decision: "nudge", Channel: channel, To: "p•••@contoso.example",
 		Subject: "Add another way to sign in to your work account",
 		Text: "Hello Pat,\n\nIf your phone is lost, broken or out of battery, you cannot sign in to your work account.\n\n" +

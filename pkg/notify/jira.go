@@ -14,7 +14,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/credres/credres/pkg/model"
-	"github.com/credres/credres/pkg/pipeline"
 )
 
 // DefaultJiraIssueType is the issue type of new issues when none is set.
@@ -128,7 +127,7 @@ func eventMarker(decisionID string) string {
 }
 
 // SendTicket applies one ticket event to the user's issue.
-func (j *Jira) SendTicket(ctx context.Context, _ pipeline.DecisionMessage, rec pipeline.TicketRecord) error {
+func (j *Jira) SendTicket(ctx context.Context, _ model.DecisionMessage, rec model.TicketRecord) error {
 	if !safeID(rec.TicketID) || !safeID(rec.DecisionID) || !safeID(rec.UserID) {
 		return fmt.Errorf("jira: ticket %q: %w: ticket, decision and user ids must be letters, digits, '-', '_' or '.'", rec.TicketID, model.ErrInvalidInput)
 	}
@@ -136,7 +135,7 @@ func (j *Jira) SendTicket(ctx context.Context, _ pipeline.DecisionMessage, rec p
 }
 
 // open creates the user's issue unless one is open.
-func (j *Jira) open(ctx context.Context, rec pipeline.TicketRecord) error {
+func (j *Jira) open(ctx context.Context, rec model.TicketRecord) error {
 	is, err := j.search(ctx, rec.UserID)
 	if err != nil {
 		return err
@@ -161,7 +160,7 @@ func (j *Jira) open(ctx context.Context, rec pipeline.TicketRecord) error {
 }
 
 // update comments on the user's open issue, or opens one when there is none.
-func (j *Jira) update(ctx context.Context, rec pipeline.TicketRecord) error {
+func (j *Jira) update(ctx context.Context, rec model.TicketRecord) error {
 	is, err := j.search(ctx, rec.UserID)
 	if err != nil {
 		return err
@@ -175,7 +174,7 @@ func (j *Jira) update(ctx context.Context, rec pipeline.TicketRecord) error {
 }
 
 // resolve comments on the user's open issue and moves it to done.
-func (j *Jira) resolve(ctx context.Context, rec pipeline.TicketRecord) error {
+func (j *Jira) resolve(ctx context.Context, rec model.TicketRecord) error {
 	is, err := j.search(ctx, rec.UserID)
 	if err != nil {
 		return err
@@ -246,7 +245,7 @@ func (j *Jira) search(ctx context.Context, userID string) (*jiraIssue, error) {
 
 // create opens an issue. A create whose outcome is unknown is final for
 // this call: the search could not yet see the issue if it was created.
-func (j *Jira) create(ctx context.Context, rec pipeline.TicketRecord) error {
+func (j *Jira) create(ctx context.Context, rec model.TicketRecord) error {
 	title, desc := ticketText(rec)
 	issueType := map[string]string{"name": j.issueType}
 	if isDigits(j.issueType) {
@@ -281,7 +280,7 @@ func (j *Jira) create(ctx context.Context, rec pipeline.TicketRecord) error {
 
 // comment adds text to the issue with the event's marker, unless a comment
 // with that marker is there already.
-func (j *Jira) comment(ctx context.Context, key string, rec pipeline.TicketRecord, text string) error {
+func (j *Jira) comment(ctx context.Context, key string, rec model.TicketRecord, text string) error {
 	mark := eventMarker(rec.DecisionID)
 	resp, err := j.ep.send(ctx, request{
 		method: http.MethodGet,

@@ -12,7 +12,6 @@ import (
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/notify"
 	"github.com/credres/credres/pkg/notify/notifytest"
-	"github.com/credres/credres/pkg/pipeline"
 )
 
 func newJira(t *testing.T, lag time.Duration, issueType string) (*notify.Jira, *notifytest.Jira, *notifytest.Clock) {
@@ -87,7 +86,7 @@ func TestJiraRetriesNeverDuplicate(t *testing.T) {
 		j, fake, clock := newJira(t, 10*time.Second, "")
 		fake.Fail(notifytest.Fault{Method: http.MethodPost, Path: "/rest/api/3/issue", Apply: true, Drop: true})
 		ctx, _ := logged(t)
-		err := j.SendTicket(ctx, pipeline.DecisionMessage{}, ticket("opened", "CR-AAAAAAAAAA", "d-open"))
+		err := j.SendTicket(ctx, model.DecisionMessage{}, ticket("opened", "CR-AAAAAAAAAA", "d-open"))
 		if err == nil || !strings.Contains(err.Error(), "no response") {
 			t.Fatalf("err = %v, want the lost answer reported", err)
 		}
@@ -150,7 +149,7 @@ func TestJiraWrongTransitionSaysWhy(t *testing.T) {
 	}
 	send(t, j, ticket("opened", "CR-AAAAAAAAAA", "d-open"))
 	ctx, _ := logged(t)
-	err = j.SendTicket(ctx, pipeline.DecisionMessage{}, ticket("resolved", "CR-AAAAAAAAAA", "d-resolve"))
+	err = j.SendTicket(ctx, model.DecisionMessage{}, ticket("resolved", "CR-AAAAAAAAAA", "d-resolve"))
 	want := "jira: resolve issue CR-AAAAAAAAAA: 400 Bad Request: Transition id '41' is not valid for this issue."
 	if err == nil || err.Error() != want || !errors.Is(err, model.ErrInvalidInput) {
 		t.Errorf("err = %v\nwant   %s", err, want)

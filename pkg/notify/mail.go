@@ -8,7 +8,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/credres/credres/pkg/model"
-	"github.com/credres/credres/pkg/pipeline"
 )
 
 // Mailer sends one message with Graph's sendMail; *graph.Client is one.
@@ -46,7 +45,7 @@ func NewMailSender(m Mailer, from string) (*MailSender, error) {
 // SendNudge emails the rendered nudge to dm.User.Mail. A user without a
 // mail address, or a nudge with no rendered body, is an error wrapping
 // model.ErrInvalidInput.
-func (s *MailSender) SendNudge(ctx context.Context, dm pipeline.DecisionMessage, rec pipeline.NudgeRecord) error {
+func (s *MailSender) SendNudge(ctx context.Context, dm model.DecisionMessage, rec model.NudgeRecord) error {
 	to := strings.TrimSpace(dm.User.Mail)
 	if to == "" {
 		return fmt.Errorf("mail: send nudge %s: %w: user has no mail address", rec.DecisionID, model.ErrInvalidInput)

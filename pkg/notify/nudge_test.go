@@ -14,7 +14,6 @@ import (
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/notify"
 	"github.com/credres/credres/pkg/notify/notifytest"
-	"github.com/credres/credres/pkg/pipeline"
 	"github.com/credres/credres/pkg/rules"
 )
 
@@ -36,7 +35,7 @@ func (f *fakeMailer) SendMail(_ context.Context, from string, m graph.Mail) erro
 // fakeNudges records nudges.
 type fakeNudges struct{ got []string }
 
-func (f *fakeNudges) SendNudge(_ context.Context, _ pipeline.DecisionMessage, rec pipeline.NudgeRecord) error {
+func (f *fakeNudges) SendNudge(_ context.Context, _ model.DecisionMessage, rec model.NudgeRecord) error {
 	f.got = append(f.got, rec.Channel)
 	return nil
 }

@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"sync"
 
-	"github.com/credres/credres/pkg/pipeline"
+	"github.com/credres/credres/pkg/model"
 )
 
 // Outbox appends delivered messages to <dir>/nudges.jsonl and
@@ -57,12 +57,12 @@ func (o *Outbox) append(name string, v any) error {
 }
 
 // SendNudge appends a nudge line.
-func (o *Outbox) SendNudge(_ context.Context, _ pipeline.DecisionMessage, rec pipeline.NudgeRecord) error {
+func (o *Outbox) SendNudge(_ context.Context, _ model.DecisionMessage, rec model.NudgeRecord) error {
 	return o.append(NudgesFile, rec)
 }
 
 // SendTicket appends a ticket line.
-func (o *Outbox) SendTicket(_ context.Context, _ pipeline.DecisionMessage, rec pipeline.TicketRecord) error {
+func (o *Outbox) SendTicket(_ context.Context, _ model.DecisionMessage, rec model.TicketRecord) error {
 	return o.append(TicketsFile, rec)
 }
 

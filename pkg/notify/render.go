@@ -15,7 +15,6 @@ import (
 	"github.com/credres/credres/pkg/explain"
 	"github.com/credres/credres/pkg/mask"
 	"github.com/credres/credres/pkg/model"
-	"github.com/credres/credres/pkg/pipeline"
 	"github.com/credres/credres/pkg/rules"
 )
 
@@ -181,7 +180,7 @@ type nudgeData struct {
 
 // RenderNudge writes the nudge for a decision. Only the violations the user
 // can fix are mentioned; tenant-side ones never reach users.
-func (r *Renderer) RenderNudge(dm pipeline.DecisionMessage) (pipeline.RenderedNudge, error) {
+func (r *Renderer) RenderNudge(dm model.DecisionMessage) (model.RenderedNudge, error) {
 	lang := r.Language(dm.User.PreferredLanguage)
 	nt := r.nudges[lang]
 	data := nudgeData{
@@ -249,23 +248,23 @@ func (r *Renderer) RenderNudge(dm pipeline.DecisionMessage) (pipeline.RenderedNu
 	}
 	var subject, text, sentence bytes.Buffer
 	if err := nt.text.ExecuteTemplate(&subject, "subject", data); err != nil {
-		return pipeline.RenderedNudge{}, fmt.Errorf("render nudge subject (%s): %w", lang, err)
+		return model.RenderedNudge{}, fmt.Errorf("render nudge subject (%s): %w", lang, err)
 	}
 	if err := nt.text.ExecuteTemplate(&sentence, "risk-sentence", data); err != nil {
-		return pipeline.RenderedNudge{}, fmt.Errorf("render nudge risk (%s): %w", lang, err)
+		return model.RenderedNudge{}, fmt.Errorf("render nudge risk (%s): %w", lang, err)
 	}
 	data.Subject, data.RiskSentence = strings.TrimSpace(subject.String()), sentence.String()
 	if why, ok := phrase("reminder-why"); ok {
 		data.ReminderWhy = why
 	}
 	if err := nt.text.ExecuteTemplate(&text, "text", data); err != nil {
-		return pipeline.RenderedNudge{}, fmt.Errorf("render nudge text (%s): %w", lang, err)
+		return model.RenderedNudge{}, fmt.Errorf("render nudge text (%s): %w", lang, err)
 	}
 	var html bytes.Buffer
 	if err := nt.html.Execute(&html, data); err != nil {
-		return pipeline.RenderedNudge{}, fmt.Errorf("render nudge html (%s): %w", lang, err)
+		return model.RenderedNudge{}, fmt.Errorf("render nudge html (%s): %w", lang, err)
 	}
-	return pipeline.RenderedNudge{Language: lang, Subject: data.Subject, Text: text.String(), HTML: html.String()}, nil
+	return model.RenderedNudge{Language: lang, Subject: data.Subject, Text: text.String(), HTML: html.String()}, nil
 }
 
 // riskKeys orders what the user risks, most concrete first: the single
@@ -292,7 +291,7 @@ func riskKeys(a *model.Assessment) []string {
 	return keys
 }
 
-func firstName(u pipeline.UserSummary) string {
+func firstName(u model.UserSummary) string {
 	dn := mask.Line(u.DisplayName)
 	if f, _, ok := strings.Cut(dn, " "); ok && f != "" {
 		return f
@@ -317,7 +316,7 @@ type ticketData struct {
 
 // RenderTicket writes a ticket's title and description for the helpdesk:
 // who, what is at risk, the user's current methods (masked) and the remedy.
-func (r *Renderer) RenderTicket(dm pipeline.DecisionMessage, rec pipeline.TicketRecord) (pipeline.RenderedTicket, error) {
+func (r *Renderer) RenderTicket(dm model.DecisionMessage, rec model.TicketRecord) (model.RenderedTicket, error) {
 	a := dm.Assessment
 	// Ticket systems are no place for addresses: the user principal name is
 	// masked, and the object id names the user exactly.
@@ -345,17 +344,17 @@ func (r *Renderer) RenderTicket(dm pipeline.DecisionMessage, rec pipeline.Ticket
 	}
 	var title, desc bytes.Buffer
 	if err := r.ticket.ExecuteTemplate(&title, "title", data); err != nil {
-		return pipeline.RenderedTicket{}, fmt.Errorf("render ticket title: %w", err)
+		return model.RenderedTicket{}, fmt.Errorf("render ticket title: %w", err)
 	}
 	if err := r.ticket.ExecuteTemplate(&desc, "description", data); err != nil {
-		return pipeline.RenderedTicket{}, fmt.Errorf("render ticket description: %w", err)
+		return model.RenderedTicket{}, fmt.Errorf("render ticket description: %w", err)
 	}
-	return pipeline.RenderedTicket{Title: strings.TrimSpace(title.String()), Description: strings.TrimSpace(desc.String())}, nil
+	return model.RenderedTicket{Title: strings.TrimSpace(title.String()), Description: strings.TrimSpace(desc.String())}, nil
 }
 
 // titleName names the user in a ticket's title: the display name, or the
 // masked user principal name when there is none.
-func titleName(u pipeline.UserSummary) string {
+func titleName(u model.UserSummary) string {
 	if dn := mask.Line(u.DisplayName); dn != "" {
 		return dn
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/credres/credres/pkg/explain"
 	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
-	"github.com/credres/credres/pkg/pipeline"
 	"github.com/credres/credres/pkg/rules"
 )
 
@@ -97,7 +96,7 @@ nudges:
   contact: the IT Service Desk (extension 4357)
 `)
 
-func decisionFor(t *testing.T, e *rules.Engine, sc scenario, lang string) pipeline.DecisionMessage {
+func decisionFor(t *testing.T, e *rules.Engine, sc scenario, lang string) model.DecisionMessage {
 	t.Helper()
 	u := &model.User{ID: "u-" + sc.name, UserPrincipalName: "pat.doe@contoso.example", DisplayName: "Pat Doe",
 		Mail: "pat.doe@contoso.example", PreferredLanguage: lang, Roles: sc.roles, OnPremisesSyncEnabled: sc.synced}
@@ -110,8 +109,8 @@ func decisionFor(t *testing.T, e *rules.Engine, sc scenario, lang string) pipeli
 	for _, m := range u.Methods {
 		methods = append(methods, explain.Method(m))
 	}
-	return pipeline.DecisionMessage{ID: "d-" + sc.name, Decision: d, Assessment: a, Time: time.Unix(0, 0).UTC(),
-		User: pipeline.UserSummary{ID: u.ID, UserPrincipalName: u.UserPrincipalName, DisplayName: u.DisplayName, Mail: u.Mail, PreferredLanguage: lang, Methods: methods}}
+	return model.DecisionMessage{ID: "d-" + sc.name, Decision: d, Assessment: a, Time: time.Unix(0, 0).UTC(),
+		User: model.UserSummary{ID: u.ID, UserPrincipalName: u.UserPrincipalName, DisplayName: u.DisplayName, Mail: u.Mail, PreferredLanguage: lang, Methods: methods}}
 }
 
 func golden(t *testing.T, name, got string) {
@@ -215,14 +214,14 @@ func TestTicketGolden(t *testing.T) {
 		name   string
 		sc     scenario
 		status string
-		flags  func(*pipeline.TicketRecord, *model.Decision)
+		flags  func(*model.TicketRecord, *model.Decision)
 	}{
 		{"privileged-policy", scenario{"admin", []string{"Global Administrator"}, false, []string{"password", "mobile"}, false}, "open", nil},
 		{"no-mfa-path", scenario{"none", nil, false, []string{"password"}, false}, "open", nil},
-		{"escalated", scenario{"esc", nil, false, []string{"password", "auth", "mobile"}, false}, "open", func(r *pipeline.TicketRecord, d *model.Decision) {
+		{"escalated", scenario{"esc", nil, false, []string{"password", "auth", "mobile"}, false}, "open", func(r *model.TicketRecord, d *model.Decision) {
 			r.Escalated, d.Escalated, d.NudgesIgnored = true, true, 3
 		}},
-		{"tenant-side", scenario{"hybrid", nil, true, []string{"password", "auth", "hw:h1"}, false}, "open", func(r *pipeline.TicketRecord, d *model.Decision) {
+		{"tenant-side", scenario{"hybrid", nil, true, []string{"password", "auth", "hw:h1"}, false}, "open", func(r *model.TicketRecord, d *model.Decision) {
 			r.AdminOnly, d.AdminOnly = true, true
 		}},
 		{"resolved", scenario{"fixed", nil, false, []string{"password", "auth", "fido2:k1"}, false}, "resolved", nil},
@@ -231,7 +230,7 @@ func TestTicketGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dm := decisionFor(t, e, tc.sc, "en")
 			dm.Decision.Kind = model.DecisionTicket
-			rec := pipeline.TicketRecord{TicketID: "CR-0123456789", Status: tc.status, Violations: dm.Assessment.Violations,
+			rec := model.TicketRecord{TicketID: "CR-0123456789", Status: tc.status, Violations: dm.Assessment.Violations,
 				Reasons: []string{"newly below policy"}}
 			if tc.flags != nil {
 				tc.flags(&rec, &dm.Decision)
@@ -283,8 +282,8 @@ func TestReminderSaysWhyForPhishingOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	for lang, want := range map[string]string{"en": "no phishing-resistant method", "de": "keine phishing-resistente Methode"} {
-		dm := pipeline.DecisionMessage{ID: "d", Decision: model.Decision{Kind: model.DecisionNudge, UserID: "u", Reminder: true},
-			User:       pipeline.UserSummary{ID: "u", DisplayName: "Pat Doe", PreferredLanguage: lang},
+		dm := model.DecisionMessage{ID: "d", Decision: model.Decision{Kind: model.DecisionNudge, UserID: "u", Reminder: true},
+			User:       model.UserSummary{ID: "u", DisplayName: "Pat Doe", PreferredLanguage: lang},
 			Assessment: model.Assessment{Tier: "privileged", Diversity: 2, MinDiversity: 2, Violations: []string{model.ViolationNoPhishingResist}}}
 		n, err := r.RenderNudge(dm)
 		if err != nil {

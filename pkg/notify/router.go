@@ -22,7 +22,7 @@ type Router struct {
 }
 
 // SendNudge hands the nudge to the sender of its channel.
-func (r *Router) SendNudge(ctx context.Context, dm pipeline.DecisionMessage, rec pipeline.NudgeRecord) error {
+func (r *Router) SendNudge(ctx context.Context, dm model.DecisionMessage, rec model.NudgeRecord) error {
 	var s pipeline.NudgeSender
 	switch rec.Channel {
 	case rules.ChannelEmail:

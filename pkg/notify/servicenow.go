@@ -12,7 +12,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/credres/credres/pkg/model"
-	"github.com/credres/credres/pkg/pipeline"
 )
 
 // ServiceNow defaults.
@@ -148,7 +147,7 @@ type incidentFields struct {
 const maxShortDescription = 160
 
 // SendTicket applies one ticket event to the user's incident.
-func (s *ServiceNow) SendTicket(ctx context.Context, _ pipeline.DecisionMessage, rec pipeline.TicketRecord) error {
+func (s *ServiceNow) SendTicket(ctx context.Context, _ model.DecisionMessage, rec model.TicketRecord) error {
 	if !safeID(rec.TicketID) || !safeID(rec.DecisionID) {
 		return fmt.Errorf("servicenow: ticket %q: %w: ticket and decision ids must be letters, digits, '-', '_' or '.'", rec.TicketID, model.ErrInvalidInput)
 	}
@@ -158,7 +157,7 @@ func (s *ServiceNow) SendTicket(ctx context.Context, _ pipeline.DecisionMessage,
 func marker(decisionID string) string { return "credres:" + decisionID }
 
 // open creates the incident unless an earlier attempt did.
-func (s *ServiceNow) open(ctx context.Context, rec pipeline.TicketRecord) error {
+func (s *ServiceNow) open(ctx context.Context, rec model.TicketRecord) error {
 	inc, err := s.find(ctx, rec, true)
 	if err != nil {
 		return err
@@ -181,7 +180,7 @@ func (s *ServiceNow) open(ctx context.Context, rec pipeline.TicketRecord) error 
 }
 
 // update adds the event's text as a work note, once.
-func (s *ServiceNow) update(ctx context.Context, rec pipeline.TicketRecord) error {
+func (s *ServiceNow) update(ctx context.Context, rec model.TicketRecord) error {
 	inc, err := s.find(ctx, rec, false)
 	if err != nil {
 		return err
@@ -200,7 +199,7 @@ func (s *ServiceNow) update(ctx context.Context, rec pipeline.TicketRecord) erro
 }
 
 // resolve resolves the incident unless it is resolved, closed or gone.
-func (s *ServiceNow) resolve(ctx context.Context, rec pipeline.TicketRecord) error {
+func (s *ServiceNow) resolve(ctx context.Context, rec model.TicketRecord) error {
 	inc, err := s.find(ctx, rec, false)
 	if err != nil {
 		return err
@@ -223,7 +222,7 @@ func (s *ServiceNow) resolve(ctx context.Context, rec pipeline.TicketRecord) err
 
 // find looks the ticket's incident up by ticket id and, for an opening, by
 // the decision id an earlier attempt left on it.
-func (s *ServiceNow) find(ctx context.Context, rec pipeline.TicketRecord, byDecision bool) (*incident, error) {
+func (s *ServiceNow) find(ctx context.Context, rec model.TicketRecord, byDecision bool) (*incident, error) {
 	q := "correlation_id=" + rec.TicketID
 	if byDecision {
 		q += "^ORcorrelation_display=" + marker(rec.DecisionID)
@@ -265,7 +264,7 @@ func (s *ServiceNow) find(ctx context.Context, rec pipeline.TicketRecord, byDeci
 }
 
 // create opens a new incident for the ticket.
-func (s *ServiceNow) create(ctx context.Context, rec pipeline.TicketRecord) error {
+func (s *ServiceNow) create(ctx context.Context, rec model.TicketRecord) error {
 	title, desc := ticketText(rec)
 	resp, err := s.ep.send(ctx, request{
 		method: http.MethodPost,

@@ -35,7 +35,7 @@ func TestServiceNowTicketLifecycle(t *testing.T) {
 			ctx, _ := logged(t)
 			sn, fake, _ := newServiceNow(t, secret, notify.ServiceNowConfig{AssignmentGroup: "Service Desk", Caller: "6816f79cc0a8016401c5a33be04be441"})
 			open := ticket("opened", "CR-AAAAAAAAAA", "d-open")
-			if err := sn.SendTicket(ctx, pipeline.DecisionMessage{}, open); err != nil {
+			if err := sn.SendTicket(ctx, model.DecisionMessage{}, open); err != nil {
 				t.Fatal(err)
 			}
 			incs := fake.Incidents()
@@ -61,11 +61,11 @@ func TestServiceNowTicketLifecycle(t *testing.T) {
 			}
 
 			update := ticket("updated", "CR-AAAAAAAAAA", "d-update")
-			if err := sn.SendTicket(ctx, pipeline.DecisionMessage{}, update); err != nil {
+			if err := sn.SendTicket(ctx, model.DecisionMessage{}, update); err != nil {
 				t.Fatal(err)
 			}
 			resolve := ticket("resolved", "CR-AAAAAAAAAA", "d-resolve")
-			if err := sn.SendTicket(ctx, pipeline.DecisionMessage{}, resolve); err != nil {
+			if err := sn.SendTicket(ctx, model.DecisionMessage{}, resolve); err != nil {
 				t.Fatal(err)
 			}
 			inc = fake.Incidents()[0]
@@ -176,10 +176,10 @@ func TestServiceNowRetriesNeverDuplicate(t *testing.T) {
 }
 
 // send delivers one event and fails the test on an error.
-func send(t *testing.T, s pipeline.TicketSender, rec pipeline.TicketRecord) {
+func send(t *testing.T, s pipeline.TicketSender, rec model.TicketRecord) {
 	t.Helper()
 	ctx, _ := logged(t)
-	if err := s.SendTicket(ctx, pipeline.DecisionMessage{}, rec); err != nil {
+	if err := s.SendTicket(ctx, model.DecisionMessage{}, rec); err != nil {
 		t.Fatalf("%s %s: %v", rec.Action, rec.TicketID, err)
 	}
 }
@@ -198,7 +198,7 @@ func TestServiceNowCredentialsNeverLeak(t *testing.T) {
 			t.Parallel()
 			ctx, _ := logged(t)
 			sn, fake, _ := newServiceNow(t, tc.secret, notify.ServiceNowConfig{})
-			err := sn.SendTicket(ctx, pipeline.DecisionMessage{}, ticket("opened", "CR-AAAAAAAAAA", "d-open"))
+			err := sn.SendTicket(ctx, model.DecisionMessage{}, ticket("opened", "CR-AAAAAAAAAA", "d-open"))
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
@@ -222,7 +222,7 @@ func TestServiceNowReportsItsErrorMessageMasked(t *testing.T) {
 		"status": "failure",
 	})
 	fake.Fail(notifytest.Fault{Method: http.MethodPost, Status: 400, Body: string(body)})
-	err := sn.SendTicket(ctx, pipeline.DecisionMessage{}, ticket("opened", "CR-AAAAAAAAAA", "d-open"))
+	err := sn.SendTicket(ctx, model.DecisionMessage{}, ticket("opened", "CR-AAAAAAAAAA", "d-open"))
 	want := "servicenow: open incident CR-AAAAAAAAAA: 400 Bad Request: Invalid caller: No user p•••@contoso.example (+1 ••• ••• 0147)"
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v\nwant   %s", err, want)
@@ -255,11 +255,11 @@ func TestServiceNowRejectsUnsafeConfigAndRecords(t *testing.T) {
 	}
 	sn, fake, _ := newServiceNow(t, "sn-basic", notify.ServiceNowConfig{})
 	ctx, _ := logged(t)
-	for _, rec := range []pipeline.TicketRecord{
+	for _, rec := range []model.TicketRecord{
 		ticket("opened", "CR-1^ORactive=true", "d"), // would widen the query
 		ticket("reopened", "CR-AAAAAAAAAA", "d"),
 	} {
-		if err := sn.SendTicket(ctx, pipeline.DecisionMessage{}, rec); !errors.Is(err, model.ErrInvalidInput) {
+		if err := sn.SendTicket(ctx, model.DecisionMessage{}, rec); !errors.Is(err, model.ErrInvalidInput) {
 			t.Errorf("%s %q: err = %v, want invalid input", rec.Action, rec.TicketID, err)
 		}
 	}
@@ -277,7 +277,7 @@ func TestServiceNowFieldsHoldNoControlCharacters(t *testing.T) {
 	// sequence and a right-to-left override.
 	open.Title = "Sign-in resilience below policy for Pat\r\nDoe\x1b[31m\u202e"
 	open.Description = "Who: Pat\rDoe\x1b[2J, object id u-1.\r\nRemedy: none."
-	if err := sn.SendTicket(ctx, pipeline.DecisionMessage{}, open); err != nil {
+	if err := sn.SendTicket(ctx, model.DecisionMessage{}, open); err != nil {
 		t.Fatal(err)
 	}
 	inc := fake.Incidents()[0]

@@ -13,7 +13,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/credres/credres/pkg/model"
-	"github.com/credres/credres/pkg/pipeline"
 	"github.com/credres/credres/pkg/rules"
 )
 
@@ -115,7 +114,7 @@ type keyValuePair struct {
 }
 
 // SendNudge posts the nudge to the activity feed of the decision's user.
-func (t *TeamsSender) SendNudge(ctx context.Context, dm pipeline.DecisionMessage, rec pipeline.NudgeRecord) error {
+func (t *TeamsSender) SendNudge(ctx context.Context, dm model.DecisionMessage, rec model.NudgeRecord) error {
 	userID := dm.Decision.UserID
 	if userID == "" {
 		return fmt.Errorf("teams: send nudge %s: %w: no user id", rec.DecisionID, model.ErrInvalidInput)

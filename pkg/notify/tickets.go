@@ -67,7 +67,7 @@ func NewNudgeSender(cfg config.ChannelConfig, m Mailer, tokens TokenSource, http
 
 // ticketText returns the ticket's rendered title and description, or plain
 // ones built from the record when nothing was rendered.
-func ticketText(rec pipeline.TicketRecord) (title, description string) {
+func ticketText(rec model.TicketRecord) (title, description string) {
 	// Ticket fields are the edge to the helpdesk: the title is one line
 	// (ServiceNow's short_description, Jira's summary), and neither keeps a
 	// control character from a display name.

@@ -13,7 +13,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/credres/credres/pkg/model"
-	"github.com/credres/credres/pkg/pipeline"
 )
 
 // Webhook headers. Receivers verify SignatureHeader against the raw body
@@ -30,8 +29,8 @@ const (
 	// a nudge. Every delivery of one event, retries and redeliveries
 	// included, has the same value.
 	DeliveryHeader = "X-Credres-Delivery"
-	// EventHeader says what the body is: "ticket" (a pipeline.TicketRecord)
-	// or "nudge" (a pipeline.NudgeRecord).
+	// EventHeader says what the body is: "ticket" (a model.TicketRecord)
+	// or "nudge" (a model.NudgeRecord).
 	EventHeader = "X-Credres-Event"
 )
 
@@ -72,7 +71,7 @@ func NewWebhook(cfg WebhookConfig) (*Webhook, error) {
 }
 
 // SendTicket posts the ticket event.
-func (w *Webhook) SendTicket(ctx context.Context, _ pipeline.DecisionMessage, rec pipeline.TicketRecord) error {
+func (w *Webhook) SendTicket(ctx context.Context, _ model.DecisionMessage, rec model.TicketRecord) error {
 	if err := w.post(ctx, "ticket", rec.DecisionID+":"+rec.Action, rec); err != nil {
 		return fmt.Errorf("webhook: post ticket %s %s: %w", rec.TicketID, rec.Action, err)
 	}
@@ -81,7 +80,7 @@ func (w *Webhook) SendTicket(ctx context.Context, _ pipeline.DecisionMessage, re
 
 // SendNudge posts the nudge. The record holds the recipient masked; the
 // receiver looks the user up by userId.
-func (w *Webhook) SendNudge(ctx context.Context, _ pipeline.DecisionMessage, rec pipeline.NudgeRecord) error {
+func (w *Webhook) SendNudge(ctx context.Context, _ model.DecisionMessage, rec model.NudgeRecord) error {
 	if err := w.post(ctx, "nudge", rec.DecisionID+":nudge", rec); err != nil {
 		return fmt.Errorf("webhook: post nudge %s: %w", rec.DecisionID, err)
 	}

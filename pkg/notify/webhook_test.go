@@ -14,7 +14,6 @@ import (
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/notify"
 	"github.com/credres/credres/pkg/notify/notifytest"
-	"github.com/credres/credres/pkg/pipeline"
 )
 
 func newWebhook(t *testing.T, secret string) (*notify.Webhook, *notifytest.WebhookReceiver, *notifytest.Clock) {
@@ -83,7 +82,7 @@ func TestWebhookWrongSecretIsRejected(t *testing.T) {
 	t.Parallel()
 	w, recv, _ := newWebhook(t, "hook-wrong")
 	ctx, _ := logged(t)
-	err := w.SendTicket(ctx, pipeline.DecisionMessage{}, ticket("opened", "CR-AAAAAAAAAA", "d-open"))
+	err := w.SendTicket(ctx, model.DecisionMessage{}, ticket("opened", "CR-AAAAAAAAAA", "d-open"))
 	if !errors.Is(err, model.ErrInvalidInput) || !strings.Contains(err.Error(), "401 Unauthorized: credentials rejected: bad signature") {
 		t.Fatalf("err = %v", err)
 	}
@@ -104,7 +103,7 @@ func TestWebhookURLNeverInErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, _ := logged(t)
-	err = w.SendTicket(ctx, pipeline.DecisionMessage{}, ticket("opened", "CR-AAAAAAAAAA", "d-open"))
+	err = w.SendTicket(ctx, model.DecisionMessage{}, ticket("opened", "CR-AAAAAAAAAA", "d-open"))
 	if err == nil || strings.Contains(err.Error(), "tok-secret-123") || !strings.Contains(err.Error(), "gave up after 3 attempts") {
 		t.Errorf("err = %v", err)
 	}
@@ -157,7 +156,7 @@ func ExampleVerifySignature() {
 		} else {
 			seen[id] = true
 		}
-		var rec pipeline.TicketRecord
+		var rec model.TicketRecord
 		if err := json.Unmarshal(body, &rec); err != nil {
 			http.Error(w, "not a ticket record", http.StatusBadRequest)
 			return

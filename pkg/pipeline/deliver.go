@@ -12,69 +12,24 @@ import (
 	"github.com/credres/credres/pkg/model"
 )
 
-// ClaimResult says whether a delivery may go ahead.
-type ClaimResult int
-
-// Claim outcomes.
-const (
-	// Claimed: this caller delivers, then calls Complete.
-	Claimed ClaimResult = iota
-	// AlreadyDone: delivered before; do nothing.
-	AlreadyDone
-	// InProgress: another delivery holds a live claim; try again later.
-	InProgress
-)
-
 // DeliveryStore makes delivery idempotent and keeps the user's nudge
 // history and ticket.
 type DeliveryStore interface {
 	// Claim takes key for lease; a claim that was never completed can be
 	// taken again once its lease has run out (the deliverer died).
-	Claim(ctx context.Context, key string, lease time.Duration) (ClaimResult, error)
+	Claim(ctx context.Context, key string, lease time.Duration) (model.ClaimResult, error)
 	// Complete marks key delivered; it is remembered for retention.
 	Complete(ctx context.Context, key string, retention time.Duration) error
-	LoadUser(ctx context.Context, userID string) (UserState, error)
+	LoadUser(ctx context.Context, userID string) (model.UserState, error)
 	RecordNudge(ctx context.Context, userID string, at time.Time) error
 	ClearNudges(ctx context.Context, userID string) error
-	SetTicket(ctx context.Context, userID string, t *Ticket) error
-}
-
-// NudgeRecord is one delivered nudge: a line of the local outbox
-// (outbox/nudges.jsonl) and the message body of the nudge outbox queue.
-type NudgeRecord struct {
-	DecisionID string    `json:"decisionId"`
-	UserID     string    `json:"userId"`
-	Decision   string    `json:"decision"`
-	Reminder   bool      `json:"reminder,omitempty"`
-	Violations []string  `json:"violations"`
-	Reasons    []string  `json:"reasons"`
-	Time       time.Time `json:"time"`
-	// Channel is how the nudge reaches the user: "email" or "teams".
-	Channel string `json:"channel"`
-	// To is the recipient, masked (the sender reads the real address from
-	// the decision message).
-	To       string `json:"to,omitempty"`
-	Language string `json:"language,omitempty"`
-	Subject  string `json:"subject,omitempty"`
-	Text     string `json:"text,omitempty"`
-	HTML     string `json:"html,omitempty"`
-	DryRun   bool   `json:"dryRun,omitempty"`
-}
-
-// RenderedNudge is a nudge's words, in the user's language.
-type RenderedNudge struct {
-	Language, Subject, Text, HTML string
-}
-
-// RenderedTicket is a ticket's words for the helpdesk.
-type RenderedTicket struct {
-	Title, Description string
+	SetTicket(ctx context.Context, userID string, t *model.Ticket) error
 }
 
 // Renderer writes nudges and tickets (package notify's templates).
 type Renderer interface {
-	RenderNudge(DecisionMessage) (RenderedNudge, error)
-	RenderTicket(DecisionMessage, TicketRecord) (RenderedTicket, error)
+	RenderNudge(model.DecisionMessage) (model.RenderedNudge, error)
+	RenderTicket(model.DecisionMessage, model.TicketRecord) (model.RenderedTicket, error)
 }
 
 // DryRunLog keeps every message a dry run would have sent, with its full
@@ -83,41 +38,15 @@ type DryRunLog interface {
 	RecordDryRun(ctx context.Context, kind string, record any) error
 }
 
-// TicketRecord is one ticket event: opened, updated or resolved. It is a
-// line of the local outbox (outbox/tickets.jsonl) and the JSON sent to the
-// helpdesk queue (docs/STATE.md, "Helpdesk ticket JSON").
-type TicketRecord struct {
-	DecisionID        string    `json:"decisionId"`
-	TicketID          string    `json:"ticketId"`
-	Status            string    `json:"status"` // open or resolved
-	Action            string    `json:"action"` // opened, updated or resolved
-	UserID            string    `json:"userId"`
-	UserPrincipalName string    `json:"userPrincipalName"`
-	Decision          string    `json:"decision"`
-	Tier              string    `json:"tier,omitempty"`
-	Diversity         int       `json:"diversity"`
-	Violations        []string  `json:"violations"`
-	TenantSide        []string  `json:"tenantSide,omitempty"`
-	Reasons           []string  `json:"reasons"`
-	Methods           []string  `json:"methods,omitempty"`
-	Recommendations   []string  `json:"recommendations,omitempty"`
-	Escalated         bool      `json:"escalated,omitempty"`
-	AdminOnly         bool      `json:"adminOnly,omitempty"`
-	Time              time.Time `json:"time"`
-	Title             string    `json:"title,omitempty"`
-	Description       string    `json:"description,omitempty"`
-	DryRun            bool      `json:"dryRun,omitempty"`
-}
-
 // NudgeSender delivers nudges (the outbox here; mail and Teams channels
 // implement it too).
 type NudgeSender interface {
-	SendNudge(ctx context.Context, msg DecisionMessage, rec NudgeRecord) error
+	SendNudge(ctx context.Context, msg model.DecisionMessage, rec model.NudgeRecord) error
 }
 
 // TicketSender delivers ticket events to a helpdesk.
 type TicketSender interface {
-	SendTicket(ctx context.Context, msg DecisionMessage, rec TicketRecord) error
+	SendTicket(ctx context.Context, msg model.DecisionMessage, rec model.TicketRecord) error
 }
 
 // Delivery timing defaults. The lease is shorter than the delivery queues'
@@ -154,10 +83,10 @@ type TicketStage struct {
 // Handle delivers a batch of decision messages and returns the ones to
 // deliver again.
 func (n *NudgeStage) Handle(ctx context.Context, msgs []Message) []Failure {
-	return deliverAll(ctx, msgs, n.Store, "nudge", func(ctx context.Context, dm DecisionMessage) error {
+	return deliverAll(ctx, msgs, n.Store, "nudge", func(ctx context.Context, dm model.DecisionMessage) error {
 		switch dm.Decision.Kind {
 		case model.DecisionNudge:
-			rec := NudgeRecord{
+			rec := model.NudgeRecord{
 				DecisionID: dm.ID, UserID: dm.Decision.UserID, Decision: string(dm.Decision.Kind),
 				Reminder: dm.Decision.Reminder, Violations: dm.Decision.UserViolations(dm.Assessment.TenantSide),
 				Reasons: dm.Decision.Reasons, Time: n.Now(), Channel: dm.Decision.Channel, To: mask.Email(dm.User.Mail),
@@ -198,14 +127,14 @@ func (n *NudgeStage) Handle(ctx context.Context, msgs []Message) []Failure {
 // Handle delivers a batch of decision messages and returns the ones to
 // deliver again.
 func (t *TicketStage) Handle(ctx context.Context, msgs []Message) []Failure {
-	return deliverAll(ctx, msgs, t.Store, "ticket", func(ctx context.Context, dm DecisionMessage) error {
+	return deliverAll(ctx, msgs, t.Store, "ticket", func(ctx context.Context, dm model.DecisionMessage) error {
 		userID := dm.Decision.UserID
 		state, err := t.Store.LoadUser(ctx, userID)
 		if err != nil {
 			return err
 		}
 		now := t.Now()
-		open := state.Ticket != nil && state.Ticket.Status == TicketOpen
+		open := state.Ticket != nil && state.Ticket.Status == model.TicketOpen
 		switch dm.Decision.Kind {
 		case model.DecisionTicket:
 			tk := state.Ticket
@@ -213,7 +142,7 @@ func (t *TicketStage) Handle(ctx context.Context, msgs []Message) []Failure {
 			if !open {
 				// The id comes from the decision, not the delivery, so that a
 				// redelivered decision opens the same ticket.
-				tk = &Ticket{ID: TicketID(userID, dm.Time), Status: TicketOpen, Opened: now, Reason: reasonOf(dm.Decision)}
+				tk = &model.Ticket{ID: model.TicketID(userID, dm.Time), Status: model.TicketOpen, Opened: now, Reason: reasonOf(dm.Decision)}
 				action = "opened"
 			}
 			tk.Updated = now
@@ -226,7 +155,7 @@ func (t *TicketStage) Handle(ctx context.Context, msgs []Message) []Failure {
 				return nil // nothing was ticketed: a nudge-only episode ended
 			}
 			tk := *state.Ticket
-			tk.Status, tk.Updated = TicketResolved, now
+			tk.Status, tk.Updated = model.TicketResolved, now
 			if err := t.send(ctx, dm, ticketRecord(dm, &tk, "resolved", now)); err != nil {
 				return err
 			}
@@ -237,7 +166,7 @@ func (t *TicketStage) Handle(ctx context.Context, msgs []Message) []Failure {
 }
 
 // send renders and delivers one ticket event (or records it in a dry run).
-func (t *TicketStage) send(ctx context.Context, dm DecisionMessage, rec TicketRecord) error {
+func (t *TicketStage) send(ctx context.Context, dm model.DecisionMessage, rec model.TicketRecord) error {
 	if t.Render != nil {
 		r, err := t.Render.RenderTicket(dm, rec)
 		if err != nil {
@@ -268,9 +197,9 @@ func reasonOf(d model.Decision) string {
 	return "policy"
 }
 
-func ticketRecord(dm DecisionMessage, tk *Ticket, action string, now time.Time) TicketRecord {
+func ticketRecord(dm model.DecisionMessage, tk *model.Ticket, action string, now time.Time) model.TicketRecord {
 	a := dm.Assessment
-	rec := TicketRecord{
+	rec := model.TicketRecord{
 		DecisionID: dm.ID, TicketID: tk.ID, Status: tk.Status, Action: action,
 		// Ticket systems are no place for addresses: the user is named by
 		// object id, the user principal name only masked.
@@ -291,12 +220,12 @@ func ticketRecord(dm DecisionMessage, tk *Ticket, action string, now time.Time) 
 // of a user (a FIFO message group) failed, the user's later messages in the
 // batch are returned undelivered, so that they are delivered after it, in
 // order: a resolve must never overtake the ticket it resolves.
-func deliverAll(ctx context.Context, msgs []Message, store DeliveryStore, stage string, deliver func(context.Context, DecisionMessage) error) []Failure {
+func deliverAll(ctx context.Context, msgs []Message, store DeliveryStore, stage string, deliver func(context.Context, model.DecisionMessage) error) []Failure {
 	log := zerolog.Ctx(ctx)
 	var failures []Failure
 	broken := map[string]bool{}
 	for _, m := range msgs {
-		var dm DecisionMessage
+		var dm model.DecisionMessage
 		if err := json.Unmarshal(m.Body, &dm); err != nil || dm.ID == "" || dm.Decision.UserID == "" {
 			reason := fmt.Sprintf("malformed decision message: %v", orMissing(err))
 			log.Error().Str("messageId", m.ID).Str("reason", reason).Msg("message rejected")
@@ -327,10 +256,10 @@ func deliverAll(ctx context.Context, msgs []Message, store DeliveryStore, stage 
 			continue
 		}
 		switch claim {
-		case AlreadyDone:
+		case model.AlreadyDone:
 			ulog.Info().Msg("already delivered; duplicate ignored")
 			continue
-		case InProgress:
+		case model.InProgress:
 			fail("another delivery of this decision is in progress")
 			continue
 		}

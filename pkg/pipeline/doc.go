@@ -16,7 +16,9 @@
 //
 // Each stage talks to the outside through small interfaces declared here
 // and implemented by adapters (store, queue, graph, eventhubs) or by the
-// in-process versions the local runner uses.
+// in-process versions the local runner uses. The records that travel between
+// the stages, the queues and the stores (EvaluationRequest, DecisionMessage,
+// UserState, NudgeRecord, TicketRecord, …) are pkg/model types.
 //
 // Delivery is at least once everywhere: the ingest checkpoint advances only
 // after its evaluation requests were enqueued; an evaluation publishes its

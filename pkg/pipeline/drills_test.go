@@ -121,12 +121,12 @@ type commitCrash struct {
 	crashes int
 }
 
-func (c *commitCrash) Next(context.Context) ([]pipeline.AuditMessage, error) {
+func (c *commitCrash) Next(context.Context) ([]model.AuditMessage, error) {
 	if c.served {
 		return nil, nil
 	}
 	c.served = true
-	return []pipeline.AuditMessage{{Body: c.body, Position: "p0/41"}}, nil
+	return []model.AuditMessage{{Body: c.body, Position: "p0/41"}}, nil
 }
 
 func (c *commitCrash) Commit(context.Context) error {
@@ -167,7 +167,7 @@ func TestDrillCrashBetweenEnqueueAndCheckpoint(t *testing.T) {
 // FIFO queue after its five-minute deduplication window).
 type twiceQueue struct{ *queue.Memory }
 
-func (q twiceQueue) SendDecisions(_ context.Context, ds []pipeline.DecisionMessage) error {
+func (q twiceQueue) SendDecisions(_ context.Context, ds []model.DecisionMessage) error {
 	for _, dm := range ds {
 		body, err := json.Marshal(dm)
 		if err != nil {
@@ -183,16 +183,16 @@ func TestDrillDuplicateAndOutOfOrderEvents(t *testing.T) {
 	d := newDrill(t, &local.SnapshotReader{Dir: tenant(t)}, c.Now)
 	d.eval.Nudges = twiceQueue{d.nudges}
 	ctx := context.Background()
-	newer := pipeline.EvaluationRequest{UserID: bianca, Reason: pipeline.ReasonAudit, AuditID: "a-newer", Time: c.t.Add(time.Hour)}
-	older := pipeline.EvaluationRequest{UserID: bianca, Reason: pipeline.ReasonAudit, AuditID: "a-older", Time: c.t}
-	d.reqs.SendRequests(ctx, []pipeline.EvaluationRequest{newer, newer})
+	newer := model.EvaluationRequest{UserID: bianca, Reason: model.ReasonAudit, AuditID: "a-newer", Time: c.t.Add(time.Hour)}
+	older := model.EvaluationRequest{UserID: bianca, Reason: model.ReasonAudit, AuditID: "a-older", Time: c.t}
+	d.reqs.SendRequests(ctx, []model.EvaluationRequest{newer, newer})
 	d.settle(ctx)
 	// The older event arrives late, and the newer one is delivered again
 	// after the queue's deduplication window.
-	d.reqs.SendRequests(ctx, []pipeline.EvaluationRequest{older})
+	d.reqs.SendRequests(ctx, []model.EvaluationRequest{older})
 	d.settle(ctx)
 	redelivered := queue.NewMemory()
-	redelivered.SendRequests(ctx, []pipeline.EvaluationRequest{newer})
+	redelivered.SendRequests(ctx, []model.EvaluationRequest{newer})
 	d.reqs = redelivered
 	d.settle(ctx)
 	if got := d.sent("nudges.jsonl"); got[bianca] != 1 || len(got) != 1 {
@@ -218,7 +218,7 @@ func TestDrillGraph429StormMidBatch(t *testing.T) {
 	var ids []string
 	for _, u := range dir.Users[:10] {
 		ids = append(ids, u.ID)
-		d.reqs.SendRequests(ctx, []pipeline.EvaluationRequest{{UserID: u.ID, Reason: pipeline.ReasonAudit, AuditID: "a-" + u.ID, Time: clk.Now()}})
+		d.reqs.SendRequests(ctx, []model.EvaluationRequest{{UserID: u.ID, Reason: model.ReasonAudit, AuditID: "a-" + u.ID, Time: clk.Now()}})
 	}
 	// Graph throttles a storm of item reads with Retry-After; some users'
 	// reads exhaust their tries and their messages come back for redelivery.

@@ -28,22 +28,16 @@ type Failure struct {
 	Reason    string
 }
 
-// UserResult is one user read live, or why not.
-type UserResult struct {
-	User model.User
-	Err  error
-}
-
 // UserReader reads users and their methods live (Microsoft Graph in the
 // cloud, a directory snapshot locally). results[i] answers ids[i]; a user
 // that no longer exists has an error wrapping model.ErrNotFound.
 type UserReader interface {
-	ReadUsers(ctx context.Context, ids []string) []UserResult
+	ReadUsers(ctx context.Context, ids []string) []model.UserResult
 }
 
 // EvaluationStore keeps each user's last assessment.
 type EvaluationStore interface {
-	LoadUser(ctx context.Context, userID string) (UserState, error)
+	LoadUser(ctx context.Context, userID string) (model.UserState, error)
 	// SaveAssessment stores a if observedAt is newer than the stored
 	// version; otherwise it returns an error wrapping model.ErrConflict.
 	SaveAssessment(ctx context.Context, userID string, a model.Assessment, observedAt time.Time) error
@@ -51,7 +45,7 @@ type EvaluationStore interface {
 
 // DecisionQueue takes decisions for one delivery stage.
 type DecisionQueue interface {
-	SendDecisions(ctx context.Context, ds []DecisionMessage) error
+	SendDecisions(ctx context.Context, ds []model.DecisionMessage) error
 }
 
 // Evaluate re-evaluates users named by evaluation requests.
@@ -89,7 +83,7 @@ func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Fa
 	users := map[string]*pending{}
 	var order []string
 	for _, m := range msgs {
-		var req EvaluationRequest
+		var req model.EvaluationRequest
 		err := json.Unmarshal(m.Body, &req)
 		if err == nil {
 			err = req.Validate()
@@ -111,7 +105,7 @@ func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Fa
 		p.msgIDs = append(p.msgIDs, m.ID)
 		// A batch acts on first findings unless every request is a baseline.
 		p.baseline = p.baseline && req.Baseline
-		p.campaign = p.campaign || req.Reason == ReasonCampaign
+		p.campaign = p.campaign || req.Reason == model.ReasonCampaign
 	}
 	if len(order) == 0 {
 		return nil, failures
@@ -139,7 +133,7 @@ func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Fa
 	return outcomes, failures
 }
 
-func (ev *Evaluate) one(ctx context.Context, userID string, res UserResult, baseline, campaign bool) Outcome {
+func (ev *Evaluate) one(ctx context.Context, userID string, res model.UserResult, baseline, campaign bool) Outcome {
 	out := Outcome{UserID: userID}
 	log := zerolog.Ctx(ctx).With().Str("userId", userID).Logger()
 	if res.Err != nil {
@@ -167,8 +161,8 @@ func (ev *Evaluate) one(ctx context.Context, userID string, res UserResult, base
 	out.Assessment, out.Decision = a, d
 
 	if d.Kind != model.DecisionNone {
-		msg := DecisionMessage{
-			ID:         decisionID(userID, d, state.ObservedAt, state.History),
+		msg := model.DecisionMessage{
+			ID:         model.DecisionID(userID, d, state.ObservedAt, state.History),
 			Decision:   d,
 			User:       summarise(&u),
 			Assessment: a,
@@ -186,7 +180,7 @@ func (ev *Evaluate) one(ctx context.Context, userID string, res UserResult, base
 			queues = []DecisionQueue{ev.Nudges, ev.Tickets}
 		}
 		for _, q := range queues {
-			if err := q.SendDecisions(ctx, []DecisionMessage{msg}); err != nil {
+			if err := q.SendDecisions(ctx, []model.DecisionMessage{msg}); err != nil {
 				out.Err = fmt.Errorf("evaluate %s: publish %s decision: %w", userID, d.Kind, err)
 				return out
 			}
@@ -205,8 +199,8 @@ func (ev *Evaluate) one(ctx context.Context, userID string, res UserResult, base
 	return out
 }
 
-func summarise(u *model.User) UserSummary {
-	s := UserSummary{
+func summarise(u *model.User) model.UserSummary {
+	s := model.UserSummary{
 		ID: u.ID, UserPrincipalName: u.UserPrincipalName, DisplayName: u.DisplayName,
 		Mail: u.Mail, PreferredLanguage: u.PreferredLanguage,
 	}

@@ -8,27 +8,21 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/credres/credres/pkg/entralog"
+	"github.com/credres/credres/pkg/model"
 )
-
-// AuditMessage is one message from the audit stream: an Event Hubs event
-// body ({"records":[…]}) with where it came from, for logs.
-type AuditMessage struct {
-	Body     []byte
-	Position string // partition and offset or file name, never personal data
-}
 
 // AuditReceiver yields audit messages and checkpoints them. Commit
 // checkpoints everything Next has returned so far.
 type AuditReceiver interface {
 	// Next returns the next messages; an empty result with a nil error means
 	// the source is drained for now.
-	Next(ctx context.Context) ([]AuditMessage, error)
+	Next(ctx context.Context) ([]model.AuditMessage, error)
 	Commit(ctx context.Context) error
 }
 
 // RequestQueue takes evaluation requests (an SQS FIFO queue in the cloud).
 type RequestQueue interface {
-	SendRequests(ctx context.Context, reqs []EvaluationRequest) error
+	SendRequests(ctx context.Context, reqs []model.EvaluationRequest) error
 }
 
 // DeadLetters keeps input that can never be processed, with the reason, so
@@ -84,7 +78,7 @@ func (in *Ingest) Drain(ctx context.Context, r AuditReceiver) (IngestStats, erro
 		if len(msgs) == 0 {
 			return stats, nil
 		}
-		var reqs []EvaluationRequest
+		var reqs []model.EvaluationRequest
 		for _, m := range msgs {
 			stats.Messages++
 			batch, perr := entralog.ParseAudit(m.Body)
@@ -106,8 +100,8 @@ func (in *Ingest) Drain(ctx context.Context, r AuditReceiver) (IngestStats, erro
 					stats.add("other-tenant", 1)
 					continue
 				}
-				reqs = append(reqs, EvaluationRequest{
-					UserID: ev.UserID, TenantID: ev.TenantID, Reason: ReasonAudit,
+				reqs = append(reqs, model.EvaluationRequest{
+					UserID: ev.UserID, TenantID: ev.TenantID, Reason: model.ReasonAudit,
 					AuditID: ev.AuditID, Activity: ev.Activity, Time: ev.Time,
 				})
 			}

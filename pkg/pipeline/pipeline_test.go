@@ -38,7 +38,7 @@ func tenant(t *testing.T) *model.Directory {
 }
 
 func request(t *testing.T, id, user string) pipeline.Message {
-	body, _ := json.Marshal(pipeline.EvaluationRequest{UserID: user, Reason: pipeline.ReasonAudit, AuditID: "a-" + id, Time: time.Unix(0, 0)})
+	body, _ := json.Marshal(model.EvaluationRequest{UserID: user, Reason: model.ReasonAudit, AuditID: "a-" + id, Time: time.Unix(0, 0)})
 	return pipeline.Message{ID: id, GroupID: user, Body: body}
 }
 
@@ -48,7 +48,7 @@ type failingQueue struct {
 	n int
 }
 
-func (q *failingQueue) SendDecisions(ctx context.Context, ds []pipeline.DecisionMessage) error {
+func (q *failingQueue) SendDecisions(ctx context.Context, ds []model.DecisionMessage) error {
 	if q.n > 0 {
 		q.n--
 		return errors.New("queue unavailable")
@@ -56,7 +56,7 @@ func (q *failingQueue) SendDecisions(ctx context.Context, ds []pipeline.Decision
 	return q.Memory.SendDecisions(ctx, ds)
 }
 
-func (q *failingQueue) SendRequests(ctx context.Context, rs []pipeline.EvaluationRequest) error {
+func (q *failingQueue) SendRequests(ctx context.Context, rs []model.EvaluationRequest) error {
 	if q.n > 0 {
 		q.n--
 		return errors.New("queue unavailable")
@@ -70,11 +70,11 @@ type flakyReader struct {
 	fail  map[string]error
 }
 
-func (r flakyReader) ReadUsers(ctx context.Context, ids []string) []pipeline.UserResult {
+func (r flakyReader) ReadUsers(ctx context.Context, ids []string) []model.UserResult {
 	out := r.inner.ReadUsers(ctx, ids)
 	for i, id := range ids {
 		if err := r.fail[id]; err != nil {
-			out[i] = pipeline.UserResult{Err: err}
+			out[i] = model.UserResult{Err: err}
 		}
 	}
 	return out
@@ -163,11 +163,11 @@ func TestEvaluateNeverOverwritesANewerAssessment(t *testing.T) {
 
 // recordingReceiver remembers commits.
 type recordingReceiver struct {
-	batches [][]pipeline.AuditMessage
+	batches [][]model.AuditMessage
 	commits int
 }
 
-func (r *recordingReceiver) Next(context.Context) ([]pipeline.AuditMessage, error) {
+func (r *recordingReceiver) Next(context.Context) ([]model.AuditMessage, error) {
 	if len(r.batches) == 0 {
 		return nil, nil
 	}
@@ -191,13 +191,13 @@ func TestIngestCheckpointsOnlyAfterEnqueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := &failingQueue{queue.NewMemory(), 1}
-	r := &recordingReceiver{batches: [][]pipeline.AuditMessage{{{Body: body, Position: "p0/0"}}}}
+	r := &recordingReceiver{batches: [][]model.AuditMessage{{{Body: body, Position: "p0/0"}}}}
 	in := pipeline.Ingest{Queue: q}
 	if _, err := in.Drain(context.Background(), r); err == nil || r.commits != 0 {
 		t.Fatalf("enqueue failed: err %v, commits %d; the checkpoint must not advance", err, r.commits)
 	}
 	// The same batch comes again (the checkpoint held) and now goes through.
-	r.batches = [][]pipeline.AuditMessage{{{Body: body, Position: "p0/0"}}}
+	r.batches = [][]model.AuditMessage{{{Body: body, Position: "p0/0"}}}
 	stats, err := in.Drain(context.Background(), r)
 	if err != nil || r.commits != 1 || stats.Requests != 1 || q.Len() != 1 {
 		t.Fatalf("second drain: %+v, %v, commits %d, queued %d", stats, err, r.commits, q.Len())
@@ -208,7 +208,7 @@ func TestIngestDeadLettersMalformedRecordsAndGoesOn(t *testing.T) {
 	good, _ := os.ReadFile("../../events/audit/eventhub-user-registered-fido2.json")
 	dead := &deadLetters{}
 	q := queue.NewMemory()
-	r := &recordingReceiver{batches: [][]pipeline.AuditMessage{{
+	r := &recordingReceiver{batches: [][]model.AuditMessage{{
 		{Body: []byte(`{"records":[42]}`), Position: "p0/7"},
 		{Body: good, Position: "p0/8"},
 	}}}
@@ -221,16 +221,16 @@ func TestIngestDeadLettersMalformedRecordsAndGoesOn(t *testing.T) {
 func TestIngestIgnoresOtherTenants(t *testing.T) {
 	good, _ := os.ReadFile("../../events/audit/eventhub-user-registered-fido2.json")
 	q := queue.NewMemory()
-	r := &recordingReceiver{batches: [][]pipeline.AuditMessage{{{Body: good}}}}
+	r := &recordingReceiver{batches: [][]model.AuditMessage{{{Body: good}}}}
 	stats, _ := (&pipeline.Ingest{Queue: q, TenantID: "another-tenant"}).Drain(context.Background(), r)
 	if q.Len() != 0 || stats.Skipped["other-tenant"] != 1 {
 		t.Errorf("queued %d, skipped %v", q.Len(), stats.Skipped)
 	}
 }
 
-type registrations []pipeline.Registration
+type registrations []model.Registration
 
-func (rs registrations) Registrations(_ context.Context, fn func(pipeline.Registration) error) error {
+func (rs registrations) Registrations(_ context.Context, fn func(model.Registration) error) error {
 	for _, r := range rs {
 		if err := fn(r); err != nil {
 			return err
@@ -258,9 +258,9 @@ func TestSweep(t *testing.T) {
 		baselines map[string]bool
 		reason    string
 	}{
-		{"default-baselines-only-new-users", pipeline.SweepOptions{}, map[string]bool{"new": true}, pipeline.ReasonSweep},
-		{"baseline-records-everything", pipeline.SweepOptions{Baseline: true}, map[string]bool{"new": true, "changed": true, "stale": true}, pipeline.ReasonSweep},
-		{"campaign-acts-on-everything", pipeline.SweepOptions{Campaign: true}, map[string]bool{}, pipeline.ReasonCampaign},
+		{"default-baselines-only-new-users", pipeline.SweepOptions{}, map[string]bool{"new": true}, model.ReasonSweep},
+		{"baseline-records-everything", pipeline.SweepOptions{Baseline: true}, map[string]bool{"new": true, "changed": true, "stale": true}, model.ReasonSweep},
+		{"campaign-acts-on-everything", pipeline.SweepOptions{Campaign: true}, map[string]bool{}, model.ReasonCampaign},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			q := queue.NewMemory()
@@ -270,7 +270,7 @@ func TestSweep(t *testing.T) {
 				t.Fatalf("stats %+v err %v", stats, err)
 			}
 			for _, m := range q.Receive(0) {
-				var r pipeline.EvaluationRequest
+				var r model.EvaluationRequest
 				json.Unmarshal(m.Body, &r)
 				if r.UserID == "fresh" {
 					t.Errorf("fresh user enqueued")
@@ -286,11 +286,11 @@ func TestSweep(t *testing.T) {
 // flakySender fails its first n deliveries, then records what it delivers.
 type flakySender struct {
 	n       int
-	tickets []pipeline.TicketRecord
-	nudges  []pipeline.NudgeRecord
+	tickets []model.TicketRecord
+	nudges  []model.NudgeRecord
 }
 
-func (s *flakySender) SendTicket(_ context.Context, _ pipeline.DecisionMessage, rec pipeline.TicketRecord) error {
+func (s *flakySender) SendTicket(_ context.Context, _ model.DecisionMessage, rec model.TicketRecord) error {
 	if s.n > 0 {
 		s.n--
 		return errors.New("helpdesk unavailable")
@@ -299,7 +299,7 @@ func (s *flakySender) SendTicket(_ context.Context, _ pipeline.DecisionMessage, 
 	return nil
 }
 
-func (s *flakySender) SendNudge(_ context.Context, _ pipeline.DecisionMessage, rec pipeline.NudgeRecord) error {
+func (s *flakySender) SendNudge(_ context.Context, _ model.DecisionMessage, rec model.NudgeRecord) error {
 	if s.n > 0 {
 		s.n--
 		return errors.New("mail unavailable")
@@ -310,7 +310,7 @@ func (s *flakySender) SendNudge(_ context.Context, _ pipeline.DecisionMessage, r
 
 func decisionMessage(t *testing.T, msgID, decisionID, user string, kind model.DecisionKind, at time.Time) pipeline.Message {
 	t.Helper()
-	body, err := json.Marshal(pipeline.DecisionMessage{ID: decisionID, Decision: model.Decision{Kind: kind, UserID: user}, User: pipeline.UserSummary{ID: user}, Time: at})
+	body, err := json.Marshal(model.DecisionMessage{ID: decisionID, Decision: model.Decision{Kind: kind, UserID: user}, User: model.UserSummary{ID: user}, Time: at})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +332,7 @@ func TestDeliveryKeepsAUsersOrderAfterAFailure(t *testing.T) {
 			},
 			settle: func(t *testing.T, st *store.FileStore, s *flakySender) {
 				state, _ := st.LoadUser(context.Background(), adele)
-				if state.Ticket == nil || state.Ticket.Status != pipeline.TicketResolved {
+				if state.Ticket == nil || state.Ticket.Status != model.TicketResolved {
 					t.Errorf("ticket %+v: the user is back within policy, the ticket must end resolved", state.Ticket)
 				}
 				var actions []string
@@ -397,7 +397,7 @@ func (h historyFails) RecordNudge(context.Context, string, time.Time) error {
 // countingSender counts what reached people.
 type countingSender struct{ n int }
 
-func (c *countingSender) SendNudge(context.Context, pipeline.DecisionMessage, pipeline.NudgeRecord) error {
+func (c *countingSender) SendNudge(context.Context, model.DecisionMessage, model.NudgeRecord) error {
 	c.n++
 	return nil
 }
@@ -412,7 +412,7 @@ func TestNudgeSentOnceWhenTheHistoryCannotBeWritten(t *testing.T) {
 	}
 	sender := &countingSender{}
 	stage := pipeline.NudgeStage{Store: historyFails{st}, Sender: sender, Now: c.Now}
-	body, _ := json.Marshal(pipeline.DecisionMessage{ID: "d1", Decision: model.Decision{Kind: model.DecisionNudge, UserID: adele}})
+	body, _ := json.Marshal(model.DecisionMessage{ID: "d1", Decision: model.Decision{Kind: model.DecisionNudge, UserID: adele}})
 	msg := pipeline.Message{ID: "m1", GroupID: adele, Body: body}
 	for range 2 {
 		if f := stage.Handle(context.Background(), []pipeline.Message{msg}); len(f) != 0 {

@@ -3,20 +3,13 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"github.com/credres/credres/pkg/model"
 	"time"
 )
 
-// Registration is one row of the Graph registration report
-// (/reports/authenticationMethods/userRegistrationDetails).
-type Registration struct {
-	UserID            string
-	MethodsRegistered []string
-	LastUpdated       time.Time
-}
-
 // RegistrationReader walks the registration report.
 type RegistrationReader interface {
-	Registrations(ctx context.Context, fn func(Registration) error) error
+	Registrations(ctx context.Context, fn func(model.Registration) error) error
 }
 
 // SweepStore tells when each user was last assessed (their methods read).
@@ -63,11 +56,11 @@ const sweepChunk = 100
 func (s *Sweep) Run(ctx context.Context, opt SweepOptions) (SweepStats, error) {
 	var stats SweepStats
 	now := s.Now()
-	reason := ReasonSweep
+	reason := model.ReasonSweep
 	if opt.Campaign {
-		reason = ReasonCampaign
+		reason = model.ReasonCampaign
 	}
-	var chunk []Registration
+	var chunk []model.Registration
 	flush := func() error {
 		if len(chunk) == 0 {
 			return nil
@@ -80,7 +73,7 @@ func (s *Sweep) Run(ctx context.Context, opt SweepOptions) (SweepStats, error) {
 		if err != nil {
 			return fmt.Errorf("sweep: read assessment times: %w", err)
 		}
-		var reqs []EvaluationRequest
+		var reqs []model.EvaluationRequest
 		for _, r := range chunk {
 			at, known := seen[r.UserID]
 			var due bool
@@ -99,7 +92,7 @@ func (s *Sweep) Run(ctx context.Context, opt SweepOptions) (SweepStats, error) {
 				continue
 			}
 			baseline := opt.Baseline || (!opt.Campaign && !known)
-			reqs = append(reqs, EvaluationRequest{UserID: r.UserID, Reason: reason, Time: now, Baseline: baseline})
+			reqs = append(reqs, model.EvaluationRequest{UserID: r.UserID, Reason: reason, Time: now, Baseline: baseline})
 		}
 		chunk = chunk[:0]
 		if len(reqs) == 0 {
@@ -111,7 +104,7 @@ func (s *Sweep) Run(ctx context.Context, opt SweepOptions) (SweepStats, error) {
 		stats.Enqueued += len(reqs)
 		return nil
 	}
-	err := s.Registrations.Registrations(ctx, func(r Registration) error {
+	err := s.Registrations.Registrations(ctx, func(r model.Registration) error {
 		stats.Users++
 		chunk = append(chunk, r)
 		if len(chunk) == sweepChunk {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/pipeline"
 )
 
@@ -43,7 +44,7 @@ func (q *Memory) push(group, dedup string, body any) error {
 }
 
 // SendRequests enqueues evaluation requests, one group per user.
-func (q *Memory) SendRequests(_ context.Context, reqs []pipeline.EvaluationRequest) error {
+func (q *Memory) SendRequests(_ context.Context, reqs []model.EvaluationRequest) error {
 	for _, r := range reqs {
 		if err := q.push(r.UserID, r.DeduplicationID(), r); err != nil {
 			return err
@@ -53,7 +54,7 @@ func (q *Memory) SendRequests(_ context.Context, reqs []pipeline.EvaluationReque
 }
 
 // SendDecisions enqueues decisions, one group per user.
-func (q *Memory) SendDecisions(_ context.Context, ds []pipeline.DecisionMessage) error {
+func (q *Memory) SendDecisions(_ context.Context, ds []model.DecisionMessage) error {
 	for _, d := range ds {
 		if err := q.push(d.Decision.UserID, d.ID, d); err != nil {
 			return err

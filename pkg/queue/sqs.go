@@ -19,7 +19,6 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/credres/credres/pkg/model"
-	"github.com/credres/credres/pkg/pipeline"
 )
 
 // MaxMessageSize is the largest message credres sends: SQS's classic
@@ -175,7 +174,7 @@ func sqsJSON(data []byte) string {
 // Every request is checked before the first is sent; a partial failure
 // returns an error naming the requests that were not taken, and sending
 // the whole batch again is safe.
-func (q *SQS) SendRequests(ctx context.Context, reqs []pipeline.EvaluationRequest) error {
+func (q *SQS) SendRequests(ctx context.Context, reqs []model.EvaluationRequest) error {
 	op := fmt.Sprintf("send %d evaluation requests", len(reqs))
 	msgs := make([]outgoing, 0, len(reqs))
 	for _, r := range reqs {
@@ -190,7 +189,7 @@ func (q *SQS) SendRequests(ctx context.Context, reqs []pipeline.EvaluationReques
 
 // SendDecisions enqueues decisions: group = user id, deduplication id = the
 // decision id.
-func (q *SQS) SendDecisions(ctx context.Context, ds []pipeline.DecisionMessage) error {
+func (q *SQS) SendDecisions(ctx context.Context, ds []model.DecisionMessage) error {
 	op := fmt.Sprintf("send %d decisions", len(ds))
 	msgs := make([]outgoing, 0, len(ds))
 	for _, d := range ds {
@@ -397,7 +396,7 @@ func entryByID(entries []types.SendMessageBatchRequestEntry, id string) (types.S
 }
 
 // HelpdeskQueue sends ticket events to a helpdesk's queue as
-// pipeline.TicketRecord JSON (docs/STATE.md shows an example). It
+// model.TicketRecord JSON (docs/STATE.md shows an example). It
 // implements pipeline.TicketSender.
 type HelpdeskQueue struct{ q *SQS }
 
@@ -408,7 +407,7 @@ func NewHelpdeskQueue(client *sqs.Client, queueURL string) *HelpdeskQueue {
 
 // SendTicket sends rec: group = user id, deduplication id = decision id
 // "/" action.
-func (h *HelpdeskQueue) SendTicket(ctx context.Context, _ pipeline.DecisionMessage, rec pipeline.TicketRecord) error {
+func (h *HelpdeskQueue) SendTicket(ctx context.Context, _ model.DecisionMessage, rec model.TicketRecord) error {
 	dedup := rec.DecisionID + "/" + rec.Action
 	op := "send ticket " + rec.TicketID + " " + rec.Action
 	m, err := jsonMessage(rec, rec.UserID, dedup, "ticket "+rec.TicketID+" "+rec.Action)
@@ -418,7 +417,7 @@ func (h *HelpdeskQueue) SendTicket(ctx context.Context, _ pipeline.DecisionMessa
 	return h.q.sendAll(ctx, op, []outgoing{m})
 }
 
-// NudgeOutboxQueue sends delivered nudges to a queue as pipeline.NudgeRecord
+// NudgeOutboxQueue sends delivered nudges to a queue as model.NudgeRecord
 // JSON, for whatever mails or messages the user. It implements
 // pipeline.NudgeSender.
 type NudgeOutboxQueue struct{ q *SQS }
@@ -429,7 +428,7 @@ func NewNudgeOutboxQueue(client *sqs.Client, queueURL string) *NudgeOutboxQueue 
 }
 
 // SendNudge sends rec: group = user id, deduplication id = decision id.
-func (n *NudgeOutboxQueue) SendNudge(ctx context.Context, _ pipeline.DecisionMessage, rec pipeline.NudgeRecord) error {
+func (n *NudgeOutboxQueue) SendNudge(ctx context.Context, _ model.DecisionMessage, rec model.NudgeRecord) error {
 	op := "send nudge " + rec.DecisionID
 	m, err := jsonMessage(rec, rec.UserID, rec.DecisionID, "nudge "+rec.DecisionID)
 	if err != nil {

@@ -126,9 +126,9 @@ func counting(client *sqs.Client) (*sqs.Client, *countingTransport) {
 	return sqs.New(client.Options(), func(o *sqs.Options) { o.HTTPClient = &http.Client{Transport: ct} }), ct
 }
 
-func auditRequest(user, audit string) pipeline.EvaluationRequest {
-	return pipeline.EvaluationRequest{
-		UserID: user, TenantID: "t1", Reason: pipeline.ReasonAudit, AuditID: audit,
+func auditRequest(user, audit string) model.EvaluationRequest {
+	return model.EvaluationRequest{
+		UserID: user, TenantID: "t1", Reason: model.ReasonAudit, AuditID: audit,
 		Activity: "User registered security info", Time: t0,
 	}
 }
@@ -145,7 +145,7 @@ func TestSQSFIFODropsARepeatedRequest(t *testing.T) {
 	req := auditRequest("8f4c2a1e-0000-4000-8000-000000000001", "audit-1")
 	// The ingest stage repeats a batch after a crash before its checkpoint.
 	for range 2 {
-		if err := q.SendRequests(ctx, []pipeline.EvaluationRequest{req}); err != nil {
+		if err := q.SendRequests(ctx, []model.EvaluationRequest{req}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -154,7 +154,7 @@ func TestSQSFIFODropsARepeatedRequest(t *testing.T) {
 	if attrs["MessageGroupId"] != req.UserID || attrs["MessageDeduplicationId"] != req.DeduplicationID() {
 		t.Errorf("group %q dedup %q, want the user id and %q", attrs["MessageGroupId"], attrs["MessageDeduplicationId"], req.DeduplicationID())
 	}
-	var got pipeline.EvaluationRequest
+	var got model.EvaluationRequest
 	if err := json.Unmarshal([]byte(aws.ToString(msgs[0].Body)), &got); err != nil || !reflect.DeepEqual(got, req) {
 		t.Errorf("body decodes to %+v (%v), want %+v", got, err, req)
 	}
@@ -166,7 +166,7 @@ func TestSQSSendsRequestsInBatchesOfTen(t *testing.T) {
 	url := createQueue(t, client, ".fifo", nil)
 	counted, calls := counting(client)
 	q := NewSQS(counted, url)
-	var reqs []pipeline.EvaluationRequest
+	var reqs []model.EvaluationRequest
 	for i := range 25 {
 		reqs = append(reqs, auditRequest(fmt.Sprintf("user-%02d", i), "audit-"+strconv.Itoa(i)))
 	}
@@ -178,7 +178,7 @@ func TestSQSSendsRequestsInBatchesOfTen(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, m := range receive(t, client, url, 25) {
-		var r pipeline.EvaluationRequest
+		var r model.EvaluationRequest
 		if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &r); err != nil {
 			t.Fatal(err)
 		}
@@ -199,7 +199,7 @@ func TestSQSBatchesStayUnder256KiB(t *testing.T) {
 	counted, calls := counting(client)
 	q := NewSQS(counted, url)
 	// Ten requests of about 60 KiB: four fit in a batch's 256 KiB.
-	var reqs []pipeline.EvaluationRequest
+	var reqs []model.EvaluationRequest
 	for i := range 10 {
 		r := auditRequest("user-"+strconv.Itoa(i), "audit-"+strconv.Itoa(i))
 		r.Activity = strings.Repeat("a", 60*1024)
@@ -214,8 +214,8 @@ func TestSQSBatchesStayUnder256KiB(t *testing.T) {
 	receive(t, client, url, 10)
 }
 
-func ticketRecord(action, status string) pipeline.TicketRecord {
-	return pipeline.TicketRecord{
+func ticketRecord(action, status string) model.TicketRecord {
+	return model.TicketRecord{
 		DecisionID: "5d0f3b7a9c2e4f6a8b1c3d5e7f9a0b2c", TicketID: "CR-3F9A12C4D7", Status: status, Action: action,
 		UserID: "8f4c2a1e-0000-4000-8000-000000000001", UserPrincipalName: "adele.vance@contoso.example",
 		Decision: string(model.DecisionTicket), Tier: "admin", Diversity: 1,
@@ -232,20 +232,20 @@ func TestSQSHelpdeskTicketRoundTrips(t *testing.T) {
 	url := createQueue(t, client, ".fifo", nil)
 	h := NewHelpdeskQueue(client, url)
 	ctx := context.Background()
-	opened, resolved := ticketRecord("opened", pipeline.TicketOpen), ticketRecord("resolved", pipeline.TicketResolved)
+	opened, resolved := ticketRecord("opened", model.TicketOpen), ticketRecord("resolved", model.TicketResolved)
 	// A redelivered decision sends the same event again: one message.
-	for _, rec := range []pipeline.TicketRecord{opened, opened, resolved} {
-		if err := h.SendTicket(ctx, pipeline.DecisionMessage{}, rec); err != nil {
+	for _, rec := range []model.TicketRecord{opened, opened, resolved} {
+		if err := h.SendTicket(ctx, model.DecisionMessage{}, rec); err != nil {
 			t.Fatal(err)
 		}
 	}
 	msgs := receive(t, client, url, 2)
-	for i, want := range []pipeline.TicketRecord{opened, resolved} {
+	for i, want := range []model.TicketRecord{opened, resolved} {
 		body := aws.ToString(msgs[i].Body)
 		if !utf8.ValidString(body) || strings.ContainsRune(body, '😀') || strings.ContainsRune(body, '\uffff') {
 			t.Errorf("body %d carries characters outside the escaped set: %q", i, body)
 		}
-		var got pipeline.TicketRecord
+		var got model.TicketRecord
 		dec := json.NewDecoder(strings.NewReader(body))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&got); err != nil || !reflect.DeepEqual(got, want) {
@@ -269,7 +269,7 @@ func TestSQSHelpdeskExampleInTheDocsIsExact(t *testing.T) {
 	if m == nil {
 		t.Fatal("docs/STATE.md has no helpdesk ticket example after <!-- helpdesk-ticket-example -->")
 	}
-	var rec pipeline.TicketRecord
+	var rec model.TicketRecord
 	dec := json.NewDecoder(bytes.NewReader(m[1]))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&rec); err != nil {
@@ -289,18 +289,18 @@ func TestSQSNudgeOutboxSendsTheRecord(t *testing.T) {
 	client := awstest.SQS(t)
 	url := createQueue(t, client, ".fifo", nil)
 	n := NewNudgeOutboxQueue(client, url)
-	rec := pipeline.NudgeRecord{
+	rec := model.NudgeRecord{
 		DecisionID: "0a1b2c3d4e5f60718293a4b5c6d7e8f9", UserID: "8f4c2a1e-0000-4000-8000-000000000001",
 		Decision: string(model.DecisionNudge), Reminder: true, Violations: []string{"below-min-diversity"},
 		Reasons: []string{"one method left"}, Time: t0,
 	}
 	for range 2 {
-		if err := n.SendNudge(context.Background(), pipeline.DecisionMessage{}, rec); err != nil {
+		if err := n.SendNudge(context.Background(), model.DecisionMessage{}, rec); err != nil {
 			t.Fatal(err)
 		}
 	}
 	msgs := receive(t, client, url, 1)
-	var got pipeline.NudgeRecord
+	var got model.NudgeRecord
 	if err := json.Unmarshal([]byte(aws.ToString(msgs[0].Body)), &got); err != nil || !reflect.DeepEqual(got, rec) {
 		t.Errorf("nudge decodes to %+v (%v)", got, err)
 	}
@@ -317,8 +317,8 @@ func TestSQSStandardQueueGetsNoGroup(t *testing.T) {
 	if q.FIFO() {
 		t.Fatal("a standard queue taken for FIFO")
 	}
-	d := pipeline.DecisionMessage{ID: "d1", Decision: model.Decision{Kind: model.DecisionNudge, UserID: "u1"}, Time: t0}
-	if err := q.SendDecisions(context.Background(), []pipeline.DecisionMessage{d}); err != nil {
+	d := model.DecisionMessage{ID: "d1", Decision: model.Decision{Kind: model.DecisionNudge, UserID: "u1"}, Time: t0}
+	if err := q.SendDecisions(context.Background(), []model.DecisionMessage{d}); err != nil {
 		t.Fatal(err)
 	}
 	msgs := receive(t, client, url, 1)
@@ -344,8 +344,8 @@ func TestSQSRedrivesAfterMaxReceiveCount(t *testing.T) {
 	policy := fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":2}`, attrs.Attributes["QueueArn"])
 	src := createQueue(t, client, ".fifo", map[string]string{string(types.QueueAttributeNameRedrivePolicy): policy})
 	q := NewSQS(client, src)
-	d := pipeline.DecisionMessage{ID: "d1", Decision: model.Decision{Kind: model.DecisionTicket, UserID: "u1"}, Time: t0}
-	if err := q.SendDecisions(ctx, []pipeline.DecisionMessage{d}); err != nil {
+	d := model.DecisionMessage{ID: "d1", Decision: model.Decision{Kind: model.DecisionTicket, UserID: "u1"}, Time: t0}
+	if err := q.SendDecisions(ctx, []model.DecisionMessage{d}); err != nil {
 		t.Fatal(err)
 	}
 	// Two failed deliveries: received, not deleted, and made visible again
@@ -373,7 +373,7 @@ func TestSQSRedrivesAfterMaxReceiveCount(t *testing.T) {
 		t.Fatalf("received a third time: %q", aws.ToString(out.Messages[0].Body))
 	}
 	msgs := receive(t, client, dlq, 1)
-	var got pipeline.DecisionMessage
+	var got model.DecisionMessage
 	if err := json.Unmarshal([]byte(aws.ToString(msgs[0].Body)), &got); err != nil || got.ID != "d1" {
 		t.Errorf("dead letter %q (%v)", aws.ToString(msgs[0].Body), err)
 	}
@@ -461,17 +461,17 @@ func TestSQSRefusesOversizedMessagesBeforeSending(t *testing.T) {
 	const url = "http://127.0.0.1:1/000000000000/credres-tickets.fifo"
 	ctx := context.Background()
 	big := strings.Repeat("x", 300*1024)
-	huge := ticketRecord("opened", pipeline.TicketOpen)
+	huge := ticketRecord("opened", model.TicketOpen)
 	huge.Reasons = []string{big}
 	oversized := auditRequest("u2", "a2")
 	oversized.Activity = big
 	for name, send := range map[string]func() error{
 		"dead-letter": func() error { return NewSQS(client, url).DeadLetter(ctx, []byte(big), "too big") },
 		"ticket": func() error {
-			return NewHelpdeskQueue(client, url).SendTicket(ctx, pipeline.DecisionMessage{}, huge)
+			return NewHelpdeskQueue(client, url).SendTicket(ctx, model.DecisionMessage{}, huge)
 		},
 		"one-request-of-a-batch": func() error {
-			return NewSQS(client, url).SendRequests(ctx, []pipeline.EvaluationRequest{auditRequest("u1", "a1"), oversized})
+			return NewSQS(client, url).SendRequests(ctx, []model.EvaluationRequest{auditRequest("u1", "a1"), oversized})
 		},
 	} {
 		err := send()
@@ -536,7 +536,7 @@ type batchEntry struct {
 func TestSQSRetriesFailedEntriesOnce(t *testing.T) {
 	t.Parallel()
 	const url = "http://127.0.0.1:1/000000000000/credres-evaluate.fifo"
-	reqs := []pipeline.EvaluationRequest{auditRequest("u0", "a0"), auditRequest("u1", "a1"), auditRequest("u2", "a2")}
+	reqs := []model.EvaluationRequest{auditRequest("u0", "a0"), auditRequest("u1", "a1"), auditRequest("u2", "a2")}
 	isU1 := func(e batchEntry) bool { return strings.Contains(e.MessageBody, `"userId":"u1"`) }
 
 	t.Run("transient-failure-succeeds-on-retry", func(t *testing.T) {

@@ -16,7 +16,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/credres/credres/pkg/model"
-	"github.com/credres/credres/pkg/pipeline"
 )
 
 // DynamoDB keeps state in two Amazon DynamoDB tables (docs/STATE.md):
@@ -149,10 +148,10 @@ func ceilSeconds(t time.Time) int64 {
 
 // LoadUser returns the user's state, read consistently; a user never seen
 // has the zero state.
-func (s *DynamoDB) LoadUser(ctx context.Context, userID string) (pipeline.UserState, error) {
+func (s *DynamoDB) LoadUser(ctx context.Context, userID string) (model.UserState, error) {
 	const op = "load user"
 	if userID == "" {
-		return pipeline.UserState{}, invalid(op, userID, "empty user id")
+		return model.UserState{}, invalid(op, userID, "empty user id")
 	}
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.stateTable),
@@ -160,17 +159,17 @@ func (s *DynamoDB) LoadUser(ctx context.Context, userID string) (pipeline.UserSt
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return pipeline.UserState{}, fail(op, userID, err)
+		return model.UserState{}, fail(op, userID, err)
 	}
 	st, err := decodeUser(out.Item)
 	if err != nil {
-		return pipeline.UserState{}, fail(op, userID, err)
+		return model.UserState{}, fail(op, userID, err)
 	}
 	return st, nil
 }
 
-func decodeUser(item map[string]types.AttributeValue) (pipeline.UserState, error) {
-	var st pipeline.UserState
+func decodeUser(item map[string]types.AttributeValue) (model.UserState, error) {
+	var st model.UserState
 	if av, ok := item[attrObservedAt]; ok {
 		t, err := nanoTime(av)
 		if err != nil {
@@ -214,7 +213,7 @@ func decodeUser(item map[string]types.AttributeValue) (pipeline.UserState, error
 			return st, fmt.Errorf("attribute %s: %w", attrTicket, err)
 		}
 		st.Ticket = tk
-		st.History.TicketOpen = tk.Status == pipeline.TicketOpen
+		st.History.TicketOpen = tk.Status == model.TicketOpen
 	}
 	if av, ok := item[attrSnoozed]; ok {
 		t, err := nanoTime(av)
@@ -226,7 +225,7 @@ func decodeUser(item map[string]types.AttributeValue) (pipeline.UserState, error
 	return st, nil
 }
 
-func encodeTicket(t *pipeline.Ticket) (types.AttributeValue, error) {
+func encodeTicket(t *model.Ticket) (types.AttributeValue, error) {
 	m := map[string]types.AttributeValue{
 		ticketID:     &types.AttributeValueMemberS{Value: t.ID},
 		ticketStatus: &types.AttributeValueMemberS{Value: t.Status},
@@ -250,12 +249,12 @@ func encodeTicket(t *pipeline.Ticket) (types.AttributeValue, error) {
 	return &types.AttributeValueMemberM{Value: m}, nil
 }
 
-func decodeTicket(av types.AttributeValue) (*pipeline.Ticket, error) {
+func decodeTicket(av types.AttributeValue) (*model.Ticket, error) {
 	m, ok := av.(*types.AttributeValueMemberM)
 	if !ok {
 		return nil, fmt.Errorf("not a map but %T", av)
 	}
-	var t pipeline.Ticket
+	var t model.Ticket
 	for name, dst := range map[string]*string{
 		ticketID: &t.ID, ticketStatus: &t.Status, ticketReason: &t.Reason, ticketExternal: &t.External,
 	} {
@@ -407,7 +406,7 @@ func (s *DynamoDB) ClearNudges(ctx context.Context, userID string) error {
 
 // SetTicket stores the user's ticket (nil removes it); whether a ticket is
 // open is read from its status.
-func (s *DynamoDB) SetTicket(ctx context.Context, userID string, t *pipeline.Ticket) error {
+func (s *DynamoDB) SetTicket(ctx context.Context, userID string, t *model.Ticket) error {
 	const op = "set ticket"
 	if t == nil {
 		_, err := s.update(ctx, op, userID, "REMOVE #ticket", []string{attrTicket}, nil, types.ReturnValueNone)
@@ -518,7 +517,7 @@ const claimAttempts = 3
 // claim is a conditional put that succeeds only if no claim exists or the
 // existing one (done or not) has expired, exactly as FileStore decides:
 // expired at expiresAt <= now.
-func (s *DynamoDB) Claim(ctx context.Context, claimKey string, lease time.Duration) (pipeline.ClaimResult, error) {
+func (s *DynamoDB) Claim(ctx context.Context, claimKey string, lease time.Duration) (model.ClaimResult, error) {
 	const op = "claim"
 	if claimKey == "" {
 		return 0, invalid(op, claimKey, "empty key")
@@ -542,7 +541,7 @@ func (s *DynamoDB) Claim(ctx context.Context, claimKey string, lease time.Durati
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		})
 		if err == nil {
-			return pipeline.Claimed, nil
+			return model.Claimed, nil
 		}
 		var ccf *types.ConditionalCheckFailedException
 		if !errors.As(err, &ccf) {
@@ -562,9 +561,9 @@ func (s *DynamoDB) Claim(ctx context.Context, claimKey string, lease time.Durati
 			held = got.Item
 		}
 		if done, _ := held[attrDone].(*types.AttributeValueMemberBOOL); done != nil && done.Value {
-			return pipeline.AlreadyDone, nil
+			return model.AlreadyDone, nil
 		}
-		return pipeline.InProgress, nil
+		return model.InProgress, nil
 	}
 	return 0, fail(op, claimKey, fmt.Errorf("%w: the claim changed under %d attempts", model.ErrConflict, claimAttempts))
 }

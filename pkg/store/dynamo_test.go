@@ -99,7 +99,7 @@ func TestDynamoDBOneOfRacingClaimsWins(t *testing.T) {
 	const racers = 8
 	for round := range 5 {
 		k := "nudge/race-" + strconv.Itoa(round)
-		results := make([]pipeline.ClaimResult, racers)
+		results := make([]model.ClaimResult, racers)
 		errs := make([]error, racers)
 		var wg sync.WaitGroup
 		start := make(chan struct{})
@@ -117,9 +117,9 @@ func TestDynamoDBOneOfRacingClaimsWins(t *testing.T) {
 				t.Fatalf("round %d: claim %d: %v", round, i, errs[i])
 			}
 			switch results[i] {
-			case pipeline.Claimed:
+			case model.Claimed:
 				claimed++
-			case pipeline.InProgress:
+			case model.InProgress:
 			default:
 				t.Fatalf("round %d: claim %d = %v, want Claimed or InProgress", round, i, results[i])
 			}
@@ -212,7 +212,7 @@ func TestDynamoDBClaimsCarryTheirTimeToLive(t *testing.T) {
 		}
 	}
 	before := time.Now()
-	if got, err := s.Claim(ctx, "ticket/d1", time.Minute); err != nil || got != pipeline.Claimed {
+	if got, err := s.Claim(ctx, "ticket/d1", time.Minute); err != nil || got != model.Claimed {
 		t.Fatalf("claim: %v %v", got, err)
 	}
 	it := item()

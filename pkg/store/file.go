@@ -19,12 +19,11 @@ import (
 	"time"
 
 	"github.com/credres/credres/pkg/model"
-	"github.com/credres/credres/pkg/pipeline"
 )
 
 // FileStore keeps state as JSON files under a folder:
 //
-//	users/<hash of user id>.json   pipeline.UserState
+//	users/<hash of user id>.json   model.UserState
 //	claims/<hash of key>.json      delivery claims with their expiry
 //
 // It serialises access within one process; the local runner is one process.
@@ -82,7 +81,7 @@ func (s *FileStore) writeJSON(path string, v any) error {
 
 type userFile struct {
 	UserID string `json:"userId"`
-	pipeline.UserState
+	model.UserState
 }
 
 func (s *FileStore) load(id string) (userFile, error) {
@@ -101,7 +100,7 @@ func (s *FileStore) save(f userFile) error {
 	return nil
 }
 
-func (s *FileStore) update(id string, change func(*pipeline.UserState) error) error {
+func (s *FileStore) update(id string, change func(*model.UserState) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f, err := s.load(id)
@@ -115,7 +114,7 @@ func (s *FileStore) update(id string, change func(*pipeline.UserState) error) er
 }
 
 // LoadUser returns the user's state; a user never seen has the zero state.
-func (s *FileStore) LoadUser(_ context.Context, userID string) (pipeline.UserState, error) {
+func (s *FileStore) LoadUser(_ context.Context, userID string) (model.UserState, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f, err := s.load(userID)
@@ -124,7 +123,7 @@ func (s *FileStore) LoadUser(_ context.Context, userID string) (pipeline.UserSta
 
 // SaveAssessment stores a when observedAt is newer than the stored version.
 func (s *FileStore) SaveAssessment(_ context.Context, userID string, a model.Assessment, observedAt time.Time) error {
-	return s.update(userID, func(st *pipeline.UserState) error {
+	return s.update(userID, func(st *model.UserState) error {
 		if !st.ObservedAt.IsZero() && !observedAt.After(st.ObservedAt) {
 			return fmt.Errorf("store: save assessment %s: %w: stored %s is not older than %s", userID, model.ErrConflict,
 				st.ObservedAt.Format(time.RFC3339Nano), observedAt.Format(time.RFC3339Nano))
@@ -136,7 +135,7 @@ func (s *FileStore) SaveAssessment(_ context.Context, userID string, a model.Ass
 
 // RecordNudge appends a nudge to the user's history.
 func (s *FileStore) RecordNudge(_ context.Context, userID string, at time.Time) error {
-	return s.update(userID, func(st *pipeline.UserState) error {
+	return s.update(userID, func(st *model.UserState) error {
 		st.History.Nudges = appendNudge(st.History.Nudges, at)
 		return nil
 	})
@@ -144,24 +143,24 @@ func (s *FileStore) RecordNudge(_ context.Context, userID string, at time.Time) 
 
 // ClearNudges ends the user's nudge episode.
 func (s *FileStore) ClearNudges(_ context.Context, userID string) error {
-	return s.update(userID, func(st *pipeline.UserState) error {
+	return s.update(userID, func(st *model.UserState) error {
 		st.History.Nudges = nil
 		return nil
 	})
 }
 
 // SetTicket stores the user's ticket and mirrors its status in the history.
-func (s *FileStore) SetTicket(_ context.Context, userID string, t *pipeline.Ticket) error {
-	return s.update(userID, func(st *pipeline.UserState) error {
+func (s *FileStore) SetTicket(_ context.Context, userID string, t *model.Ticket) error {
+	return s.update(userID, func(st *model.UserState) error {
 		st.Ticket = t
-		st.History.TicketOpen = t != nil && t.Status == pipeline.TicketOpen
+		st.History.TicketOpen = t != nil && t.Status == model.TicketOpen
 		return nil
 	})
 }
 
 // SetSnooze suppresses the user's nudges until the given time.
 func (s *FileStore) SetSnooze(_ context.Context, userID string, until time.Time) error {
-	return s.update(userID, func(st *pipeline.UserState) error {
+	return s.update(userID, func(st *model.UserState) error {
 		st.History.SnoozedUntil = until
 		return nil
 	})
@@ -189,7 +188,7 @@ type claimFile struct {
 }
 
 // Claim takes key for lease unless it is done or held by a live claim.
-func (s *FileStore) Claim(_ context.Context, key string, lease time.Duration) (pipeline.ClaimResult, error) {
+func (s *FileStore) Claim(_ context.Context, key string, lease time.Duration) (model.ClaimResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	path := filepath.Join(s.dir, "claims", fileName(key))
@@ -201,14 +200,14 @@ func (s *FileStore) Claim(_ context.Context, key string, lease time.Duration) (p
 	now := s.now()
 	if found && now.Before(c.Expires) {
 		if c.Done {
-			return pipeline.AlreadyDone, nil
+			return model.AlreadyDone, nil
 		}
-		return pipeline.InProgress, nil
+		return model.InProgress, nil
 	}
 	if err := s.writeJSON(path, claimFile{Key: key, Expires: now.Add(lease)}); err != nil {
 		return 0, fmt.Errorf("store: claim %s: %w", key, err)
 	}
-	return pipeline.Claimed, nil
+	return model.Claimed, nil
 }
 
 // Complete marks key done for retention.

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/credres/credres/pkg/pipeline"
+	"github.com/credres/credres/pkg/model"
 )
 
 // Delivery is an event a webhook receiver accepted.
@@ -21,8 +21,8 @@ type Delivery struct {
 	Event     string // X-Credres-Event: ticket or nudge
 	Timestamp int64  // X-Credres-Timestamp
 	Body      []byte
-	Ticket    *pipeline.TicketRecord
-	Nudge     *pipeline.NudgeRecord
+	Ticket    *model.TicketRecord
+	Nudge     *model.NudgeRecord
 }
 
 // WebhookReceiver is a receiver that does what docs/CHANNELS.md asks of
@@ -94,11 +94,11 @@ func (w *WebhookReceiver) handle(r *http.Request, body []byte) answer {
 	var wantID string
 	switch d.Event {
 	case "ticket":
-		d.Ticket = &pipeline.TicketRecord{}
+		d.Ticket = &model.TicketRecord{}
 		err = dec.Decode(d.Ticket)
 		wantID = d.Ticket.DecisionID + ":" + d.Ticket.Action
 	case "nudge":
-		d.Nudge = &pipeline.NudgeRecord{}
+		d.Nudge = &model.NudgeRecord{}
 		err = dec.Decode(d.Nudge)
 		wantID = d.Nudge.DecisionID + ":nudge"
 	default:

@@ -71,7 +71,7 @@ func Run(t *testing.T, open func(t *testing.T, clock *Clock) Store) {
 		s := open(t, &Clock{t0})
 		must(t, s.RecordNudge(ctx, "u1", t0))
 		must(t, s.RecordNudge(ctx, "u1", t0.Add(24*time.Hour)))
-		must(t, s.SetTicket(ctx, "u1", &pipeline.Ticket{ID: "CR-1", Status: pipeline.TicketOpen, Opened: t0, Updated: t0}))
+		must(t, s.SetTicket(ctx, "u1", &model.Ticket{ID: "CR-1", Status: model.TicketOpen, Opened: t0, Updated: t0}))
 		must(t, s.SetSnooze(ctx, "u1", t0.Add(48*time.Hour)))
 		must(t, s.SaveAssessment(ctx, "u1", model.Assessment{UserID: "u1"}, t0))
 		st, err := s.LoadUser(ctx, "u1")
@@ -86,10 +86,10 @@ func Run(t *testing.T, open func(t *testing.T, clock *Clock) Store) {
 			t.Errorf("snoozed until %v", st.History.SnoozedUntil)
 		}
 		must(t, s.ClearNudges(ctx, "u1"))
-		must(t, s.SetTicket(ctx, "u1", &pipeline.Ticket{ID: "CR-1", Status: pipeline.TicketResolved, Opened: t0, Updated: t0}))
+		must(t, s.SetTicket(ctx, "u1", &model.Ticket{ID: "CR-1", Status: model.TicketResolved, Opened: t0, Updated: t0}))
 		st, err = s.LoadUser(ctx, "u1")
 		must(t, err)
-		if len(st.History.Nudges) != 0 || st.History.TicketOpen || st.Ticket.Status != pipeline.TicketResolved || st.Assessment == nil {
+		if len(st.History.Nudges) != 0 || st.History.TicketOpen || st.Ticket.Status != model.TicketResolved || st.Assessment == nil {
 			t.Errorf("after clear: %+v", st)
 		}
 	})
@@ -98,21 +98,21 @@ func Run(t *testing.T, open func(t *testing.T, clock *Clock) Store) {
 		clock := &Clock{t0}
 		s := open(t, clock)
 		got, err := s.Claim(ctx, "nudge/d1", time.Minute)
-		if err != nil || got != pipeline.Claimed {
+		if err != nil || got != model.Claimed {
 			t.Fatalf("first claim: %v %v", got, err)
 		}
-		if got, _ := s.Claim(ctx, "nudge/d1", time.Minute); got != pipeline.InProgress {
+		if got, _ := s.Claim(ctx, "nudge/d1", time.Minute); got != model.InProgress {
 			t.Fatalf("second claim while held: %v", got)
 		}
 		clock.T = t0.Add(2 * time.Minute)
-		if got, _ := s.Claim(ctx, "nudge/d1", time.Minute); got != pipeline.Claimed {
+		if got, _ := s.Claim(ctx, "nudge/d1", time.Minute); got != model.Claimed {
 			t.Fatalf("claim after the lease ran out: %v", got)
 		}
 		must(t, s.Complete(ctx, "nudge/d1", time.Hour))
-		if got, _ := s.Claim(ctx, "nudge/d1", time.Minute); got != pipeline.AlreadyDone {
+		if got, _ := s.Claim(ctx, "nudge/d1", time.Minute); got != model.AlreadyDone {
 			t.Fatalf("claim after completion: %v", got)
 		}
-		if got, _ := s.Claim(ctx, "ticket/d1", time.Minute); got != pipeline.Claimed {
+		if got, _ := s.Claim(ctx, "ticket/d1", time.Minute); got != model.Claimed {
 			t.Fatalf("another key: %v", got)
 		}
 	})

@@ -1,0 +1,217 @@
+package model
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Reasons an evaluation is requested.
+const (
+	ReasonAudit    = "audit"    // an Entra audit record named the user
+	ReasonSweep    = "sweep"    // scheduled reconciliation
+	ReasonCampaign = "campaign" // a sweep that acts on first findings
+)
+
+// EvaluationRequest asks for one user to be evaluated again. It carries no
+// methods: they are always read live, because events can be late, repeated
+// or service-initiated without a real change (SPEC §7).
+type EvaluationRequest struct {
+	UserID   string    `json:"userId"`
+	TenantID string    `json:"tenantId,omitempty"`
+	Reason   string    `json:"reason"`
+	AuditID  string    `json:"auditId,omitempty"`
+	Activity string    `json:"activity,omitempty"`
+	Time     time.Time `json:"time"`
+	// Baseline records the assessment without acting on a first finding.
+	Baseline bool `json:"baseline,omitempty"`
+}
+
+// DeduplicationID identifies the request for a FIFO queue: the audit record
+// id for audit events (the same record delivered twice is one request), the
+// user and time for sweeps.
+func (r EvaluationRequest) DeduplicationID() string {
+	if r.AuditID != "" {
+		return shortHash("audit", r.AuditID, r.UserID)
+	}
+	return shortHash(r.Reason, r.UserID, r.Time.UTC().Format(time.RFC3339Nano))
+}
+
+// Validate rejects requests that can never be evaluated.
+func (r EvaluationRequest) Validate() error {
+	if r.UserID == "" {
+		return fmt.Errorf("%w: evaluation request without userId", ErrInvalidInput)
+	}
+	switch r.Reason {
+	case ReasonAudit, ReasonSweep, ReasonCampaign:
+	default:
+		return fmt.Errorf("%w: evaluation request reason %q is not audit, sweep or campaign", ErrInvalidInput, r.Reason)
+	}
+	return nil
+}
+
+// UserSummary is what the nudge and ticket stages need to know about a user
+// without reading Graph again. Mail and language address the nudge.
+type UserSummary struct {
+	ID                string `json:"id"`
+	UserPrincipalName string `json:"userPrincipalName"`
+	DisplayName       string `json:"displayName,omitempty"`
+	Mail              string `json:"mail,omitempty"`
+	PreferredLanguage string `json:"preferredLanguage,omitempty"`
+	// Methods are the user's methods described for people, masked.
+	Methods []string `json:"methods,omitempty"`
+}
+
+// DecisionMessage carries one decision from Evaluate to Nudge or Ticket.
+type DecisionMessage struct {
+	// ID is derived from the state transition, so that a retried evaluation
+	// publishes the same id and delivery stays idempotent.
+	ID         string      `json:"id"`
+	Decision   Decision    `json:"decision"`
+	User       UserSummary `json:"user"`
+	Assessment Assessment  `json:"assessment"`
+	Time       time.Time   `json:"time"`
+}
+
+// Ticket is a helpdesk ticket credres opened for a user.
+type Ticket struct {
+	ID       string    `json:"ticketId"`
+	Status   string    `json:"status"` // open or resolved
+	Opened   time.Time `json:"opened"`
+	Updated  time.Time `json:"updated"`
+	Reason   string    `json:"reason,omitempty"`
+	External string    `json:"external,omitempty"` // the id in the helpdesk system, when it has its own
+}
+
+// Ticket statuses.
+const (
+	TicketOpen     = "open"
+	TicketResolved = "resolved"
+)
+
+// UserState is what the store keeps per user.
+type UserState struct {
+	// Assessment is the last stored assessment, nil when never assessed.
+	Assessment *Assessment `json:"assessment,omitempty"`
+	// ObservedAt is when the methods behind Assessment were read: the
+	// version that conditional writes compare.
+	ObservedAt time.Time    `json:"observedAt,omitzero"`
+	History    NudgeHistory `json:"history"`
+	Ticket     *Ticket      `json:"ticket,omitempty"`
+}
+
+// DecisionID hashes what identifies a transition: the user, the decision and
+// its flags, the state it was decided from and the violations it is about.
+func DecisionID(userID string, d Decision, prevObserved time.Time, h NudgeHistory) string {
+	return shortHash(userID, string(d.Kind), fmt.Sprint(d.Reminder, d.Escalated, d.AdminOnly),
+		prevObserved.UTC().Format(time.RFC3339Nano), h.LastNudge().UTC().Format(time.RFC3339Nano),
+		strings.Join(d.Violations, ","))
+}
+
+func shortHash(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// TicketID derives a readable ticket id from the user and the time it opened.
+func TicketID(userID string, opened time.Time) string {
+	return "CR-" + strings.ToUpper(shortHash(userID, opened.UTC().Format(time.RFC3339Nano))[:10])
+}
+
+// ClaimResult says whether a delivery may go ahead.
+type ClaimResult int
+
+// Claim outcomes.
+const (
+	// Claimed: this caller delivers, then calls Complete.
+	Claimed ClaimResult = iota
+	// AlreadyDone: delivered before; do nothing.
+	AlreadyDone
+	// InProgress: another delivery holds a live claim; try again later.
+	InProgress
+)
+
+// NudgeRecord is one delivered nudge: a line of the local outbox
+// (outbox/nudges.jsonl) and the message body of the nudge outbox queue.
+type NudgeRecord struct {
+	DecisionID string    `json:"decisionId"`
+	UserID     string    `json:"userId"`
+	Decision   string    `json:"decision"`
+	Reminder   bool      `json:"reminder,omitempty"`
+	Violations []string  `json:"violations"`
+	Reasons    []string  `json:"reasons"`
+	Time       time.Time `json:"time"`
+	// Channel is how the nudge reaches the user: "email" or "teams".
+	Channel string `json:"channel"`
+	// To is the recipient, masked (the sender reads the real address from
+	// the decision message).
+	To       string `json:"to,omitempty"`
+	Language string `json:"language,omitempty"`
+	Subject  string `json:"subject,omitempty"`
+	Text     string `json:"text,omitempty"`
+	HTML     string `json:"html,omitempty"`
+	DryRun   bool   `json:"dryRun,omitempty"`
+}
+
+// RenderedNudge is a nudge's words, in the user's language.
+type RenderedNudge struct {
+	Language, Subject, Text, HTML string
+}
+
+// RenderedTicket is a ticket's words for the helpdesk.
+type RenderedTicket struct {
+	Title, Description string
+}
+
+// TicketRecord is one ticket event: opened, updated or resolved. It is a
+// line of the local outbox (outbox/tickets.jsonl) and the JSON sent to the
+// helpdesk queue (docs/STATE.md, "Helpdesk ticket JSON").
+type TicketRecord struct {
+	DecisionID        string    `json:"decisionId"`
+	TicketID          string    `json:"ticketId"`
+	Status            string    `json:"status"` // open or resolved
+	Action            string    `json:"action"` // opened, updated or resolved
+	UserID            string    `json:"userId"`
+	UserPrincipalName string    `json:"userPrincipalName"`
+	Decision          string    `json:"decision"`
+	Tier              string    `json:"tier,omitempty"`
+	Diversity         int       `json:"diversity"`
+	Violations        []string  `json:"violations"`
+	TenantSide        []string  `json:"tenantSide,omitempty"`
+	Reasons           []string  `json:"reasons"`
+	Methods           []string  `json:"methods,omitempty"`
+	Recommendations   []string  `json:"recommendations,omitempty"`
+	Escalated         bool      `json:"escalated,omitempty"`
+	AdminOnly         bool      `json:"adminOnly,omitempty"`
+	Time              time.Time `json:"time"`
+	Title             string    `json:"title,omitempty"`
+	Description       string    `json:"description,omitempty"`
+	DryRun            bool      `json:"dryRun,omitempty"`
+}
+
+// UserResult is one user read live, or why not.
+type UserResult struct {
+	User User
+	Err  error
+}
+
+// AuditMessage is one message from the audit stream: an Event Hubs event
+// body ({"records":[…]}) with where it came from, for logs.
+type AuditMessage struct {
+	Body     []byte
+	Position string // partition and offset or file name, never personal data
+}
+
+// Registration is one row of the Graph registration report
+// (/reports/authenticationMethods/userRegistrationDetails).
+type Registration struct {
+	UserID            string
+	MethodsRegistered []string
+	LastUpdated       time.Time
+}
