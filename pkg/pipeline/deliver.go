@@ -201,7 +201,7 @@ func ticketRecord(dm model.DecisionMessage, tk *model.Ticket, action string, now
 	a := dm.Assessment
 	rec := model.TicketRecord{
 		DecisionID: dm.ID, TicketID: tk.ID, Status: tk.Status, Action: action,
-		// model.Ticket systems are no place for addresses: the user is named by
+		// Ticket systems are no place for addresses: the user is named by
 		// object id, the user principal name only masked.
 		UserID: dm.Decision.UserID, UserPrincipalName: mask.Email(dm.User.UserPrincipalName),
 		Decision: string(dm.Decision.Kind), Tier: a.Tier, Diversity: a.Diversity,

@@ -12,13 +12,13 @@
 //	                 ▼                         ▼
 //	           nudge queue                ticket queue
 //	                 │                         │
-//	              Nudge ─▶ outbox           model.Ticket ─▶ helpdesk queue
+//	              Nudge ─▶ outbox           Ticket ─▶ helpdesk queue
 //
 // Each stage talks to the outside through small interfaces declared here
 // and implemented by adapters (store, queue, graph, eventhubs) or by the
 // in-process versions the local runner uses. The records that travel between
-// the stages, the queues and the stores (model.EvaluationRequest, model.DecisionMessage,
-// model.UserState, model.NudgeRecord, model.TicketRecord, …) are pkg/model types.
+// the stages, the queues and the stores (EvaluationRequest, DecisionMessage,
+// UserState, NudgeRecord, TicketRecord, …) are pkg/model types.
 //
 // Delivery is at least once everywhere: the ingest checkpoint advances only
 // after its evaluation requests were enqueued; an evaluation publishes its
