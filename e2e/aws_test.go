@@ -20,7 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/credres/credres/pkg/awstest"
+	"github.com/credres/credres/internal/awstest"
 	"github.com/credres/credres/pkg/config"
 	"github.com/credres/credres/pkg/deploy"
 	"github.com/credres/credres/pkg/store"

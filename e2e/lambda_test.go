@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credres/credres/pkg/awstest"
+	"github.com/credres/credres/internal/awstest"
 )
 
 // Bounds of the polling and waiting the helpers do; a test never sleeps otherwise.

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credres/credres/pkg/awstest"
+	"github.com/credres/credres/internal/awstest"
 )
 
 // functions are the Lambda functions of template.yaml, one folder each under functions/.

@@ -21,7 +21,7 @@
 # the listening sockets with ss.
 #
 # The env file holds CREDRES_TEST_DYNAMODB_ENDPOINT, CREDRES_TEST_SQS_ENDPOINT and CREDRES_TEST_RIE,
-# which pkg/awstest reads. Use it with: set -a; . .cache/testservers/env; set +a
+# which internal/awstest reads. Use it with: set -a; . .cache/testservers/env; set +a
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

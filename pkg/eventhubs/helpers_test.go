@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/credres/credres/pkg/awstest"
+	"github.com/credres/credres/internal/awstest"
 	"github.com/credres/credres/pkg/handler"
 	"github.com/credres/credres/pkg/pipeline"
 )

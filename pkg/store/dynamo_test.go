@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/credres/credres/pkg/awstest"
+	"github.com/credres/credres/internal/awstest"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/pipeline"
 	"github.com/credres/credres/pkg/store/storetest"

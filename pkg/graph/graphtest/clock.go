@@ -1,6 +1,6 @@
 package graphtest
 
-import "github.com/credres/credres/pkg/clocktest"
+import "github.com/credres/credres/internal/clocktest"
 
 // Clock is the fake clock the server and the client under test share.
 type Clock = clocktest.Clock

@@ -11,7 +11,7 @@ package notifytest
 
 import (
 	"bytes"
-	"github.com/credres/credres/pkg/clocktest"
+	"github.com/credres/credres/internal/clocktest"
 	"io"
 	"net/http"
 	"net/http/httptest"

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/credres/credres/pkg/awstest"
+	"github.com/credres/credres/internal/awstest"
 )
 
 // testTimeout bounds each test's calls, so a hung server fails the test instead of the whole run.
