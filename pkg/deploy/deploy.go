@@ -123,8 +123,15 @@ func Load(ctx context.Context, getenv func(string) string) (*Env, error) {
 // EnvSQSEndpoint points the SQS client at another endpoint (tests).
 const EnvSQSEndpoint = "CREDRES_SQS_ENDPOINT"
 
-func (e *Env) store() *store.DynamoDB {
-	return store.NewDynamoDB(e.DynamoDB, e.Required(config.EnvStateTable), e.Required(config.EnvClaimsTable), e.Now)
+// store is the state table, with the claims table for the stages that
+// claim deliveries (nudge and ticket). Evaluate and sweep are not given the
+// claims table (template.yaml), and must not need it to start.
+func (e *Env) store(claims bool) *store.DynamoDB {
+	var claimsTable string
+	if claims {
+		claimsTable = e.Required(config.EnvClaimsTable)
+	}
+	return store.NewDynamoDB(e.DynamoDB, e.Required(config.EnvStateTable), claimsTable, e.Now)
 }
 
 func (e *Env) queue(name string) *queue.SQS { return queue.NewSQS(e.SQS, e.Required(name)) }
@@ -138,7 +145,7 @@ func (e *Env) Renderer() (*notify.Renderer, error) {
 // Evaluate builds the evaluate stage over a live user reader (Graph).
 func (e *Env) Evaluate(users pipeline.UserReader) (*pipeline.Evaluate, error) {
 	st := &pipeline.Evaluate{
-		Users: users, Store: e.store(), Engine: e.Engine, Tenant: e.Tenant,
+		Users: users, Store: e.store(false), Engine: e.Engine, Tenant: e.Tenant,
 		Nudges: e.queue(config.EnvNudgeQueue), Tickets: e.queue(config.EnvTicketQueue), Now: e.Now,
 	}
 	return st, e.Err()
@@ -151,7 +158,7 @@ func (e *Env) Nudge(sender pipeline.NudgeSender) (*pipeline.NudgeStage, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &pipeline.NudgeStage{Store: e.store(), Sender: sender, Render: r, Now: e.Now}
+	st := &pipeline.NudgeStage{Store: e.store(true), Sender: sender, Render: r, Now: e.Now}
 	if e.Bool(config.EnvDryRun, false) {
 		st.DryRun = st.Store.(*store.DynamoDB)
 	}
@@ -163,6 +170,11 @@ func (e *Env) Nudge(sender pipeline.NudgeSender) (*pipeline.NudgeStage, error) {
 // mailbox, otherwise onto the nudge outbox queue for another system to
 // deliver.
 func (e *Env) NudgeSender(mail notify.Mailer, teamsTokens notify.TokenSource) (pipeline.NudgeSender, error) {
+	if e.Bool(config.EnvTeams, false) {
+		// Teams notifications are sent as the app, like mail: without a
+		// sender mailbox every nudge would quietly go to the outbox queue.
+		e.Required(config.EnvMailSender)
+	}
 	if e.Optional(config.EnvMailSender, "") == "" {
 		return e.NudgeOutboxQueue(), e.Err()
 	}
@@ -179,7 +191,24 @@ func (e *Env) TicketSender() (pipeline.TicketSender, error) {
 	if cfg.TicketChannel == config.TicketSQS {
 		return e.HelpdeskQueue(), e.Err()
 	}
-	return notify.NewTicketSender(cfg, e.Secrets, http.DefaultClient)
+	s, err := notify.NewTicketSender(cfg, e.Secrets, http.DefaultClient)
+	if err != nil && cfg.DryRun {
+		// A dry run records tickets and sends none, so the chosen channel
+		// may still lack its settings (the template's Rules allow it).
+		return unsentTickets{channel: cfg.TicketChannel, err: err}, nil
+	}
+	return s, err
+}
+
+// unsentTickets stands for a ticket channel that a dry run cannot build;
+// the stage records every ticket instead of sending it.
+type unsentTickets struct {
+	channel string
+	err     error
+}
+
+func (u unsentTickets) SendTicket(context.Context, pipeline.DecisionMessage, pipeline.TicketRecord) error {
+	return fmt.Errorf("deploy: dry run: the %s channel cannot send: %w", u.channel, u.err)
 }
 
 // Ticket builds the ticket stage over a sender (the helpdesk queue,
@@ -189,7 +218,7 @@ func (e *Env) Ticket(sender pipeline.TicketSender) (*pipeline.TicketStage, error
 	if err != nil {
 		return nil, err
 	}
-	st := &pipeline.TicketStage{Store: e.store(), Sender: sender, Render: r, Now: e.Now}
+	st := &pipeline.TicketStage{Store: e.store(true), Sender: sender, Render: r, Now: e.Now}
 	if e.Bool(config.EnvDryRun, false) {
 		st.DryRun = st.Store.(*store.DynamoDB)
 	}
@@ -210,7 +239,7 @@ func (e *Env) NudgeOutboxQueue() *queue.NudgeOutboxQueue {
 // Sweep builds the sweep stage over the registration report (Graph).
 func (e *Env) Sweep(regs pipeline.RegistrationReader) (*pipeline.Sweep, error) {
 	st := &pipeline.Sweep{
-		Registrations: regs, Store: e.store(), Queue: e.queue(config.EnvEvaluateQueue),
+		Registrations: regs, Store: e.store(false), Queue: e.queue(config.EnvEvaluateQueue),
 		MaxAge: e.Duration(config.EnvSweepMaxAge, 7*24*time.Hour), Now: e.Now,
 	}
 	return st, e.Err()
