@@ -207,7 +207,7 @@ type unsentTickets struct {
 	err     error
 }
 
-func (u unsentTickets) SendTicket(context.Context, pipeline.DecisionMessage, pipeline.TicketRecord) error {
+func (u unsentTickets) SendTicket(context.Context, model.DecisionMessage, model.TicketRecord) error {
 	return fmt.Errorf("deploy: dry run: the %s channel cannot send: %w", u.channel, u.err)
 }
 
