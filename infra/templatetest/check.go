@@ -30,7 +30,6 @@ const (
 	RuleManagedPolicy     = "managed-policy"     // ManagedPolicyArns on a role
 	RuleLogsScope         = "logs-scope"         // CloudWatch Logs rights beyond the function's own log group
 	RuleQueueDLQ          = "queue-dlq"          // a queue without a dead-letter queue
-	RuleDLQKind           = "dlq-kind"           // a FIFO queue with a standard dead-letter queue, or the reverse
 	RuleQueueEncryption   = "queue-encryption"   // a queue without server-side encryption
 	RuleDLQAlarm          = "dlq-alarm"          // a dead-letter queue without a depth alarm
 	RuleFunctionAlarm     = "function-alarm"     // a function without an Errors alarm
@@ -159,7 +158,7 @@ func (t *tpl) prop(fn *resource, key string) (*yaml.Node, *yaml.Node) {
 
 func (t *tpl) checkFunctions() {
 	t.deployed = map[string]bool{}
-	for _, fn := range t.ofType("AWS::Serverless::Function") {
+	for _, fn := range t.functions() {
 		t.checkRuntime(fn)
 		t.checkBuild(fn)
 		role := t.checkRole(fn)
@@ -185,7 +184,9 @@ func (t *tpl) checkRuntime(fn *resource) {
 	}
 	want("Runtime", "provided.al2023")
 	want("Handler", "bootstrap")
-	want("CodeUri", ".")
+	if fn.typ == samFunction {
+		want("CodeUri", ".")
+	}
 	k, v := t.prop(fn, "Architectures")
 	switch {
 	case v == nil:
@@ -241,22 +242,23 @@ func (t *tpl) checkRole(fn *resource) *resource {
 }
 
 func (t *tpl) checkEvents(fn *resource) {
-	events := get(fn.props, "Events")
-	if events == nil || events.Kind != yaml.MappingNode || len(events.Content) == 0 {
+	events := t.eventsOf(fn)
+	if len(events) == 0 {
 		t.fail(RuleEventSource, fn.id, fn.line, "no Events: nothing invokes the function")
 		return
 	}
-	for i := 0; i+1 < len(events.Content); i += 2 {
-		name, ev := events.Content[i], events.Content[i+1]
-		if scalar(get(ev, "Type")) != "SQS" {
-			continue
+	for _, ev := range events {
+		if ev.kind == "SQS" {
+			t.checkSQSSource(fn, ev.name, ev.props)
 		}
-		t.checkSQSSource(fn, name, get(ev, "Properties"))
 	}
 }
 
 func (t *tpl) checkSQSSource(fn *resource, name, p *yaml.Node) {
 	qk, qv := entry(p, "Queue")
+	if qv == nil {
+		qk, qv = entry(p, "EventSourceArn")
+	}
 	if qv == nil {
 		t.fail(RuleEventSource, fn.id, name.Line, "SQS event %s has no Queue", name.Value)
 		return
@@ -436,7 +438,7 @@ func (t *tpl) checkQueues() {
 			t.fail(RuleQueueDLQ, q.id, q.line, "no RedrivePolicy: a message that always fails would never leave the queue")
 			continue
 		}
-		tk, tv := entry(rp, "deadLetterTargetArn")
+		_, tv := entry(rp, "deadLetterTargetArn")
 		id, attr, ok := getAtt(tv)
 		target := t.resources[id]
 		if !ok || attr != "Arn" || target == nil || target.typ != "AWS::SQS::Queue" {
@@ -445,9 +447,6 @@ func (t *tpl) checkQueues() {
 		}
 		if _, mv := entry(rp, "maxReceiveCount"); mv == nil || intOf(mv, 0) < 1 {
 			t.fail(RuleQueueDLQ, q.id, rk.Line, "RedrivePolicy without a positive maxReceiveCount")
-		}
-		if fifo, tfifo := truthy(get(q.props, "FifoQueue")), truthy(get(target.props, "FifoQueue")); fifo != tfifo {
-			t.fail(RuleDLQKind, q.id, tk.Line, "%s redrives to %s: a FIFO queue needs a FIFO dead-letter queue and a standard queue a standard one", q.id, target.id)
 		}
 	}
 }
@@ -546,7 +545,7 @@ func (t *tpl) checkSecretGrants() {
 		return
 	}
 	given := map[string][]secretUse{} // role id -> secrets its functions are given
-	for _, fn := range t.ofType("AWS::Serverless::Function") {
+	for _, fn := range t.functions() {
 		_, rv := t.prop(fn, "Role")
 		id, attr, ok := getAtt(rv)
 		if role := t.resources[id]; !ok || attr != "Arn" || role == nil || role.typ != "AWS::IAM::Role" {

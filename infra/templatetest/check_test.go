@@ -508,7 +508,7 @@ func TestFixtures(t *testing.T) {
 	for _, r := range []string{
 		RuleFunctionRuntime, RuleBuildTarget, RuleBuildRecipe, RuleFunctionRole, RuleEventSource, RuleSourceDLQ,
 		RuleBatchFailures, RuleVisibilityTimeout, RuleMaxConcurrency, RuleWildcardAction, RuleWildcardResource,
-		RuleManagedPolicy, RuleLogsScope, RuleQueueDLQ, RuleDLQKind, RuleQueueEncryption, RuleDLQAlarm,
+		RuleManagedPolicy, RuleLogsScope, RuleQueueDLQ, RuleQueueEncryption, RuleDLQAlarm,
 		RuleFunctionAlarm, RuleLogGroup, RuleEnvUnknown, RuleEnvSecret, RuleEnvRequired, RuleEnvUnset,
 		RuleSecretGrant, RuleScheduleName, RuleQueueAgeAlarm, RuleHeartbeat,
 	} {

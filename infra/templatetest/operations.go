@@ -144,7 +144,66 @@ func (t *tpl) checkHeartbeats() {
 	}
 }
 
-// functions returns the template's functions.
+// The function types: a SAM template's, and CloudFormation's after the SAM
+// transform.
+const (
+	samFunction    = "AWS::Serverless::Function"
+	lambdaFunction = "AWS::Lambda::Function"
+)
+
+// functions returns the template's functions, of either type.
 func (t *tpl) functions() []*resource {
-	return t.ofType("AWS::Serverless::Function")
+	var out []*resource
+	for _, r := range t.order {
+		if r.typ == samFunction || r.typ == lambdaFunction {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// event is one way a function is invoked: a SAM event, or, after the
+// transform, the event source mapping or schedule SAM made of it.
+type event struct {
+	name  *yaml.Node // the SAM event's key, or the resource's
+	kind  string     // SQS, ScheduleV2, ...
+	props *yaml.Node
+}
+
+// eventsOf returns what invokes a function: its Events, or the event
+// source mappings and schedules of the translated template that name it.
+func (t *tpl) eventsOf(fn *resource) []event {
+	var out []event
+	if events := get(fn.props, "Events"); events != nil && events.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(events.Content); i += 2 {
+			ev := events.Content[i+1]
+			out = append(out, event{name: events.Content[i], kind: scalar(get(ev, "Type")), props: get(ev, "Properties")})
+		}
+	}
+	names := func(n *yaml.Node) bool {
+		if id, ok := ref(n); ok {
+			return id == fn.id
+		}
+		id, _, ok := getAtt(n)
+		return ok && id == fn.id
+	}
+	for _, r := range t.order {
+		key := &yaml.Node{Kind: yaml.ScalarNode, Value: r.id, Line: r.line}
+		switch r.typ {
+		case "AWS::Lambda::EventSourceMapping":
+			if !names(get(r.props, "FunctionName")) {
+				continue
+			}
+			kind := "EventSourceMapping"
+			if id, _, ok := getAtt(get(r.props, "EventSourceArn")); ok && t.resources[id] != nil && t.resources[id].typ == "AWS::SQS::Queue" {
+				kind = "SQS"
+			}
+			out = append(out, event{name: key, kind: kind, props: r.props})
+		case "AWS::Scheduler::Schedule":
+			if names(get(get(r.props, "Target"), "Arn")) {
+				out = append(out, event{name: key, kind: "ScheduleV2", props: r.props})
+			}
+		}
+	}
+	return out
 }
