@@ -70,6 +70,19 @@ vulncheck: ## Known vulnerabilities reachable from the code (offline database fr
 bench: ## Run the benchmarks behind docs/PERFORMANCE.md
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/rules/ ./pkg/entralog/ ./cmd/credres/
 
+# ---- Deploying (docs/DEPLOY.md) ------------------------------------------------
+SAMCONFIG ?= samconfig.toml
+
+.PHONY: deploy
+deploy: ## Deploy the AWS side: checks samconfig.toml (copy samconfig.toml.example), then sam build + sam deploy; DRY_RUN=1 only prints
+	$(GO) run ./infra/deploy aws --config $(SAMCONFIG) $(if $(DRY_RUN),--dry-run)
+
+.PHONY: deploy-azure
+deploy-azure: ## Deploy the Azure side: Graph permissions, infra/main.bicep, diagnostic setting (RESOURCE_GROUP= LOCATION= NAMESPACE= APP_ID=|APP_NAME= [RECEIVER=] [DRY_RUN=1])
+	$(GO) run ./infra/deploy azure --resource-group "$(RESOURCE_GROUP)" --location "$(LOCATION)" --namespace "$(NAMESPACE)" \
+	  $(if $(APP_ID),--app-id "$(APP_ID)") $(if $(APP_NAME),--create-app "$(APP_NAME)") \
+	  $(if $(RECEIVER),--receiver-principal-id "$(RECEIVER)") $(if $(DRY_RUN),--dry-run)
+
 .PHONY: clean
 clean: ## Remove build output and local state
 	rm -rf $(BIN) .credres
