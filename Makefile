@@ -16,8 +16,11 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_.-]+:.*## / {printf "  %-24s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## Build the credres CLI into bin/
-	$(GO) build -o $(BIN)/credres ./cmd/credres
+# The release `credres --version` prints: the git tag or commit.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+
+build: ## Build the credres CLI into bin/ (credres --version prints the git describe of the checkout)
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/credres ./cmd/credres
 
 .PHONY: demo
 demo: build ## Assess the sample tenant, ask what outages would do, then run the pipeline locally

@@ -48,6 +48,8 @@ func run(e env, args []string) int {
 		return exitUsage
 	}
 	switch args[0] {
+	case "--version", "-version", "version":
+		return printVersion(e.stdout)
 	case "-h", "-help", "--help", "help":
 		if len(args) > 1 {
 			return run(e, []string{args[1], "--help"})
@@ -73,7 +75,7 @@ func usage(w io.Writer) {
 	for _, c := range sorted {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun 'credres <command> --help' for a command's flags.")
+	fmt.Fprintln(w, "\nRun 'credres <command> --help' for a command's flags, 'credres --version' for the version.")
 	fmt.Fprintln(w, "Exit status: 0 success, 1 bad input, 2 usage error.")
 }
 
