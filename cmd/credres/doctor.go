@@ -1,0 +1,477 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/credres/credres/pkg/azcred"
+	"github.com/credres/credres/pkg/config"
+	"github.com/credres/credres/pkg/deploy"
+	"github.com/credres/credres/pkg/eventhubs"
+	"github.com/credres/credres/pkg/graph"
+	"github.com/credres/credres/pkg/secrets"
+)
+
+func init() {
+	register(command{"doctor", "check a deployment from a terminal: Graph, Event Hubs, tables, queues", runDoctor})
+}
+
+// stackOutputs maps the stack's outputs (template.yaml) to the settings the
+// functions are given.
+var stackOutputs = map[string]string{
+	"StateTableName":           config.EnvStateTable,
+	"ClaimsTableName":          config.EnvClaimsTable,
+	"CheckpointTableName":      config.EnvCheckpointTable,
+	"EvaluateQueueUrl":         config.EnvEvaluateQueue,
+	"NudgeQueueUrl":            config.EnvNudgeQueue,
+	"TicketQueueUrl":           config.EnvTicketQueue,
+	"HelpdeskQueueUrl":         config.EnvHelpdeskQueue,
+	"NudgeOutboxQueueUrl":      config.EnvNudgeOutbox,
+	"IngestDeadLetterQueueUrl": config.EnvIngestDLQ,
+}
+
+func runDoctor(e env, args []string) int {
+	fs := flags(e, "doctor", "[--outputs FILE] [--user ID|UPN]",
+		"Checks, before the first event arrives, what a deployment needs: a Graph token for the app\n"+
+			"registration and each Graph permission (one harmless read each), the sender mailbox, the\n"+
+			"Event Hubs hub and consumer group, the DynamoDB tables and the SQS queues. Settings come from\n"+
+			"the environment, named as the functions' (docs/DEPLOY.md, Environment variables); --outputs\n"+
+			"adds the stack's outputs:\n\n"+
+			"  aws cloudformation describe-stacks --stack-name credres --query 'Stacks[0].Outputs' > outputs.json\n"+
+			"  AZURE_TENANT_ID=... AZURE_CLIENT_ID=... CREDRES_GRAPH_SECRET_ARN=... \\\n"+
+			"  CREDRES_EVENTHUB_NAMESPACE=... CREDRES_EVENTHUB_CONNECTION_SECRET_ARN=... credres doctor --outputs outputs.json\n\n"+
+			"Each check prints ok, skip (not configured) or FAIL with the fix. Exit status 1 when one fails.")
+	outputs := fs.String("outputs", "", "the stack's outputs as JSON (describe-stacks Outputs, or an object of name to value)")
+	user := fs.String("user", "", "a user to read (object `id` or UPN); default: the first user of the registration report")
+	timeout := fs.Duration("timeout", 30*time.Second, "how long each check may take")
+	if code := parse(e, fs, args); code >= 0 {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return usageError(e, fs, "unexpected argument %q", fs.Arg(0))
+	}
+	settings := map[string]string{}
+	if *outputs != "" {
+		if err := readOutputs(*outputs, settings); err != nil {
+			return inputError(e, err)
+		}
+	}
+	getenv := func(k string) string {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+		return settings[k]
+	}
+	d := &doctor{out: e.stdout, getenv: getenv, timeout: *timeout, user: *user}
+	d.run()
+	if d.failed > 0 {
+		fmt.Fprintf(e.stdout, "\n%d of %d checks failed.\n", d.failed, d.checks)
+		return exitBadInput
+	}
+	fmt.Fprintf(e.stdout, "\nAll %d checks passed.\n", d.checks)
+	return exitOK
+}
+
+// readOutputs reads describe-stacks' Outputs list, or a plain object.
+func readOutputs(path string, into map[string]string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("doctor: %w", err)
+	}
+	var list []struct{ OutputKey, OutputValue string }
+	if err := json.Unmarshal(b, &list); err != nil {
+		var obj map[string]string
+		if err2 := json.Unmarshal(b, &obj); err2 != nil {
+			return fmt.Errorf("doctor: %s: neither a list of {OutputKey, OutputValue} nor an object of strings: %w", path, err)
+		}
+		for k, v := range obj {
+			list = append(list, struct{ OutputKey, OutputValue string }{k, v})
+		}
+	}
+	for _, o := range list {
+		if env, ok := stackOutputs[o.OutputKey]; ok {
+			into[env] = o.OutputValue
+		}
+	}
+	return nil
+}
+
+type doctor struct {
+	out     io.Writer
+	getenv  func(string) string
+	timeout time.Duration
+	user    string
+
+	checks, failed int
+	aws            *aws.Config
+}
+
+func (d *doctor) ok(name, format string, args ...any) {
+	d.checks++
+	fmt.Fprintf(d.out, "ok    %-40s %s\n", name, fmt.Sprintf(format, args...))
+}
+
+func (d *doctor) skip(name, format string, args ...any) {
+	fmt.Fprintf(d.out, "skip  %-40s %s\n", name, fmt.Sprintf(format, args...))
+}
+
+func (d *doctor) fail(name string, err error, fix string) {
+	d.checks++
+	d.failed++
+	fmt.Fprintf(d.out, "FAIL  %-40s %v\n      fix: %s\n", name, err, fix)
+}
+
+func (d *doctor) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d.timeout)
+}
+
+func (d *doctor) run() {
+	d.graph()
+	d.eventHubs()
+	d.tables()
+	d.queues()
+}
+
+// awsConfig loads the AWS configuration once (credentials and region from
+// the usual places).
+func (d *doctor) awsConfig() (aws.Config, error) {
+	if d.aws != nil {
+		return *d.aws, nil
+	}
+	ctx, cancel := d.ctx()
+	defer cancel()
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	d.aws = &cfg
+	return cfg, nil
+}
+
+// ---------------------------------------------------------------- Graph
+
+// graphPermissions are the application permissions credres reads with
+// (docs/GRAPH.md), each with the one read that needs it.
+var graphPermissions = []struct{ name, read string }{
+	{"UserAuthenticationMethod.Read.All", "the first row of the authentication methods registration report"},
+	{"User.Read.All", "one user's profile"},
+	{"RoleManagement.Read.Directory", "the names of one user's directory roles"},
+}
+
+const grantFix = "grant it and its admin consent: infra/grant-graph-permissions.sh --app-id $AZURE_CLIENT_ID (docs/DEPLOY.md, A3)"
+
+func (d *doctor) graph() {
+	if d.getenv(graph.EnvClientID) == "" && d.getenv(graph.EnvToken) == "" {
+		d.skip("graph token", "AZURE_CLIENT_ID is not set: Graph is not checked")
+		return
+	}
+	var src graph.SecretSource
+	if d.getenv(graph.EnvSecretARN) != "" {
+		cfg, err := d.awsConfig()
+		if err != nil {
+			d.fail("graph token", err, "configure AWS credentials and region (aws configure) to read CREDRES_GRAPH_SECRET_ARN")
+			return
+		}
+		src = secrets.NewManager(secretsmanager.NewFromConfig(cfg))
+	}
+	ctx, cancel := d.ctx()
+	defer cancel()
+	client, err := graph.FromEnv(ctx, d.getenv, src)
+	if err != nil {
+		d.fail("graph token", err, "set AZURE_TENANT_ID, AZURE_CLIENT_ID and CREDRES_GRAPH_SECRET_ARN (or AZURE_CLIENT_SECRET) as for the functions (docs/GRAPH.md)")
+		return
+	}
+	token, err := client.Token(ctx)
+	if err != nil {
+		d.fail("graph token", err, "check the tenant id, the application id and the credential in the secret; a client secret may have expired (docs/DEPLOY.md, A4)")
+		return
+	}
+	d.ok("graph token", "acquired for the app registration")
+	base := strings.TrimSuffix(d.getenv(graph.EnvBaseURL), "/")
+	if base == "" {
+		base = graph.DefaultBaseURL
+	}
+	g := graphReader{base: base, token: token}
+
+	// UserAuthenticationMethod.Read.All: one row of the report (one unit
+	// of the 5-per-10-seconds budget).
+	var report struct {
+		Value []struct {
+			ID                string `json:"id"`
+			UserPrincipalName string `json:"userPrincipalName"`
+		} `json:"value"`
+	}
+	userID := d.user
+	if err := g.get(ctx, "/reports/authenticationMethods/userRegistrationDetails?$top=1&$select=id,userPrincipalName", &report); err != nil {
+		d.fail("graph "+graphPermissions[0].name, err, grantFix)
+	} else {
+		d.ok("graph "+graphPermissions[0].name, "read %s", graphPermissions[0].read)
+		if userID == "" && len(report.Value) > 0 {
+			userID = report.Value[0].ID
+		}
+	}
+	if userID == "" {
+		d.skip("graph "+graphPermissions[1].name, "no user to read: give --user")
+		d.skip("graph "+graphPermissions[2].name, "no user to read: give --user")
+	} else {
+		var profile struct {
+			ID string `json:"id"`
+		}
+		if err := g.get(ctx, "/users/"+url.PathEscape(userID)+"?$select=id,userPrincipalName", &profile); err != nil {
+			d.fail("graph "+graphPermissions[1].name, err, grantFix)
+		} else {
+			d.ok("graph "+graphPermissions[1].name, "read %s", graphPermissions[1].read)
+		}
+		// Without RoleManagement.Read.Directory, Graph still lists a user's
+		// directory roles, but without their names.
+		var member struct {
+			Value []struct {
+				Type        string  `json:"@odata.type"`
+				DisplayName *string `json:"displayName"`
+			} `json:"value"`
+		}
+		if err := g.get(ctx, "/users/"+url.PathEscape(userID)+"/transitiveMemberOf?$select=id,displayName", &member); err != nil {
+			d.fail("graph "+graphPermissions[2].name, err, grantFix)
+		} else {
+			unnamed := 0
+			roles := 0
+			for _, m := range member.Value {
+				if m.Type == "#microsoft.graph.directoryRole" {
+					roles++
+					if m.DisplayName == nil || *m.DisplayName == "" {
+						unnamed++
+					}
+				}
+			}
+			switch {
+			case unnamed > 0:
+				d.fail("graph "+graphPermissions[2].name, fmt.Errorf("Graph answers %d of the user's %d directory roles without their names", unnamed, roles), grantFix)
+			case roles == 0:
+				d.ok("graph "+graphPermissions[2].name, "read the user's memberships (the user holds no directory role, so the role names were not tested; --user an administrator tests them)")
+			default:
+				d.ok("graph "+graphPermissions[2].name, "read %s", graphPermissions[2].read)
+			}
+		}
+	}
+	sender := d.getenv(config.EnvMailSender)
+	if sender == "" {
+		d.skip("mail sender", "CREDRES_MAIL_SENDER is not set: nudges go to the outbox queue")
+		return
+	}
+	var mailbox struct {
+		ID   string  `json:"id"`
+		Mail *string `json:"mail"`
+	}
+	switch err := g.get(ctx, "/users/"+url.PathEscape(sender)+"?$select=id,mail", &mailbox); {
+	case err != nil:
+		d.fail("mail sender", err, "CREDRES_MAIL_SENDER (MailSender) must name an existing user with a mailbox")
+	case mailbox.Mail == nil || *mailbox.Mail == "":
+		d.fail("mail sender", fmt.Errorf("%s has no mail address", sender), "give MailSender a user with an Exchange Online mailbox")
+	default:
+		// Sending would send mail; Mail.Send for this mailbox is checked
+		// by Exchange when the first nudge goes out.
+		d.ok("mail sender", "the mailbox exists (Mail.Send itself is not tested: that would send mail)")
+	}
+}
+
+// graphReader makes plain GET requests to Graph with a bearer token.
+type graphReader struct {
+	base, token string
+}
+
+func (g graphReader) get(ctx context.Context, path string, into any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.base+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+g.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		var ge struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		_ = json.Unmarshal(body, &ge)
+		msg := ge.Error.Code
+		if ge.Error.Message != "" {
+			msg += ": " + ge.Error.Message
+		}
+		return fmt.Errorf("GET %s: %s %s", strings.SplitN(path, "?", 2)[0], resp.Status, msg)
+	}
+	return json.Unmarshal(body, into)
+}
+
+// ---------------------------------------------------------------- Event Hubs
+
+func (d *doctor) eventHubs() {
+	ns, secret := d.getenv(eventhubs.EnvNamespace), d.getenv(eventhubs.EnvConnectionSecret)
+	if ns == "" && secret == "" {
+		d.skip("event hubs", "CREDRES_EVENTHUB_NAMESPACE and CREDRES_EVENTHUB_CONNECTION_SECRET_ARN are not set")
+		return
+	}
+	cfg, err := eventhubs.LoadConfig(d.getenv)
+	if err != nil {
+		d.fail("event hubs", err, "set the Event Hubs settings as the stack's parameters do (docs/DEPLOY.md, A1 and A5)")
+		return
+	}
+	if cfg.ConnectionSecretARN != "" {
+		acfg, err := d.awsConfig()
+		if err != nil {
+			d.fail("event hubs", err, "configure AWS credentials and region to read CREDRES_EVENTHUB_CONNECTION_SECRET_ARN")
+			return
+		}
+		cfg.Secrets = secrets.NewManager(secretsmanager.NewFromConfig(acfg))
+	}
+	ctx, cancel := d.ctx()
+	defer cancel()
+	if cfg.ConnectionSecretARN == "" && cfg.ConnectionString == "" {
+		// Entra mode: the app registration reads the hub, as ingest does.
+		var src azcred.SecretSource
+		if d.getenv(azcred.EnvSecretARN) != "" {
+			acfg, err := d.awsConfig()
+			if err != nil {
+				d.fail("event hubs", err, "configure AWS credentials and region to read CREDRES_GRAPH_SECRET_ARN")
+				return
+			}
+			src = secrets.NewManager(secretsmanager.NewFromConfig(acfg))
+		}
+		cred, _, err := azcred.Credential(ctx, azcred.AppFromEnv(d.getenv, src))
+		if err != nil {
+			d.fail("event hubs", err, "set AZURE_TENANT_ID, AZURE_CLIENT_ID and CREDRES_GRAPH_SECRET_ARN, or CREDRES_EVENTHUB_CONNECTION_SECRET_ARN (docs/DEPLOY.md, A5)")
+			return
+		}
+		cfg.Credential = cred
+	}
+	partitions, err := eventhubs.Probe(ctx, cfg)
+	if err != nil {
+		d.fail("event hubs", err, "check the namespace, the hub, the consumer group and the credential: Listen on the hub for a connection string, or the role Azure Event Hubs Data Receiver for the app (docs/DEPLOY.md, A5)")
+		return
+	}
+	d.ok("event hubs", "hub %s has %d partitions; consumer group %s opened", cfg.EventHub, len(partitions), cfg.ConsumerGroup)
+}
+
+// ---------------------------------------------------------------- DynamoDB
+
+func (d *doctor) tables() {
+	tables := []struct {
+		env  string
+		keys []string
+	}{
+		{config.EnvStateTable, []string{"pk"}},
+		{config.EnvClaimsTable, []string{"pk"}},
+		{config.EnvCheckpointTable, []string{"pk", "sk"}},
+	}
+	var client *dynamodb.Client
+	for _, tb := range tables {
+		name := d.getenv(tb.env)
+		label := "table " + tb.env
+		if name == "" {
+			d.skip(label, "not set (--outputs gives the stack's)")
+			continue
+		}
+		if client == nil {
+			cfg, err := d.awsConfig()
+			if err != nil {
+				d.fail(label, err, "configure AWS credentials and region (aws configure)")
+				return
+			}
+			client = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+				if ep := d.getenv(deploy.EnvAWSEndpoint); ep != "" {
+					o.BaseEndpoint = aws.String(ep)
+				}
+			})
+		}
+		ctx, cancel := d.ctx()
+		out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+		cancel()
+		var notFound *dbtypes.ResourceNotFoundException
+		switch {
+		case errors.As(err, &notFound):
+			d.fail(label, fmt.Errorf("table %s does not exist", name), "deploy the stack, or give the table name from its outputs")
+			continue
+		case err != nil:
+			d.fail(label, err, "check the region and the AWS credentials (dynamodb:DescribeTable)")
+			continue
+		}
+		var keys []string
+		for _, k := range out.Table.KeySchema {
+			keys = append(keys, aws.ToString(k.AttributeName))
+		}
+		if strings.Join(keys, ",") != strings.Join(tb.keys, ",") {
+			d.fail(label, fmt.Errorf("table %s has the key %v, credres needs %v", name, keys, tb.keys), "give the table the stack made (its outputs)")
+			continue
+		}
+		d.ok(label, "%s (%s)", name, out.Table.TableStatus)
+	}
+}
+
+// ---------------------------------------------------------------- SQS
+
+func (d *doctor) queues() {
+	queues := []string{config.EnvEvaluateQueue, config.EnvNudgeQueue, config.EnvTicketQueue, config.EnvHelpdeskQueue, config.EnvNudgeOutbox, config.EnvIngestDLQ}
+	var client *sqs.Client
+	for _, env := range queues {
+		u := d.getenv(env)
+		label := "queue " + env
+		if u == "" {
+			d.skip(label, "not set (--outputs gives the stack's)")
+			continue
+		}
+		if client == nil {
+			cfg, err := d.awsConfig()
+			if err != nil {
+				d.fail(label, err, "configure AWS credentials and region (aws configure)")
+				return
+			}
+			client = sqs.NewFromConfig(cfg, func(o *sqs.Options) {
+				if ep := d.getenv(deploy.EnvSQSEndpoint); ep != "" {
+					o.BaseEndpoint = aws.String(ep)
+				}
+			})
+		}
+		ctx, cancel := d.ctx()
+		out, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+			QueueUrl:       aws.String(u),
+			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameFifoQueue},
+		})
+		cancel()
+		var missing *sqstypes.QueueDoesNotExist
+		switch {
+		case errors.As(err, &missing):
+			d.fail(label, fmt.Errorf("queue %s does not exist", u), "deploy the stack, or give the queue URL from its outputs")
+			continue
+		case err != nil:
+			d.fail(label, err, "check the queue URL, the region and the AWS credentials (sqs:GetQueueAttributes)")
+			continue
+		}
+		fifo := out.Attributes[string(sqstypes.QueueAttributeNameFifoQueue)] == "true"
+		if want := env != config.EnvIngestDLQ; fifo != want {
+			d.fail(label, fmt.Errorf("queue %s: FIFO is %t, want %t", u, fifo, want), "give the queue the stack made (its outputs)")
+			continue
+		}
+		d.ok(label, "%s messages waiting", out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessages)])
+	}
+}
