@@ -57,7 +57,7 @@ test: lint ## Run the checks of `make lint`, then every test, starting local Dyn
 .PHONY: golden
 golden: ## Rewrite golden files after an intended change (review the diff!)
 	$(GO) test ./pkg/rules ./pkg/entralog ./pkg/notify ./pkg/report ./cmd/credres -run 'Golden' -update
-	$(GO) test ./pkg/handler -update
+	$(GO) test ./pkg/wiring -update
 
 .PHONY: lint
 lint: ## gofmt, go vet and govulncheck (make vulncheck)

@@ -21,9 +21,8 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/credres/credres/internal/awstest"
-	"github.com/credres/credres/pkg/config"
-	"github.com/credres/credres/pkg/deploy"
 	"github.com/credres/credres/pkg/store"
+	"github.com/credres/credres/pkg/wiring"
 )
 
 // awsTimeout bounds the test's own calls to the local servers.
@@ -118,21 +117,21 @@ func (s *stack) env(t *testing.T) map[string]string {
 		"AWS_ENDPOINT_URL":            s.aws.URL,
 		"AWS_LAMBDA_FUNCTION_TIMEOUT": functionTimeout,
 
-		deploy.EnvAWSEndpoint:  os.Getenv(awstest.EnvDynamoDBEndpoint),
-		deploy.EnvSQSEndpoint:  os.Getenv(awstest.EnvSQSEndpoint),
-		config.EnvLogLevel:     "debug", // every line the functions can write is checked
-		config.EnvTenantID:     dir.Tenant.ID,
-		config.EnvPasswordAuth: string(dir.Tenant.PasswordAuth),
-		config.EnvPHSFallback:  strconv.FormatBool(dir.Tenant.PHSFallback),
+		wiring.EnvAWSEndpoint:  os.Getenv(awstest.EnvDynamoDBEndpoint),
+		wiring.EnvSQSEndpoint:  os.Getenv(awstest.EnvSQSEndpoint),
+		wiring.EnvLogLevel:     "debug", // every line the functions can write is checked
+		wiring.EnvTenantID:     dir.Tenant.ID,
+		wiring.EnvPasswordAuth: string(dir.Tenant.PasswordAuth),
+		wiring.EnvPHSFallback:  strconv.FormatBool(dir.Tenant.PHSFallback),
 
-		config.EnvStateTable:    s.state,
-		config.EnvClaimsTable:   s.claims,
-		config.EnvEvaluateQueue: s.evaluate,
-		config.EnvNudgeQueue:    s.nudges,
-		config.EnvTicketQueue:   s.tickets,
-		config.EnvHelpdeskQueue: s.helpdesk,
-		config.EnvNudgeOutbox:   s.outbox,
-		config.EnvIngestDLQ:     s.ingestDLQ,
+		wiring.EnvStateTable:    s.state,
+		wiring.EnvClaimsTable:   s.claims,
+		wiring.EnvEvaluateQueue: s.evaluate,
+		wiring.EnvNudgeQueue:    s.nudges,
+		wiring.EnvTicketQueue:   s.tickets,
+		wiring.EnvHelpdeskQueue: s.helpdesk,
+		wiring.EnvNudgeOutbox:   s.outbox,
+		wiring.EnvIngestDLQ:     s.ingestDLQ,
 	}
 }
 

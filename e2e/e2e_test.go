@@ -30,11 +30,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/credres/credres/pkg/config"
 	"github.com/credres/credres/pkg/graph/graphtest"
 	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/pipeline"
+	"github.com/credres/credres/pkg/wiring"
 )
 
 // Graph settings the evaluate and sweep functions read (pkg/graph's LoadConfig), spelt out so
@@ -51,7 +51,7 @@ const graphToken = "e2e-graph-token"
 
 // TestEvaluate: the SQS batch of events/lambda/sqs-evaluate.json, evaluated against Graph,
 // DynamoDB and SQS. The malformed message alone is reported back to SQS; the users read are
-// assessed and stored; the decisions are the ones pkg/handler's golden file records for the
+// assessed and stored; the decisions are the ones pkg/wiring's golden file records for the
 // same batch; and delivering the batch again publishes nothing.
 func TestEvaluate(t *testing.T) {
 	t.Parallel()
@@ -314,7 +314,7 @@ func TestStartupFailure(t *testing.T) {
 		drop     []string
 		want     string
 	}{
-		{"evaluate-without-state-table", "evaluate", []string{config.EnvStateTable}, config.EnvStateTable},
+		{"evaluate-without-state-table", "evaluate", []string{wiring.EnvStateTable}, wiring.EnvStateTable},
 		// Neither a namespace nor a connection string: nothing says which hub to read.
 		{"ingest-without-event-hubs", "ingest", nil, "CREDRES_EVENTHUB_NAMESPACE"},
 	} {
@@ -323,7 +323,7 @@ func TestStartupFailure(t *testing.T) {
 			s := newStack(t)
 			env := s.env(t)
 			addGraph(env, newGraph(t))
-			env[config.EnvCheckpointTable] = s.state + "-checkpoints"
+			env[wiring.EnvCheckpointTable] = s.state + "-checkpoints"
 			for _, k := range tc.drop {
 				delete(env, k)
 			}
@@ -369,8 +369,8 @@ func TestIngestUnreachableHub(t *testing.T) {
 	s.aws.setSecret(arn, "Endpoint=sb://"+hub+";SharedAccessKeyName=credres-listen;SharedAccessKey="+key+";UseDevelopmentEmulator=true")
 	env["CREDRES_EVENTHUB_CONNECTION_SECRET_ARN"] = arn
 	env["CREDRES_EVENTHUB_NAME"] = "credres-e2e"
-	env[config.EnvCheckpointTable] = s.state + "-checkpoints"
-	env[config.EnvIngestBudget] = "3s"
+	env[wiring.EnvCheckpointTable] = s.state + "-checkpoints"
+	env[wiring.EnvIngestBudget] = "3s"
 	fn := startFunction(t, "ingest", env)
 
 	start := time.Now()
@@ -480,7 +480,7 @@ func newGraph(t *testing.T) *graphtest.Server {
 func addGraph(env map[string]string, g *graphtest.Server) {
 	env[envGraphURL] = g.URL()
 	env[envGraphToken] = graphToken
-	env[envAzureTenant] = env[config.EnvTenantID]
+	env[envAzureTenant] = env[wiring.EnvTenantID]
 	env[envReportsBudget] = "1000/1s"
 }
 
@@ -618,14 +618,14 @@ func sameDecisions(t *testing.T, where string, got, want []model.DecisionMessage
 	if !reflect.DeepEqual(g, w) {
 		gj, _ := json.MarshalIndent(g, "", "  ")
 		wj, _ := json.MarshalIndent(w, "", "  ")
-		t.Errorf("%s holds\n%s\nwant (pkg/handler/testdata/evaluate.json)\n%s", where, gj, wj)
+		t.Errorf("%s holds\n%s\nwant (pkg/wiring/testdata/evaluate.json)\n%s", where, gj, wj)
 	}
 }
 
-// handlerGolden reads the decisions pkg/handler's golden file records for sqs-evaluate.json.
+// handlerGolden reads the decisions pkg/wiring's golden file records for sqs-evaluate.json.
 func handlerGolden(t *testing.T) struct{ Nudges, Tickets []model.DecisionMessage } {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "pkg", "handler", "testdata", "evaluate.json"))
+	data, err := os.ReadFile(filepath.Join("..", "pkg", "wiring", "testdata", "evaluate.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -634,7 +634,7 @@ func handlerGolden(t *testing.T) struct{ Nudges, Tickets []model.DecisionMessage
 		Tickets []model.DecisionMessage `json:"tickets"`
 	}
 	if err := json.Unmarshal(data, &g); err != nil {
-		t.Fatalf("pkg/handler/testdata/evaluate.json: %v", err)
+		t.Fatalf("pkg/wiring/testdata/evaluate.json: %v", err)
 	}
 	return struct{ Nudges, Tickets []model.DecisionMessage }{g.Nudges, g.Tickets}
 }
@@ -752,7 +752,7 @@ func TestNudgeByMail(t *testing.T) {
 	g := graphtest.NewServer(t, &dir, graphtest.WithToken(graphToken))
 	env := s.env(t)
 	addGraph(env, g)
-	env[config.EnvMailSender] = sender
+	env[wiring.EnvMailSender] = sender
 	fn := startFunction(t, "nudge", env)
 	payload := fixture(t, "sqs-nudge.json")
 	ev := sqsEvent(t, payload)

@@ -228,7 +228,7 @@ var (
 	checksumWarning = regexp.MustCompile(`^failed to close HTTP response body, this may affect connection reuse: response did not match expected checksum, 0, \d+$`)
 )
 
-// Sources of log lines the function's code does not write itself (pkg/deploy sends them
+// Sources of log lines the function's code does not write itself (pkg/wiring sends them
 // to the same JSON log): aws-lambda-go reporting a handler's error through the standard
 // log package, and the AWS SDK's own logger.
 const (

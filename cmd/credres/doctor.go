@@ -21,11 +21,10 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/credres/credres/pkg/azcred"
-	"github.com/credres/credres/pkg/config"
-	"github.com/credres/credres/pkg/deploy"
 	"github.com/credres/credres/pkg/eventhubs"
 	"github.com/credres/credres/pkg/graph"
 	"github.com/credres/credres/pkg/secrets"
+	"github.com/credres/credres/pkg/wiring"
 )
 
 func init() {
@@ -35,15 +34,15 @@ func init() {
 // stackOutputs maps the stack's outputs (template.yaml) to the settings the
 // functions are given.
 var stackOutputs = map[string]string{
-	"StateTableName":           config.EnvStateTable,
-	"ClaimsTableName":          config.EnvClaimsTable,
-	"CheckpointTableName":      config.EnvCheckpointTable,
-	"EvaluateQueueUrl":         config.EnvEvaluateQueue,
-	"NudgeQueueUrl":            config.EnvNudgeQueue,
-	"TicketQueueUrl":           config.EnvTicketQueue,
-	"HelpdeskQueueUrl":         config.EnvHelpdeskQueue,
-	"NudgeOutboxQueueUrl":      config.EnvNudgeOutbox,
-	"IngestDeadLetterQueueUrl": config.EnvIngestDLQ,
+	"StateTableName":           wiring.EnvStateTable,
+	"ClaimsTableName":          wiring.EnvClaimsTable,
+	"CheckpointTableName":      wiring.EnvCheckpointTable,
+	"EvaluateQueueUrl":         wiring.EnvEvaluateQueue,
+	"NudgeQueueUrl":            wiring.EnvNudgeQueue,
+	"TicketQueueUrl":           wiring.EnvTicketQueue,
+	"HelpdeskQueueUrl":         wiring.EnvHelpdeskQueue,
+	"NudgeOutboxQueueUrl":      wiring.EnvNudgeOutbox,
+	"IngestDeadLetterQueueUrl": wiring.EnvIngestDLQ,
 }
 
 func runDoctor(e env, args []string) int {
@@ -269,7 +268,7 @@ func (d *doctor) graph() {
 			}
 		}
 	}
-	sender := d.getenv(config.EnvMailSender)
+	sender := d.getenv(wiring.EnvMailSender)
 	if sender == "" {
 		d.skip("mail sender", "CREDRES_MAIL_SENDER is not set: nudges go to the outbox queue")
 		return
@@ -380,9 +379,9 @@ func (d *doctor) tables() {
 		env  string
 		keys []string
 	}{
-		{config.EnvStateTable, []string{"pk"}},
-		{config.EnvClaimsTable, []string{"pk"}},
-		{config.EnvCheckpointTable, []string{"pk", "sk"}},
+		{wiring.EnvStateTable, []string{"pk"}},
+		{wiring.EnvClaimsTable, []string{"pk"}},
+		{wiring.EnvCheckpointTable, []string{"pk", "sk"}},
 	}
 	var client *dynamodb.Client
 	for _, tb := range tables {
@@ -399,7 +398,7 @@ func (d *doctor) tables() {
 				return
 			}
 			client = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-				if ep := d.getenv(deploy.EnvAWSEndpoint); ep != "" {
+				if ep := d.getenv(wiring.EnvAWSEndpoint); ep != "" {
 					o.BaseEndpoint = aws.String(ep)
 				}
 			})
@@ -431,7 +430,7 @@ func (d *doctor) tables() {
 // ---------------------------------------------------------------- SQS
 
 func (d *doctor) queues() {
-	queues := []string{config.EnvEvaluateQueue, config.EnvNudgeQueue, config.EnvTicketQueue, config.EnvHelpdeskQueue, config.EnvNudgeOutbox, config.EnvIngestDLQ}
+	queues := []string{wiring.EnvEvaluateQueue, wiring.EnvNudgeQueue, wiring.EnvTicketQueue, wiring.EnvHelpdeskQueue, wiring.EnvNudgeOutbox, wiring.EnvIngestDLQ}
 	var client *sqs.Client
 	for _, env := range queues {
 		u := d.getenv(env)
@@ -447,7 +446,7 @@ func (d *doctor) queues() {
 				return
 			}
 			client = sqs.NewFromConfig(cfg, func(o *sqs.Options) {
-				if ep := d.getenv(deploy.EnvSQSEndpoint); ep != "" {
+				if ep := d.getenv(wiring.EnvSQSEndpoint); ep != "" {
 					o.BaseEndpoint = aws.String(ep)
 				}
 			})
@@ -468,7 +467,7 @@ func (d *doctor) queues() {
 			continue
 		}
 		fifo := out.Attributes[string(sqstypes.QueueAttributeNameFifoQueue)] == "true"
-		if want := env != config.EnvIngestDLQ; fifo != want {
+		if want := env != wiring.EnvIngestDLQ; fifo != want {
 			d.fail(label, fmt.Errorf("queue %s: FIFO is %t, want %t", u, fifo, want), "give the queue the stack made (its outputs)")
 			continue
 		}

@@ -3,27 +3,6 @@
 // assesses them, stores the assessment and publishes decisions.
 package main
 
-import (
-	"context"
-	"os"
+import "github.com/credres/credres/pkg/wiring"
 
-	"github.com/rs/zerolog"
-
-	"github.com/credres/credres/pkg/deploy"
-	"github.com/credres/credres/pkg/graph"
-	"github.com/credres/credres/pkg/handler"
-)
-
-func main() {
-	deploy.Main("evaluate", func(ctx context.Context, env *deploy.Env, log zerolog.Logger) (any, error) {
-		users, err := graph.FromEnv(ctx, os.Getenv, env.Secrets)
-		if err != nil {
-			return nil, err
-		}
-		stage, err := env.Evaluate(users)
-		if err != nil {
-			return nil, err
-		}
-		return handler.Evaluate(stage, log), nil
-	})
-}
+func main() { wiring.Main("evaluate", wiring.EvaluateFunction) }

@@ -4,31 +4,6 @@
 // within policy.
 package main
 
-import (
-	"context"
-	"os"
+import "github.com/credres/credres/pkg/wiring"
 
-	"github.com/rs/zerolog"
-
-	"github.com/credres/credres/pkg/deploy"
-	"github.com/credres/credres/pkg/graph"
-	"github.com/credres/credres/pkg/handler"
-)
-
-func main() {
-	deploy.Main("nudge", func(ctx context.Context, env *deploy.Env, log zerolog.Logger) (any, error) {
-		client, err := graph.FromEnv(ctx, os.Getenv, env.Secrets)
-		if err != nil {
-			return nil, err
-		}
-		sender, err := env.NudgeSender(client, client)
-		if err != nil {
-			return nil, err
-		}
-		stage, err := env.Nudge(sender)
-		if err != nil {
-			return nil, err
-		}
-		return handler.Nudge(stage, log), nil
-	})
-}
+func main() { wiring.Main("nudge", wiring.NudgeFunction) }

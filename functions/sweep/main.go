@@ -4,27 +4,6 @@
 // is older than CREDRES_SWEEP_MAX_AGE.
 package main
 
-import (
-	"context"
-	"os"
+import "github.com/credres/credres/pkg/wiring"
 
-	"github.com/rs/zerolog"
-
-	"github.com/credres/credres/pkg/deploy"
-	"github.com/credres/credres/pkg/graph"
-	"github.com/credres/credres/pkg/handler"
-)
-
-func main() {
-	deploy.Main("sweep", func(ctx context.Context, env *deploy.Env, log zerolog.Logger) (any, error) {
-		reports, err := graph.FromEnv(ctx, os.Getenv, env.Secrets)
-		if err != nil {
-			return nil, err
-		}
-		stage, err := env.Sweep(reports)
-		if err != nil {
-			return nil, err
-		}
-		return handler.Sweep(stage, log), nil
-	})
-}
+func main() { wiring.Main("sweep", wiring.SweepFunction) }

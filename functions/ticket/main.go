@@ -3,25 +3,6 @@
 // in ServiceNow, in Jira or through a signed webhook.
 package main
 
-import (
-	"context"
+import "github.com/credres/credres/pkg/wiring"
 
-	"github.com/rs/zerolog"
-
-	"github.com/credres/credres/pkg/deploy"
-	"github.com/credres/credres/pkg/handler"
-)
-
-func main() {
-	deploy.Main("ticket", func(ctx context.Context, env *deploy.Env, log zerolog.Logger) (any, error) {
-		sender, err := env.TicketSender()
-		if err != nil {
-			return nil, err
-		}
-		stage, err := env.Ticket(sender)
-		if err != nil {
-			return nil, err
-		}
-		return handler.Ticket(stage, log), nil
-	})
-}
+func main() { wiring.Main("ticket", wiring.TicketFunction) }

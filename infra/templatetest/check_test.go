@@ -19,9 +19,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/credres/credres/pkg/config"
-	"github.com/credres/credres/pkg/handler"
 	"github.com/credres/credres/pkg/pipeline"
+	"github.com/credres/credres/pkg/wiring"
 )
 
 const repo = "../.."
@@ -31,15 +30,15 @@ const repo = "../.."
 var envName = regexp.MustCompile(`^[Ee]nv[A-Z]`)
 
 // envConstants reads the environment variable constants of the packages
-// that read the functions' environment, keyed "pkg.Name": pkg/config (its
+// that read the functions' environment, keyed "pkg.Name": pkg/wiring (the
 // pipeline settings and, in channels.go, the delivery channels'),
-// pkg/deploy, pkg/azcred (the app credential), pkg/graph and pkg/eventhubs.
+// pkg/azcred (the app credential), pkg/graph and pkg/eventhubs.
 // It parses their source instead of importing them, so that this test does
 // not link the Azure, Graph and Event Hubs SDKs.
 func envConstants(t *testing.T) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, dir := range []string{"pkg/config", "pkg/deploy", "pkg/azcred", "pkg/graph", "pkg/eventhubs"} {
+	for _, dir := range []string{"pkg/wiring", "pkg/azcred", "pkg/graph", "pkg/eventhubs"} {
 		pkg := filepath.Base(dir)
 		files, err := filepath.Glob(filepath.Join(repo, dir, "*.go"))
 		if err != nil || len(files) == 0 {
@@ -95,8 +94,8 @@ func repoOptions(t *testing.T) Options {
 	// The imported constants are checked by the compiler; the parsed ones
 	// must agree with them.
 	for key, compiled := range map[string]string{
-		"config.EnvStateTable": config.EnvStateTable, "config.EnvDryRun": config.EnvDryRun,
-		"config.EnvMailSender": config.EnvMailSender, "config.EnvGraphURL": config.EnvGraphURL,
+		"wiring.EnvStateTable": wiring.EnvStateTable, "wiring.EnvDryRun": wiring.EnvDryRun,
+		"wiring.EnvMailSender": wiring.EnvMailSender, "wiring.EnvGraphURL": wiring.EnvGraphURL,
 	} {
 		if got := name(key); got != compiled {
 			t.Fatalf("parsed %s = %q, compiled %q", key, got, compiled)
@@ -107,7 +106,7 @@ func repoOptions(t *testing.T) Options {
 	for _, pair := range [][2]string{
 		{"azcred.EnvTenantID", "graph.EnvTenantID"}, {"azcred.EnvClientID", "graph.EnvClientID"},
 		{"azcred.EnvSecretARN", "graph.EnvSecretARN"}, {"azcred.EnvClientSecret", "graph.EnvClientSecret"},
-		{"config.EnvGraphURL", "graph.EnvBaseURL"}, {"config.EnvMailSender", "graph.EnvSender"},
+		{"wiring.EnvGraphURL", "graph.EnvBaseURL"}, {"wiring.EnvMailSender", "graph.EnvSender"},
 	} {
 		if a, b := name(pair[0]), name(pair[1]); a != b {
 			t.Fatalf("%s = %q but %s = %q: the template sets one name for both", pair[0], a, pair[1], b)
@@ -128,35 +127,35 @@ func repoOptions(t *testing.T) Options {
 		},
 		SecretRefEnv: []string{
 			name("azcred.EnvSecretARN"), name("graph.EnvSecretARN"), name("eventhubs.EnvConnectionSecret"),
-			config.EnvServiceNowSecret, config.EnvJiraSecret, config.EnvWebhookSecret,
+			wiring.EnvServiceNowSecret, wiring.EnvJiraSecret, wiring.EnvWebhookSecret,
 		},
 		RequiredEnv: map[string][]string{
 			// Without a connection-string secret, ingest authenticates to
 			// Event Hubs as the app registration (functions/ingest).
 			"IngestFunction": append([]string{
-				config.EnvLogLevel, config.EnvTenantID, config.EnvCheckpointTable, config.EnvEvaluateQueue,
-				config.EnvIngestDLQ, config.EnvIngestBudget,
+				wiring.EnvLogLevel, wiring.EnvTenantID, wiring.EnvCheckpointTable, wiring.EnvEvaluateQueue,
+				wiring.EnvIngestDLQ, wiring.EnvIngestBudget,
 				name("eventhubs.EnvNamespace"), name("eventhubs.EnvName"), name("eventhubs.EnvConsumerGroup"),
 				name("eventhubs.EnvConnectionSecret"),
 			}, app...),
 			"EvaluateFunction": append([]string{
-				config.EnvLogLevel, config.EnvTenantID, config.EnvPasswordAuth, config.EnvPHSFallback, config.EnvPolicy,
-				config.EnvStateTable, config.EnvNudgeQueue, config.EnvTicketQueue,
+				wiring.EnvLogLevel, wiring.EnvTenantID, wiring.EnvPasswordAuth, wiring.EnvPHSFallback, wiring.EnvPolicy,
+				wiring.EnvStateTable, wiring.EnvNudgeQueue, wiring.EnvTicketQueue,
 			}, graph...),
-			// deploy.Load reads the tenant and the policy in every function;
+			// wiring.Load reads the tenant and the policy in every function;
 			// nudge and ticket render messages with the policy's settings.
 			// Nudge builds a Graph client (graph.FromEnv) for mail and Teams
 			// and chooses the outbox queue when no sender mailbox is set.
 			"NudgeFunction": append([]string{
-				config.EnvLogLevel, config.EnvTenantID, config.EnvPolicy, config.EnvStateTable, config.EnvClaimsTable,
-				config.EnvNudgeOutbox, config.EnvDryRun, config.EnvMailSender, config.EnvTeams, config.EnvGraphURL,
+				wiring.EnvLogLevel, wiring.EnvTenantID, wiring.EnvPolicy, wiring.EnvStateTable, wiring.EnvClaimsTable,
+				wiring.EnvNudgeOutbox, wiring.EnvDryRun, wiring.EnvMailSender, wiring.EnvTeams, wiring.EnvGraphURL,
 			}, app...),
 			"TicketFunction": {
-				config.EnvLogLevel, config.EnvTenantID, config.EnvPolicy, config.EnvStateTable, config.EnvClaimsTable,
-				config.EnvHelpdeskQueue, config.EnvDryRun, config.EnvTicketChannel,
+				wiring.EnvLogLevel, wiring.EnvTenantID, wiring.EnvPolicy, wiring.EnvStateTable, wiring.EnvClaimsTable,
+				wiring.EnvHelpdeskQueue, wiring.EnvDryRun, wiring.EnvTicketChannel,
 			},
 			"SweepFunction": append([]string{
-				config.EnvLogLevel, config.EnvTenantID, config.EnvStateTable, config.EnvEvaluateQueue, config.EnvSweepMaxAge,
+				wiring.EnvLogLevel, wiring.EnvTenantID, wiring.EnvStateTable, wiring.EnvEvaluateQueue, wiring.EnvSweepMaxAge,
 			}, graph...),
 		},
 		Deployed: pipelineSettings,
@@ -166,14 +165,14 @@ func repoOptions(t *testing.T) Options {
 	}
 }
 
-// pipelineSettings are the pkg/config settings the deployed pipeline needs;
+// pipelineSettings are the pkg/wiring settings the deployed pipeline needs;
 // each must be given to at least one function. (The channels' settings are
 // optional; RequiredEnv names the ones nudge and ticket are always given.)
 var pipelineSettings = []string{
-	config.EnvTenantID, config.EnvPasswordAuth, config.EnvPHSFallback, config.EnvPolicy,
-	config.EnvStateTable, config.EnvClaimsTable, config.EnvCheckpointTable,
-	config.EnvEvaluateQueue, config.EnvNudgeQueue, config.EnvTicketQueue, config.EnvHelpdeskQueue,
-	config.EnvNudgeOutbox, config.EnvIngestDLQ, config.EnvIngestBudget, config.EnvSweepMaxAge, config.EnvLogLevel,
+	wiring.EnvTenantID, wiring.EnvPasswordAuth, wiring.EnvPHSFallback, wiring.EnvPolicy,
+	wiring.EnvStateTable, wiring.EnvClaimsTable, wiring.EnvCheckpointTable,
+	wiring.EnvEvaluateQueue, wiring.EnvNudgeQueue, wiring.EnvTicketQueue, wiring.EnvHelpdeskQueue,
+	wiring.EnvNudgeOutbox, wiring.EnvIngestDLQ, wiring.EnvIngestBudget, wiring.EnvSweepMaxAge, wiring.EnvLogLevel,
 }
 
 func readRepo(t *testing.T, name string) []byte {
@@ -302,7 +301,7 @@ func TestMailConcurrency(t *testing.T) {
 	senders := 0
 	for i := 0; i+1 < len(res.Content); i += 2 {
 		id, props := res.Content[i].Value, get(res.Content[i+1], "Properties")
-		if get(get(get(props, "Environment"), "Variables"), config.EnvMailSender) == nil {
+		if get(get(get(props, "Environment"), "Variables"), wiring.EnvMailSender) == nil {
 			continue
 		}
 		senders++
@@ -317,7 +316,7 @@ func TestMailConcurrency(t *testing.T) {
 		}
 	}
 	if senders == 0 {
-		t.Errorf("no function is given %s", config.EnvMailSender)
+		t.Errorf("no function is given %s", wiring.EnvMailSender)
 	}
 }
 
@@ -336,10 +335,10 @@ func TestTimings(t *testing.T) {
 	}
 	ingest := get(get(res, "IngestFunction"), "Properties")
 	timeout := time.Duration(intOf(get(ingest, "Timeout"), 3)) * time.Second
-	raw := scalar(get(get(get(ingest, "Environment"), "Variables"), config.EnvIngestBudget))
+	raw := scalar(get(get(get(ingest, "Environment"), "Variables"), wiring.EnvIngestBudget))
 	budget, err := time.ParseDuration(raw)
 	if err != nil {
-		t.Fatalf("%s=%q: %v", config.EnvIngestBudget, raw, err)
+		t.Fatalf("%s=%q: %v", wiring.EnvIngestBudget, raw, err)
 	}
 	if budget > timeout-5*time.Second {
 		t.Errorf("ingest budget %s leaves less than 5 s of its %s timeout for the last checkpoint", budget, timeout)
@@ -347,12 +346,12 @@ func TestTimings(t *testing.T) {
 }
 
 // TestSweepModes checks that each SweepMode's schedule input is a
-// handler.ScheduleInput that means what the mode says, and matches the
+// wiring.ScheduleInput that means what the mode says, and matches the
 // events/lambda fixture of that mode.
 func TestSweepModes(t *testing.T) {
 	t.Parallel()
 	modes := get(get(loadTemplate(t), "Mappings"), "SweepModes")
-	want := map[string]handler.ScheduleInput{
+	want := map[string]wiring.ScheduleInput{
 		"baseline": {Baseline: true},
 		"normal":   {},
 		"campaign": {Campaign: true},
@@ -366,7 +365,7 @@ func TestSweepModes(t *testing.T) {
 		raw := scalar(get(get(modes, mode), "Input"))
 		dec := json.NewDecoder(strings.NewReader(raw))
 		dec.DisallowUnknownFields()
-		var got handler.ScheduleInput
+		var got wiring.ScheduleInput
 		if err := dec.Decode(&got); err != nil {
 			t.Errorf("SweepModes.%s.Input %q: %v", mode, raw, err)
 			continue
@@ -374,7 +373,7 @@ func TestSweepModes(t *testing.T) {
 		if got != w {
 			t.Errorf("SweepModes.%s.Input = %+v, want %+v", mode, got, w)
 		}
-		var fixture handler.ScheduleInput
+		var fixture wiring.ScheduleInput
 		if err := json.Unmarshal(readRepo(t, fixtures[mode]), &fixture); err != nil {
 			t.Fatal(err)
 		}

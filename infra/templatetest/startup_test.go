@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/credres/credres/pkg/deploy"
 	"github.com/credres/credres/pkg/eventhubs"
 	"github.com/credres/credres/pkg/model"
+	"github.com/credres/credres/pkg/wiring"
 )
 
 // startupError builds a function's stages from the environment the
@@ -21,9 +21,9 @@ import (
 func startupError(t *testing.T, function string, env map[string]string) error {
 	t.Helper()
 	getenv := func(k string) string { return env[k] }
-	e, err := deploy.Load(context.Background(), getenv)
+	e, err := wiring.Load(context.Background(), getenv)
 	if err != nil {
-		t.Fatalf("deploy.Load: %v", err)
+		t.Fatalf("wiring.Load: %v", err)
 	}
 	switch function {
 	case "IngestFunction":

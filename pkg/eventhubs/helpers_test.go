@@ -11,12 +11,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/credres/credres/internal/awstest"
-	"github.com/credres/credres/pkg/handler"
 	"github.com/credres/credres/pkg/pipeline"
+	"github.com/credres/credres/pkg/wiring"
 )
 
 var (
-	_ handler.Receivers      = (*Receivers)(nil)
+	_ wiring.Receivers       = (*Receivers)(nil)
 	_ pipeline.AuditReceiver = (*receiver)(nil)
 )
 

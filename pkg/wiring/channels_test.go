@@ -1,4 +1,4 @@
-package config
+package wiring
 
 import (
 	"errors"
@@ -88,7 +88,7 @@ func TestTicketChannels(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			e := New(env(tc.env))
+			e := NewSettings(env(tc.env))
 			c := e.TicketChannels()
 			err := e.Err()
 			if len(tc.problems) == 0 {
@@ -114,17 +114,17 @@ func TestTicketChannels(t *testing.T) {
 
 func TestNudgeChannels(t *testing.T) {
 	t.Parallel()
-	e := New(env(map[string]string{EnvMailSender: "credres@contoso.example", EnvTeams: "yes", EnvGraphURL: "https://graph.microsoft.us/v1.0"}))
+	e := NewSettings(env(map[string]string{EnvMailSender: "credres@contoso.example", EnvTeams: "yes", EnvGraphURL: "https://graph.microsoft.us/v1.0"}))
 	c := e.NudgeChannels()
 	if err := e.Err(); err != nil || c.MailSender != "credres@contoso.example" || !c.Teams || c.GraphURL != "https://graph.microsoft.us/v1.0" {
 		t.Errorf("config %+v, err %v", c, err)
 	}
-	e = New(env(nil))
+	e = NewSettings(env(nil))
 	e.NudgeChannels()
 	if err := e.Err(); err == nil || !strings.Contains(err.Error(), EnvMailSender) {
 		t.Errorf("no sender mailbox: err = %v", err)
 	}
-	e = New(env(map[string]string{EnvDryRun: "1"}))
+	e = NewSettings(env(map[string]string{EnvDryRun: "1"}))
 	if c := e.NudgeChannels(); e.Err() != nil || !c.DryRun || c.Teams {
 		t.Errorf("dry run: %+v, %v", c, e.Err())
 	}

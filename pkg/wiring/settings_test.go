@@ -1,4 +1,4 @@
-package config
+package wiring
 
 import (
 	"errors"
@@ -12,7 +12,7 @@ import (
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestTenantAndEngine(t *testing.T) {
-	e := New(env(map[string]string{
+	e := NewSettings(env(map[string]string{
 		EnvTenantID: "t1", EnvPasswordAuth: "federated", EnvPHSFallback: "true",
 		EnvPolicy: "tiers:\n  - name: all\n    match: {all: true}\n    minDiversity: 1\n",
 	}))
@@ -27,13 +27,13 @@ func TestTenantAndEngine(t *testing.T) {
 	if eng.Policy().Tiers[0].Name != "all" {
 		t.Errorf("policy not loaded")
 	}
-	if New(env(nil)).Engine().Policy().Tiers[0].Name != "privileged" {
+	if NewSettings(env(nil)).Engine().Policy().Tiers[0].Name != "privileged" {
 		t.Errorf("default policy not embedded")
 	}
 }
 
 func TestEveryProblemIsNamed(t *testing.T) {
-	e := New(env(map[string]string{EnvPasswordAuth: "ldap", EnvPHSFallback: "maybe", EnvIngestBudget: "soon", EnvPolicy: "tiers: ["}))
+	e := NewSettings(env(map[string]string{EnvPasswordAuth: "ldap", EnvPHSFallback: "maybe", EnvIngestBudget: "soon", EnvPolicy: "tiers: ["}))
 	e.Tenant()
 	e.Duration(EnvIngestBudget, time.Minute)
 	e.Required(EnvStateTable)
@@ -50,7 +50,7 @@ func TestEveryProblemIsNamed(t *testing.T) {
 }
 
 func TestDefaults(t *testing.T) {
-	e := New(env(map[string]string{EnvSweepMaxAge: "7d"}))
+	e := NewSettings(env(map[string]string{EnvSweepMaxAge: "7d"}))
 	if d := e.Duration(EnvSweepMaxAge, time.Hour); d != 7*24*time.Hour {
 		t.Errorf("max age %v", d)
 	}

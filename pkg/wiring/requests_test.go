@@ -1,4 +1,4 @@
-package deploy
+package wiring
 
 import (
 	"context"
@@ -21,7 +21,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/credres/credres/internal/awstest"
-	"github.com/credres/credres/pkg/config"
 	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/pipeline"
@@ -115,10 +114,10 @@ func TestAWSRequestsPerEvaluatedUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := map[string]string{
-		config.EnvTenantID: dir.Tenant.ID, config.EnvPasswordAuth: string(dir.Tenant.PasswordAuth),
-		config.EnvStateTable: table("state"), config.EnvClaimsTable: table("claims"),
-		config.EnvNudgeQueue: queue("nudge"), config.EnvTicketQueue: queue("ticket"),
-		config.EnvNudgeOutbox: queue("outbox"), config.EnvHelpdeskQueue: queue("helpdesk"),
+		EnvTenantID: dir.Tenant.ID, EnvPasswordAuth: string(dir.Tenant.PasswordAuth),
+		EnvStateTable: table("state"), EnvClaimsTable: table("claims"),
+		EnvNudgeQueue: queue("nudge"), EnvTicketQueue: queue("ticket"),
+		EnvNudgeOutbox: queue("outbox"), EnvHelpdeskQueue: queue("helpdesk"),
 		EnvAWSEndpoint: dbCount.URL, EnvSQSEndpoint: sqsCount.URL,
 	}
 	t.Setenv("AWS_ACCESS_KEY_ID", "credrestest")
@@ -212,13 +211,13 @@ func TestAWSRequestsPerEvaluatedUser(t *testing.T) {
 	t.Log("| scenario | evaluated | decisions | DynamoDB requests | per user | SQS requests (sent by credres) | per user |")
 	t.Log("|---|---|---|---|---|---|---|")
 	decided := evaluateAll(1)
-	delivered := deliver(env[config.EnvNudgeQueue], nudge.Handle) + deliver(env[config.EnvTicketQueue], ticket.Handle)
+	delivered := deliver(env[EnvNudgeQueue], nudge.Handle) + deliver(env[EnvTicketQueue], ticket.Handle)
 	if decided == 0 || delivered != decided {
 		t.Fatalf("%d decisions, %d delivered", decided, delivered)
 	}
 	firstDB, firstSQS := report("first evaluation after an event, decisions delivered", len(dir.Users), decided)
 	again := evaluateAll(2)
-	againDelivered := deliver(env[config.EnvNudgeQueue], nudge.Handle) + deliver(env[config.EnvTicketQueue], ticket.Handle)
+	againDelivered := deliver(env[EnvNudgeQueue], nudge.Handle) + deliver(env[EnvTicketQueue], ticket.Handle)
 	againDB, againSQS := report("evaluated again, nothing changed", len(dir.Users), again)
 	if againDelivered != again {
 		t.Errorf("%d decisions, %d delivered", again, againDelivered)

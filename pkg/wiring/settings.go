@@ -1,8 +1,8 @@
-// Package config reads the Lambda functions' settings from their
-// environment. Every setting has one name, documented in docs/DEPLOY.md and
-// set by template.yaml; a function asks only for what it needs, and a
-// missing or malformed value is reported with its name at start-up.
-package config
+package wiring
+
+// Settings: every setting has one name, documented in docs/DEPLOY.md and set
+// by template.yaml; a function asks only for what it needs, and a missing or
+// malformed value is reported with its name at start-up.
 
 import (
 	"errors"
@@ -35,25 +35,25 @@ const (
 	EnvLogLevel        = "CREDRES_LOG_LEVEL"
 )
 
-// Env reads settings from a getenv function (os.Getenv in main, a map in
+// Settings reads settings from a getenv function (os.Getenv in main, a map in
 // tests) and collects every problem instead of stopping at the first.
-type Env struct {
+type Settings struct {
 	get  func(string) string
 	errs []error
 }
 
-// New returns an Env over getenv.
-func New(getenv func(string) string) *Env { return &Env{get: getenv} }
+// NewSettings returns Settings over getenv.
+func NewSettings(getenv func(string) string) *Settings { return &Settings{get: getenv} }
 
 // Err returns every problem found so far, or nil.
-func (e *Env) Err() error { return errors.Join(e.errs...) }
+func (e *Settings) Err() error { return errors.Join(e.errs...) }
 
-func (e *Env) fail(name, format string, args ...any) {
+func (e *Settings) fail(name, format string, args ...any) {
 	e.errs = append(e.errs, fmt.Errorf("config: %s: %w: %s", name, model.ErrInvalidInput, fmt.Sprintf(format, args...)))
 }
 
 // Required returns a setting that must be present.
-func (e *Env) Required(name string) string {
+func (e *Settings) Required(name string) string {
 	v := strings.TrimSpace(e.get(name))
 	if v == "" {
 		e.fail(name, "required but not set")
@@ -62,7 +62,7 @@ func (e *Env) Required(name string) string {
 }
 
 // Optional returns a setting or its default.
-func (e *Env) Optional(name, def string) string {
+func (e *Settings) Optional(name, def string) string {
 	if v := strings.TrimSpace(e.get(name)); v != "" {
 		return v
 	}
@@ -70,7 +70,7 @@ func (e *Env) Optional(name, def string) string {
 }
 
 // Bool reads true/false (also 1/0, yes/no).
-func (e *Env) Bool(name string, def bool) bool {
+func (e *Settings) Bool(name string, def bool) bool {
 	v := strings.ToLower(strings.TrimSpace(e.get(name)))
 	switch v {
 	case "":
@@ -85,7 +85,7 @@ func (e *Env) Bool(name string, def bool) bool {
 }
 
 // Duration reads "50s", "7d", "1d12h".
-func (e *Env) Duration(name string, def time.Duration) time.Duration {
+func (e *Settings) Duration(name string, def time.Duration) time.Duration {
 	v := strings.TrimSpace(e.get(name))
 	if v == "" {
 		return def
@@ -99,7 +99,7 @@ func (e *Env) Duration(name string, def time.Duration) time.Duration {
 }
 
 // Int reads a whole number.
-func (e *Env) Int(name string, def int) int {
+func (e *Settings) Int(name string, def int) int {
 	v := strings.TrimSpace(e.get(name))
 	if v == "" {
 		return def
@@ -115,7 +115,7 @@ func (e *Env) Int(name string, def int) int {
 // Tenant reads the tenant facts that change users' dependencies. Graph does
 // not expose whether pass-through authentication or password hash sync is
 // on, so the administrator states it.
-func (e *Env) Tenant() model.Tenant {
+func (e *Settings) Tenant() model.Tenant {
 	t := model.Tenant{
 		ID:           e.Required(EnvTenantID),
 		PasswordAuth: model.PasswordAuth(e.Optional(EnvPasswordAuth, string(model.PasswordCloud))),
@@ -131,7 +131,7 @@ func (e *Env) Tenant() model.Tenant {
 
 // Engine builds the rules engine from the inline policy YAML, or the
 // embedded default policy when none is set.
-func (e *Env) Engine() *rules.Engine {
+func (e *Settings) Engine() *rules.Engine {
 	yaml := e.get(EnvPolicy)
 	if strings.TrimSpace(yaml) == "" {
 		return rules.New(nil)

@@ -1,8 +1,8 @@
-// Package handler adapts the pipeline's stages to AWS Lambda events: SQS
-// batches with partial batch failures, and scheduled invocations. Each
-// invocation gets a logger carrying its request id; the pipeline logs
-// through it with user object ids only.
-package handler
+package wiring
+
+// The Lambda event adapters: SQS batches with partial batch failures, and
+// scheduled invocations. Each invocation gets a logger carrying its request
+// id; the pipeline logs through it with user object ids only.
 
 import (
 	"context"

@@ -1,10 +1,14 @@
-// Package deploy builds the deployed pipeline's stages from a Lambda
-// function's environment: AWS clients created once per execution
-// environment, the DynamoDB store, the SQS queues, the policy and the
-// templates. It keeps the functions' main.go files to wiring. Graph and
-// Event Hubs clients are built by the functions that need them, so that
-// only those binaries link those SDKs.
-package deploy
+// Package wiring is the edge between AWS Lambda and the pipeline, and the one
+// package that reads the functions' environment. It reads the settings
+// (settings.go, channels.go), builds the AWS clients once per execution
+// environment, the DynamoDB store, the SQS queues, the policy, the templates
+// and the delivery channels (senders.go), builds each function's stage
+// (functions.go) and adapts it to Lambda's events (handler.go). Every
+// functions/<name>/main.go is one call of Main.
+//
+// The linker keeps only what a function calls, so the functions that do not
+// read Graph or Event Hubs do not carry those SDKs' code.
+package wiring
 
 import (
 	"context"
@@ -24,7 +28,6 @@ import (
 	"github.com/aws/smithy-go/logging"
 	"github.com/rs/zerolog"
 
-	"github.com/credres/credres/pkg/config"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/notify"
 	"github.com/credres/credres/pkg/pipeline"
@@ -34,7 +37,7 @@ import (
 	"github.com/credres/credres/pkg/store"
 )
 
-// Environment variables read here besides pkg/config's.
+// Environment variables of the AWS side and the templates.
 const (
 	// EnvTemplatesDir names a folder of nudge and ticket templates that
 	// override the built-in ones (for example from a Lambda layer).
@@ -51,7 +54,7 @@ const (
 // through, is sent to the same JSON log, so that every line CloudWatch gets
 // can be queried alike.
 func Logger(function string) zerolog.Logger {
-	level, err := zerolog.ParseLevel(os.Getenv(config.EnvLogLevel))
+	level, err := zerolog.ParseLevel(os.Getenv(EnvLogLevel))
 	if err != nil || level == zerolog.NoLevel {
 		level = zerolog.InfoLevel
 	}
@@ -85,7 +88,7 @@ func (s sdkLogger) Logf(c logging.Classification, format string, v ...any) {
 
 // Env is a function's environment with its AWS clients.
 type Env struct {
-	*config.Env
+	*Settings
 	AWS      aws.Config
 	DynamoDB *dynamodb.Client
 	SQS      *sqs.Client
@@ -97,7 +100,7 @@ type Env struct {
 
 // Load reads the environment and builds the AWS clients.
 func Load(ctx context.Context, getenv func(string) string) (*Env, error) {
-	e := &Env{Env: config.New(getenv), Now: time.Now}
+	e := &Env{Settings: NewSettings(getenv), Now: time.Now}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithLogger(sdkLogger{*zerolog.Ctx(ctx)}))
 	if err != nil {
 		return nil, fmt.Errorf("deploy: AWS configuration: %w", err)
@@ -115,8 +118,8 @@ func Load(ctx context.Context, getenv func(string) string) (*Env, error) {
 		}
 	})
 	e.Secrets = secrets.NewManager(secretsmanager.NewFromConfig(cfg))
-	e.Tenant = e.Env.Tenant()
-	e.Engine = e.Env.Engine()
+	e.Tenant = e.Settings.Tenant()
+	e.Engine = e.Settings.Engine()
 	return e, nil
 }
 
@@ -129,9 +132,9 @@ const EnvSQSEndpoint = "CREDRES_SQS_ENDPOINT"
 func (e *Env) store(claims bool) *store.DynamoDB {
 	var claimsTable string
 	if claims {
-		claimsTable = e.Required(config.EnvClaimsTable)
+		claimsTable = e.Required(EnvClaimsTable)
 	}
-	return store.NewDynamoDB(e.DynamoDB, e.Required(config.EnvStateTable), claimsTable, e.Now)
+	return store.NewDynamoDB(e.DynamoDB, e.Required(EnvStateTable), claimsTable, e.Now)
 }
 
 func (e *Env) queue(name string) *queue.SQS { return queue.NewSQS(e.SQS, e.Required(name)) }
@@ -146,7 +149,7 @@ func (e *Env) Renderer() (*notify.Renderer, error) {
 func (e *Env) Evaluate(users pipeline.UserReader) (*pipeline.Evaluate, error) {
 	st := &pipeline.Evaluate{
 		Users: users, Store: e.store(false), Engine: e.Engine, Tenant: e.Tenant,
-		Nudges: e.queue(config.EnvNudgeQueue), Tickets: e.queue(config.EnvTicketQueue), Now: e.Now,
+		Nudges: e.queue(EnvNudgeQueue), Tickets: e.queue(EnvTicketQueue), Now: e.Now,
 	}
 	return st, e.Err()
 }
@@ -159,7 +162,7 @@ func (e *Env) Nudge(sender pipeline.NudgeSender) (*pipeline.NudgeStage, error) {
 		return nil, err
 	}
 	st := &pipeline.NudgeStage{Store: e.store(true), Sender: sender, Render: r, Now: e.Now}
-	if e.Bool(config.EnvDryRun, false) {
+	if e.Bool(EnvDryRun, false) {
 		st.DryRun = st.Store.(*store.DynamoDB)
 	}
 	return st, e.Err()
@@ -170,15 +173,15 @@ func (e *Env) Nudge(sender pipeline.NudgeSender) (*pipeline.NudgeStage, error) {
 // mailbox, otherwise onto the nudge outbox queue for another system to
 // deliver.
 func (e *Env) NudgeSender(mail notify.Mailer, teamsTokens notify.TokenSource) (pipeline.NudgeSender, error) {
-	if e.Bool(config.EnvTeams, false) {
+	if e.Bool(EnvTeams, false) {
 		// Teams notifications are sent as the app, like mail: without a
 		// sender mailbox every nudge would quietly go to the outbox queue.
-		e.Required(config.EnvMailSender)
+		e.Required(EnvMailSender)
 	}
-	if e.Optional(config.EnvMailSender, "") == "" {
+	if e.Optional(EnvMailSender, "") == "" {
 		return e.NudgeOutboxQueue(), e.Err()
 	}
-	return notify.NewNudgeSender(e.NudgeChannels(), mail, teamsTokens, http.DefaultClient)
+	return NewNudgeSender(e.NudgeChannels(), mail, teamsTokens, http.DefaultClient)
 }
 
 // TicketSender chooses the helpdesk: the helpdesk queue (CREDRES_TICKET_CHANNEL
@@ -188,10 +191,10 @@ func (e *Env) TicketSender() (pipeline.TicketSender, error) {
 	if err := e.Err(); err != nil {
 		return nil, err
 	}
-	if cfg.TicketChannel == config.TicketSQS {
+	if cfg.TicketChannel == TicketSQS {
 		return e.HelpdeskQueue(), e.Err()
 	}
-	s, err := notify.NewTicketSender(cfg, e.Secrets, http.DefaultClient)
+	s, err := NewTicketSender(cfg, e.Secrets, http.DefaultClient)
 	if err != nil && cfg.DryRun {
 		// A dry run records tickets and sends none, so the chosen channel
 		// may still lack its settings (the template's Rules allow it).
@@ -219,7 +222,7 @@ func (e *Env) Ticket(sender pipeline.TicketSender) (*pipeline.TicketStage, error
 		return nil, err
 	}
 	st := &pipeline.TicketStage{Store: e.store(true), Sender: sender, Render: r, Now: e.Now}
-	if e.Bool(config.EnvDryRun, false) {
+	if e.Bool(EnvDryRun, false) {
 		st.DryRun = st.Store.(*store.DynamoDB)
 	}
 	return st, e.Err()
@@ -228,19 +231,19 @@ func (e *Env) Ticket(sender pipeline.TicketSender) (*pipeline.TicketStage, error
 // HelpdeskQueue is the ticket sender that puts ticket events on the
 // helpdesk queue.
 func (e *Env) HelpdeskQueue() *queue.HelpdeskQueue {
-	return queue.NewHelpdeskQueue(e.SQS, e.Required(config.EnvHelpdeskQueue))
+	return queue.NewHelpdeskQueue(e.SQS, e.Required(EnvHelpdeskQueue))
 }
 
 // NudgeOutboxQueue is the nudge sender that puts nudges on the outbox queue.
 func (e *Env) NudgeOutboxQueue() *queue.NudgeOutboxQueue {
-	return queue.NewNudgeOutboxQueue(e.SQS, e.Required(config.EnvNudgeOutbox))
+	return queue.NewNudgeOutboxQueue(e.SQS, e.Required(EnvNudgeOutbox))
 }
 
 // Sweep builds the sweep stage over the registration report (Graph).
 func (e *Env) Sweep(regs pipeline.RegistrationReader) (*pipeline.Sweep, error) {
 	st := &pipeline.Sweep{
-		Registrations: regs, Store: e.store(false), Queue: e.queue(config.EnvEvaluateQueue),
-		MaxAge: e.Duration(config.EnvSweepMaxAge, 7*24*time.Hour), Now: e.Now,
+		Registrations: regs, Store: e.store(false), Queue: e.queue(EnvEvaluateQueue),
+		MaxAge: e.Duration(EnvSweepMaxAge, 7*24*time.Hour), Now: e.Now,
 	}
 	return st, e.Err()
 }
@@ -249,9 +252,9 @@ func (e *Env) Sweep(regs pipeline.RegistrationReader) (*pipeline.Sweep, error) {
 // dead-letter queue.
 func (e *Env) Ingest() (*pipeline.Ingest, time.Duration, error) {
 	st := &pipeline.Ingest{
-		Queue: e.queue(config.EnvEvaluateQueue), Dead: e.queue(config.EnvIngestDLQ), TenantID: e.Tenant.ID,
+		Queue: e.queue(EnvEvaluateQueue), Dead: e.queue(EnvIngestDLQ), TenantID: e.Tenant.ID,
 	}
-	budget := e.Duration(config.EnvIngestBudget, 50*time.Second)
+	budget := e.Duration(EnvIngestBudget, 50*time.Second)
 	return st, budget, e.Err()
 }
 

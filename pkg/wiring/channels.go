@@ -1,4 +1,4 @@
-package config
+package wiring
 
 import (
 	"net/url"
@@ -83,7 +83,7 @@ type ChannelConfig struct {
 
 // NudgeChannels reads the nudge function's channels: the sender mailbox
 // (required unless dry run) and the optional Teams channel.
-func (e *Env) NudgeChannels() ChannelConfig {
+func (e *Settings) NudgeChannels() ChannelConfig {
 	c := ChannelConfig{DryRun: e.Bool(EnvDryRun, false)}
 	c.MailSender = e.setting(EnvMailSender, !c.DryRun)
 	c.Teams = e.Bool(EnvTeams, false)
@@ -95,7 +95,7 @@ func (e *Env) NudgeChannels() ChannelConfig {
 // TicketChannels reads the ticket function's channel and its settings; the
 // chosen channel's URL, secret and (for Jira) project and done transition
 // are required unless dry run.
-func (e *Env) TicketChannels() ChannelConfig {
+func (e *Settings) TicketChannels() ChannelConfig {
 	c := ChannelConfig{DryRun: e.Bool(EnvDryRun, false)}
 	need := !c.DryRun
 	c.TicketChannel = strings.ToLower(e.Optional(EnvTicketChannel, TicketSQS))
@@ -125,7 +125,7 @@ func (e *Env) TicketChannels() ChannelConfig {
 }
 
 // setting reads a value that is required when need is set.
-func (e *Env) setting(name string, need bool) string {
+func (e *Settings) setting(name string, need bool) string {
 	if need {
 		return e.Required(name)
 	}
@@ -134,7 +134,7 @@ func (e *Env) setting(name string, need bool) string {
 
 // url reads an https URL (http only to a loopback address). A URL that
 // may hold a token (allowQuery) is never quoted in the problem.
-func (e *Env) url(name string, need, allowQuery bool) string {
+func (e *Settings) url(name string, need, allowQuery bool) string {
 	v := e.setting(name, need)
 	if v == "" {
 		return ""
