@@ -12,11 +12,10 @@ import (
 
 	"github.com/credres/credres/internal/awstest"
 	"github.com/credres/credres/pkg/pipeline"
-	"github.com/credres/credres/pkg/wiring"
 )
 
 var (
-	_ wiring.Receivers       = (*Receivers)(nil)
+	_ pipeline.Receivers     = (*Receivers)(nil)
 	_ pipeline.AuditReceiver = (*receiver)(nil)
 )
 

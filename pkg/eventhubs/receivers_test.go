@@ -15,11 +15,9 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2"
-	"github.com/rs/zerolog"
 
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/pipeline"
-	"github.com/credres/credres/pkg/wiring"
 )
 
 // bodies returns the bodies fakeHub.addN gives events from..to-1 of a partition.
@@ -419,8 +417,9 @@ func TestReceiversDeadline(t *testing.T) {
 		const backlog = 100000
 		h.addN("0", backlog)
 		r := newRun(t, h, s, c, func(cfg *Config) { cfg.CommitReserve = time.Second })
-		ingest := wiring.Ingest(&pipeline.Ingest{Queue: &queue{}}, r, 5*time.Second, zerolog.Nop())
-		res, err := ingest(context.Background(), wiring.ScheduleInput{})
+		stage := &pipeline.Ingest{Queue: &queue{}}
+		ingest := func(ctx context.Context) (pipeline.IngestResult, error) { return stage.Run(ctx, r, 5*time.Second) }
+		res, err := ingest(context.Background())
 		if err != nil {
 			t.Fatalf("the budget's end failed the drain: %v", err)
 		}
@@ -615,9 +614,10 @@ func TestIngestSampleEvents(t *testing.T) {
 	}
 	q := &queue{}
 	r := newRun(t, h, s, c)
-	ingest := wiring.Ingest(&pipeline.Ingest{Queue: q}, r, 10*time.Second, zerolog.Nop())
+	stage := &pipeline.Ingest{Queue: q}
+	ingest := func(ctx context.Context) (pipeline.IngestResult, error) { return stage.Run(ctx, r, 10*time.Second) }
 
-	res, err := ingest(context.Background(), wiring.ScheduleInput{})
+	res, err := ingest(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -629,7 +629,7 @@ func TestIngestSampleEvents(t *testing.T) {
 	}
 
 	c.Advance(time.Minute)
-	res, err = ingest(context.Background(), wiring.ScheduleInput{})
+	res, err = ingest(context.Background())
 	if err != nil || res.Stats.Messages != 0 {
 		t.Fatalf("second run: %+v, %v; want nothing read again", res, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -115,5 +116,66 @@ func (in *Ingest) Drain(ctx context.Context, r AuditReceiver) (IngestStats, erro
 		if err := r.Commit(ctx); err != nil {
 			return stats, fmt.Errorf("ingest: checkpoint: %w", err)
 		}
+	}
+}
+
+// Receivers opens one audit receiver per Event Hubs partition for a drain.
+type Receivers interface {
+	Open(ctx context.Context) ([]AuditReceiver, error)
+	Close(ctx context.Context) error
+}
+
+// IngestResult is what a run of the ingest stage returns (and the ingest
+// function logs).
+type IngestResult struct {
+	Partitions int         `json:"partitions"`
+	Stats      IngestStats `json:"stats"`
+}
+
+// Run drains every partition at once within budget (less than the
+// function's timeout, so that checkpoints are written before Lambda stops
+// it). The error is the first partition's; the checkpoints written so far
+// hold.
+func (in *Ingest) Run(ctx context.Context, receivers Receivers, budget time.Duration) (IngestResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
+	rs, err := receivers.Open(ctx)
+	if err != nil {
+		return IngestResult{}, fmt.Errorf("ingest: open partitions: %w", err)
+	}
+	defer receivers.Close(context.WithoutCancel(ctx))
+	res := IngestResult{Partitions: len(rs)}
+	type result struct {
+		stats IngestStats
+		err   error
+	}
+	done := make(chan result, len(rs))
+	for _, r := range rs {
+		go func() {
+			st, err := in.Drain(ctx, r)
+			done <- result{st, err}
+		}()
+	}
+	var firstErr error
+	for range rs {
+		r := <-done
+		res.Stats.merge(r.stats)
+		if r.err != nil && firstErr == nil {
+			firstErr = r.err
+		}
+	}
+	return res, firstErr
+}
+
+func (into *IngestStats) merge(s IngestStats) {
+	into.Messages += s.Messages
+	into.Records += s.Records
+	into.Requests += s.Requests
+	into.Malformed += s.Malformed
+	for k, v := range s.Skipped {
+		if into.Skipped == nil {
+			into.Skipped = map[string]int{}
+		}
+		into.Skipped[k] += v
 	}
 }

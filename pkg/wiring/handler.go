@@ -96,72 +96,20 @@ type ScheduleInput struct {
 	Campaign bool `json:"campaign,omitempty"`
 }
 
-// Receivers opens one audit receiver per Event Hubs partition for a drain.
-type Receivers interface {
-	Open(ctx context.Context) ([]pipeline.AuditReceiver, error)
-	Close(ctx context.Context) error
-}
-
-// IngestResult is what the ingest function returns (and logs).
-type IngestResult struct {
-	Partitions int                  `json:"partitions"`
-	Stats      pipeline.IngestStats `json:"stats"`
-}
-
 // Ingest drains every partition within budget (less than the function's
 // timeout, so that checkpoints are written before Lambda stops it). An
 // error fails the invocation; the checkpoints written so far hold.
-func Ingest(stage *pipeline.Ingest, receivers Receivers, budget time.Duration, log zerolog.Logger) func(ctx context.Context, in ScheduleInput) (IngestResult, error) {
-	return func(ctx context.Context, _ ScheduleInput) (IngestResult, error) {
+func Ingest(stage *pipeline.Ingest, receivers pipeline.Receivers, budget time.Duration, log zerolog.Logger) func(ctx context.Context, in ScheduleInput) (pipeline.IngestResult, error) {
+	return func(ctx context.Context, _ ScheduleInput) (pipeline.IngestResult, error) {
 		ctx, l := withRequest(ctx, log)
-		ctx, cancel := context.WithTimeout(ctx, budget)
-		defer cancel()
-		rs, err := receivers.Open(ctx)
-		if err != nil {
-			l.Error().Err(err).Msg("ingest: open partitions")
-			return IngestResult{}, fmt.Errorf("ingest: open partitions: %w", err)
-		}
-		defer receivers.Close(context.WithoutCancel(ctx))
-		res := IngestResult{Partitions: len(rs)}
-		type result struct {
-			stats pipeline.IngestStats
-			err   error
-		}
-		done := make(chan result, len(rs))
-		for _, r := range rs {
-			go func() {
-				st, err := stage.Drain(ctx, r)
-				done <- result{st, err}
-			}()
-		}
-		var firstErr error
-		for range rs {
-			r := <-done
-			merge(&res.Stats, r.stats)
-			if r.err != nil && firstErr == nil {
-				firstErr = r.err
-			}
-		}
+		res, err := stage.Run(ctx, receivers, budget)
 		ev := l.Info()
-		if firstErr != nil {
-			ev = l.Error().Err(firstErr)
+		if err != nil {
+			ev = l.Error().Err(err)
 		}
 		ev.Int("partitions", res.Partitions).Int("records", res.Stats.Records).Int("requests", res.Stats.Requests).
 			Int("malformed", res.Stats.Malformed).Msg("ingest done")
-		return res, firstErr
-	}
-}
-
-func merge(into *pipeline.IngestStats, s pipeline.IngestStats) {
-	into.Messages += s.Messages
-	into.Records += s.Records
-	into.Requests += s.Requests
-	into.Malformed += s.Malformed
-	for k, v := range s.Skipped {
-		if into.Skipped == nil {
-			into.Skipped = map[string]int{}
-		}
-		into.Skipped[k] += v
+		return res, err
 	}
 }
 
