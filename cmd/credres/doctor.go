@@ -260,7 +260,7 @@ func (d *doctor) graph() {
 			}
 			switch {
 			case unnamed > 0:
-				d.fail("graph "+graphPermissions[2].name, fmt.Errorf("Graph answers %d of the user's %d directory roles without their names", unnamed, roles), grantFix)
+				d.fail("graph "+graphPermissions[2].name, fmt.Errorf("%d of the user's %d directory roles come from Graph without their names", unnamed, roles), grantFix)
 			case roles == 0:
 				d.ok("graph "+graphPermissions[2].name, "read the user's memberships (the user holds no directory role, so the role names were not tested; --user an administrator tests them)")
 			default:

@@ -252,7 +252,7 @@ func (e *evaluator) value(n *yaml.Node) (v string, set bool, err error) {
 		default:
 			v, ok := e.params[name]
 			if !ok {
-				return "", false, fmt.Errorf("Ref to unknown %s", name)
+				return "", false, fmt.Errorf("unknown %s in a Ref", name)
 			}
 			return v, true, nil
 		}

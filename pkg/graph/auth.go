@@ -92,6 +92,11 @@ func (s staticToken) GetAuthorizationToken(_ context.Context, u *url.URL, _ map[
 
 // GetAllowedHostsValidator allows the Graph host only.
 func (s staticToken) GetAllowedHostsValidator() *absauth.AllowedHostsValidator {
-	v := absauth.NewAllowedHostsValidator([]string{s.host})
-	return &v
+	v, err := absauth.NewAllowedHostsValidatorErrorCheck([]string{s.host})
+	if err != nil {
+		// Not reached: the host is a parsed URL's host name, never one with a
+		// scheme. GetAuthorizationToken refuses every other host regardless.
+		return &absauth.AllowedHostsValidator{}
+	}
+	return v
 }

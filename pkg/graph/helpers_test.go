@@ -3,7 +3,6 @@ package graph_test
 import (
 	"bytes"
 	"context"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -90,15 +89,4 @@ func batchCount(srv *graphtest.Server) int {
 		}
 	}
 	return n
-}
-
-// itemsFor returns the resource requests about one user.
-func itemsFor(srv *graphtest.Server, id string) []graphtest.Item {
-	var out []graphtest.Item
-	for _, it := range srv.Items() {
-		if strings.Contains(strings.ToLower(it.URL), strings.ToLower(id)) {
-			out = append(out, it)
-		}
-	}
-	return out
 }

@@ -106,7 +106,7 @@ func TestPreviewAndChain(t *testing.T) {
 	if got := preview("Only one paragraph."); got != "Only one paragraph." {
 		t.Errorf("preview = %q", got)
 	}
-	if chainID("d1") != chainID("d1") || chainID("d1") == chainID("d2") || chainID("d1") < 0 {
+	if again := chainID("d1"); chainID("d1") != again || again == chainID("d2") || again < 0 {
 		t.Error("chain ids are not stable, distinct and positive")
 	}
 }

@@ -55,8 +55,6 @@ func do(t *testing.T, method, u, body string, h map[string]string) (int, string)
 	return resp.StatusCode, string(b)
 }
 
-var jsonHeaders = map[string]string{"Content-Type": "application/json", "Accept": "application/json"}
-
 func TestServiceNowFakeChecksAndQueries(t *testing.T) {
 	t.Parallel()
 	tb := &spy{TB: t}
