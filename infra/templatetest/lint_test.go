@@ -51,7 +51,7 @@ func translate(t *testing.T, template string) []byte {
 	var exit *exec.ExitError
 	switch {
 	case errors.As(err, &exit) && exit.ExitCode() == 3:
-		t.Skipf("the AWS SAM translator is not installed (pip install aws-sam-translator): %s", strings.TrimSpace(stderr.String()))
+		t.Skipf("%s: the translated template is not checked", strings.TrimSpace(stderr.String()))
 	case err != nil:
 		t.Fatalf("the SAM translator refuses %s: %v\n%s", template, err, stderr.String())
 	}
