@@ -179,7 +179,17 @@ func deployAWS(args []string, stdout, stderr io.Writer, r runner) int {
 			return refuse(stderr, "sam", []string{"the AWS SAM CLI (1.104 or later) is not installed: https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html"})
 		}
 	}
-	return p.execute(*dry, stdout, stderr, r)
+	if code := p.execute(*dry, stdout, stderr, r); code != 0 || *dry {
+		return code
+	}
+	stack := cfg.str("default.deploy.parameters", "stack_name")
+	if stack == "" {
+		stack = cfg.str("default.global.parameters", "stack_name")
+	}
+	fmt.Fprintf(stdout, "\nDeployed. Check it before the first event (docs/DEPLOY.md, B3):\n"+
+		"  aws cloudformation describe-stacks --stack-name %s --query 'Stacks[0].Outputs' > outputs.json\n"+
+		"  bin/credres doctor --outputs outputs.json\n", shellQuote(stack))
+	return 0
 }
 
 // awsParameters checks the stack's name and region and returns the

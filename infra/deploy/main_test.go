@@ -84,9 +84,12 @@ func TestAWSDryRunPrintsTheCommands(t *testing.T) {
 func TestAWSRunsSAM(t *testing.T) {
 	t.Parallel()
 	r := &recorder{have: map[string]bool{"sam": true}}
-	code, _, errOut := deployWith(t, filled(t), r)
+	code, out, errOut := deployWith(t, filled(t), r)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "bin/credres doctor --outputs outputs.json") || !strings.Contains(out, "--stack-name credres ") {
+		t.Errorf("no pointer to credres doctor after deploying:\n%s", out)
 	}
 	if len(r.calls) != 2 || r.calls[0][1] != "build" || r.calls[1][1] != "deploy" {
 		t.Errorf("ran %q, want sam build then sam deploy", r.calls)
