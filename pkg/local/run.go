@@ -166,7 +166,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	drain := func(stage string, q *queue.Memory, handle func([]pipeline.Message) []pipeline.Failure) {
 		for q.Len() > 0 {
 			batch := q.Receive(10)
-			failed := handle(batch)
+			// The FIFO rule, as the Lambda functions apply it.
+			failed := pipeline.HoldBack(batch, handle(batch))
 			byID := map[string]pipeline.Message{}
 			for _, m := range batch {
 				byID[m.ID] = m

@@ -223,29 +223,27 @@ func ticketRecord(dm model.DecisionMessage, tk *model.Ticket, action string, now
 func deliverAll(ctx context.Context, msgs []Message, store DeliveryStore, stage string, deliver func(context.Context, model.DecisionMessage) error) []Failure {
 	log := zerolog.Ctx(ctx)
 	var failures []Failure
-	broken := map[string]bool{}
+	groups := fifoGroups{}
 	for _, m := range msgs {
 		var dm model.DecisionMessage
 		if err := json.Unmarshal(m.Body, &dm); err != nil || dm.ID == "" || dm.Decision.UserID == "" {
 			reason := fmt.Sprintf("malformed decision message: %v", orMissing(err))
 			log.Error().Str("messageId", m.ID).Str("reason", reason).Msg("message rejected")
 			failures = append(failures, Failure{m.ID, reason})
-			if m.GroupID != "" {
-				broken[m.GroupID] = true
-			}
+			groups.fail(m.GroupID)
 			continue
 		}
 		group := m.GroupID
 		if group == "" {
 			group = dm.Decision.UserID
 		}
-		if broken[group] {
-			failures = append(failures, Failure{m.ID, "an earlier message of this user failed; delivered after it"})
+		if groups.held(group) {
+			failures = append(failures, Failure{m.ID, heldBackReason})
 			continue
 		}
 		fail := func(reason string) {
 			failures = append(failures, Failure{m.ID, reason})
-			broken[group] = true
+			groups.fail(group)
 		}
 		ulog := log.With().Str("userId", dm.Decision.UserID).Str("decisionId", dm.ID).Str("decision", string(dm.Decision.Kind)).Logger()
 		key := stage + "/" + dm.ID

@@ -33,24 +33,12 @@ func messages(ev events.SQSEvent) []pipeline.Message {
 	return out
 }
 
-// response reports failed messages; for a FIFO queue, once a message of a
-// group failed every later message of that group in the batch is reported
-// too, so that the group's order holds.
+// response reports failed messages, with pipeline.HoldBack's FIFO rule
+// applied, so that a user's later messages never overtake a failed one.
 func response(ev events.SQSEvent, failures []pipeline.Failure) events.SQSEventResponse {
-	failed := map[string]bool{}
-	for _, f := range failures {
-		failed[f.MessageID] = true
-	}
-	brokenGroups := map[string]bool{}
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
-	for _, r := range ev.Records {
-		group := r.Attributes["MessageGroupId"]
-		if failed[r.MessageId] || (group != "" && brokenGroups[group]) {
-			if group != "" {
-				brokenGroups[group] = true
-			}
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
-		}
+	for _, f := range pipeline.HoldBack(messages(ev), failures) {
+		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: f.MessageID})
 	}
 	return resp
 }
