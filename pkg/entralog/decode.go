@@ -49,7 +49,7 @@ type AuditBatch struct {
 // read, so their varying types cannot spoil a record.
 //
 // A record is relevant when its activity (matched case-insensitively) can
-// change a user's methods (SPEC §7): the Authentication Methods registration
+// change a user's methods (docs/DESIGN.md, Audit events): the Authentication Methods registration
 // activities ("User registered security info", "Admin deleted security
 // info", …), the hardware OATH token activities when they target a user, and
 // "Update user" records whose modifiedProperties include

@@ -91,7 +91,7 @@ type Config struct {
 
 	// SkipRegistrationDetails leaves a single user's registration-report row
 	// out of User and Users, halving their use of the reports budget. The
-	// row is the only signal of passwordless phone sign-in (SPEC §3).
+	// row is the only signal of passwordless phone sign-in (docs/DESIGN.md, Methods).
 	SkipRegistrationDetails bool
 }
 

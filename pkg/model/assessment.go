@@ -1,6 +1,6 @@
 package model
 
-// Violation codes of SPEC §5. A single point of failure is reported as
+// Violation codes of docs/DESIGN.md, Policy. A single point of failure is reported as
 // ViolationSPOFPrefix followed by the dependency id.
 const (
 	ViolationBelowMinDiversity = "below-min-diversity"
@@ -36,7 +36,7 @@ type Assessment struct {
 	Compliant         bool           `json:"compliant"`
 	Exempt            bool           `json:"exempt,omitempty"`
 	OnViolation       string         `json:"onViolation,omitempty"`
-	// Violations are the codes of SPEC §5, in a fixed order.
+	// Violations are the codes of docs/DESIGN.md, Policy, in a fixed order.
 	Violations []string `json:"violations"`
 	// TenantSide lists the violations that only the tenant can remedy (they
 	// disappear when password hash sync is enabled as a fallback); they go to

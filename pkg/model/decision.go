@@ -2,10 +2,10 @@ package model
 
 import "time"
 
-// DecisionKind is what should happen after an evaluation (SPEC §6).
+// DecisionKind is what should happen after an evaluation (docs/DESIGN.md, Decisions).
 type DecisionKind string
 
-// The decisions of SPEC §6.
+// The decisions of docs/DESIGN.md, Decisions.
 const (
 	DecisionNone    DecisionKind = "none"
 	DecisionNudge   DecisionKind = "nudge"

@@ -3,11 +3,11 @@ package model
 import "strings"
 
 // Dependency is the stable id of something a sign-in path relies on
-// (SPEC §2). Instance dependencies carry the method id after a slash:
+// (docs/DESIGN.md, Dependencies). Instance dependencies carry the method id after a slash:
 // "security-key/<method id>".
 type Dependency = string
 
-// The dependency ids of SPEC §2. Instance kinds are prefixes completed by
+// The dependency ids of docs/DESIGN.md, Dependencies. Instance kinds are prefixes completed by
 // Instance.
 const (
 	DepEntraAuth             Dependency = "entra-auth"
@@ -25,7 +25,7 @@ const (
 	DepEmailProvider         Dependency = "email-provider"
 )
 
-// DependencyKinds lists every dependency kind in the order of SPEC §2.
+// DependencyKinds lists every dependency kind in the order of docs/DESIGN.md, Dependencies.
 // Instance kinds appear once, without their "/<id>" suffix.
 var DependencyKinds = []Dependency{
 	DepEntraAuth, DepEntraMFA, DepOnPremises, DepPhoneCarrier, DepPushService,
@@ -45,7 +45,7 @@ func KindOf(dep Dependency) Dependency {
 	return dep
 }
 
-// IsDependencyKind reports whether s names a dependency kind of SPEC §2.
+// IsDependencyKind reports whether s names a dependency kind of docs/DESIGN.md, Dependencies.
 func IsDependencyKind(s string) bool {
 	for _, k := range DependencyKinds {
 		if k == s {

@@ -52,7 +52,7 @@ type User struct {
 	Methods               []Method `json:"methods"`
 	// MethodsRegistered is the user's methodsRegistered list from the Graph
 	// registration report, when known. "microsoftAuthenticatorPasswordless"
-	// there is the only signal of passwordless phone sign-in (SPEC §3).
+	// there is the only signal of passwordless phone sign-in (docs/DESIGN.md, Methods).
 	MethodsRegistered []string `json:"methodsRegistered,omitempty"`
 }
 

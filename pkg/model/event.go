@@ -35,7 +35,7 @@ type Initiator struct {
 
 // MethodChangeEvent is one relevant Entra audit record, normalised. It says
 // which user to re-evaluate and why; the methods themselves are always read
-// live (SPEC §7).
+// live (docs/DESIGN.md, Audit events).
 type MethodChangeEvent struct {
 	AuditID           string         `json:"auditId"`
 	Activity          string         `json:"activity"`

@@ -17,7 +17,7 @@ const (
 
 // EvaluationRequest asks for one user to be evaluated again. It carries no
 // methods: they are always read live, because events can be late, repeated
-// or service-initiated without a real change (SPEC §7).
+// or service-initiated without a real change (docs/DESIGN.md, Audit events).
 type EvaluationRequest struct {
 	UserID   string    `json:"userId"`
 	TenantID string    `json:"tenantId,omitempty"`

@@ -6,10 +6,10 @@ import (
 	"time"
 )
 
-// MethodKind is credres's name for a kind of authentication method (SPEC §3).
+// MethodKind is credres's name for a kind of authentication method (docs/DESIGN.md, Methods).
 type MethodKind string
 
-// The method kinds of SPEC §3.
+// The method kinds of docs/DESIGN.md, Methods.
 const (
 	KindPassword             MethodKind = "password"
 	KindMobilePhone          MethodKind = "mobile-phone"
@@ -27,7 +27,7 @@ const (
 	KindUnknown              MethodKind = "unknown"
 )
 
-// MethodKinds lists every kind in the order of SPEC §3.
+// MethodKinds lists every kind in the order of docs/DESIGN.md, Methods.
 var MethodKinds = []MethodKind{
 	KindPassword, KindMobilePhone, KindAlternateMobilePhone, KindOfficePhone,
 	KindAuthenticator, KindSoftwareOath, KindHardwareOath, KindFIDO2,

@@ -500,7 +500,7 @@ func aggregate(d *model.Directory, tiers []rules.Tier, fs []facts) *Report {
 		}
 	}
 
-	// Single outages, most users first; ties keep the order of SPEC §2.
+	// Single outages, most users first; ties keep the order of docs/DESIGN.md, Dependencies.
 	for _, kind := range outageKinds {
 		g := singles[kindIndex[kind]]
 		r.Outages = append(r.Outages, Outage{Down: []model.Dependency{kind}, LockedOut: g.Count, Users: g.Users})

@@ -8,7 +8,7 @@ import (
 	"github.com/credres/credres/pkg/model"
 )
 
-// DecisionInput is everything a decision depends on (SPEC §6). The engine
+// DecisionInput is everything a decision depends on (docs/DESIGN.md, Decisions). The engine
 // reads no clock and no store: the caller passes them in.
 type DecisionInput struct {
 	// Previous is the stored assessment, nil when the user was never assessed.
@@ -17,7 +17,7 @@ type DecisionInput struct {
 	History  model.NudgeHistory
 	Now      time.Time
 	// Baseline records assessments without acting on a first finding: a
-	// tenant-wide sweep that is not a campaign (SPEC §6, last paragraph).
+	// tenant-wide sweep that is not a campaign (docs/DESIGN.md, Decisions, last paragraph).
 	Baseline bool
 	// Campaign acts on findings nobody has been told about yet, such as
 	// those a baseline recorded.

@@ -62,7 +62,7 @@
 //
 // # Decisions
 //
-// Decide compares the stored assessment with the new one (SPEC §6): a user
+// Decide compares the stored assessment with the new one (docs/DESIGN.md, Decisions): a user
 // newly below policy is nudged (or ticketed when the tier says so, or when
 // they have no MFA path at all); a user who gets worse is nudged again unless
 // within the cooldown; one who stays the same hears only reminders on the

@@ -8,7 +8,7 @@ import (
 	"github.com/credres/credres/pkg/model"
 )
 
-// SPEC §4's examples, verbatim: cloud user, nothing accepted but entra-auth.
+// the examples of docs/DESIGN.md, Paths, verbatim: cloud user, nothing accepted but entra-auth.
 func TestSpecExamples(t *testing.T) {
 	t.Parallel()
 	e := New(strictPolicy(t))

@@ -160,7 +160,7 @@ func (g *userGraph) addPath(p path) {
 	g.n++
 }
 
-// build computes the paths of SPEC §3 for a user in a tenant, as far as
+// build computes the paths of docs/DESIGN.md, Methods for a user in a tenant, as far as
 // the tenant's policy (acc, nil when unknown) lets the user use each method.
 func (g *userGraph) build(t model.Tenant, u *model.User, acc *access) {
 	g.reset()

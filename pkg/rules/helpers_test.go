@@ -93,7 +93,7 @@ var (
 	ptaPHS    = model.Tenant{ID: "t", PasswordAuth: model.PasswordPTA, PHSFallback: true}
 )
 
-// strictPolicy is SPEC §4's setting: nothing accepted but entra-auth.
+// strictPolicy is the setting of docs/DESIGN.md's examples: nothing accepted but entra-auth.
 func strictPolicy(t testing.TB) *Policy {
 	t.Helper()
 	p, err := ParsePolicy([]byte(`

@@ -20,7 +20,7 @@ var defaultPolicyYAML []byte
 // DefaultPolicyYAML returns the embedded default policy, as shipped.
 func DefaultPolicyYAML() []byte { return append([]byte(nil), defaultPolicyYAML...) }
 
-// Policy is an ordered list of tiers and the nudge schedule (SPEC §5).
+// Policy is an ordered list of tiers and the nudge schedule (docs/DESIGN.md, Policy).
 type Policy struct {
 	Tiers  []Tier      `yaml:"tiers"`
 	Nudges NudgePolicy `yaml:"nudges"`
@@ -81,7 +81,7 @@ type Match struct {
 	Users []string `yaml:"users"`
 }
 
-// NudgePolicy is the reminder and escalation schedule (SPEC §6) and what
+// NudgePolicy is the reminder and escalation schedule (docs/DESIGN.md, Decisions) and what
 // nudges say.
 type NudgePolicy struct {
 	Cooldown      Duration `yaml:"cooldown"`

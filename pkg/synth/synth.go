@@ -549,7 +549,7 @@ func (g *generator) fido2() model.Method {
 	})
 }
 
-// passkey returns a passkey held in Microsoft Authenticator (SPEC §3: it
+// passkey returns a passkey held in Microsoft Authenticator (docs/DESIGN.md, Methods: it
 // lives on the user's phone, not on a key).
 func (g *generator) passkey() model.Method {
 	aaguid, name := "de1e552d-db1d-4423-a619-566b625cdc84", "Microsoft Authenticator - Android"
