@@ -23,6 +23,7 @@ import (
 	"github.com/credres/credres/pkg/azcred"
 	"github.com/credres/credres/pkg/eventhubs"
 	"github.com/credres/credres/pkg/graph"
+	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/secrets"
 	"github.com/credres/credres/pkg/wiring"
 )
@@ -180,7 +181,7 @@ func (d *doctor) graph() {
 		d.skip("graph token", "AZURE_CLIENT_ID is not set: Graph is not checked")
 		return
 	}
-	var src graph.SecretSource
+	var src model.SecretSource
 	if d.getenv(graph.EnvSecretARN) != "" {
 		cfg, err := d.awsConfig()
 		if err != nil {
@@ -348,7 +349,7 @@ func (d *doctor) eventHubs() {
 	defer cancel()
 	if cfg.ConnectionSecretARN == "" && cfg.ConnectionString == "" {
 		// Entra mode: the app registration reads the hub, as ingest does.
-		var src azcred.SecretSource
+		var src model.SecretSource
 		if d.getenv(azcred.EnvSecretARN) != "" {
 			acfg, err := d.awsConfig()
 			if err != nil {

@@ -28,11 +28,6 @@ const (
 	ManagedIdentity Method = "managed-identity"
 )
 
-// SecretSource fetches a secret by its ARN (AWS Secrets Manager in Lambda).
-type SecretSource interface {
-	GetSecret(ctx context.Context, arn string) (string, error)
-}
-
 // App describes the app registration and where its credential is.
 type App struct {
 	TenantID string
@@ -46,7 +41,7 @@ type App struct {
 	// SecretARN names a secret holding the client secret or a PEM bundle of
 	// the certificate and its key, fetched through Secrets.
 	SecretARN string
-	Secrets   SecretSource
+	Secrets   model.SecretSource
 	// FederatedTokenFile is a workload identity token file.
 	FederatedTokenFile string
 	// Options are passed to azidentity (the cloud, for national clouds).
@@ -70,7 +65,7 @@ func Credential(ctx context.Context, app App) (azcore.TokenCredential, Method, e
 		if app.Secrets == nil {
 			return nil, "", fmt.Errorf("azure credential: %w: a secret ARN is configured but no secret source", model.ErrInvalidInput)
 		}
-		v, err := app.Secrets.GetSecret(ctx, app.SecretARN)
+		v, err := app.Secrets.Secret(ctx, app.SecretARN)
 		if err != nil {
 			return nil, "", fmt.Errorf("azure credential: fetch the client credential from the secret store: %w", err)
 		}
@@ -142,7 +137,7 @@ const (
 )
 
 // AppFromEnv reads the app registration from the environment.
-func AppFromEnv(getenv func(string) string, secrets SecretSource) App {
+func AppFromEnv(getenv func(string) string, secrets model.SecretSource) App {
 	return App{
 		TenantID: getenv(EnvTenantID), ClientID: getenv(EnvClientID), ClientSecret: getenv(EnvClientSecret),
 		CertificatePath: getenv(EnvClientCertificatePath), SecretARN: getenv(EnvSecretARN),

@@ -11,7 +11,7 @@ import (
 
 type secrets map[string]string
 
-func (s secrets) GetSecret(_ context.Context, arn string) (string, error) {
+func (s secrets) Secret(_ context.Context, arn string) (string, error) {
 	v, ok := s[arn]
 	if !ok {
 		return "", model.ErrNotFound

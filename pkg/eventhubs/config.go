@@ -1,7 +1,6 @@
 package eventhubs
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -64,13 +63,6 @@ const (
 	StartLatest StartAt = "latest"
 )
 
-// SecretSource fetches a secret by its ARN; secrets.Manager (AWS Secrets
-// Manager) implements it for the Lambda functions and secrets.Env for local
-// runs. Here the secret is an Event Hubs connection string.
-type SecretSource interface {
-	Secret(ctx context.Context, arn string) (string, error)
-}
-
 // Config says which hub to read, how to authenticate and how to pace the
 // drain.
 //
@@ -96,7 +88,7 @@ type Config struct {
 	// ConnectionSecretARN names a secret, fetched through Secrets, that holds
 	// such a connection string.
 	ConnectionSecretARN string
-	Secrets             SecretSource
+	Secrets             model.SecretSource
 	// Credential is an Entra token credential; nil means
 	// azidentity.NewDefaultAzureCredential.
 	Credential azcore.TokenCredential

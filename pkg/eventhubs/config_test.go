@@ -79,7 +79,7 @@ func TestLoadConfig(t *testing.T) {
 	}
 }
 
-// secrets is a SecretSource over a map.
+// secrets is a model.SecretSource over a map.
 type secrets map[string]string
 
 func (s secrets) Secret(_ context.Context, arn string) (string, error) {

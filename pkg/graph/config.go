@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -33,13 +32,6 @@ const (
 	EnvDirectoryBudget     = "CREDRES_GRAPH_DIRECTORY_BUDGET"
 )
 
-// SecretSource fetches a secret by its ARN; the Lambda wiring implements it
-// with AWS Secrets Manager. The secret is the app's client secret, or a PEM
-// bundle holding its certificate and private key.
-type SecretSource interface {
-	GetSecret(ctx context.Context, arn string) (string, error)
-}
-
 // Config says where Graph is, how to authenticate, how fast to go and the
 // tenant facts Graph v1.0 cannot tell an application.
 //
@@ -63,7 +55,7 @@ type Config struct {
 	// SecretARN names a secret, fetched through Secrets, that holds the
 	// client secret or a PEM certificate with its key.
 	SecretARN string
-	Secrets   SecretSource
+	Secrets   model.SecretSource
 	// FederatedTokenFile is a workload identity token (Kubernetes, CI).
 	FederatedTokenFile string
 	// Token is a bearer token used as is, e.g. from

@@ -61,7 +61,7 @@ type fakeSecrets struct {
 	asked []string
 }
 
-func (f *fakeSecrets) GetSecret(_ context.Context, arn string) (string, error) {
+func (f *fakeSecrets) Secret(_ context.Context, arn string) (string, error) {
 	f.asked = append(f.asked, arn)
 	return f.value, f.err
 }

@@ -54,7 +54,7 @@ var (
 // FromEnv builds a client from the environment (see LoadConfig), fetching
 // credentials named by CREDRES_GRAPH_SECRET_ARN through secrets: how the
 // Lambda functions that read Graph start.
-func FromEnv(ctx context.Context, getenv func(string) string, secrets SecretSource) (*Client, error) {
+func FromEnv(ctx context.Context, getenv func(string) string, secrets model.SecretSource) (*Client, error) {
 	cfg, err := LoadConfig(getenv)
 	if err != nil {
 		return nil, err

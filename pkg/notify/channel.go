@@ -36,14 +36,6 @@ type wallClock struct{}
 func (wallClock) Now() time.Time                         { return time.Now() }
 func (wallClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
-// SecretSource reads a credential by name: secrets.Manager (the name is a
-// Secrets Manager ARN) in Lambda, secrets.Env (an environment variable)
-// locally. Values are read on every request, so that a rotated secret is
-// picked up when the source's cache is; they never reach a log or an error.
-type SecretSource interface {
-	Secret(ctx context.Context, name string) (string, error)
-}
-
 // TokenSource returns a bearer token for Microsoft Graph (audience
 // https://graph.microsoft.com). Implementations cache and renew tokens;
 // the Lambda wiring adapts an azidentity credential with TokenFunc.
@@ -433,7 +425,7 @@ func isLoopback(host string) bool {
 }
 
 // secretValue reads a named secret, naming the channel but never the value.
-func secretValue(ctx context.Context, system string, src SecretSource, name string) (string, error) {
+func secretValue(ctx context.Context, system string, src model.SecretSource, name string) (string, error) {
 	if src == nil {
 		return "", fmt.Errorf("%s: credentials: %w: no secret source", system, model.ErrInvalidInput)
 	}

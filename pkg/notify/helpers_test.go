@@ -33,7 +33,7 @@ const (
 
 var secretValues = []string{snPassword, snToken, jiraToken, hookSecret, graphToken, userMail, jiraEmail, "2065550147"}
 
-// secretMap is a SecretSource over a map.
+// secretMap is a model.SecretSource over a map.
 type secretMap map[string]string
 
 func (m secretMap) Secret(_ context.Context, name string) (string, error) {

@@ -39,7 +39,7 @@ type JiraConfig struct {
 	DoneTransition string
 	// Secrets and Secret name the credential: a JSON object with "email"
 	// and "apiToken" of the Atlassian account credres acts as.
-	Secrets    SecretSource
+	Secrets    model.SecretSource
 	Secret     string
 	HTTPClient *http.Client
 	// Clock is the time source of retry waits; the wall clock when nil.

@@ -43,7 +43,7 @@ type ServiceNowConfig struct {
 	// Secrets and Secret name the credential: a JSON object with
 	// "username" and "password" (basic authentication) or with "token"
 	// (an OAuth bearer token) of a user with the itil role.
-	Secrets SecretSource
+	Secrets model.SecretSource
 	Secret  string
 	// Category of new incidents; DefaultServiceNowCategory when empty.
 	Category string

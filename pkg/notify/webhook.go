@@ -40,7 +40,7 @@ type WebhookConfig struct {
 	// error, as such URLs often hold a token.
 	URL string
 	// Secrets and Secret name the shared HMAC secret.
-	Secrets    SecretSource
+	Secrets    model.SecretSource
 	Secret     string
 	HTTPClient *http.Client
 	// Clock is the time source of retry waits and the timestamp header;
@@ -54,7 +54,7 @@ type WebhookConfig struct {
 // X-Credres-Delivery header. Any 2xx answer is success.
 type Webhook struct {
 	ep      *endpoint
-	secrets SecretSource
+	secrets model.SecretSource
 	secret  string
 }
 

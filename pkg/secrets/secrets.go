@@ -70,8 +70,3 @@ func (e Env) Secret(_ context.Context, name string) (string, error) {
 	}
 	return v, nil
 }
-
-// GetSecret is Secret under the name pkg/graph's SecretSource uses.
-func (m *Manager) GetSecret(ctx context.Context, arn string) (string, error) {
-	return m.Secret(ctx, arn)
-}

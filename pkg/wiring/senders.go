@@ -15,7 +15,7 @@ import (
 // The sqs channel is the helpdesk queue of pkg/queue, which the caller
 // builds itself: asked for it, NewTicketSender returns an error wrapping
 // model.ErrInvalidInput, as it does for an unknown channel.
-func NewTicketSender(cfg ChannelConfig, secrets notify.SecretSource, httpClient *http.Client) (pipeline.TicketSender, error) {
+func NewTicketSender(cfg ChannelConfig, secrets model.SecretSource, httpClient *http.Client) (pipeline.TicketSender, error) {
 	var s pipeline.TicketSender
 	var err error
 	switch cfg.TicketChannel {
