@@ -27,9 +27,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/credres/credres/infra/templatetest"
+	"github.com/credres/credres/pkg/rules"
 )
 
 func main() {
@@ -158,6 +160,7 @@ func deployAWS(args []string, stdout, stderr io.Writer, r runner) int {
 			problems = append(problems, err.Error())
 		} else {
 			problems = append(problems, d.Refused...)
+			problems = append(problems, startupProblems(params, d)...)
 		}
 	}
 	if len(problems) > 0 {
@@ -330,4 +333,44 @@ func deployAzure(args []string, stdout, stderr io.Writer, r runner) int {
 		}
 	}
 	return 0
+}
+
+// Lambda's limit on a function's environment: all names and values
+// together.
+const envLimit = 4096
+
+// resourceValueSize stands for a value the stack fills in (a queue URL, a
+// table name), which Deploy leaves as <LogicalId>: a queue URL with a
+// 50-character stack name is about 130 bytes.
+const resourceValueSize = 130
+
+// startupProblems finds what the template's Rules cannot see but the
+// functions would refuse at start-up, or Lambda at deployment: a policy
+// that does not parse, and an environment over 4 KB.
+func startupProblems(params map[string]string, d *templatetest.Deployment) []string {
+	var problems []string
+	if p := params["PolicyYaml"]; strings.TrimSpace(p) != "" {
+		if _, err := rules.ParsePolicy([]byte(p)); err != nil {
+			problems = append(problems, fmt.Sprintf("PolicyYaml: %v (check it with bin/credres assess --directory events/tenant.json --policy FILE)", err))
+		}
+	}
+	fns := make([]string, 0, len(d.Env))
+	for fn := range d.Env {
+		fns = append(fns, fn)
+	}
+	sort.Strings(fns)
+	for _, fn := range fns {
+		size := 0
+		for k, v := range d.Env[fn] {
+			if strings.HasPrefix(v, "<") && strings.HasSuffix(v, ">") {
+				size += len(k) + resourceValueSize
+			} else {
+				size += len(k) + len(v)
+			}
+		}
+		if size > envLimit {
+			problems = append(problems, fmt.Sprintf("%s's environment would take about %d bytes, over Lambda's %d: shorten PolicyYaml (one line of JSON: yq -o=json -I=0 policy.yaml)", fn, size, envLimit))
+		}
+	}
+	return problems
 }

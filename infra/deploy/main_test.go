@@ -124,6 +124,8 @@ func TestAWSRefuses(t *testing.T) {
 		{"long-stack-name", strings.Replace(filled(t), `stack_name = "credres"`, `stack_name = "`+strings.Repeat("x", 51)+`"`, 1), []string{"stack_name"}},
 		{"unknown-parameter", strings.Replace(filled(t), `"DryRun=false",`, `"DryRun=false", "Tenant=x",`, 1), []string{"the template has no parameter Tenant"}},
 		{"not-toml", "[default.deploy.parameters\n", []string{"line 1"}},
+		{"bad-policy", strings.Replace(filled(t), `"DryRun=false",`, `"DryRun=false", 'PolicyYaml={"tiers": [{"name": "x", "minDiversity": "two"}]}',`, 1), []string{"PolicyYaml: "}},
+		{"policy-too-long", strings.Replace(filled(t), `"DryRun=false",`, `"DryRun=false", "PolicyYaml=`+longPolicy+`",`, 1), []string{"EvaluateFunction's environment would take about", "over Lambda's 4096"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -148,6 +150,17 @@ func TestAWSRefuses(t *testing.T) {
 	}()
 	if code != 1 || !strings.Contains(errOut, "cp samconfig.toml.example") {
 		t.Errorf("a missing configuration: exit %d: %s", code, errOut)
+	}
+}
+
+// longPolicy is a valid policy in one line, padded past Lambda's 4 KB.
+var longPolicy = `{\"tiers\": [{\"name\": \"` + strings.Repeat("x", 4000) + `\", \"match\": {\"all\": true}, \"minDiversity\": 2}]}`
+
+func TestAWSAcceptsAValidPolicy(t *testing.T) {
+	t.Parallel()
+	config := strings.Replace(filled(t), `"DryRun=false",`, `"DryRun=false", 'PolicyYaml={"tiers": [{"name": "all", "match": {"all": true}, "minDiversity": 2, "onViolation": "nudge"}]}',`, 1)
+	if code, _, errOut := deployWith(t, config, &recorder{}, "--dry-run"); code != 0 {
+		t.Errorf("exit %d: %s", code, errOut)
 	}
 }
 
