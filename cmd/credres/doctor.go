@@ -177,12 +177,12 @@ var graphPermissions = []struct{ name, read string }{
 const grantFix = "grant it and its admin consent: infra/grant-graph-permissions.sh --app-id $AZURE_CLIENT_ID (docs/DEPLOY.md, A3)"
 
 func (d *doctor) graph() {
-	if d.getenv(graph.EnvClientID) == "" && d.getenv(graph.EnvToken) == "" {
+	if d.getenv(wiring.EnvAzureClientID) == "" && d.getenv(wiring.EnvGraphToken) == "" {
 		d.skip("graph token", "AZURE_CLIENT_ID is not set: Graph is not checked")
 		return
 	}
 	var src model.SecretSource
-	if d.getenv(graph.EnvSecretARN) != "" {
+	if d.getenv(wiring.EnvGraphSecretARN) != "" {
 		cfg, err := d.awsConfig()
 		if err != nil {
 			d.fail("graph token", err, "configure AWS credentials and region (aws configure) to read CREDRES_GRAPH_SECRET_ARN")
@@ -192,7 +192,7 @@ func (d *doctor) graph() {
 	}
 	ctx, cancel := d.ctx()
 	defer cancel()
-	client, err := graph.FromEnv(ctx, d.getenv, src)
+	client, err := wiring.NewGraph(ctx, d.getenv, src)
 	if err != nil {
 		d.fail("graph token", err, "set AZURE_TENANT_ID, AZURE_CLIENT_ID and CREDRES_GRAPH_SECRET_ARN (or AZURE_CLIENT_SECRET) as for the functions (docs/GRAPH.md)")
 		return
@@ -203,7 +203,7 @@ func (d *doctor) graph() {
 		return
 	}
 	d.ok("graph token", "acquired for the app registration")
-	base := strings.TrimSuffix(d.getenv(graph.EnvBaseURL), "/")
+	base := strings.TrimSuffix(d.getenv(wiring.EnvGraphURL), "/")
 	if base == "" {
 		base = graph.DefaultBaseURL
 	}
@@ -327,12 +327,12 @@ func (g graphReader) get(ctx context.Context, path string, into any) error {
 // ---------------------------------------------------------------- Event Hubs
 
 func (d *doctor) eventHubs() {
-	ns, secret := d.getenv(eventhubs.EnvNamespace), d.getenv(eventhubs.EnvConnectionSecret)
+	ns, secret := d.getenv(wiring.EnvEventHubNamespace), d.getenv(wiring.EnvEventHubConnectionSecret)
 	if ns == "" && secret == "" {
 		d.skip("event hubs", "CREDRES_EVENTHUB_NAMESPACE and CREDRES_EVENTHUB_CONNECTION_SECRET_ARN are not set")
 		return
 	}
-	cfg, err := eventhubs.LoadConfig(d.getenv)
+	cfg, err := wiring.HubConfig(d.getenv)
 	if err != nil {
 		d.fail("event hubs", err, "set the Event Hubs settings as the stack's parameters do (docs/DEPLOY.md, A1 and A5)")
 		return
@@ -350,7 +350,7 @@ func (d *doctor) eventHubs() {
 	if cfg.ConnectionSecretARN == "" && cfg.ConnectionString == "" {
 		// Entra mode: the app registration reads the hub, as ingest does.
 		var src model.SecretSource
-		if d.getenv(azcred.EnvSecretARN) != "" {
+		if d.getenv(wiring.EnvGraphSecretARN) != "" {
 			acfg, err := d.awsConfig()
 			if err != nil {
 				d.fail("event hubs", err, "configure AWS credentials and region to read CREDRES_GRAPH_SECRET_ARN")
@@ -358,7 +358,7 @@ func (d *doctor) eventHubs() {
 			}
 			src = secrets.NewManager(secretsmanager.NewFromConfig(acfg))
 		}
-		cred, _, err := azcred.Credential(ctx, azcred.AppFromEnv(d.getenv, src))
+		cred, _, err := azcred.Credential(ctx, wiring.AzureApp(d.getenv, src))
 		if err != nil {
 			d.fail("event hubs", err, "set AZURE_TENANT_ID, AZURE_CLIENT_ID and CREDRES_GRAPH_SECRET_ARN, or CREDRES_EVENTHUB_CONNECTION_SECRET_ARN (docs/DEPLOY.md, A5)")
 			return

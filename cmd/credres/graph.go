@@ -10,6 +10,7 @@ import (
 
 	"github.com/credres/credres/pkg/graph"
 	"github.com/credres/credres/pkg/model"
+	"github.com/credres/credres/pkg/wiring"
 )
 
 // graphFlags are the flags of the commands that can read the live tenant.
@@ -35,16 +36,16 @@ func (g *graphFlags) register(fs *flag.FlagSet, withUsers bool) {
 func (g *graphFlags) directory(e env) (*model.Directory, error) {
 	getenv := func(k string) string {
 		switch {
-		case k == graph.EnvBaseURL && g.url != "":
+		case k == wiring.EnvGraphURL && g.url != "":
 			return g.url
-		case k == graph.EnvPasswordAuth && g.passwordAuth != "":
+		case k == wiring.EnvPasswordAuth && g.passwordAuth != "":
 			return g.passwordAuth
-		case k == graph.EnvPHSFallback && g.phsFallback != "":
+		case k == wiring.EnvPHSFallback && g.phsFallback != "":
 			return g.phsFallback
 		}
 		return os.Getenv(k)
 	}
-	cfg, err := graph.LoadConfig(getenv)
+	cfg, err := wiring.GraphConfig(getenv)
 	if err != nil {
 		return nil, err
 	}

@@ -30,15 +30,15 @@ const repo = "../.."
 var envName = regexp.MustCompile(`^[Ee]nv[A-Z]`)
 
 // envConstants reads the environment variable constants of the packages
-// that read the functions' environment, keyed "pkg.Name": pkg/wiring (the
-// pipeline settings and, in channels.go, the delivery channels'),
-// pkg/azcred (the app credential), pkg/graph and pkg/eventhubs.
-// It parses their source instead of importing them, so that this test does
-// not link the Azure, Graph and Event Hubs SDKs.
+// that read the functions' environment, keyed "pkg.Name": pkg/wiring, the
+// one package that reads it (the pipeline settings; in channels.go the
+// delivery channels'; in azure.go the app credential's, Graph's and Event
+// Hubs'). It parses the source, so that every constant named Env… counts,
+// exported or not.
 func envConstants(t *testing.T) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, dir := range []string{"pkg/wiring", "pkg/azcred", "pkg/graph", "pkg/eventhubs"} {
+	for _, dir := range []string{"pkg/wiring"} {
 		pkg := filepath.Base(dir)
 		files, err := filepath.Glob(filepath.Join(repo, dir, "*.go"))
 		if err != nil || len(files) == 0 {
@@ -101,32 +101,23 @@ func repoOptions(t *testing.T) Options {
 			t.Fatalf("parsed %s = %q, compiled %q", key, got, compiled)
 		}
 	}
-	// One variable feeds two readers: the template sets it once, so both
-	// must use the same name.
-	for _, pair := range [][2]string{
-		{"azcred.EnvTenantID", "graph.EnvTenantID"}, {"azcred.EnvClientID", "graph.EnvClientID"},
-		{"azcred.EnvSecretARN", "graph.EnvSecretARN"}, {"azcred.EnvClientSecret", "graph.EnvClientSecret"},
-		{"wiring.EnvGraphURL", "graph.EnvBaseURL"}, {"wiring.EnvMailSender", "graph.EnvSender"},
-	} {
-		if a, b := name(pair[0]), name(pair[1]); a != b {
-			t.Fatalf("%s = %q but %s = %q: the template sets one name for both", pair[0], a, pair[1], b)
-		}
-	}
+	// Each variable has one name: pkg/wiring alone reads the environment, so
+	// a setting the Graph client and the app credential share is one constant.
 	known := map[string]bool{}
 	for _, v := range consts {
 		known[v] = true
 	}
 	// The app registration's credential (pkg/azcred), for Graph and for
 	// Event Hubs in Entra mode.
-	app := []string{name("azcred.EnvTenantID"), name("azcred.EnvClientID"), name("azcred.EnvSecretARN")}
-	graph := append(slices.Clone(app), name("graph.EnvBaseURL"), name("graph.EnvReportsBudget"))
+	app := []string{name("wiring.EnvAzureTenantID"), name("wiring.EnvAzureClientID"), name("wiring.EnvGraphSecretARN")}
+	graph := append(slices.Clone(app), name("wiring.EnvGraphURL"), name("wiring.EnvGraphReportsBudget"))
 	return Options{
 		KnownEnv: known,
 		SecretEnv: []string{
-			name("azcred.EnvClientSecret"), name("graph.EnvClientSecret"), name("graph.EnvCertificatePassword"), name("graph.EnvToken"),
+			name("wiring.EnvAzureClientSecret"), name("wiring.EnvAzureClientSecret"), name("wiring.EnvAzureCertificatePassword"), name("wiring.EnvGraphToken"),
 		},
 		SecretRefEnv: []string{
-			name("azcred.EnvSecretARN"), name("graph.EnvSecretARN"), name("eventhubs.EnvConnectionSecret"),
+			name("wiring.EnvGraphSecretARN"), name("wiring.EnvGraphSecretARN"), name("wiring.EnvEventHubConnectionSecret"),
 			wiring.EnvServiceNowSecret, wiring.EnvJiraSecret, wiring.EnvWebhookSecret,
 		},
 		RequiredEnv: map[string][]string{
@@ -135,8 +126,8 @@ func repoOptions(t *testing.T) Options {
 			"IngestFunction": append([]string{
 				wiring.EnvLogLevel, wiring.EnvTenantID, wiring.EnvCheckpointTable, wiring.EnvEvaluateQueue,
 				wiring.EnvIngestDLQ, wiring.EnvIngestBudget,
-				name("eventhubs.EnvNamespace"), name("eventhubs.EnvName"), name("eventhubs.EnvConsumerGroup"),
-				name("eventhubs.EnvConnectionSecret"),
+				name("wiring.EnvEventHubNamespace"), name("wiring.EnvEventHubName"), name("wiring.EnvEventHubConsumerGroup"),
+				name("wiring.EnvEventHubConnectionSecret"),
 			}, app...),
 			"EvaluateFunction": append([]string{
 				wiring.EnvLogLevel, wiring.EnvTenantID, wiring.EnvPasswordAuth, wiring.EnvPHSFallback, wiring.EnvPolicy,
@@ -244,7 +235,7 @@ func TestGraphBudget(t *testing.T) {
 		"IngestFunction": "Event Hubs in Entra mode",
 		"NudgeFunction":  "sendMail and Teams notifications (TestMailConcurrency)",
 	}
-	budgetVar := envConstants(t)["graph.EnvReportsBudget"]
+	budgetVar := envConstants(t)["wiring.EnvGraphReportsBudget"]
 	res := get(loadTemplate(t), "Resources")
 	var total float64 // requests per second
 	var parts []string
@@ -253,7 +244,7 @@ func TestGraphBudget(t *testing.T) {
 		props := get(r, "Properties")
 		v := scalar(get(get(get(props, "Environment"), "Variables"), budgetVar))
 		if v == "" {
-			if _, other := otherUse[id]; get(get(get(props, "Environment"), "Variables"), envConstants(t)["graph.EnvSecretARN"]) != nil && !other {
+			if _, other := otherUse[id]; get(get(get(props, "Environment"), "Variables"), envConstants(t)["wiring.EnvGraphSecretARN"]) != nil && !other {
 				t.Errorf("%s reads Graph without %s: its pacer would allow Graph's whole budget", id, budgetVar)
 			}
 			continue

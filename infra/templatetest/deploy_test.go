@@ -15,7 +15,7 @@ import (
 // of Graph's budget (TestGraphBudget adds the shares up).
 func TestGraphReadersRunAlone(t *testing.T) {
 	t.Parallel()
-	budgetVar := envConstants(t)["graph.EnvReportsBudget"]
+	budgetVar := envConstants(t)["wiring.EnvGraphReportsBudget"]
 	res := get(loadTemplate(t), "Resources")
 	want := map[string]int{"EvaluateFunction": 2, "SweepFunction": 1}
 	for i := 0; i+1 < len(res.Content); i += 2 {

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/credres/credres/pkg/eventhubs"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/wiring"
 )
@@ -30,7 +29,7 @@ func startupError(t *testing.T, function string, env map[string]string) error {
 		if _, _, err := e.Ingest(); err != nil {
 			return err
 		}
-		_, err = eventhubs.LoadConfig(getenv)
+		_, err = wiring.HubConfig(getenv)
 		return err
 	case "EvaluateFunction":
 		_, err = e.Evaluate(nil)

@@ -123,24 +123,3 @@ func Credential(ctx context.Context, app App) (azcore.TokenCredential, Method, e
 	}
 	return cred, ManagedIdentity, nil
 }
-
-// Environment variables of the app registration, shared by every function
-// that calls an Azure service. The secret ARN is named after Graph, the
-// first service the app was registered for.
-const (
-	EnvTenantID              = "AZURE_TENANT_ID"
-	EnvClientID              = "AZURE_CLIENT_ID"
-	EnvClientSecret          = "AZURE_CLIENT_SECRET"
-	EnvClientCertificatePath = "AZURE_CLIENT_CERTIFICATE_PATH"
-	EnvFederatedTokenFile    = "AZURE_FEDERATED_TOKEN_FILE"
-	EnvSecretARN             = "CREDRES_GRAPH_SECRET_ARN"
-)
-
-// AppFromEnv reads the app registration from the environment.
-func AppFromEnv(getenv func(string) string, secrets model.SecretSource) App {
-	return App{
-		TenantID: getenv(EnvTenantID), ClientID: getenv(EnvClientID), ClientSecret: getenv(EnvClientSecret),
-		CertificatePath: getenv(EnvClientCertificatePath), SecretARN: getenv(EnvSecretARN),
-		FederatedTokenFile: getenv(EnvFederatedTokenFile), Secrets: secrets,
-	}
-}

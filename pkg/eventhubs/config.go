@@ -2,26 +2,12 @@ package eventhubs
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
 	"github.com/credres/credres/pkg/model"
-)
-
-// Environment variables read by LoadConfig.
-const (
-	EnvNamespace        = "CREDRES_EVENTHUB_NAMESPACE"
-	EnvName             = "CREDRES_EVENTHUB_NAME"
-	EnvConsumerGroup    = "CREDRES_EVENTHUB_CONSUMER_GROUP"
-	EnvConnectionSecret = "CREDRES_EVENTHUB_CONNECTION_SECRET_ARN"
-	EnvStartAt          = "CREDRES_EVENTHUB_START_AT"
-	EnvMaxEvents        = "CREDRES_EVENTHUB_MAX_EVENTS"
-	EnvReceiveWait      = "CREDRES_EVENTHUB_RECEIVE_WAIT"
-	EnvOpenWait         = "CREDRES_EVENTHUB_OPEN_WAIT"
-	EnvOwnershipExpiry  = "CREDRES_EVENTHUB_OWNERSHIP_EXPIRY"
 )
 
 // Defaults applied by LoadConfig and NewReceivers to zero fields.
@@ -114,44 +100,9 @@ type Config struct {
 	CommitReserve time.Duration
 }
 
-// LoadConfig reads a Config from the environment (pass os.Getenv); the
-// caller sets Secrets when ConnectionSecretARN is set. Malformed values are
-// errors naming the variable.
-func LoadConfig(getenv func(string) string) (Config, error) {
-	c := Config{
-		Namespace:           strings.TrimSpace(getenv(EnvNamespace)),
-		EventHub:            strings.TrimSpace(getenv(EnvName)),
-		ConsumerGroup:       strings.TrimSpace(getenv(EnvConsumerGroup)),
-		ConnectionSecretARN: strings.TrimSpace(getenv(EnvConnectionSecret)),
-		StartAt:             StartAt(strings.ToLower(strings.TrimSpace(getenv(EnvStartAt)))),
-	}
-	if v := getenv(EnvMaxEvents); v != "" {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n <= 0 {
-			return Config{}, fmt.Errorf("eventhubs: config: %w: %s=%q is not a positive integer", model.ErrInvalidInput, EnvMaxEvents, v)
-		}
-		c.MaxEvents = n
-	}
-	for env, dst := range map[string]*time.Duration{EnvReceiveWait: &c.ReceiveWait, EnvOpenWait: &c.OpenWait, EnvOwnershipExpiry: &c.OwnershipExpiry} {
-		v := getenv(env)
-		if v == "" {
-			continue
-		}
-		d, err := time.ParseDuration(strings.TrimSpace(v))
-		if err != nil || d <= 0 {
-			return Config{}, fmt.Errorf("eventhubs: config: %w: %s=%q is not a positive duration", model.ErrInvalidInput, env, v)
-		}
-		*dst = d
-	}
-	if err := c.validate(); err != nil {
-		return Config{}, err
-	}
-	return c, nil
-}
-
-// validate fills defaults and checks what can be checked without the
-// network or the secret.
-func (c *Config) validate() error {
+// Validate fills defaults and checks what can be checked without the
+// network or the secret; NewReceivers calls it.
+func (c *Config) Validate() error {
 	if c.EventHub == "" {
 		c.EventHub = DefaultEventHub
 	}
@@ -187,13 +138,13 @@ func (c *Config) validate() error {
 		return fmt.Errorf("eventhubs: config: %w: receive and open waits (%s, %s) must be shorter than half the ownership expiry %s", model.ErrInvalidInput, c.ReceiveWait, c.OpenWait, c.OwnershipExpiry)
 	}
 	if c.Namespace != "" && !strings.Contains(c.Namespace, ".") {
-		return fmt.Errorf("eventhubs: config: %w: %s=%q is not fully qualified (<namespace>.servicebus.windows.net)", model.ErrInvalidInput, EnvNamespace, c.Namespace)
+		return fmt.Errorf("eventhubs: config: %w: namespace %q is not fully qualified (<namespace>.servicebus.windows.net)", model.ErrInvalidInput, c.Namespace)
 	}
 	if strings.Contains(c.Namespace, "/") {
-		return fmt.Errorf("eventhubs: config: %w: %s=%q must be a host name, without scheme or path", model.ErrInvalidInput, EnvNamespace, c.Namespace)
+		return fmt.Errorf("eventhubs: config: %w: namespace %q must be a host name, without scheme or path", model.ErrInvalidInput, c.Namespace)
 	}
 	if c.Namespace == "" && c.ConnectionString == "" && c.ConnectionSecretARN == "" {
-		return fmt.Errorf("eventhubs: config: %w: %s is required without a connection string", model.ErrInvalidInput, EnvNamespace)
+		return fmt.Errorf("eventhubs: config: %w: a namespace is required without a connection string", model.ErrInvalidInput)
 	}
 	return nil
 }

@@ -68,7 +68,7 @@ func testConfig(t *testing.T, mods ...func(*Config)) Config {
 	for _, m := range mods {
 		m(&cfg)
 	}
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	return cfg

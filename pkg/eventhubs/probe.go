@@ -20,7 +20,7 @@ const probeWait = 3 * time.Second
 // end (reading nothing that is there). It returns the partition ids, or the
 // service's refusal.
 func Probe(ctx context.Context, cfg Config) ([]string, error) {
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	h, _, err := connect(ctx, &cfg)

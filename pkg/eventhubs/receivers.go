@@ -43,7 +43,7 @@ func NewReceivers(ctx context.Context, cfg Config, store CheckpointStore) (*Rece
 	if store == nil {
 		return nil, fmt.Errorf("eventhubs: new receivers: %w: no checkpoint store", model.ErrInvalidInput)
 	}
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	h, ns, err := connect(ctx, &cfg)

@@ -62,7 +62,7 @@ var registerSerializers sync.Once
 // New returns a Client for cfg. It authenticates lazily: no request is sent
 // until the first read.
 func New(ctx context.Context, cfg Config) (*Client, error) {
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	base, err := url.Parse(cfg.BaseURL)

@@ -13,25 +13,6 @@ import (
 // DefaultBaseURL is the Graph service root of the global cloud.
 const DefaultBaseURL = "https://graph.microsoft.com/v1.0"
 
-// Environment variables read by LoadConfig. The AZURE_* names are the ones
-// azidentity and the Azure CLI use.
-const (
-	EnvTenantID            = "AZURE_TENANT_ID"
-	EnvClientID            = "AZURE_CLIENT_ID"
-	EnvClientSecret        = "AZURE_CLIENT_SECRET"
-	EnvCertificatePath     = "AZURE_CLIENT_CERTIFICATE_PATH"
-	EnvCertificatePassword = "AZURE_CLIENT_CERTIFICATE_PASSWORD"
-	EnvFederatedTokenFile  = "AZURE_FEDERATED_TOKEN_FILE"
-	EnvToken               = "CREDRES_GRAPH_TOKEN"
-	EnvBaseURL             = "CREDRES_GRAPH_URL"
-	EnvSecretARN           = "CREDRES_GRAPH_SECRET_ARN"
-	EnvSender              = "CREDRES_MAIL_SENDER"
-	EnvPasswordAuth        = "CREDRES_PASSWORD_AUTH"
-	EnvPHSFallback         = "CREDRES_PHS_FALLBACK"
-	EnvReportsBudget       = "CREDRES_GRAPH_REPORTS_BUDGET"
-	EnvDirectoryBudget     = "CREDRES_GRAPH_DIRECTORY_BUDGET"
-)
-
 // Config says where Graph is, how to authenticate, how fast to go and the
 // tenant facts Graph v1.0 cannot tell an application.
 //
@@ -87,49 +68,6 @@ type Config struct {
 	SkipRegistrationDetails bool
 }
 
-// LoadConfig reads a Config from the environment (pass os.Getenv). Unknown
-// or malformed values are errors naming the variable.
-func LoadConfig(getenv func(string) string) (Config, error) {
-	c := Config{
-		BaseURL:             getenv(EnvBaseURL),
-		TenantID:            getenv(EnvTenantID),
-		ClientID:            getenv(EnvClientID),
-		ClientSecret:        getenv(EnvClientSecret),
-		CertificatePath:     getenv(EnvCertificatePath),
-		CertificatePassword: getenv(EnvCertificatePassword),
-		SecretARN:           getenv(EnvSecretARN),
-		FederatedTokenFile:  getenv(EnvFederatedTokenFile),
-		Token:               getenv(EnvToken),
-		Sender:              getenv(EnvSender),
-		PasswordAuth:        model.PasswordAuth(getenv(EnvPasswordAuth)),
-	}
-	if v := getenv(EnvPHSFallback); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return Config{}, fmt.Errorf("graph: config: %w: %s=%q is not a boolean", model.ErrInvalidInput, EnvPHSFallback, v)
-		}
-		c.PHSFallback = b
-	}
-	for env, class := range map[string]Class{EnvReportsBudget: ClassAuthReports, EnvDirectoryBudget: ClassDirectory} {
-		v := getenv(env)
-		if v == "" {
-			continue
-		}
-		l, err := ParseLimit(v)
-		if err != nil {
-			return Config{}, fmt.Errorf("graph: config: %s: %w", env, err)
-		}
-		if c.Limits == nil {
-			c.Limits = map[Class]Limit{}
-		}
-		c.Limits[class] = l
-	}
-	if err := c.validate(); err != nil {
-		return Config{}, err
-	}
-	return c, nil
-}
-
 // ParseLimit reads a budget written "5/10s" (requests per duration).
 func ParseLimit(s string) (Limit, error) {
 	n, per, ok := strings.Cut(s, "/")
@@ -147,8 +85,9 @@ func ParseLimit(s string) (Limit, error) {
 	return Limit{Requests: req, Per: d}, nil
 }
 
-// validate checks what can be checked without the network.
-func (c *Config) validate() error {
+// Validate fills the defaults and checks what can be checked without the
+// network; New calls it.
+func (c *Config) Validate() error {
 	if c.BaseURL == "" {
 		c.BaseURL = DefaultBaseURL
 	}

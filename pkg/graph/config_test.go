@@ -20,41 +20,6 @@ import (
 	"github.com/credres/credres/pkg/model"
 )
 
-func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-
-func TestLoadConfig(t *testing.T) {
-	t.Parallel()
-	c, err := LoadConfig(env(map[string]string{
-		EnvBaseURL: "https://graph.microsoft.us/v1.0/", EnvTenantID: "t", EnvClientID: "c", EnvClientSecret: "s",
-		EnvSender: "credres@contoso.com", EnvPasswordAuth: "pta", EnvPHSFallback: "true",
-		EnvReportsBudget: "4/10s", EnvDirectoryBudget: "100/1s",
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.BaseURL != "https://graph.microsoft.us/v1.0" || c.PasswordAuth != model.PasswordPTA || !c.PHSFallback ||
-		c.Limits[ClassAuthReports] != (Limit{Requests: 4, Per: 10 * time.Second}) || c.Limits[ClassDirectory].Per != time.Second ||
-		c.Sender != "credres@contoso.com" || c.MaxAttempts != 8 {
-		t.Errorf("config %+v", c)
-	}
-	d, err := LoadConfig(env(nil))
-	if err != nil || d.BaseURL != DefaultBaseURL || d.PasswordAuth != model.PasswordCloud {
-		t.Errorf("defaults %+v, %v", d, err)
-	}
-	for name, bad := range map[string]map[string]string{
-		"phs-not-bool":        {EnvPHSFallback: "maybe"},
-		"budget-not-a-budget": {EnvReportsBudget: "5 per 10s"},
-		"budget-zero":         {EnvReportsBudget: "0/10s"},
-		"unknown-password":    {EnvPasswordAuth: "kerberos"},
-		"plain-http-remote":   {EnvBaseURL: "http://graph.microsoft.com/v1.0"},
-		"not-a-url":           {EnvBaseURL: "graph"},
-	} {
-		if _, err := LoadConfig(env(bad)); !errors.Is(err, model.ErrInvalidInput) {
-			t.Errorf("%s: err = %v, want ErrInvalidInput", name, err)
-		}
-	}
-}
-
 type fakeSecrets struct {
 	value string
 	err   error
@@ -116,7 +81,7 @@ func TestCredentialOrder(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := tt.cfg
-			if err := cfg.validate(); err != nil {
+			if err := cfg.Validate(); err != nil {
 				t.Fatal(err)
 			}
 			_, got, err := authProvider(context.Background(), &cfg)
@@ -140,7 +105,7 @@ func TestCredentialErrors(t *testing.T) {
 		"certificate-not-cert": {TenantID: "t", ClientID: "c", SecretARN: "arn", Secrets: &fakeSecrets{value: "-----BEGIN nonsense"}},
 	} {
 		cfg := cfg
-		if err := cfg.validate(); err != nil {
+		if err := cfg.Validate(); err != nil {
 			t.Fatal(err)
 		}
 		if _, _, err := authProvider(context.Background(), &cfg); err == nil {

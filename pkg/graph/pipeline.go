@@ -50,15 +50,3 @@ var (
 	_ pipeline.UserReader         = (*Client)(nil)
 	_ pipeline.RegistrationReader = (*Client)(nil)
 )
-
-// FromEnv builds a client from the environment (see LoadConfig), fetching
-// credentials named by CREDRES_GRAPH_SECRET_ARN through secrets: how the
-// Lambda functions that read Graph start.
-func FromEnv(ctx context.Context, getenv func(string) string, secrets model.SecretSource) (*Client, error) {
-	cfg, err := LoadConfig(getenv)
-	if err != nil {
-		return nil, err
-	}
-	cfg.Secrets = secrets
-	return New(ctx, cfg)
-}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/credres/credres/pkg/azcred"
 	"github.com/credres/credres/pkg/eventhubs"
-	"github.com/credres/credres/pkg/graph"
 )
 
 // The five functions of template.yaml, each built once per execution
@@ -19,7 +18,7 @@ func IngestFunction(ctx context.Context, env *Env, log zerolog.Logger) (any, err
 	if err != nil {
 		return nil, err
 	}
-	hcfg, err := eventhubs.LoadConfig(env.get)
+	hcfg, err := HubConfig(env.get)
 	if err != nil {
 		return nil, err
 	}
@@ -27,7 +26,7 @@ func IngestFunction(ctx context.Context, env *Env, log zerolog.Logger) (any, err
 	if hcfg.ConnectionString == "" && hcfg.ConnectionSecretARN == "" {
 		// No shared access policy: the app registration reads the hub with
 		// the "Azure Event Hubs Data Receiver" role (docs/EVENTHUBS.md).
-		if hcfg.Credential, _, err = azcred.Credential(ctx, azcred.AppFromEnv(env.get, env.Secrets)); err != nil {
+		if hcfg.Credential, _, err = azcred.Credential(ctx, AzureApp(env.get, env.Secrets)); err != nil {
 			return nil, err
 		}
 	}
@@ -45,7 +44,7 @@ func IngestFunction(ctx context.Context, env *Env, log zerolog.Logger) (any, err
 // EvaluateFunction re-evaluates the users on the evaluation queue, reading
 // them live from Microsoft Graph.
 func EvaluateFunction(ctx context.Context, env *Env, log zerolog.Logger) (any, error) {
-	users, err := graph.FromEnv(ctx, env.get, env.Secrets)
+	users, err := NewGraph(ctx, env.get, env.Secrets)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +58,7 @@ func EvaluateFunction(ctx context.Context, env *Env, log zerolog.Logger) (any, e
 // NudgeFunction delivers nudges: by mail and Teams through Graph, or onto
 // the nudge outbox queue.
 func NudgeFunction(ctx context.Context, env *Env, log zerolog.Logger) (any, error) {
-	client, err := graph.FromEnv(ctx, env.get, env.Secrets)
+	client, err := NewGraph(ctx, env.get, env.Secrets)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +88,7 @@ func TicketFunction(_ context.Context, env *Env, log zerolog.Logger) (any, error
 
 // SweepFunction reconciles with Graph's registration report.
 func SweepFunction(ctx context.Context, env *Env, log zerolog.Logger) (any, error) {
-	reports, err := graph.FromEnv(ctx, env.get, env.Secrets)
+	reports, err := NewGraph(ctx, env.get, env.Secrets)
 	if err != nil {
 		return nil, err
 	}
