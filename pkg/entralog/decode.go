@@ -258,126 +258,161 @@ func (t text) String() string { return strings.TrimSpace(string(t)) }
 // wrapping model.ErrInvalidInput. Skips are decided before anything is required, so
 // that an irrelevant record is never reported as malformed.
 func normaliseRecord(raw json.RawMessage) (model.MethodChangeEvent, string, error) {
-	var ev model.MethodChangeEvent
+	r, skip, err := readRecord(raw)
+	if r == nil {
+		return model.MethodChangeEvent{}, skip, err
+	}
+	kind := classifyActivity(r.activity)
+	switch kind {
+	case actIrrelevant:
+		return model.MethodChangeEvent{}, SkipIrrelevantActivity, nil
+	case actReviewed:
+		return model.MethodChangeEvent{}, SkipNoChangeReviewed, nil
+	case actCanceled:
+		return model.MethodChangeEvent{}, SkipNoChangeCanceled, nil
+	}
+	targets, targetsErr := decodeTargets(r.p.TargetResources)
+	changes, result, skip, err := r.changes(kind, targets, targetsErr)
+	if skip != "" || err != nil {
+		return model.MethodChangeEvent{}, skip, err
+	}
+	if targetsErr != nil {
+		return r.invalid("%v", targetsErr)
+	}
+	return r.event(targets, changes, result)
+}
+
+// record is one record decoded far enough to be judged: its envelope, the
+// directoryAudit fields (under properties when enveloped) and its activity.
+type record struct {
+	env       diagnosticRecord
+	p         *directoryAudit
+	enveloped bool
+	activity  string
+}
+
+// readRecord decodes a record's layers; a nil record comes with the skip
+// reason or the error that ends it.
+func readRecord(raw json.RawMessage) (*record, string, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
-		return ev, "", fmt.Errorf("%w: %s, not a JSON object", model.ErrInvalidInput, jsonKind(raw))
+		return nil, "", fmt.Errorf("%w: %s, not a JSON object", model.ErrInvalidInput, jsonKind(raw))
 	}
-	var env diagnosticRecord
+	r := &record{}
 	// Every field but properties accepts any JSON type, so a decoding error
 	// can only mean properties is not an object; the rest is still decoded.
-	decodeErr := json.Unmarshal(raw, &env)
-	if strings.EqualFold(env.Category.String(), "Audit") && (decodeErr != nil || env.Properties != nil) {
-		return ev, SkipLegacySchema, nil
+	decodeErr := json.Unmarshal(raw, &r.env)
+	if strings.EqualFold(r.env.Category.String(), "Audit") && (decodeErr != nil || r.env.Properties != nil) {
+		return nil, SkipLegacySchema, nil
 	}
 	if decodeErr != nil {
 		var probe struct {
 			Properties json.RawMessage `json:"properties"`
 		}
 		if json.Unmarshal(raw, &probe) == nil && isSet(probe.Properties) {
-			return ev, "", fmt.Errorf("%w: properties is %s, not an object", model.ErrInvalidInput, jsonKind(bytes.TrimSpace(probe.Properties)))
+			return nil, "", fmt.Errorf("%w: properties is %s, not an object", model.ErrInvalidInput, jsonKind(bytes.TrimSpace(probe.Properties)))
 		}
-		return ev, "", fmt.Errorf("%w: %v", model.ErrInvalidInput, decodeErr)
+		return nil, "", fmt.Errorf("%w: %v", model.ErrInvalidInput, decodeErr)
 	}
-	p, enveloped := &env.directoryAudit, env.Properties != nil
-	if enveloped {
-		p = env.Properties
+	r.p, r.enveloped = &r.env.directoryAudit, r.env.Properties != nil
+	if r.enveloped {
+		r.p = r.env.Properties
 	}
-	activity := p.ActivityDisplayName.String()
-	if activity == "" && p.TargetResourceType.String() != "" {
-		return ev, SkipLegacySchema, nil
+	r.activity = r.p.ActivityDisplayName.String()
+	if r.activity == "" && r.p.TargetResourceType.String() != "" {
+		return nil, SkipLegacySchema, nil
 	}
-	if activity == "" && enveloped {
-		activity = env.OperationName.String()
+	if r.activity == "" && r.enveloped {
+		r.activity = r.env.OperationName.String()
 	}
+	return r, "", nil
+}
 
-	kind := classifyActivity(activity)
-	switch kind {
-	case actIrrelevant:
-		return ev, SkipIrrelevantActivity, nil
-	case actReviewed:
-		return ev, SkipNoChangeReviewed, nil
-	case actCanceled:
-		return ev, SkipNoChangeCanceled, nil
-	}
-	invalid := func(format string, args ...any) (model.MethodChangeEvent, string, error) {
-		return model.MethodChangeEvent{}, "", fmt.Errorf("%w: %q record: %s", model.ErrInvalidInput, activity, fmt.Sprintf(format, args...))
-	}
+// invalid reports the record as malformed, naming its activity.
+func (r *record) invalid(format string, args ...any) (model.MethodChangeEvent, string, error) {
+	return model.MethodChangeEvent{}, "", fmt.Errorf("%w: %q record: %s", model.ErrInvalidInput, r.activity, fmt.Sprintf(format, args...))
+}
 
-	targets, targetsErr := decodeTargets(p.TargetResources)
+// changes reads what a relevant record changed and its result, or the skip
+// reason or error that sets it aside, in this order: an "Update user" that
+// touches no authentication property, an unreadable result, a failed
+// operation, a canceled registration.
+func (r *record) changes(kind activityKind, targets []targetResource, targetsErr error) ([]model.MethodChange, string, string, error) {
+	fail := func(err error) ([]model.MethodChange, string, string, error) {
+		_, _, err = r.invalid("%v", err)
+		return nil, "", "", err
+	}
 	var changes []model.MethodChange
 	if kind == actUpdateUser {
 		// Relevance of "Update user" lies in its modified properties, so they
 		// must be readable before the record can be judged at all.
 		if targetsErr != nil {
-			return invalid("%v", targetsErr)
+			return fail(targetsErr)
 		}
 		var err error
-		changes, err = strongAuthChanges(targets)
-		if err != nil {
-			return invalid("%v", err)
+		if changes, err = strongAuthChanges(targets); err != nil {
+			return fail(err)
 		}
 		if len(changes) == 0 {
-			return ev, SkipIrrelevantActivity, nil
+			return nil, "", SkipIrrelevantActivity, nil
 		}
 	}
-
-	result, failed, err := parseResult(p.Result)
+	result, failed, err := parseResult(r.p.Result)
 	if err != nil {
-		return invalid("%v", err)
+		return fail(err)
 	}
 	if failed {
-		return ev, SkipFailedOperation, nil
+		return nil, "", SkipFailedOperation, nil
 	}
-
 	switch kind {
 	case actAuthMethods:
-		reason := p.ResultReason.String()
-		if reason == "" && enveloped {
-			reason = env.ResultDescription.String()
+		reason := r.p.ResultReason.String()
+		if reason == "" && r.enveloped {
+			reason = r.env.ResultDescription.String()
 		}
-		if r := strings.ToLower(reason); strings.HasPrefix(r, "user canceled") || strings.HasPrefix(r, "user cancelled") {
-			return ev, SkipNoChangeCanceled, nil
+		if l := strings.ToLower(reason); strings.HasPrefix(l, "user canceled") || strings.HasPrefix(l, "user cancelled") {
+			return nil, "", SkipNoChangeCanceled, nil
 		}
 		changes = []model.MethodChange{reasonChange(reason)}
 	case actHardwareOath:
-		changes = []model.MethodChange{{Op: hardwareOathOps[strings.ToLower(activity)], Method: methodHardwareOathToken}}
+		changes = []model.MethodChange{{Op: hardwareOathOps[strings.ToLower(r.activity)], Method: methodHardwareOathToken}}
 	}
+	return changes, result, "", nil
+}
 
-	if targetsErr != nil {
-		return invalid("%v", targetsErr)
-	}
+// event builds the event of a relevant record once its target user, id and
+// time are known to be there.
+func (r *record) event(targets []targetResource, changes []model.MethodChange, result string) (model.MethodChangeEvent, string, error) {
 	user := userTarget(targets)
 	if user == nil {
-		return ev, SkipNoTargetUser, nil
+		return model.MethodChangeEvent{}, SkipNoTargetUser, nil
 	}
 	if user.ID.String() == "" {
-		return invalid("user target has no id")
+		return r.invalid("user target has no id")
 	}
-	id := p.ID.String()
+	id := r.p.ID.String()
 	if id == "" {
-		return invalid("no id")
+		return r.invalid("no id")
 	}
-	when := p.ActivityDateTime.String()
-	if when == "" && enveloped {
-		when = env.Time.String()
+	when := r.p.ActivityDateTime.String()
+	if when == "" && r.enveloped {
+		when = r.env.Time.String()
 	}
 	if when == "" {
-		return invalid("no activityDateTime or time")
+		return r.invalid("no activityDateTime or time")
 	}
 	t, err := graphtime.Parse(when)
 	if err != nil {
-		return invalid("time %q is not RFC 3339", when)
+		return r.invalid("time %q is not RFC 3339", when)
 	}
-
-	ev = model.MethodChangeEvent{
+	ev := model.MethodChangeEvent{
 		AuditID:           id,
-		Activity:          activity,
+		Activity:          r.activity,
 		Time:              t.UTC(),
-		TenantID:          tenantOf(&env, p, enveloped),
+		TenantID:          tenantOf(&r.env, r.p, r.enveloped),
 		UserID:            user.ID.String(),
 		UserPrincipalName: user.UserPrincipalName.String(),
-		InitiatedBy:       initiatorOf(p.InitiatedBy),
+		InitiatedBy:       initiatorOf(r.p.InitiatedBy),
 		Changes:           sortChanges(changes),
 		Result:            result,
 	}
