@@ -116,6 +116,37 @@ func (d deadFile) DeadLetter(_ context.Context, body []byte, reason string) erro
 	return appendLine(d.path, line)
 }
 
+// redriver runs stages over their in-memory queues as SQS redrive would:
+// failed messages come back up to maxAttempts times, then are dead-lettered.
+type redriver struct {
+	attempts map[string]int
+	res      *Result
+}
+
+// drain runs one stage over its queue until the queue is empty.
+func (r redriver) drain(stage string, q *queue.Memory, handle func([]pipeline.Message) []pipeline.Failure) {
+	for q.Len() > 0 {
+		batch := q.Receive(10)
+		// The FIFO rule, as the Lambda functions apply it.
+		failed := pipeline.HoldBack(batch, handle(batch))
+		byID := map[string]pipeline.Message{}
+		for _, m := range batch {
+			byID[m.ID] = m
+		}
+		var again []pipeline.Message
+		for _, f := range failed {
+			key := stage + "/" + f.MessageID
+			r.attempts[key]++
+			if r.attempts[key] >= maxAttempts {
+				r.res.Dead = append(r.res.Dead, DeadLetter{Stage: stage, Body: string(byID[f.MessageID].Body), Reason: f.Reason, Attempt: r.attempts[key]})
+				continue
+			}
+			again = append(again, byID[f.MessageID])
+		}
+		q.Return(again)
+	}
+}
+
 // Run ingests, evaluates and delivers until every queue is empty.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	st, err := store.OpenFileStore(cfg.StateDir, cfg.Now)
@@ -160,31 +191,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		nudge.DryRun, ticket.DryRun = dry, dry
 	}
 
-	attempts := map[string]int{}
-	// drain runs one stage over its queue, returning failed messages up to
-	// maxAttempts times, as SQS redrive would, then dead-lettering them.
-	drain := func(stage string, q *queue.Memory, handle func([]pipeline.Message) []pipeline.Failure) {
-		for q.Len() > 0 {
-			batch := q.Receive(10)
-			// The FIFO rule, as the Lambda functions apply it.
-			failed := pipeline.HoldBack(batch, handle(batch))
-			byID := map[string]pipeline.Message{}
-			for _, m := range batch {
-				byID[m.ID] = m
-			}
-			var again []pipeline.Message
-			for _, f := range failed {
-				key := stage + "/" + f.MessageID
-				attempts[key]++
-				if attempts[key] >= maxAttempts {
-					res.Dead = append(res.Dead, DeadLetter{Stage: stage, Body: string(byID[f.MessageID].Body), Reason: f.Reason, Attempt: attempts[key]})
-					continue
-				}
-				again = append(again, byID[f.MessageID])
-			}
-			q.Return(again)
-		}
-	}
+	redrive := redriver{attempts: map[string]int{}, res: res}
+	drain := redrive.drain
 	drain("evaluate", requests, func(ms []pipeline.Message) []pipeline.Failure {
 		outcomes, failures := eval.Handle(ctx, ms)
 		res.Outcomes = append(res.Outcomes, outcomes...)
