@@ -221,27 +221,7 @@ func (r *Renderer) RenderNudge(dm model.DecisionMessage) (model.RenderedNudge, e
 			data.Risks = append(data.Risks, p)
 		}
 	}
-	for i, rec := range dm.Assessment.Recommendations {
-		var parts []string
-		for _, kind := range rec.Add {
-			name := "action." + string(kind)
-			if kind == model.KindAuthenticator && strings.Contains(rec.Action, "second") {
-				name += ".second"
-			}
-			p, ok := phrase(name)
-			if !ok {
-				p = rec.Action
-			}
-			parts = append(parts, p)
-		}
-		and, _ := phrase("and")
-		text := strings.Join(parts, and)
-		if i == 0 {
-			data.Action = text
-		} else {
-			data.Alternatives = append(data.Alternatives, text)
-		}
-	}
+	data.Action, data.Alternatives = nudgeActions(dm.Assessment.Recommendations, phrase)
 	if data.Action == "" {
 		p, _ := phrase("action.microsoft-authenticator")
 		data.Action = p
@@ -265,6 +245,36 @@ func (r *Renderer) RenderNudge(dm model.DecisionMessage) (model.RenderedNudge, e
 		return model.RenderedNudge{}, fmt.Errorf("render nudge html (%s): %w", lang, err)
 	}
 	return model.RenderedNudge{Language: lang, Subject: data.Subject, Text: text.String(), HTML: html.String()}, nil
+}
+
+// nudgeActions words the recommendations in the nudge's language: the first
+// is the action, the others the alternatives. A method kind without a phrase
+// keeps the recommendation's own wording.
+func nudgeActions(recs []model.Recommendation, phrase func(string) (string, bool)) (string, []string) {
+	var action string
+	var alternatives []string
+	for i, rec := range recs {
+		var parts []string
+		for _, kind := range rec.Add {
+			name := "action." + string(kind)
+			if kind == model.KindAuthenticator && strings.Contains(rec.Action, "second") {
+				name += ".second"
+			}
+			p, ok := phrase(name)
+			if !ok {
+				p = rec.Action
+			}
+			parts = append(parts, p)
+		}
+		and, _ := phrase("and")
+		text := strings.Join(parts, and)
+		if i == 0 {
+			action = text
+		} else {
+			alternatives = append(alternatives, text)
+		}
+	}
+	return action, alternatives
 }
 
 // riskKeys orders what the user risks, most concrete first: the single
