@@ -381,9 +381,38 @@ func (l *lister) add(g *Group, i int) {
 
 func newGroup() Group { return Group{Users: []string{}} }
 
+// aggregator builds a Report from every user's facts in one pass, then
+// orders and trims what it gathered.
+type aggregator struct {
+	d         *model.Directory
+	tiers     []rules.Tier
+	fs        []facts
+	l         *lister
+	r         *Report
+	byTier    []TierDiversity
+	singles   []Group // users locked out by one outage of each kind
+	spofs     []Group // users with a single point of failure of each kind
+	pairCount [16][16]int
+	recs      map[string]*Recommendation
+}
+
 func aggregate(d *model.Directory, tiers []rules.Tier, fs []facts) *Report {
-	l := &lister{d: d, listed: make([]bool, len(d.Users))}
-	r := &Report{
+	a := newAggregator(d, tiers, fs)
+	for i := range fs {
+		a.count(&fs[i])
+		a.list(i, &fs[i])
+	}
+	a.diversity()
+	a.outages()
+	a.pairs()
+	a.spofsAndRecommendations()
+	a.names()
+	return a.r
+}
+
+func newAggregator(d *model.Directory, tiers []rules.Tier, fs []facts) *aggregator {
+	a := &aggregator{d: d, tiers: tiers, fs: fs, l: &lister{d: d, listed: make([]bool, len(d.Users))}, recs: map[string]*Recommendation{}}
+	a.r = &Report{
 		Tenant:                             d.Tenant,
 		WithoutAnyPath:                     newGroup(),
 		TelephonyOnly:                      newGroup(),
@@ -391,135 +420,146 @@ func aggregate(d *model.Directory, tiers []rules.Tier, fs []facts) *Report {
 		SPOFs:                              []KindGroup{},
 		Recommendations:                    []Recommendation{},
 	}
-	h := &r.Hybrid
+	h := &a.r.Hybrid
 	h.PasswordAuth, h.PHSFallback, h.Applicable = d.Tenant.PasswordAuth, d.Tenant.PHSFallback, d.Tenant.PasswordOnPremises()
 	h.OnPremises, h.BecomeCompliant = newGroup(), newGroup()
-
-	byTier := make([]TierDiversity, len(tiers)+1)
+	a.byTier = make([]TierDiversity, len(tiers)+1)
 	for i, t := range tiers {
-		byTier[i] = TierDiversity{Tier: t.Name, MinDiversity: t.MinDiversity, Exempt: t.Exempt}
+		a.byTier[i] = TierDiversity{Tier: t.Name, MinDiversity: t.MinDiversity, Exempt: t.Exempt}
 	}
-	byTier[len(tiers)] = TierDiversity{Tier: NoTier, Exempt: true}
+	a.byTier[len(tiers)] = TierDiversity{Tier: NoTier, Exempt: true}
+	a.singles = make([]Group, len(model.DependencyKinds))
+	a.spofs = make([]Group, len(model.DependencyKinds))
+	for i := range a.singles {
+		a.singles[i], a.spofs[i] = newGroup(), newGroup()
+	}
+	return a
+}
 
-	singles := make([]Group, len(model.DependencyKinds))
-	spofs := make([]Group, len(model.DependencyKinds))
-	for i := range singles {
-		singles[i], spofs[i] = newGroup(), newGroup()
+// count adds one user to the summary's and the tiers' counts.
+func (a *aggregator) count(f *facts) {
+	s, h := &a.r.Summary, &a.r.Hybrid
+	s.Users++
+	if f.compliant {
+		s.Compliant++
+		h.Current.Compliant++
+	} else {
+		s.NonCompliant++
 	}
-	var pairCount [16][16]int
-	recs := map[string]*Recommendation{}
-	carrier := kindIndex[model.DepPhoneCarrier]
+	if f.compliantPHS {
+		h.WithPHSFallback.Compliant++
+	}
+	if f.exempt {
+		s.Exempt++
+	}
+	if f.passwordless {
+		s.Passwordless++
+	}
+	if f.phishingResistant {
+		s.PhishingResistant++
+	}
+	s.ByDiversity.add(f.diversity)
+	td := &a.byTier[len(a.tiers)]
+	if f.tier >= 0 {
+		td = &a.byTier[f.tier]
+	}
+	td.Users++
+	td.ByDiversity.add(f.diversity)
+	if f.compliant {
+		td.Compliant++
+	}
+	if f.lockedPHS {
+		h.WithPHSFallback.LockedOutByOnPremises++
+	}
+	for j, rec := range f.recs {
+		agg, ok := a.recs[rec.Action]
+		if !ok {
+			agg = &Recommendation{Add: rec.Add, Action: rec.Action, Cost: rec.Cost}
+			a.recs[rec.Action] = agg
+		}
+		agg.Users++
+		if j == 0 {
+			agg.FirstChoice++
+		}
+	}
+}
 
-	s := &r.Summary
-	for i := range fs {
-		f := &fs[i]
-		s.Users++
-		if f.compliant {
-			s.Compliant++
-			h.Current.Compliant++
-		} else {
-			s.NonCompliant++
-		}
-		if f.compliantPHS {
-			h.WithPHSFallback.Compliant++
-			if !f.compliant {
-				l.add(&h.BecomeCompliant, i)
-			}
-		}
-		if f.exempt {
-			s.Exempt++
-		}
-		if f.passwordless {
-			s.Passwordless++
-		}
-		if f.phishingResistant {
-			s.PhishingResistant++
-		}
-		s.ByDiversity.add(f.diversity)
-		td := &byTier[len(tiers)]
-		if f.tier >= 0 {
-			td = &byTier[f.tier]
-		}
-		td.Users++
-		td.ByDiversity.add(f.diversity)
-		if f.compliant {
-			td.Compliant++
-		}
-		if d.Users[i].OnPremisesSyncEnabled {
-			h.SyncedUsers++
-		}
-		if f.onPremises {
-			l.add(&h.OnPremises, i)
-		}
-		if f.lockedPHS {
-			h.WithPHSFallback.LockedOutByOnPremises++
-		}
-		if f.privileged && !f.phishingResistant {
-			l.add(&r.PrivilegedWithoutPhishingResistant, i)
-		}
-		for k := range model.DependencyKinds {
-			if f.spofKinds&(1<<k) != 0 {
-				l.add(&spofs[k], i)
-			}
-		}
-		for j, rec := range f.recs {
-			agg, ok := recs[rec.Action]
-			if !ok {
-				agg = &Recommendation{Add: rec.Add, Action: rec.Action, Cost: rec.Cost}
-				recs[rec.Action] = agg
-			}
-			agg.Users++
-			if j == 0 {
-				agg.FirstChoice++
-			}
-		}
-		if !f.hasPath {
-			l.add(&r.WithoutAnyPath, i)
-			continue
-		}
-		if f.locked != 0 {
-			s.OneOutageAway++
-			for rest := f.locked & outageMask; rest != 0; rest &= rest - 1 {
-				l.add(&singles[bits.TrailingZeros16(uint16(rest))], i)
-			}
-		}
-		for _, a := range outageIndexes {
-			// Each pair once: only partners after a.
-			for rest := f.partners[a] & outageMask &^ (2<<a - 1); rest != 0; rest &= rest - 1 {
-				pairCount[a][bits.TrailingZeros16(uint16(rest))]++
-			}
+// list adds user i to the lists and outage counts its facts put them in.
+func (a *aggregator) list(i int, f *facts) {
+	h, l := &a.r.Hybrid, a.l
+	if f.compliantPHS && !f.compliant {
+		l.add(&h.BecomeCompliant, i)
+	}
+	if a.d.Users[i].OnPremisesSyncEnabled {
+		h.SyncedUsers++
+	}
+	if f.onPremises {
+		l.add(&h.OnPremises, i)
+	}
+	if f.privileged && !f.phishingResistant {
+		l.add(&a.r.PrivilegedWithoutPhishingResistant, i)
+	}
+	for k := range model.DependencyKinds {
+		if f.spofKinds&(1<<k) != 0 {
+			l.add(&a.spofs[k], i)
 		}
 	}
+	if !f.hasPath {
+		l.add(&a.r.WithoutAnyPath, i)
+		return
+	}
+	if f.locked != 0 {
+		a.r.Summary.OneOutageAway++
+		for rest := f.locked & outageMask; rest != 0; rest &= rest - 1 {
+			l.add(&a.singles[bits.TrailingZeros16(uint16(rest))], i)
+		}
+	}
+	for _, x := range outageIndexes {
+		// Each pair once: only partners after x.
+		for rest := f.partners[x] & outageMask &^ (2<<x - 1); rest != 0; rest &= rest - 1 {
+			a.pairCount[x][bits.TrailingZeros16(uint16(rest))]++
+		}
+	}
+}
+
+// diversity keeps every tier, and the users in no tier when there are some.
+func (a *aggregator) diversity() {
+	for i := range a.byTier {
+		if i < len(a.tiers) || a.byTier[i].Users > 0 {
+			a.r.Diversity = append(a.r.Diversity, a.byTier[i])
+		}
+	}
+}
+
+// outages lists the single outages, most users first; ties keep the order
+// of docs/DESIGN.md, Dependencies.
+func (a *aggregator) outages() {
+	r, s := a.r, &a.r.Summary
 	s.WithoutAnyPath = r.WithoutAnyPath.Count
-	r.TelephonyOnly = singles[carrier]
-	h.Current.LockedOutByOnPremises = singles[kindIndex[model.DepOnPremises]].Count
-
-	for i := range byTier {
-		if i < len(tiers) || byTier[i].Users > 0 {
-			r.Diversity = append(r.Diversity, byTier[i])
-		}
-	}
-
-	// Single outages, most users first; ties keep the order of docs/DESIGN.md, Dependencies.
+	r.TelephonyOnly = a.singles[kindIndex[model.DepPhoneCarrier]]
+	r.Hybrid.Current.LockedOutByOnPremises = a.singles[kindIndex[model.DepOnPremises]].Count
 	for _, kind := range outageKinds {
-		g := singles[kindIndex[kind]]
+		g := a.singles[kindIndex[kind]]
 		r.Outages = append(r.Outages, Outage{Down: []model.Dependency{kind}, LockedOut: g.Count, Users: g.Users})
 	}
 	slices.SortStableFunc(r.Outages, func(a, b Outage) int { return b.LockedOut - a.LockedOut })
 	s.WorstOutage = WorstOutage{Down: r.Outages[0].Down[0], LockedOut: r.Outages[0].LockedOut}
+}
 
-	// Pairs that lock out more than either kind alone, worst first.
+// pairs adds the pairs of outages that lock out more than either kind
+// alone, worst first.
+func (a *aggregator) pairs() {
 	type pair struct{ a, b, n int }
 	var pairs []pair
 	for _, ka := range outageKinds {
-		a := kindIndex[ka]
+		x := kindIndex[ka]
 		for _, kb := range outageKinds {
-			b := kindIndex[kb]
-			if b <= a {
+			y := kindIndex[kb]
+			if y <= x {
 				continue
 			}
-			if n := pairCount[a][b]; n > singles[a].Count && n > singles[b].Count {
-				pairs = append(pairs, pair{a, b, n})
+			if n := a.pairCount[x][y]; n > a.singles[x].Count && n > a.singles[y].Count {
+				pairs = append(pairs, pair{x, y, n})
 			}
 		}
 	}
@@ -529,25 +569,29 @@ func aggregate(d *model.Directory, tiers []rules.Tier, fs []facts) *Report {
 	}
 	for _, p := range pairs {
 		g := newGroup()
-		for i := range fs {
-			if fs[i].partners[p.a]&(1<<p.b) != 0 {
-				l.add(&g, i)
+		for i := range a.fs {
+			if a.fs[i].partners[p.a]&(1<<p.b) != 0 {
+				a.l.add(&g, i)
 			}
 		}
-		r.Outages = append(r.Outages, Outage{
+		a.r.Outages = append(a.r.Outages, Outage{
 			Down:      []model.Dependency{model.DependencyKinds[p.a], model.DependencyKinds[p.b]},
 			LockedOut: g.Count, Users: g.Users,
 		})
 	}
+}
 
+// spofsAndRecommendations orders the single points of failure and the
+// recommendations, most users first.
+func (a *aggregator) spofsAndRecommendations() {
+	r := a.r
 	for _, kind := range model.DependencyKinds {
-		if g := spofs[kindIndex[kind]]; g.Count > 0 {
+		if g := a.spofs[kindIndex[kind]]; g.Count > 0 {
 			r.SPOFs = append(r.SPOFs, KindGroup{Kind: kind, Count: g.Count, Users: g.Users})
 		}
 	}
 	slices.SortStableFunc(r.SPOFs, func(a, b KindGroup) int { return b.Count - a.Count })
-
-	for _, rec := range recs {
+	for _, rec := range a.recs {
 		r.Recommendations = append(r.Recommendations, *rec)
 	}
 	slices.SortFunc(r.Recommendations, func(a, b Recommendation) int {
@@ -556,18 +600,20 @@ func aggregate(d *model.Directory, tiers []rules.Tier, fs []facts) *Report {
 	if len(r.Recommendations) > MaxRecommendations {
 		r.Recommendations = r.Recommendations[:MaxRecommendations]
 	}
+}
 
+// names maps the id of every listed user to their user principal name.
+func (a *aggregator) names() {
 	n := 0
-	for _, listed := range l.listed {
+	for _, listed := range a.l.listed {
 		if listed {
 			n++
 		}
 	}
-	r.UserPrincipalNames = make(map[string]string, n)
-	for i, listed := range l.listed {
+	a.r.UserPrincipalNames = make(map[string]string, n)
+	for i, listed := range a.l.listed {
 		if listed {
-			r.UserPrincipalNames[d.Users[i].ID] = d.Users[i].UserPrincipalName
+			a.r.UserPrincipalNames[a.d.Users[i].ID] = a.d.Users[i].UserPrincipalName
 		}
 	}
-	return r
 }
