@@ -77,12 +77,22 @@ func TestParseGolden(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no sample audit events: %v", err)
 	}
+	signIns, err := filepath.Glob("../../events/signin/*.json")
+	if err != nil || len(signIns) == 0 {
+		t.Fatalf("no sample sign-ins: %v", err)
+	}
+	files = append(files, signIns...)
 	code, out, errOut := credres(t, "", append([]string{"parse"}, files...)...)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	golden(t, "parse-events.jsonl", out)
 	golden(t, "parse-events.stderr", errOut)
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !strings.HasPrefix(line, `{"kind":"audit",`) && !strings.HasPrefix(line, `{"kind":"signin",`) {
+			t.Errorf("line without its kind first: %s", line)
+		}
+	}
 }
 
 func TestAssessJSONShape(t *testing.T) {

@@ -8,17 +8,19 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 
 	"github.com/credres/credres/pkg/entralog"
+	"github.com/credres/credres/pkg/model"
 )
 
 func init() {
-	register(command{"parse", "normalise Entra audit records into method-change events (JSON Lines)", runParse})
+	register(command{"parse", "normalise Entra audit and sign-in records into events (JSON Lines)", runParse})
 }
 
 func runParse(e env, args []string) int {
 	fs := flags(e, "parse", "[FILE...]",
-		"Reads Entra audit records (an Event Hubs body {\"records\":[...]}, a diagnostic record,\na Graph directoryAudit object or a Graph list {\"value\":[...]}) from the files, or\nfrom standard input when none are given, and writes one method-change event per\nrelevant record as JSON Lines. Skipped records are counted on standard error;\na malformed record is named with its file and position, and the others are\nstill written (exit status 1).")
+		"Reads Entra audit and sign-in records, mixed (an Event Hubs body {\"records\":[...]},\na diagnostic record, Graph directoryAudit or signIn objects or a Graph list\n{\"value\":[...]}) from the files, or from standard input when none are given, and\nwrites JSON Lines: {\"kind\":\"audit\",...} for each relevant audit record (a\nmethod-change event) and {\"kind\":\"signin\",...} for each user sign-in, with the\nmethods its steps used. Skipped records and unknown sign-in methods are counted\non standard error; a malformed record is named with its file and position, and\nthe others are still written (exit status 1).")
 	if code := parse(e, fs, args); code >= 0 {
 		return code
 	}
@@ -27,19 +29,28 @@ func runParse(e env, args []string) int {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 
-	skipped := map[string]int{}
-	records, events, bad := 0, 0, 0
+	skipped, unknown := map[string]int{}, map[string]int{}
+	records, events, signIns, bad := 0, 0, 0, 0
 	handle := func(name string, data []byte) {
-		batch, err := entralog.ParseAudit(data)
+		batch, err := entralog.Parse(data)
 		records += batch.Records
-		for _, ev := range batch.Events {
-			if encErr := enc.Encode(ev); encErr != nil {
+		for _, ev := range batch.Audit {
+			if encErr := enc.Encode(auditLine{"audit", ev}); encErr != nil {
 				err = errors.Join(err, encErr)
 			}
 			events++
 		}
+		for _, si := range batch.SignIns {
+			if encErr := enc.Encode(signInLine{"signin", si}); encErr != nil {
+				err = errors.Join(err, encErr)
+			}
+			signIns++
+		}
 		for reason, n := range batch.Skipped {
 			skipped[reason] += n
+		}
+		for method, n := range batch.Unknown {
+			unknown[method] += n
 		}
 		if err != nil {
 			bad++
@@ -66,27 +77,50 @@ func runParse(e env, args []string) int {
 		handle(name, data)
 	}
 	w.Flush()
-	fmt.Fprintf(e.stderr, "credres: %d records, %d events", records, events)
-	if len(skipped) > 0 {
-		reasons := make([]string, 0, len(skipped))
-		for r := range skipped {
-			reasons = append(reasons, r)
-		}
-		sort.Strings(reasons)
-		fmt.Fprint(e.stderr, "; skipped:")
-		for i, r := range reasons {
-			sep := ","
-			if i == 0 {
-				sep = ""
-			}
-			fmt.Fprintf(e.stderr, "%s %d %s", sep, skipped[r], r)
-		}
-	}
+	fmt.Fprintf(e.stderr, "credres: %d records, %d events, %d sign-ins", records, events, signIns)
+	printCounts(e.stderr, "skipped", skipped, false)
+	printCounts(e.stderr, "unknown sign-in methods", unknown, true)
 	fmt.Fprintln(e.stderr)
 	if bad > 0 {
 		return exitBadInput
 	}
 	return exitOK
+}
+
+// auditLine and signInLine put the line's kind first.
+type auditLine struct {
+	Kind string `json:"kind"`
+	model.MethodChangeEvent
+}
+
+type signInLine struct {
+	Kind string `json:"kind"`
+	entralog.SignIn
+}
+
+// printCounts writes "; title: 2 a, 1 b" in key order.
+func printCounts(w io.Writer, title string, counts map[string]int, quote bool) {
+	if len(counts) == 0 {
+		return
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Fprintf(w, "; %s:", title)
+	for i, k := range keys {
+		sep := ","
+		if i == 0 {
+			sep = ""
+		}
+		if quote {
+			k2 := strconv.Quote(k)
+			fmt.Fprintf(w, "%s %d %s", sep, counts[k], k2)
+			continue
+		}
+		fmt.Fprintf(w, "%s %d %s", sep, counts[k], k)
+	}
 }
 
 // splitErrors returns the individual errors of a joined error.

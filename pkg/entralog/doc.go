@@ -9,5 +9,11 @@
 // the activity whether a record matters, and changes.go reads which methods
 // changed from the record's modified properties and result reason.
 //
+// Parse takes audit and sign-in records mixed, as one Event Hub receives them
+// when the diagnostic setting also sends SignInLogs: sign-in records become
+// SignIns, the methods each sign-in's steps used (signin.go, with the mapping
+// table of docs/USAGE.md in signin_methods.go), and every other record goes
+// to the audit normalisation.
+//
 // The package is pure: it reads bytes and returns values, with no I/O.
 package entralog

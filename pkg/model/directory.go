@@ -54,6 +54,9 @@ type User struct {
 	// registration report, when known. "microsoftAuthenticatorPasswordless"
 	// there is the only signal of passwordless phone sign-in (docs/DESIGN.md, Methods).
 	MethodsRegistered []string `json:"methodsRegistered,omitempty"`
+	// Usage is what the sign-in logs say about the user's methods (when
+	// each last worked or failed), when known.
+	Usage []MethodUsage `json:"usage,omitempty"`
 }
 
 // PasswordlessPhoneSignIn reports whether the registration report lists

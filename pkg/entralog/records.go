@@ -1,0 +1,161 @@
+package entralog
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/credres/credres/pkg/model"
+)
+
+// Batch is one input document normalised: the audit events and the user
+// sign-ins, in input order, and a count of everything set aside.
+type Batch struct {
+	Audit   []model.MethodChangeEvent
+	SignIns []SignIn
+	// Skipped counts well-formed records set aside, by reason: the audit
+	// skip reasons (Skip…) and the sign-in ones (SkipSignIn…).
+	Skipped map[string]int
+	// Unknown counts sign-in steps whose authenticationMethod credres does
+	// not map, by the value as logged. They are kept (kind "unknown") and
+	// never fatal.
+	Unknown map[string]int
+	// Records is how many records were seen; SignInRecords how many of them
+	// were sign-in records (with or without a user).
+	Records       int
+	SignInRecords int
+}
+
+// Parse normalises one document of Entra log records, audit and sign-in
+// records mixed, as one Event Hub receives them from a diagnostic setting
+// that sends AuditLogs, SignInLogs and NonInteractiveUserSignInLogs:
+//
+//   - an Event Hubs body {"records":[…]}, each record's fields under
+//     "properties" and its diagnostic category in "category";
+//   - Graph objects (directoryAudit or signIn), alone, in a list
+//     {"value":[…]} or in a JSON array;
+//   - several documents one after another (JSON Lines).
+//
+// A record is a sign-in when its category is SignInLogs or
+// NonInteractiveUserSignInLogs, or, without a category, when it has a
+// Graph signIn's createdDateTime with authenticationDetails or appId.
+// ServicePrincipalSignInLogs and ManagedIdentitySignInLogs records, and
+// user sign-ins without a userId, are skipped as SkipSignInNoUser. Every
+// other record goes to the audit normalisation (ParseAudit).
+//
+// Like ParseAudit, Parse never stops at a bad record: err joins one error
+// per malformed record, each wrapping model.ErrInvalidInput and naming the
+// record's position ("record 3: …"); invalid JSON ends the input there.
+func Parse(data []byte) (Batch, error) {
+	b := Batch{Skipped: map[string]int{}, Unknown: map[string]int{}}
+	var errs []error
+	dec := json.NewDecoder(bytes.NewReader(data))
+	docs := 0
+	for ; ; docs++ {
+		var doc json.RawMessage
+		err := dec.Decode(&doc)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var syn *json.SyntaxError
+			if errors.As(err, &syn) {
+				err = fmt.Errorf("%v at byte %d", err, syn.Offset)
+			}
+			errs = append(errs, fmt.Errorf("document %d: %w: %v", docs, model.ErrInvalidInput, err))
+			break
+		}
+		records, err := splitRecords(doc)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("document %d: %w", docs, err))
+			continue
+		}
+		for _, rec := range records {
+			pos := b.Records
+			b.Records++
+			if err := b.add(rec); err != nil {
+				errs = append(errs, fmt.Errorf("record %d: %w", pos, err))
+			}
+		}
+	}
+	if docs == 0 && len(errs) == 0 {
+		errs = append(errs, fmt.Errorf("%w: no JSON document", model.ErrInvalidInput))
+	}
+	return b, errors.Join(errs...)
+}
+
+func (b *Batch) add(rec json.RawMessage) error {
+	switch classify(rec) {
+	case recordNoUserSignIn:
+		b.SignInRecords++
+		b.Skipped[SkipSignInNoUser]++
+		return nil
+	case recordSignIn:
+		b.SignInRecords++
+		si, skip, err := normaliseSignIn(rec, b.Unknown)
+		switch {
+		case err != nil:
+			return err
+		case skip != "":
+			b.Skipped[skip]++
+		default:
+			b.SignIns = append(b.SignIns, si)
+		}
+		return nil
+	}
+	ev, skip, err := normaliseRecord(rec)
+	switch {
+	case err != nil:
+		return err
+	case skip != "":
+		b.Skipped[skip]++
+	default:
+		b.Audit = append(b.Audit, ev)
+	}
+	return nil
+}
+
+// splitRecords returns the records of one top-level JSON value: the items
+// of {"records":[…]}, {"value":[…]} or an array; anything else is one record.
+func splitRecords(doc json.RawMessage) ([]json.RawMessage, error) {
+	doc = bytes.TrimSpace(doc)
+	if len(doc) == 0 {
+		return nil, nil
+	}
+	switch doc[0] {
+	case '[':
+		var items []json.RawMessage
+		if err := json.Unmarshal(doc, &items); err != nil {
+			return nil, fmt.Errorf("%w: %v", model.ErrInvalidInput, err)
+		}
+		return items, nil
+	case '{':
+		var page struct {
+			Records json.RawMessage `json:"records"`
+			Value   json.RawMessage `json:"value"`
+		}
+		if err := json.Unmarshal(doc, &page); err != nil {
+			return nil, fmt.Errorf("%w: %v", model.ErrInvalidInput, err)
+		}
+		for _, c := range []struct {
+			name string
+			v    json.RawMessage
+		}{{"records", page.Records}, {"value", page.Value}} {
+			if !isSet(c.v) {
+				continue
+			}
+			v := bytes.TrimSpace(c.v)
+			if v[0] != '[' {
+				return nil, fmt.Errorf("%w: %q is %s, not an array", model.ErrInvalidInput, c.name, jsonKind(v))
+			}
+			var items []json.RawMessage
+			if err := json.Unmarshal(v, &items); err != nil {
+				return nil, fmt.Errorf("%w: %v", model.ErrInvalidInput, err)
+			}
+			return items, nil
+		}
+	}
+	return []json.RawMessage{doc}, nil
+}
