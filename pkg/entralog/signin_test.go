@@ -16,7 +16,6 @@ import (
 	"github.com/credres/credres/pkg/model"
 )
 
-
 // signInInputs are the sample sign-ins of events/signin and the test-only
 // inputs of testdata/signin.
 func signInInputs(t *testing.T) []string {
