@@ -16,6 +16,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 	"github.com/rs/zerolog"
 
+	"github.com/credres/credres/internal/httpretry"
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -446,7 +447,7 @@ func (c *Client) retryLocked(it *item, now time.Time, ae *apiError, waits map[in
 	}
 	wait, ok := waits[it.attempts]
 	if !ok {
-		wait = backoff(it.attempts)
+		wait = httpretry.Backoff(it.attempts)
 		waits[it.attempts] = wait
 	}
 	if ae.Status == http.StatusTooManyRequests && ae.HasRetry {
@@ -482,7 +483,7 @@ func (c *Client) interpret(it *item, r *batchResponse, now time.Time) outcome {
 	if r.Status == http.StatusTooManyRequests {
 		for k, v := range r.Headers {
 			if strings.EqualFold(k, "Retry-After") {
-				o.retry, o.hasRA = parseRetryAfter(v, now)
+				o.retry, o.hasRA = httpretry.ParseRetryAfter(v, now)
 			}
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	absauth "github.com/microsoft/kiota-abstractions-go/authentication"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -24,6 +23,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 	"github.com/rs/zerolog"
 
+	"github.com/credres/credres/internal/httpretry"
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -186,7 +186,7 @@ func asAPIError(err error, now time.Time) (*apiError, bool) {
 		for _, k := range h.ListKeys() {
 			if strings.EqualFold(k, "Retry-After") {
 				if v := h.Get(k); len(v) > 0 {
-					out.RetryAfter, out.HasRetry = parseRetryAfter(v[0], now)
+					out.RetryAfter, out.HasRetry = httpretry.ParseRetryAfter(v[0], now)
 				}
 			}
 		}
@@ -199,33 +199,6 @@ func asAPIError(err error, now time.Time) (*apiError, bool) {
 		}
 	}
 	return out, true
-}
-
-// parseRetryAfter reads a Retry-After value: seconds, possibly fractional
-// ("2.128"), or an HTTP date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		if s < 0 || s > 24*3600 {
-			return 0, false
-		}
-		return time.Duration(s * float64(time.Second)), true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
-}
-
-// backoff is the wait before try attempt+1 after a 503/504 or a network
-// error: exponential from one second, capped at 32 s, with jitter over its
-// upper half.
-func backoff(attempt int) time.Duration {
-	d := time.Second << min(max(attempt-1, 0), 5)
-	return d/2 + rand.N(d/2+1)
 }
 
 // retryable reports whether a status is worth another try: throttling and
@@ -265,15 +238,15 @@ func (c *Client) do(ctx context.Context, class Class, op string, idempotent bool
 		case ok && ae.Status == http.StatusTooManyRequests:
 			wait, reason = ae.RetryAfter, "429 Retry-After"
 			if !ae.HasRetry {
-				wait, reason = backoff(attempt), "429 without Retry-After: back-off"
+				wait, reason = httpretry.Backoff(attempt), "429 without Retry-After: back-off"
 			}
 			c.pacer.Pause(class, now.Add(wait))
 		case ok && ae.Status == http.StatusServiceUnavailable:
-			wait, reason = backoff(attempt), "503 back-off"
+			wait, reason = httpretry.Backoff(attempt), "503 back-off"
 		case ok && ae.Status == http.StatusGatewayTimeout && idempotent:
-			wait, reason = backoff(attempt), "504 back-off"
+			wait, reason = httpretry.Backoff(attempt), "504 back-off"
 		case !ok && idempotent:
-			wait, reason = backoff(attempt), "network error back-off"
+			wait, reason = httpretry.Backoff(attempt), "network error back-off"
 		default:
 			if ok {
 				return ae

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credres/credres/internal/httpretry"
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -151,12 +152,12 @@ func TestParseRetryAfter(t *testing.T) {
 		" 0.5 ": 500 * time.Millisecond,
 		now.Add(7 * time.Second).Format(http.TimeFormat): 7 * time.Second,
 	} {
-		if got, ok := parseRetryAfter(in, now); !ok || got != want {
+		if got, ok := httpretry.ParseRetryAfter(in, now); !ok || got != want {
 			t.Errorf("%q: %s %v, want %s", in, got, ok, want)
 		}
 	}
-	for _, in := range []string{"", "soon", "-3", "1e9"} {
-		if _, ok := parseRetryAfter(in, now); ok {
+	for _, in := range []string{"", "soon", "-3", "1e9", "NaN", "nan"} {
+		if _, ok := httpretry.ParseRetryAfter(in, now); ok {
 			t.Errorf("%q accepted", in)
 		}
 	}
@@ -167,7 +168,7 @@ func TestBackoffGrowsWithJitter(t *testing.T) {
 	for attempt := 1; attempt <= 9; attempt++ {
 		hi := time.Second << min(attempt-1, 5)
 		for range 50 {
-			if d := backoff(attempt); d < hi/2 || d > hi {
+			if d := httpretry.Backoff(attempt); d < hi/2 || d > hi {
 				t.Fatalf("attempt %d: %s outside [%s, %s]", attempt, d, hi/2, hi)
 			}
 		}

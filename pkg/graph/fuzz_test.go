@@ -4,6 +4,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/credres/credres/internal/httpretry"
 )
 
 // FuzzGraphResponses feeds arbitrary bytes to every parser of what Graph
@@ -31,7 +33,7 @@ func FuzzGraphResponses(f *testing.F) {
 		_, _, _ = parseMethods(body)
 		_, _, _, _ = parseMemberships(body)
 		_, _ = parseRegistration(body)
-		_, _ = parseRetryAfter(string(body), now)
+		_, _ = httpretry.ParseRetryAfter(string(body), now)
 		for _, p := range []part{partProfile, partMethods, partMemberOf, partRegistration} {
 			for _, status := range []int{200, 404, 429, 503} {
 				cl := &call{id: "u"}

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -19,22 +17,14 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/credres/credres/internal/httpretry"
 	"github.com/credres/credres/pkg/mask"
 	"github.com/credres/credres/pkg/model"
 )
 
-// Clock is the time source of the channels' retry waits. Tests pass a fake
-// (notifytest.Clock) so that a Retry-After of a minute takes no real time.
-type Clock interface {
-	Now() time.Time
-	// After returns a channel that receives the time once d has passed.
-	After(d time.Duration) <-chan time.Time
-}
-
-type wallClock struct{}
-
-func (wallClock) Now() time.Time                         { return time.Now() }
-func (wallClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+// Clock is the time source of the channels' retry waits (see
+// httpretry.Clock).
+type Clock = httpretry.Clock
 
 // TokenSource returns a bearer token for Microsoft Graph (audience
 // https://graph.microsoft.com). Implementations cache and renew tokens;
@@ -79,7 +69,7 @@ func newEndpoint(system string, base *url.URL, client *http.Client, clock Clock)
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
 	if clock == nil {
-		clock = wallClock{}
+		clock = httpretry.WallClock{}
 	}
 	return &endpoint{system: system, base: base, client: client, clock: clock, message: plainMessage}
 }
@@ -233,7 +223,7 @@ func (e *endpoint) send(ctx context.Context, r request) (*response, error) {
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		se := &StatusError{Status: resp.StatusCode, Message: sanitizeMessage(e.message(data))}
-		se.RetryAfter, se.HasRetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), e.clock.Now())
+		se.RetryAfter, se.HasRetryAfter = httpretry.ParseRetryAfter(resp.Header.Get("Retry-After"), e.clock.Now())
 		return nil, se
 	}
 	return &response{status: resp.StatusCode, header: resp.Header, body: data}, nil
@@ -301,45 +291,19 @@ func retryWait(err error, attempt int) (time.Duration, string, bool) {
 		case se.Status == http.StatusTooManyRequests && se.HasRetryAfter:
 			return se.RetryAfter, "429 Retry-After", true
 		case se.Status == http.StatusTooManyRequests:
-			return backoff(attempt), "429 without Retry-After: back-off", true
+			return httpretry.Backoff(attempt), "429 without Retry-After: back-off", true
 		case se.Status >= 500 && se.HasRetryAfter:
 			return se.RetryAfter, strconv.Itoa(se.Status) + " Retry-After", true
 		case se.Status >= 500:
-			return backoff(attempt), strconv.Itoa(se.Status) + " back-off", true
+			return httpretry.Backoff(attempt), strconv.Itoa(se.Status) + " back-off", true
 		}
 		return 0, "", false
 	}
 	var te *transportError
 	if errors.As(err, &te) {
-		return backoff(attempt), "no response: back-off", true
+		return httpretry.Backoff(attempt), "no response: back-off", true
 	}
 	return 0, "", false
-}
-
-// backoff is the wait after failed attempt n: one second doubling, with
-// jitter over its upper half.
-func backoff(n int) time.Duration {
-	d := time.Second << min(max(n-1, 0), 5)
-	return d/2 + rand.N(d/2+1)
-}
-
-// parseRetryAfter reads a Retry-After value: seconds (possibly fractional)
-// or an HTTP date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		if math.IsNaN(s) || s < 0 || s > 24*3600 {
-			return 0, false
-		}
-		return time.Duration(s * float64(time.Second)), true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
 }
 
 // scrubTransport keeps what failed from a client error, without the URL.

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/credres/credres/internal/httpretry"
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -32,9 +33,9 @@ func TestParseRetryAfter(t *testing.T) {
 		{"soon", 0, false},
 	}
 	for _, tc := range cases {
-		got, ok := parseRetryAfter(tc.in, now)
+		got, ok := httpretry.ParseRetryAfter(tc.in, now)
 		if got != tc.want || ok != tc.ok {
-			t.Errorf("parseRetryAfter(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
+			t.Errorf("httpretry.ParseRetryAfter(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
 		}
 	}
 }
@@ -141,7 +142,7 @@ func FuzzResponseParsers(f *testing.F) {
 	f.Add("1.5", `{"result":[{"sys_id":"1","correlation_id":"CR-1"}]}`)
 	f.Fuzz(func(t *testing.T, retryAfter, body string) {
 		now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-		if d, ok := parseRetryAfter(retryAfter, now); ok && (d < 0 || d > 24*time.Hour+time.Second) {
+		if d, ok := httpretry.ParseRetryAfter(retryAfter, now); ok && (d < 0 || d > 24*time.Hour+time.Second) {
 			t.Errorf("Retry-After %q = %v", retryAfter, d)
 		}
 		for _, read := range []func([]byte) string{serviceNowMessage, jiraMessage, graphMessage, plainMessage} {
