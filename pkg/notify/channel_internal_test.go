@@ -163,12 +163,12 @@ func FuzzResponseParsers(f *testing.F) {
 
 func FuzzVerifySignature(f *testing.F) {
 	body := []byte(`{"decisionId":"d1"}`)
-	f.Add([]byte("s"), body, Sign([]byte("s"), body))
-	f.Add([]byte(""), []byte{}, "sha256=")
-	f.Fuzz(func(t *testing.T, secret, body []byte, header string) {
-		ok := VerifySignature(secret, body, header)
+	f.Add([]byte("s"), "1772442000", "d1:opened", body, Sign([]byte("s"), "1772442000", "d1:opened", body))
+	f.Add([]byte(""), "", "", []byte{}, "sha256=")
+	f.Fuzz(func(t *testing.T, secret []byte, timestamp, delivery string, body []byte, header string) {
+		ok := VerifySignature(secret, timestamp, delivery, body, header)
 		h := strings.TrimSpace(header)
-		if ok != (strings.HasPrefix(h, "sha256=") && strings.EqualFold(h, Sign(secret, body))) {
+		if ok != (strings.HasPrefix(h, "sha256=") && strings.EqualFold(h, Sign(secret, timestamp, delivery, body))) {
 			t.Errorf("VerifySignature(%q) = %v", header, ok)
 		}
 	})

@@ -15,19 +15,22 @@ import (
 	"github.com/credres/credres/pkg/model"
 )
 
-// Webhook headers. Receivers verify SignatureHeader against the raw body
-// with VerifySignature and de-duplicate by DeliveryHeader.
+// Webhook headers. Receivers verify SignatureHeader against the timestamp,
+// the delivery id and the raw body with VerifySignature, refuse old
+// timestamps and de-duplicate by DeliveryHeader.
 const (
-	// SignatureHeader carries "sha256=" and the hex HMAC-SHA256 of the raw
-	// request body, keyed with the shared secret.
+	// SignatureHeader carries "sha256=" and the hex HMAC-SHA256, keyed with
+	// the shared secret, of the signed string: TimestampHeader's value, a
+	// line feed, DeliveryHeader's value, a line feed, and the raw body.
 	SignatureHeader = "X-Credres-Signature"
 	// TimestampHeader carries the Unix time of the attempt, in seconds. It
-	// is not signed; the signed body has the event's own "time".
+	// is signed, so a receiver can refuse replays of old attempts.
 	TimestampHeader = "X-Credres-Timestamp"
 	// DeliveryHeader identifies the event: "<decision id>:<action>" for a
 	// ticket ("opened", "updated", "resolved"), "<decision id>:nudge" for
 	// a nudge. Every delivery of one event, retries and redeliveries
-	// included, has the same value.
+	// included, has the same value. It is signed, so a replay cannot
+	// pass a receiver's de-duplication under a fresh id.
 	DeliveryHeader = "X-Credres-Delivery"
 	// EventHeader says what the body is: "ticket" (a model.TicketRecord)
 	// or "nudge" (a model.NudgeRecord).
@@ -93,11 +96,11 @@ func (w *Webhook) post(ctx context.Context, event, delivery string, record any) 
 		return err
 	}
 	body := jsonBody(record)
-	sig := Sign([]byte(key), body)
 	err = w.ep.retry(ctx, "post "+event, func(ctx context.Context) error {
+		ts := strconv.FormatInt(w.ep.clock.Now().Unix(), 10)
 		h := http.Header{}
-		h.Set(SignatureHeader, sig)
-		h.Set(TimestampHeader, strconv.FormatInt(w.ep.clock.Now().Unix(), 10))
+		h.Set(SignatureHeader, Sign([]byte(key), ts, delivery, body))
+		h.Set(TimestampHeader, ts)
 		h.Set(DeliveryHeader, delivery)
 		h.Set(EventHeader, event)
 		h.Set("User-Agent", "credres-webhook")
@@ -111,17 +114,19 @@ func (w *Webhook) post(ctx context.Context, event, delivery string, record any) 
 	return nil
 }
 
-// Sign returns the signature header value of body: "sha256=" and the hex
-// HMAC-SHA256 of body keyed with secret.
-func Sign(secret, body []byte) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+// Sign returns the signature header value of one attempt: "sha256=" and the
+// hex HMAC-SHA256, keyed with secret, of timestamp (the X-Credres-Timestamp
+// value), "\n", delivery (the X-Credres-Delivery value), "\n" and body.
+// Header values hold no line feed, so the three parts cannot be shifted
+// into one another.
+func Sign(secret []byte, timestamp, delivery string, body []byte) string {
+	return "sha256=" + hex.EncodeToString(mac(secret, timestamp, delivery, body))
 }
 
 // VerifySignature reports whether header (an X-Credres-Signature value)
-// signs body with secret. It compares in constant time.
-func VerifySignature(secret, body []byte, header string) bool {
+// signs timestamp, delivery and body with secret. It compares in constant
+// time. A receiver also checks that timestamp is recent.
+func VerifySignature(secret []byte, timestamp, delivery string, body []byte, header string) bool {
 	hexSig, ok := strings.CutPrefix(strings.TrimSpace(header), "sha256=")
 	if !ok {
 		return false
@@ -130,7 +135,12 @@ func VerifySignature(secret, body []byte, header string) bool {
 	if err != nil || len(got) != sha256.Size {
 		return false
 	}
+	return hmac.Equal(got, mac(secret, timestamp, delivery, body))
+}
+
+func mac(secret []byte, timestamp, delivery string, body []byte) []byte {
 	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(timestamp + "\n" + delivery + "\n"))
 	m.Write(body)
-	return hmac.Equal(got, m.Sum(nil))
+	return m.Sum(nil)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,12 +69,13 @@ func TestWebhookRetryIsDeduplicatedByTheReceiver(t *testing.T) {
 	if len(reqs) != 3 || recv.Duplicates() != 2 || len(recv.Deliveries()) != 1 {
 		t.Fatalf("%d posts, %d duplicates, %d deliveries; want 3, 2, 1", len(reqs), recv.Duplicates(), len(recv.Deliveries()))
 	}
-	if reqs[0].Header.Get("X-Credres-Signature") != reqs[1].Header.Get("X-Credres-Signature") {
-		t.Error("a retry of the same body was signed differently")
-	}
 	for _, r := range reqs {
 		if r.Header.Get("X-Credres-Delivery") != "d-open:opened" {
 			t.Errorf("delivery id %q", r.Header.Get("X-Credres-Delivery"))
+		}
+		// Each attempt signs its own timestamp.
+		if !notify.VerifySignature([]byte(hookSecret), r.Header.Get("X-Credres-Timestamp"), r.Header.Get("X-Credres-Delivery"), r.Body, r.Header.Get("X-Credres-Signature")) {
+			t.Errorf("attempt at %s does not verify", r.Header.Get("X-Credres-Timestamp"))
 		}
 	}
 }
@@ -116,38 +118,80 @@ func TestWebhookURLNeverInErrors(t *testing.T) {
 func TestVerifySignature(t *testing.T) {
 	t.Parallel()
 	body := []byte(`{"decisionId":"d1"}`)
-	sig := notify.Sign([]byte("s3cret"), body)
+	const ts, id = "1772442000", "d1:opened"
+	sig := notify.Sign([]byte("s3cret"), ts, id, body)
 	cases := []struct {
-		name   string
-		secret string
-		body   []byte
-		header string
-		want   bool
+		name      string
+		secret    string
+		timestamp string
+		delivery  string
+		body      []byte
+		header    string
+		want      bool
 	}{
-		{"matching", "s3cret", body, sig, true},
-		{"other-secret", "other", body, sig, false},
-		{"changed-body", "s3cret", []byte(`{"decisionId":"d2"}`), sig, false},
-		{"no-prefix", "s3cret", body, strings.TrimPrefix(sig, "sha256="), false},
-		{"not-hex", "s3cret", body, "sha256=zz", false},
-		{"short", "s3cret", body, sig[:20], false},
-		{"empty", "s3cret", body, "", false},
+		{"matching", "s3cret", ts, id, body, sig, true},
+		{"other-secret", "other", ts, id, body, sig, false},
+		{"changed-body", "s3cret", ts, id, []byte(`{"decisionId":"d2"}`), sig, false},
+		{"fresh-delivery-id", "s3cret", ts, "d1:opened-again", body, sig, false},
+		{"fresh-timestamp", "s3cret", "1772445600", id, body, sig, false},
+		{"delivery-moved-into-the-body", "s3cret", ts, "d1", append([]byte(":opened\n"), body...), sig, false},
+		{"no-prefix", "s3cret", ts, id, body, strings.TrimPrefix(sig, "sha256="), false},
+		{"not-hex", "s3cret", ts, id, body, "sha256=zz", false},
+		{"short", "s3cret", ts, id, body, sig[:20], false},
+		{"empty", "s3cret", ts, id, body, "", false},
 	}
 	for _, tc := range cases {
-		if got := notify.VerifySignature([]byte(tc.secret), tc.body, tc.header); got != tc.want {
+		if got := notify.VerifySignature([]byte(tc.secret), tc.timestamp, tc.delivery, tc.body, tc.header); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }
 
-// A receiver checks the signature of the raw body before decoding it, and
-// keeps each X-Credres-Delivery once.
+// A captured delivery replayed under a fresh delivery id (to slip past the
+// receiver's de-duplication) or a fresh timestamp (to pass its age check)
+// no longer verifies.
+func TestWebhookReplayWithFreshHeadersIsRejected(t *testing.T) {
+	t.Parallel()
+	w, recv, _ := newWebhook(t, "hook")
+	send(t, w, ticket("opened", "CR-AAAAAAAAAA", "d-open"))
+	orig := recv.Requests()[0]
+	for name, change := range map[string]func(http.Header){
+		"fresh-delivery":  func(h http.Header) { h.Set("X-Credres-Delivery", "d-open:opened-again") },
+		"fresh-timestamp": func(h http.Header) { h.Set("X-Credres-Timestamp", "1900000000") },
+	} {
+		req, _ := http.NewRequest(http.MethodPost, recv.URL(), strings.NewReader(string(orig.Body)))
+		req.Header = orig.Header.Clone()
+		change(req.Header)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s: replay answered %d, want 401", name, resp.StatusCode)
+		}
+	}
+	if len(recv.Deliveries()) != 1 {
+		t.Errorf("%d deliveries, want 1", len(recv.Deliveries()))
+	}
+}
+
+// A receiver checks the signature of the timestamp, the delivery id and the
+// raw body before decoding it, refuses attempts older than five minutes,
+// and keeps each X-Credres-Delivery once.
 func ExampleVerifySignature() {
 	secret := []byte("shared-secret") // from the receiver's own secret store
+	now := time.Unix(1772442000, 0)    // time.Now() in a real receiver
 	seen := map[string]bool{}
 	handler := func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if err != nil || !notify.VerifySignature(secret, body, r.Header.Get(notify.SignatureHeader)) {
+		ts, id := r.Header.Get(notify.TimestampHeader), r.Header.Get(notify.DeliveryHeader)
+		if err != nil || !notify.VerifySignature(secret, ts, id, body, r.Header.Get(notify.SignatureHeader)) {
 			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		if sec, err := strconv.ParseInt(ts, 10, 64); err != nil || now.Sub(time.Unix(sec, 0)).Abs() > 5*time.Minute {
+			http.Error(w, "stale delivery", http.StatusUnauthorized)
 			return
 		}
 		if id := r.Header.Get(notify.DeliveryHeader); seen[id] {
@@ -168,8 +212,9 @@ func ExampleVerifySignature() {
 	body := []byte(`{"decisionId":"d1","ticketId":"CR-0123456789","action":"opened"}`)
 	for range 2 {
 		r := httptest.NewRequest(http.MethodPost, "/credres", strings.NewReader(string(body)))
-		r.Header.Set(notify.SignatureHeader, notify.Sign(secret, body))
+		r.Header.Set(notify.TimestampHeader, "1772442000")
 		r.Header.Set(notify.DeliveryHeader, "d1:opened")
+		r.Header.Set(notify.SignatureHeader, notify.Sign(secret, "1772442000", "d1:opened", body))
 		w := httptest.NewRecorder()
 		handler(w, r)
 		fmt.Println(w.Code)

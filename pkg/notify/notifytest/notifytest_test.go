@@ -206,9 +206,20 @@ func TestWebhookReceiverChecksSignatureAndDelivery(t *testing.T) {
 		t.Error("an unsigned delivery was kept")
 	}
 	mac := hmac.New(sha256.New, []byte("k"))
-	mac.Write([]byte(body))
+	mac.Write([]byte("1772442000\nd1:resolved\n" + body))
 	h["X-Credres-Signature"] = "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	// The body alone signed, as before the timestamp and delivery id were.
 	h["X-Credres-Delivery"] = "d1:resolved"
+	bodyOnly := hmac.New(sha256.New, []byte("k"))
+	bodyOnly.Write([]byte(body))
+	h2 := map[string]string{}
+	for k, v := range h {
+		h2[k] = v
+	}
+	h2["X-Credres-Signature"] = "sha256=" + hex.EncodeToString(bodyOnly.Sum(nil))
+	if st, _ := do(t, http.MethodPost, w.URL(), body, h2); st != 401 {
+		t.Errorf("body-only signature: %d", st)
+	}
 	if st, _ := do(t, http.MethodPost, w.URL(), body, h); st != 202 {
 		t.Errorf("signed delivery: %d", st)
 	}

@@ -27,7 +27,8 @@ type Delivery struct {
 
 // WebhookReceiver is a receiver that does what docs/CHANNELS.md asks of
 // one, with its own code: it checks X-Credres-Signature against an
-// HMAC-SHA256 of the raw body (answering 401 when it does not match),
+// HMAC-SHA256 of X-Credres-Timestamp, X-Credres-Delivery and the raw body,
+// one line each (answering 401 when it does not match),
 // decodes the body strictly as the record X-Credres-Event names, checks
 // that X-Credres-Delivery names that record's decision and action, and
 // keeps each delivery id once.
@@ -75,6 +76,7 @@ func (w *WebhookReceiver) handle(r *http.Request, body []byte) answer {
 		return answer{status: http.StatusNotFound}
 	}
 	mac := hmac.New(sha256.New, w.secret)
+	mac.Write([]byte(r.Header.Get("X-Credres-Timestamp") + "\n" + r.Header.Get("X-Credres-Delivery") + "\n"))
 	mac.Write(body)
 	want := "sha256=" + hex.EncodeToString(mac.Sum(nil))
 	if !hmac.Equal([]byte(r.Header.Get("X-Credres-Signature")), []byte(want)) {
