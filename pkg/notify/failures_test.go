@@ -179,6 +179,11 @@ func TestChannelFailures(t *testing.T) {
 				err := ch.send(ctx)
 				errClean(t, err)
 				w := tc.want
+				if chName == "teams" && strings.HasPrefix(tc.name, "5xx-") {
+					// Teams retries as sendMail does: a 500 may hide a
+					// notification already shown, so it is left to the queue.
+					w = outcome{contains: "(outcome unknown: not retried before the queue redelivers)", requests: 1}
+				}
 				switch {
 				case w.err == nil && w.contains == "" && err != nil:
 					t.Fatalf("err = %v, want delivery", err)

@@ -155,7 +155,16 @@ func TestTeamsActivityNotification(t *testing.T) {
 	ctx, _ := logged(t)
 	dm, rec := nudge("teams")
 	rec.Text = "Hello Pat,\n\n" + strings.Repeat("If your phone is lost, broken or out of battery, you cannot sign in. ", 4) + "\n\nBest next step: …"
-	fake.Fail(notifytest.Fault{Apply: true, Drop: true}) // accepted, answer lost: the retry must not add a second
+	// Accepted, answer lost: like sendMail, the send is not repeated within
+	// the delivery; the queue's redelivery repeats it, and the chain keeps
+	// one notification.
+	fake.Fail(notifytest.Fault{Apply: true, Drop: true})
+	if err := ts.SendNudge(ctx, dm, rec); err == nil || !strings.Contains(err.Error(), "outcome unknown") {
+		t.Fatalf("lost answer: err = %v, want a failure left to the queue", err)
+	}
+	if len(fake.Requests()) != 1 {
+		t.Fatalf("%d requests after a lost answer, want 1", len(fake.Requests()))
+	}
 	if err := ts.SendNudge(ctx, dm, rec); err != nil {
 		t.Fatal(err)
 	}
@@ -180,5 +189,41 @@ func TestTeamsActivityNotification(t *testing.T) {
 	}
 	if _, err := notify.NewTeamsSender(notify.TeamsConfig{Tokens: failing, WebURL: "http://intranet/security"}); !errors.Is(err, model.ErrInvalidInput) {
 		t.Errorf("plain http web URL: err = %v", err)
+	}
+}
+
+// Teams follows sendMail's rule: 429 and 503 say Graph did not act and are
+// retried within the delivery; a lost answer and any other 5xx may hide a
+// sent notification and are left to the queue's redelivery.
+func TestTeamsRetriesAsSendMailDoes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		fault    notifytest.Fault
+		requests int
+		ok       bool
+	}{
+		{"429-is-retried", notifytest.Fault{Status: 429, Header: map[string]string{"Retry-After": "2"}}, 2, true},
+		{"503-is-retried", notifytest.Fault{Status: 503}, 2, true},
+		{"504-is-not", notifytest.Fault{Status: 504, Apply: true}, 1, false},
+		{"500-is-not", notifytest.Fault{Status: 500}, 1, false},
+		{"502-is-not", notifytest.Fault{Status: 502}, 1, false},
+		{"lost-answer-is-not", notifytest.Fault{Drop: true, Apply: true}, 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fake := notifytest.NewGraph(t, graphToken)
+			ts, err := notify.NewTeamsSender(notify.TeamsConfig{GraphURL: fake.URL(), Tokens: staticToken(graphToken), Clock: notifytest.NewClock(time.Time{})})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, _ := logged(t)
+			dm, rec := nudge("teams")
+			fake.Fail(tc.fault)
+			err = ts.SendNudge(ctx, dm, rec)
+			if (err == nil) != tc.ok || len(fake.Requests()) != tc.requests {
+				t.Errorf("err = %v after %d requests; want ok %v after %d", err, len(fake.Requests()), tc.ok, tc.requests)
+			}
+		})
 	}
 }

@@ -48,8 +48,9 @@ type TeamsConfig struct {
 // notification's line, the nudge's first paragraph after the greeting its
 // preview, and the security-info page its link.
 //
-// Each decision has its own chainId: a retried send replaces the earlier
-// notification of that decision instead of adding a second one.
+// Each decision has its own chainId: a redelivered send replaces the
+// earlier notification of that decision instead of adding a second one.
+// Within one delivery it retries as sendMail does: 429 and 503 only.
 type TeamsSender struct {
 	ep     *endpoint
 	webURL string
@@ -129,10 +130,21 @@ func (t *TeamsSender) SendNudge(ctx context.Context, dm model.DecisionMessage, r
 		PreviewText:        itemBody{Content: preview(rec.Text)},
 		TemplateParameters: []keyValuePair{{Name: "systemDefaultText", Value: rec.Subject}},
 	})
-	_, err := t.ep.do(ctx, "send activity notification", request{
+	req := request{
 		method: http.MethodPost,
 		path:   []string{"users", userID, "teamwork", "sendActivityNotification"},
 		body:   body,
+	}
+	// The same rule as sendMail: 429 and 503 say Graph did not act and are
+	// retried here; a lost answer or another 5xx may hide a notification
+	// already shown, so the queue's redelivery repeats it (and the chain
+	// replaces it) instead of a quick second send.
+	err := t.ep.retry(ctx, "send activity notification", func(ctx context.Context) error {
+		_, err := t.ep.send(ctx, req)
+		if ambiguous(err) {
+			return &final{err: err}
+		}
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("teams: send nudge %s to user %s: %w", rec.DecisionID, userID, err)
