@@ -181,7 +181,7 @@ func TestWebhookReplayWithFreshHeadersIsRejected(t *testing.T) {
 // and keeps each X-Credres-Delivery once.
 func ExampleVerifySignature() {
 	secret := []byte("shared-secret") // from the receiver's own secret store
-	now := time.Unix(1772442000, 0)    // time.Now() in a real receiver
+	now := time.Unix(1772442000, 0)   // time.Now() in a real receiver
 	seen := map[string]bool{}
 	handler := func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
