@@ -5,10 +5,12 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
+	"github.com/credres/credres/internal/clocktest"
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -51,5 +53,37 @@ func TestEnv(t *testing.T) {
 	}
 	if _, err := e.Secret(context.Background(), "Y"); !errors.Is(err, model.ErrNotFound) {
 		t.Errorf("%v", err)
+	}
+}
+
+// A rotated helpdesk secret is picked up by a warm function once the cached
+// value has expired, with no cold start.
+func TestManagerCacheExpires(t *testing.T) {
+	f := &fakeAPI{values: map[string]string{"arn:servicenow": "old"}}
+	clock := clocktest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	m := newManager(f)
+	m.clock = clock
+	read := func() string {
+		t.Helper()
+		v, err := m.Secret(context.Background(), "arn:servicenow")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if v := read(); v != "old" {
+		t.Fatalf("first read %q", v)
+	}
+	f.values["arn:servicenow"] = "rotated"
+	clock.Advance(DefaultTTL - time.Second)
+	if v := read(); v != "old" || f.calls != 1 {
+		t.Errorf("within the TTL: %q after %d calls, want the cached value after 1", v, f.calls)
+	}
+	clock.Advance(time.Second)
+	if v := read(); v != "rotated" || f.calls != 2 {
+		t.Errorf("after the TTL: %q after %d calls, want the rotated value after 2", v, f.calls)
+	}
+	if v := read(); v != "rotated" || f.calls != 2 {
+		t.Errorf("the fresh value is cached again: %q after %d calls", v, f.calls)
 	}
 }
