@@ -229,17 +229,6 @@ func (e *endpoint) send(ctx context.Context, r request) (*response, error) {
 	return &response{status: resp.StatusCode, header: resp.Header, body: data}, nil
 }
 
-// do sends one request with retries (see retry).
-func (e *endpoint) do(ctx context.Context, op string, r request) (*response, error) {
-	var out *response
-	err := e.retry(ctx, op, func(ctx context.Context) error {
-		resp, err := e.send(ctx, r)
-		out = resp
-		return err
-	})
-	return out, err
-}
-
 // retry runs attempt until it succeeds, at most maxAttempts times. After a
 // 429 it waits for Retry-After (or backs off when there is none); after a
 // 5xx or a lost response it backs off, unless attempt marked the failure
