@@ -39,15 +39,44 @@ func (r EvaluationRequest) DeduplicationID() string {
 	return shortHash(r.Reason, r.UserID, r.Time.UTC().Format(time.RFC3339Nano))
 }
 
-// Validate rejects requests that can never be evaluated.
+// Validate rejects requests that can never be evaluated, or never be
+// queued: the user id is the FIFO message group (ValidateUserID).
 func (r EvaluationRequest) Validate() error {
-	if r.UserID == "" {
-		return fmt.Errorf("%w: evaluation request without userId", ErrInvalidInput)
+	if err := ValidateUserID(r.UserID); err != nil {
+		return fmt.Errorf("evaluation request: %w", err)
 	}
 	switch r.Reason {
 	case ReasonAudit, ReasonSweep, ReasonCampaign:
 	default:
 		return fmt.Errorf("%w: evaluation request reason %q is not audit, sweep or campaign", ErrInvalidInput, r.Reason)
+	}
+	return nil
+}
+
+// MaxUserIDLength is the longest user id credres accepts: the limit of an
+// SQS message group id, which the user id is. Entra object ids are 36.
+const MaxUserIDLength = 128
+
+// ValidateUserID rejects a user id that cannot name a user in the queues:
+// empty, longer than MaxUserIDLength, or with a character outside printable
+// ASCII (letters, digits and punctuation: the alphabet of an SQS message
+// group id). The error wraps ErrInvalidInput and shows the id only
+// escaped and shortened, since it is outside input.
+func ValidateUserID(id string) error {
+	if id == "" {
+		return fmt.Errorf("%w: no userId", ErrInvalidInput)
+	}
+	shown := id
+	if len(shown) > 40 {
+		shown = shown[:40] + "…"
+	}
+	if len(id) > MaxUserIDLength {
+		return fmt.Errorf("%w: userId %q is %d characters long, more than %d", ErrInvalidInput, shown, len(id), MaxUserIDLength)
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x21 || c > 0x7e {
+			return fmt.Errorf("%w: userId %q has a character (byte %d) outside letters, digits and punctuation", ErrInvalidInput, shown, i)
+		}
 	}
 	return nil
 }

@@ -2,6 +2,9 @@ package pipeline
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -47,6 +50,12 @@ type IngestStats struct {
 	Requests  int            `json:"requests"`
 	Skipped   map[string]int `json:"skipped"`
 	Malformed int            `json:"malformed"`
+	// Refused counts requests no queue can take (an invalid user id), kept
+	// as dead letters.
+	Refused int `json:"refused,omitempty"`
+	// Unkept counts inputs that even the dead letters refused; each is
+	// logged with its position.
+	Unkept int `json:"unkept,omitempty"`
 }
 
 func (s *IngestStats) add(reason string, n int) {
@@ -60,11 +69,17 @@ func (s *IngestStats) add(reason string, n int) {
 // batch the requests are enqueued first and the checkpoint committed
 // second, so a crash between the two repeats the batch (the FIFO queue
 // drops the repeated requests by their audit record id) and loses nothing.
-// A malformed record goes to the dead letters with its reason; the rest of
-// its message proceeds.
+//
+// No single record holds back the checkpoint: a malformed record goes to
+// the dead letters with its reason and the rest of its message proceeds; a
+// request the queue can never take (a user id that is no message group, or
+// one the queue refuses) is dead-lettered alone and the others are sent;
+// and a dead letter that its queue refuses as invalid is logged with its
+// position, size and digest and counted in Unkept. Only failures that may
+// pass (the queue or the dead letters unavailable, throttling) stop the
+// drain, with the checkpoint where it was.
 func (in *Ingest) Drain(ctx context.Context, r AuditReceiver) (IngestStats, error) {
 	var stats IngestStats
-	log := zerolog.Ctx(ctx)
 	for {
 		if err := ctx.Err(); err != nil {
 			return stats, nil // the time budget ended; the checkpoint holds
@@ -80,6 +95,7 @@ func (in *Ingest) Drain(ctx context.Context, r AuditReceiver) (IngestStats, erro
 			return stats, nil
 		}
 		var reqs []model.EvaluationRequest
+		var from []string // the position each request came from
 		for _, m := range msgs {
 			stats.Messages++
 			batch, perr := entralog.ParseAudit(m.Body)
@@ -89,11 +105,9 @@ func (in *Ingest) Drain(ctx context.Context, r AuditReceiver) (IngestStats, erro
 			}
 			if perr != nil {
 				stats.Malformed++
-				log.Warn().Str("position", m.Position).Err(perr).Msg("malformed audit records go to the dead letters")
-				if in.Dead != nil {
-					if err := in.Dead.DeadLetter(ctx, m.Body, fmt.Sprintf("%s: %v", m.Position, perr)); err != nil {
-						return stats, fmt.Errorf("ingest: dead-letter %s: %w", m.Position, err)
-					}
+				zerolog.Ctx(ctx).Warn().Str("position", m.Position).Err(perr).Msg("malformed audit records go to the dead letters")
+				if err := in.deadLetter(ctx, &stats, m.Position, m.Body, perr.Error()); err != nil {
+					return stats, err
 				}
 			}
 			for _, ev := range batch.Events {
@@ -101,22 +115,92 @@ func (in *Ingest) Drain(ctx context.Context, r AuditReceiver) (IngestStats, erro
 					stats.add("other-tenant", 1)
 					continue
 				}
-				reqs = append(reqs, model.EvaluationRequest{
+				req := model.EvaluationRequest{
 					UserID: ev.UserID, TenantID: ev.TenantID, Reason: model.ReasonAudit,
 					AuditID: ev.AuditID, Activity: ev.Activity, Time: ev.Time,
-				})
+				}
+				if err := req.Validate(); err != nil {
+					if err := in.deadLetterRequest(ctx, &stats, m.Position, req, err); err != nil {
+						return stats, err
+					}
+					continue
+				}
+				reqs = append(reqs, req)
+				from = append(from, m.Position)
 			}
 		}
-		if len(reqs) > 0 {
-			if err := in.Queue.SendRequests(ctx, reqs); err != nil {
-				return stats, fmt.Errorf("ingest: enqueue %d requests: %w", len(reqs), err)
-			}
-			stats.Requests += len(reqs)
+		if err := in.enqueue(ctx, &stats, reqs, from); err != nil {
+			return stats, err
 		}
 		if err := r.Commit(ctx); err != nil {
 			return stats, fmt.Errorf("ingest: checkpoint: %w", err)
 		}
 	}
+}
+
+// enqueue sends reqs. When the queue refuses the batch as invalid, the
+// requests go one by one, so that only the ones it refuses are
+// dead-lettered; any other failure is returned.
+func (in *Ingest) enqueue(ctx context.Context, stats *IngestStats, reqs []model.EvaluationRequest, from []string) error {
+	if len(reqs) == 0 {
+		return nil
+	}
+	err := in.Queue.SendRequests(ctx, reqs)
+	if err == nil {
+		stats.Requests += len(reqs)
+		return nil
+	}
+	if !errors.Is(err, model.ErrInvalidInput) {
+		return fmt.Errorf("ingest: enqueue %d requests: %w", len(reqs), err)
+	}
+	for i, req := range reqs {
+		err := in.Queue.SendRequests(ctx, reqs[i:i+1])
+		switch {
+		case err == nil:
+			stats.Requests++
+		case errors.Is(err, model.ErrInvalidInput):
+			if err := in.deadLetterRequest(ctx, stats, from[i], req, err); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("ingest: enqueue request %s: %w", req.DeduplicationID(), err)
+		}
+	}
+	return nil
+}
+
+// deadLetterRequest keeps a request that can never be queued.
+func (in *Ingest) deadLetterRequest(ctx context.Context, stats *IngestStats, position string, req model.EvaluationRequest, why error) error {
+	stats.Refused++
+	zerolog.Ctx(ctx).Warn().Str("position", position).Str("auditId", req.AuditID).Err(why).
+		Msg("an evaluation request the queue cannot take goes to the dead letters")
+	body, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("ingest: encode refused request %s: %w", req.DeduplicationID(), err)
+	}
+	return in.deadLetter(ctx, stats, position, body, why.Error())
+}
+
+// deadLetter keeps body with its reason. A dead letter refused as invalid
+// is logged and counted rather than returned: it would be refused again on
+// every run, and the whole partition would stop behind it.
+func (in *Ingest) deadLetter(ctx context.Context, stats *IngestStats, position string, body []byte, reason string) error {
+	if in.Dead == nil {
+		return nil
+	}
+	err := in.Dead.DeadLetter(ctx, body, position+": "+reason)
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, model.ErrInvalidInput) {
+		stats.Unkept++
+		sum := sha256.Sum256(body)
+		zerolog.Ctx(ctx).Error().Str("position", position).Int("bytes", len(body)).
+			Str("sha256", hex.EncodeToString(sum[:])).Err(err).
+			Msg("the dead letters refused this input; it is skipped, read it again from the stream at this position")
+		return nil
+	}
+	return fmt.Errorf("ingest: dead-letter %s: %w", position, err)
 }
 
 // Receivers opens one audit receiver per Event Hubs partition for a drain.
@@ -172,6 +256,8 @@ func (into *IngestStats) merge(s IngestStats) {
 	into.Records += s.Records
 	into.Requests += s.Requests
 	into.Malformed += s.Malformed
+	into.Refused += s.Refused
+	into.Unkept += s.Unkept
 	for k, v := range s.Skipped {
 		if into.Skipped == nil {
 			into.Skipped = map[string]int{}

@@ -39,6 +39,10 @@ const (
 	// accepts and was encoded, "empty" when there was no body (SQS needs
 	// one, so the message body is then EmptyBody).
 	AttrEncoding = "encoding"
+	// AttrLetter and AttrPart mark the parts of a dead letter too large for
+	// one message: the dead letter's id, and "i/n".
+	AttrLetter = "letter"
+	AttrPart   = "part"
 )
 
 // EmptyBody stands for the missing body of an empty dead letter.
@@ -48,7 +52,7 @@ const EmptyBody = "-"
 // says nothing an operator needs.
 const maxReasonBytes = 4096
 
-// minReasonBytes is the least room a dead letter must leave for its reason.
+// minReasonBytes is the least a reason is cut to.
 const minReasonBytes = 64
 
 // deadLetterGroup is the FIFO message group of all dead letters: they are
@@ -104,8 +108,32 @@ func (q *SQS) check(m *outgoing) error {
 		return fmt.Errorf("%w: %s is %d bytes, more than the %d bytes (256 KiB) an SQS message may carry",
 			model.ErrInvalidInput, m.label, size, MaxMessageSize)
 	}
-	if q.fifo && m.group == "" {
-		return fmt.Errorf("%w: %s has no message group (user id) for a FIFO queue", model.ErrInvalidInput, m.label)
+	if q.fifo {
+		if err := fifoID("message group", m.group); err != nil {
+			return fmt.Errorf("%w: %s: %w", model.ErrInvalidInput, m.label, err)
+		}
+		if err := fifoID("deduplication id", m.dedup); err != nil {
+			return fmt.Errorf("%w: %s: %w", model.ErrInvalidInput, m.label, err)
+		}
+	}
+	return nil
+}
+
+// fifoID checks a message group or deduplication id as SQS does: 1 to 128
+// characters, letters, digits and punctuation (printable ASCII without the
+// space). The SQS test server does not check this; SQS refuses the whole
+// batch.
+func fifoID(what, id string) error {
+	if id == "" {
+		return fmt.Errorf("no %s (for a FIFO queue)", what)
+	}
+	if len(id) > 128 {
+		return fmt.Errorf("%s of %d characters, more than SQS's 128", what, len(id))
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x21 || c > 0x7e {
+			return fmt.Errorf("%s with a character (byte %d) outside letters, digits and punctuation", what, i)
+		}
 	}
 	return nil
 }
@@ -208,32 +236,73 @@ func (q *SQS) SendDecisions(ctx context.Context, ds []model.DecisionMessage) err
 // with the attribute "encoding" = "base64". On a FIFO queue all dead
 // letters share one group, and the same body with the same reason is one
 // message within the deduplication window.
+//
+// A body too large for one message (an Event Hubs event may hold 1 MB) is
+// split: every part is a message of its own with the same reason, the
+// attribute "letter" (the dead letter's id, the same on every part) and
+// "part" ("2/5"); each part is encoded on its own, and the parts' bodies,
+// decoded and joined in order, are the whole body. Nothing that could not
+// be processed is refused for its size.
 func (q *SQS) DeadLetter(ctx context.Context, body []byte, reason string) error {
 	sum := sha256.Sum256(append(append(append([]byte(nil), body...), 0), reason...))
 	id := hex.EncodeToString(sum[:16])
 	op := "dead-letter " + id
-	m := outgoing{body: string(body), label: "dead letter " + id, attrs: map[string]types.MessageAttributeValue{}}
-	switch {
-	case len(body) == 0:
-		m.body = EmptyBody
-		m.attrs[AttrEncoding] = stringAttr("empty")
-	case !sqsText(m.body):
-		m.body = base64.StdEncoding.EncodeToString(body)
-		m.attrs[AttrEncoding] = stringAttr("base64")
+	reason = sqsClean(reason)
+	parts := splitBody(body, maxPartBytes)
+	msgs := make([]outgoing, 0, len(parts))
+	for i, part := range parts {
+		m := outgoing{body: string(part), label: "dead letter " + id, attrs: map[string]types.MessageAttributeValue{}}
+		switch {
+		case len(part) == 0:
+			m.body = EmptyBody
+			m.attrs[AttrEncoding] = stringAttr("empty")
+		case !sqsText(m.body):
+			m.body = base64.StdEncoding.EncodeToString(part)
+			m.attrs[AttrEncoding] = stringAttr("base64")
+		}
+		if q.fifo {
+			m.group, m.dedup = deadLetterGroup, id
+		}
+		if len(parts) > 1 {
+			m.label = fmt.Sprintf("dead letter %s part %d of %d", id, i+1, len(parts))
+			m.attrs[AttrLetter] = stringAttr(id)
+			m.attrs[AttrPart] = stringAttr(fmt.Sprintf("%d/%d", i+1, len(parts)))
+			if q.fifo {
+				m.dedup = fmt.Sprintf("%s-%d", id, i+1)
+			}
+		}
+		room := MaxMessageSize - m.size() - len(AttrReason) - len("String")
+		m.attrs[AttrReason] = stringAttr(truncate(reason, min(room, maxReasonBytes)))
+		msgs = append(msgs, m)
 	}
-	if q.fifo {
-		m.group, m.dedup = deadLetterGroup, id
+	return q.sendAll(ctx, op, msgs)
+}
+
+// maxPartBytes is the most bytes of a dead letter's body one message
+// carries: in base64 (4/3 as long) it still leaves room for the reason and
+// the other attributes.
+const maxPartBytes = (MaxMessageSize - maxReasonBytes - 1024) / 4 * 3
+
+// splitBody cuts body into parts of at most n bytes, on UTF-8 rune
+// boundaries where the body is text, so that text parts stay text. An
+// empty body is one empty part.
+func splitBody(body []byte, n int) [][]byte {
+	if len(body) <= n {
+		return [][]byte{body}
 	}
-	room := MaxMessageSize - m.size() - len(AttrReason) - len("String")
-	if room < minReasonBytes {
-		return q.fail(op, fmt.Errorf("%w: %s is %d bytes, more than the %d bytes (256 KiB) an SQS message may carry with its reason",
-			model.ErrInvalidInput, m.label, m.size(), MaxMessageSize))
+	var parts [][]byte
+	for len(body) > n {
+		cut := n
+		for back := 0; back < utf8.UTFMax && cut > 0 && !utf8.RuneStart(body[cut]); back++ {
+			cut--
+		}
+		if cut == 0 || !utf8.RuneStart(body[cut]) {
+			cut = n // not text here: any cut will do, the part goes in base64
+		}
+		parts = append(parts, body[:cut])
+		body = body[cut:]
 	}
-	m.attrs[AttrReason] = stringAttr(truncate(sqsClean(reason), min(room, maxReasonBytes)))
-	if err := q.check(&m); err != nil {
-		return q.fail(op, err)
-	}
-	return q.sendAll(ctx, op, []outgoing{m})
+	return append(parts, body)
 }
 
 func stringAttr(v string) types.MessageAttributeValue {

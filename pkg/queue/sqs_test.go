@@ -466,7 +466,6 @@ func TestSQSRefusesOversizedMessagesBeforeSending(t *testing.T) {
 	oversized := auditRequest("u2", "a2")
 	oversized.Activity = big
 	for name, send := range map[string]func() error{
-		"dead-letter": func() error { return NewSQS(client, url).DeadLetter(ctx, []byte(big), "too big") },
 		"ticket": func() error {
 			return NewHelpdeskQueue(client, url).SendTicket(ctx, model.DecisionMessage{}, huge)
 		},
@@ -479,8 +478,73 @@ func TestSQSRefusesOversizedMessagesBeforeSending(t *testing.T) {
 			t.Errorf("%s: err %v, want invalid input naming the limit and the queue", name, err)
 		}
 	}
+	for name, user := range map[string]string{
+		"group-id-over-128-characters": strings.Repeat("u", 129),
+		"group-id-with-a-space":        "u 1",
+		"group-id-with-non-ascii":      "ü1",
+	} {
+		err := NewSQS(client, url).SendRequests(ctx, []model.EvaluationRequest{auditRequest("u1", "a1"), auditRequest(user, "a2")})
+		if !errors.Is(err, model.ErrInvalidInput) || !strings.Contains(err.Error(), "message group") {
+			t.Errorf("%s: err %v, want invalid input naming the message group", name, err)
+		}
+	}
 	if n := calls.Load(); n != 0 {
 		t.Errorf("%d requests reached the network", n)
+	}
+}
+
+// A body over 256 KiB (an Event Hubs event may hold 1 MB) is dead-lettered
+// in parts that join to the whole body, text or not.
+func TestSQSDeadLetterSplitsALargeBody(t *testing.T) {
+	t.Parallel()
+	client := awstest.SQS(t)
+	ctx := context.Background()
+	text := []byte(`{"records":[42,"` + strings.Repeat("é€x", 120*1024) + `"]}`) // about 720 KiB
+	binary := make([]byte, 400*1024)
+	for i := range binary {
+		binary[i] = byte(i * 7)
+	}
+	for _, tc := range []struct {
+		name string
+		body []byte
+	}{{"text", text}, {"binary", binary}} {
+		for _, suffix := range []string{"", ".fifo"} {
+			url := createQueue(t, client, suffix, nil)
+			if err := NewSQS(client, url).DeadLetter(ctx, tc.body, "p0/12: records[0]: not an object"); err != nil {
+				t.Fatalf("%s%s: %v", tc.name, suffix, err)
+			}
+			n := (len(tc.body) + maxPartBytes - 1) / maxPartBytes
+			msgs := receive(t, client, url, n)
+			parts := make([][]byte, n)
+			letter := ""
+			for _, m := range msgs {
+				attr := func(k string) string { return aws.ToString(m.MessageAttributes[k].StringValue) }
+				if attr(AttrReason) != "p0/12: records[0]: not an object" {
+					t.Errorf("%s%s: reason %q", tc.name, suffix, attr(AttrReason))
+				}
+				if letter == "" {
+					letter = attr(AttrLetter)
+				}
+				if attr(AttrLetter) != letter || letter == "" {
+					t.Errorf("%s%s: letter %q, want one id on every part", tc.name, suffix, attr(AttrLetter))
+				}
+				var i, of int
+				if _, err := fmt.Sscanf(attr(AttrPart), "%d/%d", &i, &of); err != nil || of != n || i < 1 || i > n {
+					t.Fatalf("%s%s: part %q of %d", tc.name, suffix, attr(AttrPart), n)
+				}
+				body := []byte(aws.ToString(m.Body))
+				if attr(AttrEncoding) == "base64" {
+					var err error
+					if body, err = base64.StdEncoding.DecodeString(string(body)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				parts[i-1] = body
+			}
+			if joined := bytes.Join(parts, nil); !bytes.Equal(joined, tc.body) {
+				t.Errorf("%s%s: the parts join to %d bytes, not the %d-byte body", tc.name, suffix, len(joined), len(tc.body))
+			}
+		}
 	}
 }
 
