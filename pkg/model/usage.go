@@ -125,3 +125,71 @@ func LastUse(us []MethodUsage) (used, failed time.Time) {
 	}
 	return used, failed
 }
+
+// Proof is a method's state of proof: what its usage says about whether it
+// still works. Ingest starts an evaluation only when a sign-in moves a
+// method from one state to another.
+type Proof string
+
+// The states of proof, from the usage of one method.
+const (
+	// ProofNone: the sign-in logs never showed the method.
+	ProofNone Proof = "never-used"
+	// ProofWorking: its last use succeeded, within the proof window.
+	ProofWorking Proof = "working"
+	// ProofFailing: it failed after it last worked (or failed and never
+	// worked). A method that keeps failing is not a working fallback.
+	ProofFailing Proof = "failing"
+	// ProofStale: it last worked before the proof window.
+	ProofStale Proof = "stale"
+)
+
+// Proof returns the state of proof of u at now. A window of zero means no
+// window: any successful last use is working. Days are compared, so a
+// failure and a success on the same day leave the method working.
+func (u MethodUsage) Proof(now time.Time, window time.Duration) Proof {
+	switch {
+	case u.LastUsed.IsZero() && u.LastFailed.IsZero():
+		return ProofNone
+	case u.LastFailed.After(u.LastUsed):
+		return ProofFailing
+	case window > 0 && u.LastUsed.Before(Day(now).Add(-window)):
+		return ProofStale
+	}
+	return ProofWorking
+}
+
+// Advance returns u moved forward by the uses in v (same method): each of
+// lastUsed and lastFailed becomes the later of the two, by day. changed is
+// false when v says nothing newer, which is what makes a second write of
+// the same day unnecessary.
+func (u MethodUsage) Advance(v MethodUsage) (next MethodUsage, changed bool) {
+	next = u
+	if d := Day(v.LastUsed); !v.LastUsed.IsZero() && d.After(u.LastUsed) {
+		next.LastUsed, changed = d, true
+	}
+	if d := Day(v.LastFailed); !v.LastFailed.IsZero() && d.After(u.LastFailed) {
+		next.LastFailed, changed = d, true
+	}
+	return next, changed
+}
+
+// Key identifies the method a usage record speaks of: kind and instance.
+func (u MethodUsage) Key() string { return string(u.Kind) + "/" + u.Instance }
+
+// UsageChange is one method's usage as a store held it before a write and
+// holds it after.
+type UsageChange struct {
+	Before MethodUsage `json:"before"`
+	After  MethodUsage `json:"after"`
+}
+
+// ProofChanged reports whether the write moved the method to another state
+// of proof, judged at the day of its latest use with the given window.
+func (c UsageChange) ProofChanged(window time.Duration) bool {
+	now := c.After.LastUsed
+	if c.After.LastFailed.After(now) {
+		now = c.After.LastFailed
+	}
+	return c.Before.Proof(now, window) != c.After.Proof(now, window)
+}

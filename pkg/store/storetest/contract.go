@@ -17,6 +17,7 @@ type Store interface {
 	pipeline.EvaluationStore
 	pipeline.DeliveryStore
 	pipeline.SweepStore
+	pipeline.UsageStore
 	SetSnooze(ctx context.Context, userID string, until time.Time) error
 }
 
@@ -91,6 +92,71 @@ func Run(t *testing.T, open func(t *testing.T, clock *Clock) Store) {
 		must(t, err)
 		if len(st.History.Nudges) != 0 || st.History.TicketOpen || st.Ticket.Status != model.TicketResolved || st.Assessment == nil {
 			t.Errorf("after clear: %+v", st)
+		}
+	})
+
+	t.Run("usage-moves-forward-once-per-method-and-day", func(t *testing.T) {
+		s := open(t, &Clock{t0})
+		day := model.Day(t0)
+		key := model.MethodUsage{Kind: model.KindFIDO2, Instance: "YubiKey 5"}
+		use := func(used, failed time.Time) model.MethodUsage {
+			u := key
+			u.LastUsed, u.LastFailed = used, failed
+			return u
+		}
+		got, err := s.RecordUsage(ctx, "u1", []model.MethodUsage{use(t0, time.Time{}), use(t0.Add(time.Hour), time.Time{})})
+		must(t, err)
+		if len(got) != 1 || !got[0].Before.LastUsed.IsZero() || !got[0].After.LastUsed.Equal(day) {
+			t.Fatalf("first use: %+v", got)
+		}
+		if got[0].Before.Proof(t0, 0) != model.ProofNone || got[0].After.Proof(t0, 0) != model.ProofWorking || !got[0].ProofChanged(0) {
+			t.Errorf("first use proof: %+v", got[0])
+		}
+		// The same day again, and an older day: nothing to write.
+		for _, at := range []time.Time{t0.Add(5 * time.Hour), t0.Add(-48 * time.Hour)} {
+			got, err = s.RecordUsage(ctx, "u1", []model.MethodUsage{use(at, time.Time{})})
+			if err != nil || len(got) != 0 {
+				t.Fatalf("use at %s: %+v, %v", at, got, err)
+			}
+		}
+		// A failure the next day moves only lastFailed, and the proof.
+		got, err = s.RecordUsage(ctx, "u1", []model.MethodUsage{use(time.Time{}, t0.Add(24*time.Hour))})
+		must(t, err)
+		if len(got) != 1 || !got[0].Before.LastUsed.Equal(day) || !got[0].After.LastFailed.Equal(day.Add(24*time.Hour)) ||
+			got[0].After.Proof(t0, 0) != model.ProofFailing || !got[0].ProofChanged(0) {
+			t.Fatalf("failure: %+v", got)
+		}
+		// Another method and a phone without an instance are their own.
+		_, err = s.RecordUsage(ctx, "u1", []model.MethodUsage{{Kind: model.KindMobilePhone, LastUsed: t0}})
+		must(t, err)
+		us, err := s.LoadUsage(ctx, "u1")
+		must(t, err)
+		want := []model.MethodUsage{
+			{Kind: model.KindFIDO2, Instance: "YubiKey 5", LastUsed: day, LastFailed: day.Add(24 * time.Hour)},
+			{Kind: model.KindMobilePhone, LastUsed: day},
+		}
+		if len(us) != len(want) {
+			t.Fatalf("usage %+v", us)
+		}
+		for i := range want {
+			if us[i].Key() != want[i].Key() || !us[i].LastUsed.Equal(want[i].LastUsed) || !us[i].LastFailed.Equal(want[i].LastFailed) {
+				t.Errorf("usage[%d] = %+v, want %+v", i, us[i], want[i])
+			}
+		}
+		// Usage leaves the assessment alone, and the other way round.
+		must(t, s.SaveAssessment(ctx, "u1", model.Assessment{UserID: "u1"}, t0))
+		st, err := s.LoadUser(ctx, "u1")
+		if err != nil || st.Assessment == nil {
+			t.Fatalf("state %+v, %v", st, err)
+		}
+		if us, err := s.LoadUsage(ctx, "u1"); err != nil || len(us) != 2 {
+			t.Fatalf("usage after assessment: %+v, %v", us, err)
+		}
+		if us, err := s.LoadUsage(ctx, "nobody"); err != nil || len(us) != 0 {
+			t.Fatalf("usage of nobody: %+v, %v", us, err)
+		}
+		if _, err := s.RecordUsage(ctx, "", []model.MethodUsage{use(t0, time.Time{})}); !errors.Is(err, model.ErrInvalidInput) {
+			t.Errorf("empty user id: %v", err)
 		}
 	})
 
