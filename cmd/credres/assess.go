@@ -32,6 +32,13 @@ type summary struct {
 	ByTier       map[string]int `json:"byTier"`
 	Violations   map[string]int `json:"violations"`
 	TenantSide   int            `json:"tenantSideUsers"`
+	// Guests and DisabledAccounts are the users the policy leaves alone
+	// (counted in ByTier under "(guests)" and "(disabled accounts)", not
+	// their tier); MethodWarnings counts the users with a method counted
+	// as another (a duplicate id, a re-registration).
+	Guests           int `json:"guests,omitempty"`
+	DisabledAccounts int `json:"disabledAccounts,omitempty"`
+	MethodWarnings   int `json:"methodWarnings,omitempty"`
 }
 
 type assessOutput struct {
@@ -150,6 +157,17 @@ func summarise(as []model.Assessment) summary {
 		if tier == "" {
 			tier = "(no tier)"
 		}
+		switch a.Excluded {
+		case model.ExcludedGuest:
+			s.Guests++
+			tier = "(guests)"
+		case model.ExcludedDisabled:
+			s.DisabledAccounts++
+			tier = "(disabled accounts)"
+		}
+		if len(a.Warnings) > 0 {
+			s.MethodWarnings++
+		}
 		s.ByTier[tier]++
 		for _, v := range a.Violations {
 			s.Violations[v]++
@@ -214,7 +232,7 @@ func writeAssessTable(w io.Writer, out assessOutput) {
 	fmt.Fprintln(tw, "USER\tTIER\tDIVERSITY\tCOMPLIANT\tSINGLE POINTS OF FAILURE\tVIOLATIONS")
 	for _, a := range out.Users {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", a.UserPrincipalName, orDash(a.Tier), a.Diversity,
-			yesNo(a.Compliant, a.Exempt), orDash(strings.Join(a.SPOFs, ", ")), orDash(shortViolations(a.Violations)))
+			yesNo(a), orDash(strings.Join(a.SPOFs, ", ")), orDash(shortViolations(a.Violations)))
 	}
 	tw.Flush()
 	s := out.Summary
@@ -243,6 +261,12 @@ func writeAssessTable(w io.Writer, out assessOutput) {
 	if s.TenantSide > 0 {
 		fmt.Fprintf(w, "%d users have violations only the tenant can fix (password hash sync fallback); see 'credres explain'.\n", s.TenantSide)
 	}
+	if s.Guests+s.DisabledAccounts > 0 {
+		fmt.Fprintf(w, "%d guests and %d disabled accounts are reported but never nudged or ticketed (the policy's guests and disabledAccounts keys).\n", s.Guests, s.DisabledAccounts)
+	}
+	if s.MethodWarnings > 0 {
+		fmt.Fprintf(w, "Warning: %d users have a method counted together with another (the same id listed twice, or Microsoft Authenticator registered again on the same phone); see 'credres explain'.\n", s.MethodWarnings)
+	}
 }
 
 // shortViolations drops the "single-point-of-failure:" codes, which the SPOF
@@ -257,11 +281,15 @@ func shortViolations(vs []string) string {
 	return strings.Join(out, ", ")
 }
 
-func yesNo(ok, exempt bool) string {
+func yesNo(a model.Assessment) string {
 	switch {
-	case ok:
+	case a.Compliant:
 		return "yes"
-	case exempt:
+	case a.Excluded == model.ExcludedGuest:
+		return "no (guest)"
+	case a.Excluded == model.ExcludedDisabled:
+		return "no (disabled)"
+	case a.Exempt:
 		return "no (exempt)"
 	}
 	return "no"

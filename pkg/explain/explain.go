@@ -217,6 +217,12 @@ func Sentences(u *model.User, a *model.Assessment) []string {
 			out = append(out, fmt.Sprintf("Counted as one phone: %s (%s) has the same device name and device tag as registration %s, so it is taken to be the app registered again on the same phone (after a reinstall or a reset), not a second phone.", Method(methodByID(u, w.ID)), w.ID, w.SameAs))
 		}
 	}
+	switch a.Excluded {
+	case model.ExcludedGuest:
+		out = append(out, "The user is a guest: credres reports them but never nudges or tickets them, unless the policy includes guests (guests: include).")
+	case model.ExcludedDisabled:
+		out = append(out, "The account is disabled: credres reports it but never nudges or tickets it, unless the policy includes disabled accounts (disabledAccounts: include).")
+	}
 	if a.Exempt && a.Tier != "" {
 		out = append(out, fmt.Sprintf("Tier %q is exempt: credres reports this user but never nudges or tickets them.", a.Tier))
 	}

@@ -52,7 +52,7 @@ func (p part) class() Class {
 }
 
 // profileFields are the user properties credres reads.
-var profileFields = []string{"id", "userPrincipalName", "displayName", "mail", "preferredLanguage", "onPremisesSyncEnabled", "accountEnabled"}
+var profileFields = []string{"id", "userPrincipalName", "displayName", "mail", "preferredLanguage", "onPremisesSyncEnabled", "accountEnabled", "userType"}
 
 // item is one request of a call: the first page of a part, or a later page
 // (next holds its @odata.nextLink), or a retry.

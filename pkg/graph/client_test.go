@@ -416,3 +416,28 @@ func TestSendMailErrorsCarryNoAddress(t *testing.T) {
 		})
 	}
 }
+
+// The profile read says who is a guest and whose account is disabled: the
+// policy leaves them alone unless it includes them.
+func TestUserTypeAndAccountEnabledAreRead(t *testing.T) {
+	t.Parallel()
+	dir := loadDir(t, "testdata/directory.json")
+	u, _ := dir.FindUser(alexID)
+	off := false
+	u.UserType, u.AccountEnabled = "Guest", &off
+	e := newEnv(t, dir, nil)
+	got, err := e.c.User(e.ctx, alexID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.UserType != "Guest" || !got.Guest() || !got.Disabled() {
+		t.Errorf("userType %q accountEnabled %v, want a disabled guest", got.UserType, got.AccountEnabled)
+	}
+	other, err := e.c.User(e.ctx, allanID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.UserType != "Member" || other.Guest() || other.Disabled() {
+		t.Errorf("userType %q accountEnabled %v, want an enabled member", other.UserType, other.AccountEnabled)
+	}
+}

@@ -144,6 +144,7 @@ func (p profile) fill(u *model.User) {
 		b := *v
 		u.AccountEnabled = &b
 	}
+	u.UserType = deref(p.u.GetUserType())
 }
 
 func parseProfile(body []byte) (profile, error) {

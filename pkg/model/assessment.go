@@ -35,7 +35,11 @@ type Assessment struct {
 	PhishingResistant bool           `json:"phishingResistant"`
 	Compliant         bool           `json:"compliant"`
 	Exempt            bool           `json:"exempt,omitempty"`
-	OnViolation       string         `json:"onViolation,omitempty"`
+	// Excluded says why the user is assessed and reported but never nudged
+	// or ticketed: ExcludedGuest or ExcludedDisabled, unless the policy
+	// opts those users in.
+	Excluded    string `json:"excluded,omitempty"`
+	OnViolation string `json:"onViolation,omitempty"`
 	// Violations are the codes of docs/DESIGN.md, Policy, in a fixed order.
 	Violations []string `json:"violations"`
 	// TenantSide lists the violations that only the tenant can remedy (they
@@ -92,6 +96,12 @@ type MethodWarning struct {
 	SameAs string     `json:"sameAs"`
 	Reason string     `json:"reason"`
 }
+
+// The reasons of Assessment.Excluded.
+const (
+	ExcludedGuest    = "guest"
+	ExcludedDisabled = "disabled-account"
+)
 
 // The reasons of MethodWarning.
 const (

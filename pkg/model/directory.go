@@ -40,16 +40,19 @@ func (t Tenant) PasswordOnPremises() bool {
 
 // User is one directory user with what credres needs to assess them.
 type User struct {
-	ID                    string   `json:"id"`
-	UserPrincipalName     string   `json:"userPrincipalName"`
-	DisplayName           string   `json:"displayName,omitempty"`
-	Mail                  string   `json:"mail,omitempty"`
-	PreferredLanguage     string   `json:"preferredLanguage,omitempty"`
-	OnPremisesSyncEnabled bool     `json:"onPremisesSyncEnabled"`
-	AccountEnabled        *bool    `json:"accountEnabled,omitempty"`
-	Roles                 []string `json:"roles,omitempty"`
-	Groups                []string `json:"groups,omitempty"`
-	Methods               []Method `json:"methods"`
+	ID                    string `json:"id"`
+	UserPrincipalName     string `json:"userPrincipalName"`
+	DisplayName           string `json:"displayName,omitempty"`
+	Mail                  string `json:"mail,omitempty"`
+	PreferredLanguage     string `json:"preferredLanguage,omitempty"`
+	OnPremisesSyncEnabled bool   `json:"onPremisesSyncEnabled"`
+	AccountEnabled        *bool  `json:"accountEnabled,omitempty"`
+	// UserType is Graph's userType: "Member" or "Guest" (the registration
+	// report writes them in lower case).
+	UserType string   `json:"userType,omitempty"`
+	Roles    []string `json:"roles,omitempty"`
+	Groups   []string `json:"groups,omitempty"`
+	Methods  []Method `json:"methods"`
 	// MethodsRegistered is the user's methodsRegistered list from the Graph
 	// registration report, when known. "microsoftAuthenticatorPasswordless"
 	// there is the only signal of passwordless phone sign-in (docs/DESIGN.md, Methods).
@@ -58,6 +61,12 @@ type User struct {
 	// each last worked or failed), when known.
 	Usage []MethodUsage `json:"usage,omitempty"`
 }
+
+// Guest reports whether the user is a guest (userType "Guest", in any case).
+func (u User) Guest() bool { return strings.EqualFold(u.UserType, "guest") }
+
+// Disabled reports whether the account is known to be disabled.
+func (u User) Disabled() bool { return u.AccountEnabled != nil && !*u.AccountEnabled }
 
 // PasswordlessPhoneSignIn reports whether the registration report lists
 // passwordless phone sign-in with Microsoft Authenticator for the user.

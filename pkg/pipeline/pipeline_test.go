@@ -424,3 +424,44 @@ func TestNudgeSentOnceWhenTheHistoryCannotBeWritten(t *testing.T) {
 		t.Errorf("sent %d times, want 1", sender.n)
 	}
 }
+
+// A campaign acts on every finding, yet never on a guest or a disabled
+// account unless the policy includes them: one ticket per guest is what a
+// real tenant would otherwise get.
+func TestCampaignLeavesGuestsAndDisabledAccountsAlone(t *testing.T) {
+	const isaiah = "0b8a1d6e-3c1f-4a5e-9a77-1f2d3c4b5a07" // password only: no MFA path, a ticket
+	off := false
+	for _, tc := range []struct {
+		name    string
+		set     func(*model.User)
+		policy  string
+		tickets int
+	}{
+		{"member-is-ticketed", func(*model.User) {}, "", 1},
+		{"guest-is-not", func(u *model.User) { u.UserType = "Guest" }, "", 0},
+		{"disabled-account-is-not", func(u *model.User) { u.AccountEnabled = &off }, "", 0},
+		{"guest-opted-in-is", func(u *model.User) { u.UserType = "Guest" }, "guests: include\n", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &clock{time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
+			dir := tenant(t)
+			u, _ := dir.FindUser(isaiah)
+			tc.set(u)
+			nudges, tickets := queue.NewMemory(), queue.NewMemory()
+			ev, _ := newEvaluate(t, c, &local.SnapshotReader{Dir: dir}, nudges, tickets)
+			p, err := rules.ParsePolicy(append(rules.DefaultPolicyYAML(), tc.policy...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev.Engine = rules.New(p)
+			body, _ := json.Marshal(model.EvaluationRequest{UserID: isaiah, Reason: model.ReasonCampaign, Time: time.Unix(0, 0)})
+			outcomes, failures := ev.Handle(context.Background(), []pipeline.Message{{ID: "m1", GroupID: isaiah, Body: body}})
+			if len(failures) != 0 {
+				t.Fatal(failures)
+			}
+			if tickets.Len() != tc.tickets || nudges.Len() != 0 {
+				t.Errorf("tickets %d nudges %d (decision %s: %v), want %d tickets", tickets.Len(), nudges.Len(), outcomes[0].Decision.Kind, outcomes[0].Decision.Reasons, tc.tickets)
+			}
+		})
+	}
+}

@@ -40,6 +40,14 @@ const MaxRecommendations = 10
 // NoTier labels the users that no tier of the policy matches.
 const NoTier = "(no tier)"
 
+// Guests and DisabledAccounts label the rows of the guests and the disabled
+// accounts the policy leaves alone (model.Assessment.Excluded): they are
+// counted there, not in their tier.
+const (
+	Guests           = "(guests)"
+	DisabledAccounts = "(disabled accounts)"
+)
+
 // Report is the tenant resilience report. Every list of users holds object
 // ids in the order of the snapshot; UserPrincipalNames names them.
 type Report struct {
@@ -48,8 +56,8 @@ type Report struct {
 	// Summary holds the headline figures.
 	Summary Summary `json:"summary"`
 	// Diversity is the distribution of users by dependency diversity for
-	// each tier of the policy, in policy order, then NoTier when some users
-	// match no tier.
+	// each tier of the policy, in policy order, then NoTier, Guests and
+	// DisabledAccounts when some users are in them.
 	Diversity []TierDiversity `json:"diversity"`
 	// Outages lists every single dependency kind (model.DependencyKinds
 	// without entra-auth), most users locked out first, then at most
@@ -254,7 +262,7 @@ var (
 
 // facts is what the report needs of one user, computed in parallel.
 type facts struct {
-	tier              int // index into the policy's tiers; -1 for none
+	tier              int // index into the policy's tiers; -1 for none, past them for the excluded rows
 	diversity         int
 	compliant         bool
 	exempt            bool
@@ -321,6 +329,12 @@ func (b *builder) user(f *facts, u *model.User, buf []rules.KindSet) []rules.Kin
 	f.passwordless = as.Passwordless
 	f.phishingResistant = as.PhishingResistant
 	f.privileged = len(u.Roles) > 0 || (f.tier >= 0 && b.tiers[f.tier].RequirePhishingResistant)
+	switch as.Excluded {
+	case model.ExcludedGuest:
+		f.tier = len(b.tiers) + 1
+	case model.ExcludedDisabled:
+		f.tier = len(b.tiers) + 2
+	}
 	for _, dep := range as.SPOFs {
 		f.spofKinds |= rules.KindBit(model.KindOf(dep))
 	}
@@ -423,11 +437,13 @@ func newAggregator(d *model.Directory, tiers []rules.Tier, fs []facts) *aggregat
 	h := &a.r.Hybrid
 	h.PasswordAuth, h.PHSFallback, h.Applicable = d.Tenant.PasswordAuth, d.Tenant.PHSFallback, d.Tenant.PasswordOnPremises()
 	h.OnPremises, h.BecomeCompliant = newGroup(), newGroup()
-	a.byTier = make([]TierDiversity, len(tiers)+1)
+	a.byTier = make([]TierDiversity, len(tiers)+3)
 	for i, t := range tiers {
 		a.byTier[i] = TierDiversity{Tier: t.Name, MinDiversity: t.MinDiversity, Exempt: t.Exempt}
 	}
 	a.byTier[len(tiers)] = TierDiversity{Tier: NoTier, Exempt: true}
+	a.byTier[len(tiers)+1] = TierDiversity{Tier: Guests, Exempt: true}
+	a.byTier[len(tiers)+2] = TierDiversity{Tier: DisabledAccounts, Exempt: true}
 	a.singles = make([]Group, len(model.DependencyKinds))
 	a.spofs = make([]Group, len(model.DependencyKinds))
 	for i := range a.singles {
@@ -522,7 +538,8 @@ func (a *aggregator) list(i int, f *facts) {
 	}
 }
 
-// diversity keeps every tier, and the users in no tier when there are some.
+// diversity keeps every tier, and the rows of users in no tier, guests and
+// disabled accounts when there are some.
 func (a *aggregator) diversity() {
 	for i := range a.byTier {
 		if i < len(a.tiers) || a.byTier[i].Users > 0 {

@@ -40,6 +40,17 @@ func tenants(t *testing.T) map[string]*model.Directory {
 	pta := synth.Tenant(2000, 4)
 	pta.Tenant.PasswordAuth, pta.Tenant.PHSFallback = model.PasswordPTA, false
 	out["synth-4-pta"] = pta
+	// Guests and disabled accounts have rows of their own.
+	mixed, off := synth.Tenant(2000, 5), false
+	for i := range mixed.Users {
+		switch i % 7 {
+		case 1:
+			mixed.Users[i].UserType = "Guest"
+		case 2:
+			mixed.Users[i].AccountEnabled = &off
+		}
+	}
+	out["synth-5-guests-disabled"] = mixed
 	return out
 }
 
@@ -161,6 +172,12 @@ func TestFiguresAgreeWithAssessments(t *testing.T) {
 				a := e.Evaluate(d.Tenant, u)
 				div.add(a.Diversity)
 				tier := cmpOr(a.Tier, NoTier)
+				switch a.Excluded {
+				case model.ExcludedGuest:
+					tier = Guests
+				case model.ExcludedDisabled:
+					tier = DisabledAccounts
+				}
 				if tiers[tier] == nil {
 					tiers[tier] = &TierDiversity{}
 				}
@@ -523,5 +540,22 @@ func TestNum(t *testing.T) {
 		if got := num(n); got != want {
 			t.Errorf("num(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+func TestGuestsAndDisabledAccountsHaveTheirOwnRows(t *testing.T) {
+	t.Parallel()
+	d := tenants(t)["synth-5-guests-disabled"]
+	r := Build(d, rules.New(nil))
+	rows := map[string]TierDiversity{}
+	for _, td := range r.Diversity {
+		rows[td.Tier] = td
+	}
+	guests, disabled := rows[Guests], rows[DisabledAccounts]
+	if guests.Users == 0 || disabled.Users == 0 || !guests.Exempt || !disabled.Exempt {
+		t.Fatalf("rows %+v", r.Diversity)
+	}
+	if r.Diversity[len(r.Diversity)-1].Tier != DisabledAccounts {
+		t.Errorf("the disabled accounts' row is not last: %+v", r.Diversity)
 	}
 }

@@ -51,6 +51,14 @@ func (e *Engine) Decide(in DecisionInput) model.Decision {
 		return d
 	}
 
+	switch cur.Excluded {
+	case model.ExcludedGuest:
+		say("a guest: evaluated and reported, never nudged or ticketed unless the policy includes guests (guests: include)")
+		return d
+	case model.ExcludedDisabled:
+		say("a disabled account: evaluated and reported, never nudged or ticketed unless the policy includes disabled accounts (disabledAccounts: include)")
+		return d
+	}
 	if cur.Exempt {
 		say("exempt (tier %q or the policy's exemption list): evaluated and reported, never nudged or ticketed", cur.Tier)
 		return d

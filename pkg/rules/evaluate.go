@@ -69,6 +69,7 @@ func (e *Engine) Evaluate(t model.Tenant, u *model.User) model.Assessment {
 		PhishingResistant: v.phishingResistant,
 		Compliant:         v.violations == 0,
 		Exempt:            tier.Exempt || e.policy.exempted(u),
+		Excluded:          e.policy.excluded(u),
 		OnViolation:       tier.OnViolation,
 		Violations:        g.violationCodes(v),
 		Ignored:           g.ignored,

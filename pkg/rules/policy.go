@@ -31,6 +31,29 @@ type Policy struct {
 	// Snoozed holds users' nudges back until a date (YYYY-MM-DD, UTC), by
 	// object id or user principal name.
 	Snoozed map[string]Date `yaml:"snoozed"`
+	// Guests and DisabledAccounts say whether guests (userType Guest) and
+	// disabled accounts are acted on: "exclude" (the default: assessed and
+	// reported, never nudged or ticketed) or "include" (like anyone).
+	Guests           string `yaml:"guests"`
+	DisabledAccounts string `yaml:"disabledAccounts"`
+}
+
+// The values of Policy.Guests and Policy.DisabledAccounts.
+const (
+	AccountsExclude = "exclude"
+	AccountsInclude = "include"
+)
+
+// excluded returns why the policy leaves the user alone: a disabled account
+// (which cannot sign in, so first) or a guest; "" when the user is acted on.
+func (p *Policy) excluded(u *model.User) string {
+	switch {
+	case u.Disabled() && p.DisabledAccounts != AccountsInclude:
+		return model.ExcludedDisabled
+	case u.Guest() && p.Guests != AccountsInclude:
+		return model.ExcludedGuest
+	}
+	return ""
 }
 
 // Date is a calendar day in a policy file, read as YYYY-MM-DD (UTC).
@@ -247,6 +270,15 @@ func (p *Policy) validate() error {
 		case string(model.DecisionNudge), string(model.DecisionTicket):
 		default:
 			errs = append(errs, fmt.Errorf("%s: %w: onViolation %q is not nudge or ticket", where, model.ErrInvalidInput, t.OnViolation))
+		}
+	}
+	for key, v := range map[string]*string{"guests": &p.Guests, "disabledAccounts": &p.DisabledAccounts} {
+		switch *v {
+		case "":
+			*v = AccountsExclude
+		case AccountsExclude, AccountsInclude:
+		default:
+			errs = append(errs, fmt.Errorf("%s: %w: %q is not include or exclude", key, model.ErrInvalidInput, *v))
 		}
 	}
 	if p.Nudges.Cooldown == 0 {

@@ -581,6 +581,7 @@ func (s *Server) profile(u *model.User, query url.Values) response {
 		"preferredLanguage":     nullIfEmpty(u.PreferredLanguage),
 		"onPremisesSyncEnabled": nil,
 		"accountEnabled":        true,
+		"userType":              "Member",
 		"givenName":             nil,
 		"jobTitle":              nil,
 	}
@@ -589,6 +590,9 @@ func (s *Server) profile(u *model.User, query url.Values) response {
 	}
 	if u.AccountEnabled != nil {
 		all["accountEnabled"] = *u.AccountEnabled
+	}
+	if u.UserType != "" {
+		all["userType"] = u.UserType
 	}
 	out := map[string]any{"@odata.context": s.URL() + "/$metadata#users/$entity"}
 	if sel := query.Get("$select"); sel != "" {
@@ -748,6 +752,9 @@ func (s *Server) reportRow(u *model.User, single bool) map[string]any {
 		"systemPreferredAuthenticationMethods":          []string{},
 		"userPreferredMethodForSecondaryAuthentication": "",
 		"userType": "member",
+	}
+	if strings.EqualFold(u.UserType, "guest") {
+		row["userType"] = "guest"
 	}
 	if single {
 		row["@odata.context"] = s.URL() + "/$metadata#reports/authenticationMethods/userRegistrationDetails/$entity"

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// tempSnapshot writes a small snapshot for a test and returns its path.
+func tempSnapshot(t *testing.T, doc string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "snapshot.json")
+	if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+const pw = `{"@odata.type":"#microsoft.graph.passwordAuthenticationMethod","id":"28c10230-6103-485e-b985-444c60001490"}`
+
+// Guests and disabled accounts are reported in rows of their own; a method
+// listed twice is reported as a warning.
+func TestAssessReportsGuestsDisabledAndWarnings(t *testing.T) {
+	key := `{"@odata.type":"#microsoft.graph.fido2AuthenticationMethod","id":"k1","aaGuid":"2fc0579f-8113-47ea-b116-555a8db9202a"}`
+	snap := tempSnapshot(t, `{"tenant":{"id":"t"},"users":[
+ {"id":"g","userPrincipalName":"guest@fabrikam.example","userType":"Guest","methods":[`+pw+`]},
+ {"id":"d","userPrincipalName":"left@contoso.example","accountEnabled":false,"methods":[`+pw+`]},
+ {"id":"m","userPrincipalName":"member@contoso.example","userType":"Member","methods":[`+pw+`,`+key+`,`+key+`]}]}`)
+	code, out, errOut := credres(t, "", "assess", "--directory", snap)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"no (guest)", "no (disabled)", "1 guests and 1 disabled accounts are reported but never nudged or ticketed", "Warning: 1 users have a method counted together with another"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	_, out, _ = credres(t, "", "assess", "--directory", snap, "--format", "json")
+	var doc struct {
+		Summary summary `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	s := doc.Summary
+	if s.Guests != 1 || s.DisabledAccounts != 1 || s.MethodWarnings != 1 || s.ByTier["(guests)"] != 1 || s.ByTier["(disabled accounts)"] != 1 || s.ByTier["standard"] != 1 {
+		t.Errorf("summary %+v", s)
+	}
+	_, out, _ = credres(t, "", "explain", "--directory", snap, "--user", "guest@fabrikam.example")
+	if !strings.Contains(out, "guest") || !strings.Contains(out, "never nudges or tickets") {
+		t.Errorf("explain does not say the guest is left alone:\n%s", out)
+	}
+}
