@@ -164,7 +164,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res := &Result{OutboxDir: outDir}
 
 	if cfg.Events != nil {
-		in := pipeline.Ingest{Queue: requests, Dead: dead, TenantID: cfg.Directory.Tenant.ID}
+		in := pipeline.Ingest{Queue: requests, Dead: dead, TenantID: cfg.Directory.Tenant.ID, Usage: st}
 		stats, err := in.Drain(ctx, cfg.Events)
 		res.Ingest = stats
 		if err != nil {

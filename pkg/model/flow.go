@@ -13,6 +13,7 @@ const (
 	ReasonAudit    = "audit"    // an Entra audit record named the user
 	ReasonSweep    = "sweep"    // scheduled reconciliation
 	ReasonCampaign = "campaign" // a sweep that acts on first findings
+	ReasonUsage    = "usage"    // a sign-in changed a method's state of proof
 )
 
 // EvaluationRequest asks for one user to be evaluated again. It carries no
@@ -31,7 +32,8 @@ type EvaluationRequest struct {
 
 // DeduplicationID identifies the request for a FIFO queue: the audit record
 // id for audit events (the same record delivered twice is one request), the
-// user and time for sweeps.
+// user and time for sweeps and for usage (whose time is the day of the use,
+// so that one day's change of proof is one request).
 func (r EvaluationRequest) DeduplicationID() string {
 	if r.AuditID != "" {
 		return shortHash("audit", r.AuditID, r.UserID)
@@ -46,9 +48,9 @@ func (r EvaluationRequest) Validate() error {
 		return fmt.Errorf("evaluation request: %w", err)
 	}
 	switch r.Reason {
-	case ReasonAudit, ReasonSweep, ReasonCampaign:
+	case ReasonAudit, ReasonSweep, ReasonCampaign, ReasonUsage:
 	default:
-		return fmt.Errorf("%w: evaluation request reason %q is not audit, sweep or campaign", ErrInvalidInput, r.Reason)
+		return fmt.Errorf("%w: evaluation request reason %q is not audit, sweep, campaign or usage", ErrInvalidInput, r.Reason)
 	}
 	return nil
 }

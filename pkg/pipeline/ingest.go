@@ -35,12 +35,23 @@ type DeadLetters interface {
 	DeadLetter(ctx context.Context, body []byte, reason string) error
 }
 
-// Ingest turns audit records into evaluation requests.
+// Ingest turns audit records into evaluation requests, and sign-in records
+// into method usage (docs/USAGE.md).
 type Ingest struct {
 	Queue RequestQueue
 	Dead  DeadLetters
 	// TenantID, when set, ignores records of other tenants sharing the hub.
 	TenantID string
+	// Usage keeps what the sign-ins say about each user's methods; nil
+	// counts sign-ins and keeps nothing.
+	Usage UsageStore
+	// ProofWindow is the shortest proofWindow of the policy's tiers. A
+	// sign-in that moves a method to another state of proof, judged with
+	// it, requests an evaluation of the user; zero (no tier judges proof)
+	// requests none.
+	ProofWindow time.Duration
+
+	memo usageMemo
 }
 
 // IngestStats counts what a drain did.
@@ -56,6 +67,20 @@ type IngestStats struct {
 	// Unkept counts inputs that even the dead letters refused; each is
 	// logged with its position.
 	Unkept int `json:"unkept,omitempty"`
+	// SignIns counts user sign-ins that proved something (sign-in records
+	// without a user or without proof are in Skipped).
+	SignIns int `json:"signIns,omitempty"`
+	// UnknownMethods counts sign-in steps whose method credres does not
+	// map, by the value as logged.
+	UnknownMethods map[string]int `json:"unknownMethods,omitempty"`
+	// UsageWrites counts the methods written to the usage store (one
+	// conditional write each); UsageKnown the users of a batch whose
+	// usage was already stored that day, so nothing was written.
+	UsageWrites int `json:"usageWrites,omitempty"`
+	UsageKnown  int `json:"usageKnown,omitempty"`
+	// ProofChanges counts users whose methods changed state of proof: each
+	// is one evaluation request.
+	ProofChanges int `json:"proofChanges,omitempty"`
 }
 
 func (s *IngestStats) add(reason string, n int) {
@@ -96,12 +121,30 @@ func (in *Ingest) Drain(ctx context.Context, r AuditReceiver) (IngestStats, erro
 		}
 		var reqs []model.EvaluationRequest
 		var from []string // the position each request came from
+		usage := newUsageBatch()
 		for _, m := range msgs {
 			stats.Messages++
-			batch, perr := entralog.ParseAudit(m.Body)
+			batch, perr := entralog.Parse(m.Body)
 			stats.Records += batch.Records
 			for reason, n := range batch.Skipped {
 				stats.add(reason, n)
+			}
+			for name, n := range batch.Unknown {
+				stats.unknown(name, n)
+			}
+			for i := range batch.SignIns {
+				si := &batch.SignIns[i]
+				if in.TenantID != "" && si.TenantID != "" && si.TenantID != in.TenantID {
+					stats.add("other-tenant", 1)
+					continue
+				}
+				if err := model.ValidateUserID(si.UserID); err != nil {
+					// No store or queue can key it: the record is malformed.
+					perr = errors.Join(perr, fmt.Errorf("sign-in %s: %w", si.ID, err))
+					continue
+				}
+				stats.SignIns++
+				usage.add(si)
 			}
 			if perr != nil {
 				stats.Malformed++
@@ -110,7 +153,7 @@ func (in *Ingest) Drain(ctx context.Context, r AuditReceiver) (IngestStats, erro
 					return stats, err
 				}
 			}
-			for _, ev := range batch.Events {
+			for _, ev := range batch.Audit {
 				if in.TenantID != "" && ev.TenantID != "" && ev.TenantID != in.TenantID {
 					stats.add("other-tenant", 1)
 					continue
@@ -128,6 +171,15 @@ func (in *Ingest) Drain(ctx context.Context, r AuditReceiver) (IngestStats, erro
 				reqs = append(reqs, req)
 				from = append(from, m.Position)
 			}
+		}
+		// Usage is written before the requests it causes are sent, so that
+		// the evaluation reads it.
+		ureqs, err := in.recordUsage(ctx, &stats, usage)
+		if err != nil {
+			return stats, err
+		}
+		for _, req := range ureqs {
+			reqs, from = append(reqs, req), append(from, "usage")
 		}
 		if err := in.enqueue(ctx, &stats, reqs, from); err != nil {
 			return stats, err
@@ -251,8 +303,22 @@ func (in *Ingest) Run(ctx context.Context, receivers Receivers, budget time.Dura
 	return res, firstErr
 }
 
+func (s *IngestStats) unknown(name string, n int) {
+	if s.UnknownMethods == nil {
+		s.UnknownMethods = map[string]int{}
+	}
+	s.UnknownMethods[name] += n
+}
+
 func (into *IngestStats) merge(s IngestStats) {
 	into.Messages += s.Messages
+	into.SignIns += s.SignIns
+	into.UsageWrites += s.UsageWrites
+	into.UsageKnown += s.UsageKnown
+	into.ProofChanges += s.ProofChanges
+	for k, v := range s.UnknownMethods {
+		into.unknown(k, v)
+	}
 	into.Records += s.Records
 	into.Requests += s.Requests
 	into.Malformed += s.Malformed

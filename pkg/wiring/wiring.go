@@ -249,10 +249,11 @@ func (e *Env) Sweep(regs pipeline.RegistrationReader) (*pipeline.Sweep, error) {
 }
 
 // Ingest builds the ingest stage; malformed records go to the ingest
-// dead-letter queue.
+// dead-letter queue, method usage from sign-ins to the state table.
 func (e *Env) Ingest() (*pipeline.Ingest, time.Duration, error) {
 	st := &pipeline.Ingest{
 		Queue: e.queue(EnvEvaluateQueue), Dead: e.queue(EnvIngestDLQ), TenantID: e.Tenant.ID,
+		Usage: e.store(false),
 	}
 	budget := e.Duration(EnvIngestBudget, 50*time.Second)
 	return st, budget, e.Err()
