@@ -39,6 +39,17 @@ type summary struct {
 	Guests           int `json:"guests,omitempty"`
 	DisabledAccounts int `json:"disabledAccounts,omitempty"`
 	MethodWarnings   int `json:"methodWarnings,omitempty"`
+	// TenantPolicy says whether the snapshot carries the tenant's own
+	// policy and what credres assumed where it carries or models less.
+	TenantPolicy tenantPolicyNotes `json:"tenantPolicy"`
+}
+
+// tenantPolicyNotes is the tenant's policy as an assessment run used it.
+type tenantPolicyNotes struct {
+	Included bool     `json:"included"`
+	Notes    []string `json:"notes"`
+	// DisabledMethods counts registered methods the policy leaves unusable.
+	DisabledMethods int `json:"disabledMethods"`
 }
 
 type assessOutput struct {
@@ -73,6 +84,8 @@ func runAssess(e env, args []string) int {
 	}
 	out := assessOutput{Users: engine.EvaluateAll(dir)}
 	out.Summary = summarise(out.Users)
+	out.Summary.TenantPolicy.Included = dir.Tenant.HasTenantPolicy()
+	out.Summary.TenantPolicy.Notes = rules.TenantPolicyNotes(dir.Tenant)
 	w := bufio.NewWriterSize(e.stdout, 1<<16)
 	defer w.Flush()
 	if *format == "json" {
@@ -175,6 +188,11 @@ func summarise(as []model.Assessment) summary {
 		if len(a.TenantSide) > 0 {
 			s.TenantSide++
 		}
+		for _, ig := range a.Ignored {
+			if ig.Reason == model.IgnoredDisabledByTenant {
+				s.TenantPolicy.DisabledMethods++
+			}
+		}
 	}
 	return s
 }
@@ -266,6 +284,14 @@ func writeAssessTable(w io.Writer, out assessOutput) {
 	}
 	if s.MethodWarnings > 0 {
 		fmt.Fprintf(w, "Warning: %d users have a method counted together with another (the same id listed twice, or Microsoft Authenticator registered again on the same phone); see 'credres explain'.\n", s.MethodWarnings)
+	}
+	tp := s.TenantPolicy
+	fmt.Fprintln(w, "Tenant policy:")
+	if tp.Included {
+		fmt.Fprintf(w, "  %d registered methods are not counted because the tenant's authentication methods policy leaves them unusable.\n", tp.DisabledMethods)
+	}
+	for _, n := range tp.Notes {
+		fmt.Fprintf(w, "  %s\n", n)
 	}
 }
 

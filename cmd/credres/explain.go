@@ -45,5 +45,8 @@ func runExplain(e env, args []string) int {
 	for _, s := range explain.Sentences(u, &a) {
 		fmt.Fprintln(w, s)
 	}
+	for _, s := range explain.TenantPolicy(dir.Tenant, &a) {
+		fmt.Fprintln(w, s)
+	}
 	return exitOK
 }

@@ -131,6 +131,8 @@ func Violation(u *model.User, a *model.Assessment, code string) string {
 		return fmt.Sprintf("Tier %q requires a phishing-resistant method (a FIDO2 key, Windows Hello for Business, a macOS platform credential or a passkey), and the user has none.", a.Tier)
 	case code == model.ViolationTelephonyOnly:
 		return "Every sign-in path uses the phone network: an SMS or voice outage, or a SIM swap, locks the user out."
+	case code == model.ViolationNoCAPath:
+		return "No sign-in path of the user satisfies the authentication strength a Conditional Access policy requires of them: they are locked out today."
 	}
 	return code
 }
@@ -207,7 +209,11 @@ func Sentences(u *model.User, a *model.Assessment) []string {
 		out = append(out, fmt.Sprintf("%s: %s (it would take %s to lock the user out).", lead, r.Action, failures(r.Diversity)))
 	}
 	for _, ig := range a.Ignored {
-		out = append(out, fmt.Sprintf("Not counted: %s, because %s.", strings.TrimSpace(Method(methodByID(u, ig.ID))), ig.Reason))
+		reason := ig.Reason
+		if reason == model.IgnoredDisabledByTenant {
+			reason = disabledByTenant(ig.Kind)
+		}
+		out = append(out, fmt.Sprintf("Not counted: %s, because %s.", strings.TrimSpace(Method(methodByID(u, ig.ID))), reason))
 	}
 	for _, w := range a.Warnings {
 		switch w.Reason {
@@ -243,4 +249,82 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// disabledByTenant says why the tenant's authentication methods policy
+// leaves a method of this kind unusable for the user.
+func disabledByTenant(k model.MethodKind) string {
+	switch k {
+	case model.KindMobilePhone:
+		return "the tenant's authentication methods policy turns both SMS and voice calls off for the user"
+	case model.KindAlternateMobilePhone:
+		return "the tenant's authentication methods policy turns voice calls off for the user"
+	case model.KindOfficePhone:
+		return "the tenant's authentication methods policy does not allow voice calls to office phones for the user"
+	case model.KindFIDO2, model.KindPasskeyAuthenticator:
+		return "the tenant's authentication methods policy turns passkeys (FIDO2) off for the user, or its key restrictions refuse this model (AAGUID)"
+	case model.KindAuthenticator:
+		return "the tenant's authentication methods policy leaves the user no way to use Microsoft Authenticator"
+	}
+	if id := model.ConfigOf(k); id != "" {
+		return fmt.Sprintf("the tenant's authentication methods policy turns %s off for the user", model.ConfigNames[id])
+	}
+	return "the tenant's authentication methods policy does not let the user use it"
+}
+
+// TenantPolicy explains what the tenant's own policy does to the user:
+// the Conditional Access policies with an authentication strength that
+// apply to them (and which of their conditions credres does not model),
+// and what the tenant would have to enable when nothing the user may
+// register brings them within policy. Without the tenant's policy it says
+// that every registered method was assumed usable.
+func TenantPolicy(t model.Tenant, a *model.Assessment) []string {
+	if !t.HasTenantPolicy() {
+		return []string{"The tenant's policy was not included in the snapshot: every registered method is assumed usable and no Conditional Access authentication strength is applied."}
+	}
+	var out []string
+	if t.AuthMethodsPolicy == nil {
+		out = append(out, "The tenant's authentication methods policy was not included in the snapshot: every registered method is assumed usable.")
+	}
+	if t.CAPolicies == nil {
+		out = append(out, "The tenant's Conditional Access policies were not included in the snapshot: no authentication strength is applied.")
+	}
+	for _, r := range a.ConditionalAccess {
+		p := t.CAPolicies.Find(r.ID)
+		if p == nil {
+			continue
+		}
+		strength := p.StrengthName
+		if t.StrengthPolicies != nil {
+			if s := t.StrengthPolicies.Find(p.StrengthID); s != nil && strength == "" {
+				strength = s.DisplayName
+			}
+		}
+		if strength == "" {
+			strength = p.StrengthID
+		}
+		where := "every sign-in"
+		if r.Scope == "admin-portals" {
+			where = "the Microsoft admin portals (the user holds a directory role)"
+		}
+		s := fmt.Sprintf("Conditional Access policy %q requires the authentication strength %q for %s", mask.Line(p.DisplayName), mask.Line(strength), where)
+		switch {
+		case r.ReportOnly && r.Satisfied:
+			s += "; it is report-only, and some sign-in path of the user would satisfy it."
+		case r.ReportOnly:
+			s += "; it is report-only, and no sign-in path of the user would satisfy it once enforced."
+		case r.Satisfied:
+			s += ": only the sign-in paths it allows are counted."
+		default:
+			s += ": no sign-in path of the user satisfies it."
+		}
+		if len(p.NotModelled) > 0 {
+			s += fmt.Sprintf(" Its conditions on %s are not modelled: treated as applying.", strings.Join(p.NotModelled, ", "))
+		}
+		out = append(out, s)
+	}
+	for _, r := range a.TenantRecommendations {
+		out = append(out, "Tenant-side: "+r.Action+".")
+	}
+	return out
 }

@@ -59,6 +59,49 @@ var KnownConfigs = []string{
 	ConfigHardwareOath, ConfigEmail, ConfigTAP, ConfigX509,
 }
 
+// MigrationComplete is the policyMigrationState of a tenant whose
+// authentication methods policy alone governs the methods.
+const MigrationComplete = "migrationComplete"
+
+// ConfigNames are the method configurations as administrators see them in
+// the Entra admin center.
+var ConfigNames = map[string]string{
+	ConfigFIDO2:         "Passkey (FIDO2)",
+	ConfigAuthenticator: "Microsoft Authenticator",
+	ConfigSMS:           "SMS",
+	ConfigVoice:         "Voice call",
+	ConfigSoftwareOath:  "Third-party software OATH tokens",
+	ConfigHardwareOath:  "Hardware OATH tokens",
+	ConfigEmail:         "Email OTP",
+	ConfigTAP:           "Temporary Access Pass",
+	ConfigX509:          "Certificate-based authentication",
+}
+
+// ConfigOf names the method configuration that governs a method kind, ""
+// for kinds the authentication methods policy does not govern (password,
+// Windows Hello for Business, platform credentials).
+func ConfigOf(k MethodKind) string {
+	switch k {
+	case KindPasskeyAuthenticator, KindFIDO2:
+		return ConfigFIDO2
+	case KindAuthenticator:
+		return ConfigAuthenticator
+	case KindSoftwareOath:
+		return ConfigSoftwareOath
+	case KindHardwareOath:
+		return ConfigHardwareOath
+	case KindMobilePhone:
+		return ConfigSMS
+	case KindAlternateMobilePhone, KindOfficePhone:
+		return ConfigVoice
+	case KindEmail:
+		return ConfigEmail
+	case KindTemporaryAccessPass:
+		return ConfigTAP
+	}
+	return ""
+}
+
 // MethodTarget is one include or exclude target of a method configuration:
 // a group id or "all_users", with the per-target settings of Sms and
 // Microsoft Authenticator.
@@ -94,6 +137,10 @@ type MethodConfig struct {
 // AuthMethodsPolicy is the body of GET /policies/authenticationMethodsPolicy.
 type AuthMethodsPolicy struct {
 	Configs []MethodConfig
+	// MigrationState is policyMigrationState: until it is
+	// "migrationComplete", the legacy MFA and SSPR policies, which Graph does
+	// not expose, may still enable methods this policy leaves off.
+	MigrationState string
 	// Unknown names the configurations of types credres does not model
 	// (kept in Raw, reported, never fatal).
 	Unknown []string
@@ -113,12 +160,13 @@ func (p *AuthMethodsPolicy) Config(id string) *MethodConfig {
 // UnmarshalJSON decodes the policy and keeps it verbatim.
 func (p *AuthMethodsPolicy) UnmarshalJSON(data []byte) error {
 	var body struct {
-		Configs []json.RawMessage `json:"authenticationMethodConfigurations"`
+		MigrationState string            `json:"policyMigrationState"`
+		Configs        []json.RawMessage `json:"authenticationMethodConfigurations"`
 	}
 	if err := json.Unmarshal(data, &body); err != nil {
 		return fieldError("tenant.authenticationMethodsPolicy", err)
 	}
-	out := AuthMethodsPolicy{Raw: append(json.RawMessage(nil), bytes.TrimSpace(data)...)}
+	out := AuthMethodsPolicy{MigrationState: body.MigrationState, Raw: append(json.RawMessage(nil), bytes.TrimSpace(data)...)}
 	var errs []error
 	for i, raw := range body.Configs {
 		where := fmt.Sprintf("tenant.authenticationMethodsPolicy.authenticationMethodConfigurations[%d]", i)

@@ -204,6 +204,8 @@ func (j *jsonWriter) report(r *Report) {
 		j.close('}')
 	}
 	j.close(']')
+	j.key("tenantPolicy")
+	j.tenantPolicy(&r.TenantPolicy)
 	j.key("userPrincipalNames")
 	j.open('{')
 	ids := make([]string, 0, len(r.UserPrincipalNames))

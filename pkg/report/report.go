@@ -51,7 +51,8 @@ const (
 // Report is the tenant resilience report. Every list of users holds object
 // ids in the order of the snapshot; UserPrincipalNames names them.
 type Report struct {
-	// Tenant is the snapshot's tenant, as read.
+	// Tenant is the snapshot's tenant, as read, without its own policy
+	// (TenantPolicy says what of it was applied).
 	Tenant model.Tenant `json:"tenant"`
 	// Summary holds the headline figures.
 	Summary Summary `json:"summary"`
@@ -84,6 +85,8 @@ type Report struct {
 	// non-compliant users, those that would bring the most users within
 	// policy first; at most MaxRecommendations.
 	Recommendations []Recommendation `json:"recommendations"`
+	// TenantPolicy says what of the tenant's own policy the report applied.
+	TenantPolicy TenantPolicy `json:"tenantPolicy"`
 	// UserPrincipalNames maps the object id of every user listed in the
 	// report to their user principal name.
 	UserPrincipalNames map[string]string `json:"userPrincipalNames"`
@@ -426,13 +429,16 @@ func aggregate(d *model.Directory, tiers []rules.Tier, fs []facts) *Report {
 
 func newAggregator(d *model.Directory, tiers []rules.Tier, fs []facts) *aggregator {
 	a := &aggregator{d: d, tiers: tiers, fs: fs, l: &lister{d: d, listed: make([]bool, len(d.Users))}, recs: map[string]*Recommendation{}}
+	tenant := d.Tenant
+	tenant.AuthMethodsPolicy, tenant.StrengthPolicies, tenant.CAPolicies = nil, nil, nil
 	a.r = &Report{
-		Tenant:                             d.Tenant,
+		Tenant:                             tenant,
 		WithoutAnyPath:                     newGroup(),
 		TelephonyOnly:                      newGroup(),
 		PrivilegedWithoutPhishingResistant: newGroup(),
 		SPOFs:                              []KindGroup{},
 		Recommendations:                    []Recommendation{},
+		TenantPolicy:                       newTenantPolicy(d.Tenant),
 	}
 	h := &a.r.Hybrid
 	h.PasswordAuth, h.PHSFallback, h.Applicable = d.Tenant.PasswordAuth, d.Tenant.PHSFallback, d.Tenant.PasswordOnPremises()

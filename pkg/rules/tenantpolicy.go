@@ -513,39 +513,6 @@ func (g *userGraph) caResults(acc *access) []model.CAResult {
 	return out
 }
 
-// configOf names the method configuration that governs a kind.
-func configOf(k model.MethodKind) string {
-	switch k {
-	case model.KindPasskeyAuthenticator, model.KindFIDO2:
-		return model.ConfigFIDO2
-	case model.KindAuthenticator:
-		return model.ConfigAuthenticator
-	case model.KindSoftwareOath:
-		return model.ConfigSoftwareOath
-	case model.KindHardwareOath:
-		return model.ConfigHardwareOath
-	case model.KindMobilePhone:
-		return model.ConfigSMS
-	case model.KindAlternateMobilePhone, model.KindOfficePhone:
-		return model.ConfigVoice
-	}
-	return ""
-}
-
-// ConfigNames are the method configurations as administrators see them in
-// the Entra admin center.
-var ConfigNames = map[string]string{
-	model.ConfigFIDO2:         "Passkey (FIDO2)",
-	model.ConfigAuthenticator: "Microsoft Authenticator",
-	model.ConfigSMS:           "SMS",
-	model.ConfigVoice:         "Voice call",
-	model.ConfigSoftwareOath:  "Third-party software OATH tokens",
-	model.ConfigHardwareOath:  "Hardware OATH tokens",
-	model.ConfigEmail:         "Email OTP",
-	model.ConfigTAP:           "Temporary Access Pass",
-	model.ConfigX509:          "Certificate-based authentication",
-}
-
 // tenantRecommend finds what the tenant would have to enable for the user
 // when nothing the user may register is enough: the cheapest recommendation
 // with every method type enabled for them (the strengths still apply),
@@ -566,7 +533,7 @@ func (g *userGraph) tenantRecommend(tier *Tier, mask depSet, u *model.User) []mo
 		if g.allowedKind(k) {
 			continue
 		}
-		id := configOf(k)
+		id := model.ConfigOf(k)
 		if id == "" {
 			continue
 		}
@@ -577,7 +544,7 @@ func (g *userGraph) tenantRecommend(tier *Tier, mask depSet, u *model.User) []mo
 		}
 		out = append(out, model.TenantRecommendation{
 			Enable: id, Add: []model.MethodKind{k},
-			Action: "Enable " + ConfigNames[id] + " in the authentication methods policy for this user (or a group they are in), so that they can " + recommendAction(k),
+			Action: "Enable " + model.ConfigNames[id] + " in the authentication methods policy for this user (or a group they are in), so that they can " + recommendAction(k),
 		})
 	}
 	return out
