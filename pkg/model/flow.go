@@ -134,11 +134,16 @@ type UserState struct {
 }
 
 // DecisionID hashes what identifies a transition: the user, the decision and
-// its flags, the state it was decided from and the violations it is about.
-func DecisionID(userID string, d Decision, prevObserved time.Time, h NudgeHistory) string {
+// its flags, the version of the stored assessment it was decided from and
+// the violations it is about. It leaves out everything the delivery stages
+// change (the nudge history, the ticket): a retry of an evaluation whose
+// assessment was not stored decides from the same version, and must publish
+// the same id even when its first decision has been delivered meanwhile.
+// Every stored assessment moves the version, so the next evaluation's
+// decisions have ids of their own.
+func DecisionID(userID string, d Decision, prevObserved time.Time) string {
 	return shortHash(userID, string(d.Kind), fmt.Sprint(d.Reminder, d.Escalated, d.AdminOnly),
-		prevObserved.UTC().Format(time.RFC3339Nano), h.LastNudge().UTC().Format(time.RFC3339Nano),
-		strings.Join(d.Violations, ","))
+		prevObserved.UTC().Format(time.RFC3339Nano), strings.Join(d.Violations, ","))
 }
 
 func shortHash(parts ...string) string {

@@ -162,7 +162,7 @@ func (ev *Evaluate) one(ctx context.Context, userID string, res model.UserResult
 
 	if d.Kind != model.DecisionNone {
 		msg := model.DecisionMessage{
-			ID:         model.DecisionID(userID, d, state.ObservedAt, state.History),
+			ID:         model.DecisionID(userID, d, state.ObservedAt),
 			Decision:   d,
 			User:       summarise(&u),
 			Assessment: a,

@@ -3,14 +3,19 @@ package pipeline_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/credres/credres/pkg/local"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/pipeline"
 	"github.com/credres/credres/pkg/queue"
+	"github.com/credres/credres/pkg/rules"
+	"github.com/credres/credres/pkg/store"
 )
 
 // sqsLikeQueue refuses, as SQS does, a whole batch that holds a message it
@@ -89,5 +94,72 @@ func TestIngestNeverBlocksTheCheckpointOnOneRecord(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// saveFails is a store whose next n assessment writes fail.
+type saveFails struct {
+	*store.FileStore
+	n int
+}
+
+func (s *saveFails) SaveAssessment(ctx context.Context, userID string, a model.Assessment, at time.Time) error {
+	if s.n > 0 {
+		s.n--
+		return fmt.Errorf("%w: table unavailable", model.ErrThrottled)
+	}
+	return s.FileStore.SaveAssessment(ctx, userID, a, at)
+}
+
+// publishedQueue keeps every decision published, duplicates included.
+type publishedQueue struct{ ds []model.DecisionMessage }
+
+func (q *publishedQueue) SendDecisions(_ context.Context, ds []model.DecisionMessage) error {
+	q.ds = append(q.ds, ds...)
+	return nil
+}
+
+// An evaluation whose assessment could not be stored is retried; by then
+// its nudge may have been delivered. The retry must publish the same
+// decision id, so that the person gets one nudge.
+func TestDecisionIDStableAcrossRetriesOfOneEvaluation(t *testing.T) {
+	c := &clock{time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
+	fs, err := store.OpenFileStore(t.TempDir(), c.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &saveFails{fs, 1}
+	nudges := &publishedQueue{}
+	ev := &pipeline.Evaluate{
+		Users: &local.SnapshotReader{Dir: tenant(t)}, Store: st, Engine: rules.New(nil), Tenant: tenant(t).Tenant,
+		Nudges: nudges, Tickets: &publishedQueue{}, Now: c.Now,
+	}
+	sender := &countingSender{}
+	stage := pipeline.NudgeStage{Store: fs, Sender: sender, Now: c.Now}
+	msgs := []pipeline.Message{request(t, "m1", adele)}
+	if _, failures := ev.Handle(context.Background(), msgs); len(failures) != 1 {
+		t.Fatalf("failures %v, want the failed save", failures)
+	}
+	deliver := func() {
+		for _, d := range nudges.ds {
+			body, _ := json.Marshal(d)
+			if f := stage.Handle(context.Background(), []pipeline.Message{{ID: "n-" + d.ID, GroupID: adele, Body: body}}); len(f) != 0 {
+				t.Fatalf("delivery failed: %v", f)
+			}
+		}
+	}
+	deliver() // the nudge goes out before the retry
+	c.t = c.t.Add(10 * time.Minute)
+	if _, failures := ev.Handle(context.Background(), msgs); len(failures) != 0 {
+		t.Fatalf("retry failed: %v", failures)
+	}
+	deliver()
+	for _, d := range nudges.ds[1:] {
+		if d.ID != nudges.ds[0].ID {
+			t.Errorf("the retry published decision %s (%s), the first attempt %s", d.ID, d.Decision.Kind, nudges.ds[0].ID)
+		}
+	}
+	if sender.n != 1 {
+		t.Errorf("the user got %d nudges, want 1", sender.n)
 	}
 }
