@@ -94,27 +94,32 @@ func (n *NudgeStage) Handle(ctx context.Context, msgs []Message) []Failure {
 			if rec.Channel == "" {
 				rec.Channel = "email"
 			}
-			if n.Render != nil {
-				r, err := n.Render.RenderNudge(dm)
-				if err != nil {
-					return fmt.Errorf("%w: %v", model.ErrInvalidInput, err)
-				}
-				rec.Language, rec.Subject, rec.Text, rec.HTML = r.Language, r.Subject, r.Text, r.HTML
+			// The send and the history entry are two writes to two systems:
+			// the send is marked done on its own, so that a delivery whose
+			// history entry could not be written is retried without sending
+			// again, and the reminder schedule still starts from this nudge.
+			sentKey := "nudge/" + dm.ID + "/sent"
+			sent, err := n.Store.Claim(ctx, sentKey, DefaultClaimLease)
+			if err != nil {
+				return fmt.Errorf("claim the send: %w", err)
 			}
-			if n.DryRun != nil {
-				rec.DryRun = true
-				if err := n.DryRun.RecordDryRun(ctx, "nudge", rec); err != nil {
-					return fmt.Errorf("record dry-run nudge: %w", err)
+			switch sent {
+			case model.InProgress:
+				return fmt.Errorf("another send of this nudge is in progress")
+			case model.Claimed:
+				if err := n.send(ctx, dm, &rec); err != nil {
+					return err
 				}
-			} else if err := n.Sender.SendNudge(ctx, dm, rec); err != nil {
-				return fmt.Errorf("send nudge: %w", err)
+				if err := n.Store.Complete(ctx, sentKey, DefaultRetention); err != nil {
+					// Should the history write fail too, the retry sends again.
+					zerolog.Ctx(ctx).Error().Err(err).Str("userId", dm.Decision.UserID).Str("decisionId", dm.ID).
+						Msg("nudge sent, but the send could not be marked done")
+				}
 			}
 			if err := n.Store.RecordNudge(ctx, dm.Decision.UserID, rec.Time); err != nil {
-				// The person has the message: retrying the decision would send
-				// it again. The history misses one nudge, which only delays a
-				// reminder or an escalation.
-				zerolog.Ctx(ctx).Error().Err(err).Str("userId", dm.Decision.UserID).Str("decisionId", dm.ID).
-					Msg("nudge sent, but not recorded in the history")
+				// Retried: the person has the message, the retry only writes
+				// the history entry (at the retry's time).
+				return fmt.Errorf("nudge sent, but not recorded in the history: %w", err)
 			}
 			return nil
 		case model.DecisionResolve:
@@ -122,6 +127,28 @@ func (n *NudgeStage) Handle(ctx context.Context, msgs []Message) []Failure {
 		}
 		return fmt.Errorf("%w: the nudge stage does not handle %q decisions", model.ErrInvalidInput, dm.Decision.Kind)
 	})
+}
+
+// send renders and delivers one nudge (or records it in a dry run).
+func (n *NudgeStage) send(ctx context.Context, dm model.DecisionMessage, rec *model.NudgeRecord) error {
+	if n.Render != nil {
+		r, err := n.Render.RenderNudge(dm)
+		if err != nil {
+			return fmt.Errorf("%w: %v", model.ErrInvalidInput, err)
+		}
+		rec.Language, rec.Subject, rec.Text, rec.HTML = r.Language, r.Subject, r.Text, r.HTML
+	}
+	if n.DryRun != nil {
+		rec.DryRun = true
+		if err := n.DryRun.RecordDryRun(ctx, "nudge", *rec); err != nil {
+			return fmt.Errorf("record dry-run nudge: %w", err)
+		}
+		return nil
+	}
+	if err := n.Sender.SendNudge(ctx, dm, *rec); err != nil {
+		return fmt.Errorf("send nudge: %w", err)
+	}
+	return nil
 }
 
 // Handle delivers a batch of decision messages and returns the ones to

@@ -403,7 +403,8 @@ func (c *countingSender) SendNudge(context.Context, model.DecisionMessage, model
 }
 
 // A nudge that went out is never sent again because its history entry
-// could not be written.
+// could not be written; the decision is retried so that the entry is
+// written once the store takes it (TestLostHistoryWriteDoesNotSilenceReminders).
 func TestNudgeSentOnceWhenTheHistoryCannotBeWritten(t *testing.T) {
 	c := &clock{time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
 	st, err := store.OpenFileStore(t.TempDir(), c.Now)
@@ -414,9 +415,9 @@ func TestNudgeSentOnceWhenTheHistoryCannotBeWritten(t *testing.T) {
 	stage := pipeline.NudgeStage{Store: historyFails{st}, Sender: sender, Now: c.Now}
 	body, _ := json.Marshal(model.DecisionMessage{ID: "d1", Decision: model.Decision{Kind: model.DecisionNudge, UserID: adele}})
 	msg := pipeline.Message{ID: "m1", GroupID: adele, Body: body}
-	for range 2 {
-		if f := stage.Handle(context.Background(), []pipeline.Message{msg}); len(f) != 0 {
-			t.Fatalf("failures %v: the decision was delivered", f)
+	for range 3 {
+		if f := stage.Handle(context.Background(), []pipeline.Message{msg}); len(f) != 1 {
+			t.Fatalf("failures %v: want the decision retried for its history entry", f)
 		}
 		c.t = c.t.Add(time.Hour) // past the claim's lease
 	}

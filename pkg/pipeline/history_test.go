@@ -1,0 +1,106 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/credres/credres/pkg/local"
+	"github.com/credres/credres/pkg/model"
+	"github.com/credres/credres/pkg/pipeline"
+	"github.com/credres/credres/pkg/queue"
+	"github.com/credres/credres/pkg/rules"
+	"github.com/credres/credres/pkg/store"
+)
+
+// historyFailsOnce fails the first nudge-history write, as a throttled or
+// unreachable table would.
+type historyFailsOnce struct {
+	*store.FileStore
+	failed bool
+}
+
+func (h *historyFailsOnce) RecordNudge(ctx context.Context, userID string, at time.Time) error {
+	if !h.failed {
+		h.failed = true
+		return errors.New("table unavailable")
+	}
+	return h.FileStore.RecordNudge(ctx, userID, at)
+}
+
+// simulation is what 60 days of daily evaluations of one user below policy
+// sent: nudges that reached the user, and ticket decisions.
+type simulation struct{ nudges, tickets int }
+
+// simulate runs the real stages over a file store, delivering failed
+// messages again after the claim's lease as SQS does, up to three times.
+func simulate(t *testing.T, failHistoryOnce bool) simulation {
+	t.Helper()
+	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	c := &clock{start}
+	fs, err := store.OpenFileStore(t.TempDir(), c.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var delivery pipeline.DeliveryStore = fs
+	if failHistoryOnce {
+		delivery = &historyFailsOnce{FileStore: fs}
+	}
+	nq, tq := queue.NewMemory(), queue.NewMemory()
+	ev := &pipeline.Evaluate{
+		Users: &local.SnapshotReader{Dir: tenant(t)}, Store: fs, Engine: rules.New(nil), Tenant: tenant(t).Tenant,
+		Nudges: nq, Tickets: tq, Now: c.Now,
+	}
+	sender := &flakySender{}
+	nudge := &pipeline.NudgeStage{Store: delivery, Sender: sender, Now: c.Now}
+	ticket := &pipeline.TicketStage{Store: delivery, Sender: sender, Now: c.Now}
+	drain := func(q *queue.Memory, handle func(context.Context, []pipeline.Message) []pipeline.Failure) {
+		attempts := map[string]int{}
+		for q.Len() > 0 {
+			batch := q.Receive(10)
+			failed := pipeline.HoldBack(batch, handle(context.Background(), batch))
+			var again []pipeline.Message
+			for _, f := range failed {
+				for _, m := range batch {
+					if m.ID == f.MessageID {
+						if attempts[m.ID]++; attempts[m.ID] < 3 {
+							again = append(again, m)
+						}
+					}
+				}
+			}
+			c.t = c.t.Add(pipeline.DefaultClaimLease + time.Minute) // the visibility timeout
+			q.Return(again)
+		}
+	}
+	var sim simulation
+	for day := range 60 {
+		c.t = start.Add(time.Duration(day) * 24 * time.Hour)
+		req := request(t, "sweep", adele)
+		outcomes, failures := ev.Handle(context.Background(), []pipeline.Message{req})
+		if len(failures) != 0 {
+			t.Fatalf("day %d: evaluation failed: %v", day, failures)
+		}
+		if outcomes[0].Decision.Kind == model.DecisionTicket {
+			sim.tickets++
+		}
+		drain(nq, nudge.Handle)
+		drain(tq, ticket.Handle)
+	}
+	sim.nudges = len(sender.nudges)
+	return sim
+}
+
+// A nudge whose history entry could not be written at first must still
+// start the reminder schedule: reminders and the escalation follow as if
+// the write had succeeded, and nobody is nudged twice.
+func TestLostHistoryWriteDoesNotSilenceReminders(t *testing.T) {
+	normal := simulate(t, false)
+	if normal != (simulation{nudges: 3, tickets: 1}) {
+		t.Fatalf("without failures: %+v, want a nudge, two reminders after the 7-day cooldown and an escalation", normal)
+	}
+	if got := simulate(t, true); got != normal {
+		t.Errorf("with the first history write failing: %+v, want %+v as without failures", got, normal)
+	}
+}
