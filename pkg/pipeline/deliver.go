@@ -107,6 +107,15 @@ func (n *NudgeStage) Handle(ctx context.Context, msgs []Message) []Failure {
 			case model.InProgress:
 				return fmt.Errorf("another send of this nudge is in progress")
 			case model.Claimed:
+				state, err := n.Store.LoadUser(ctx, dm.Decision.UserID)
+				if err != nil {
+					return err
+				}
+				if why := superseded(dm, state); why != "" {
+					zerolog.Ctx(ctx).Info().Str("userId", dm.Decision.UserID).Str("decisionId", dm.ID).
+						Msg("not sent: the decision is no longer the latest; " + why)
+					return nil
+				}
 				if err := n.send(ctx, dm, &rec); err != nil {
 					return err
 				}
@@ -123,6 +132,15 @@ func (n *NudgeStage) Handle(ctx context.Context, msgs []Message) []Failure {
 			}
 			return nil
 		case model.DecisionResolve:
+			state, err := n.Store.LoadUser(ctx, dm.Decision.UserID)
+			if err != nil {
+				return err
+			}
+			if why := superseded(dm, state); why != "" {
+				zerolog.Ctx(ctx).Info().Str("userId", dm.Decision.UserID).Str("decisionId", dm.ID).
+					Msg("reminders kept: the decision is no longer the latest; " + why)
+				return nil
+			}
 			return n.Store.ClearNudges(ctx, dm.Decision.UserID)
 		}
 		return fmt.Errorf("%w: the nudge stage does not handle %q decisions", model.ErrInvalidInput, dm.Decision.Kind)
@@ -162,6 +180,17 @@ func (t *TicketStage) Handle(ctx context.Context, msgs []Message) []Failure {
 		}
 		now := t.Now()
 		open := state.Ticket != nil && state.Ticket.Status == model.TicketOpen
+		why := superseded(dm, state)
+		if why != "" && dm.Decision.Kind == model.DecisionResolve && open && state.Ticket.Opened.Before(dm.Time) {
+			// The open ticket predates the resolve: it belongs to the
+			// episode the resolve ended, whatever came after.
+			why = ""
+		}
+		if why != "" {
+			zerolog.Ctx(ctx).Info().Str("userId", userID).Str("decisionId", dm.ID).
+				Msg("ticket left as it is: the decision is no longer the latest; " + why)
+			return nil
+		}
 		switch dm.Decision.Kind {
 		case model.DecisionTicket:
 			tk := state.Ticket
@@ -212,6 +241,33 @@ func (t *TicketStage) send(ctx context.Context, dm model.DecisionMessage, rec mo
 		return fmt.Errorf("send ticket %s: %w", rec.Action, err)
 	}
 	return nil
+}
+
+// superseded says why dm is no longer the user's latest decision, or "" when
+// it is. Decisions can be delivered late: redriven from a dead-letter queue
+// days on, or retried behind a failure. Evaluate publishes a decision before
+// it stores the assessment it came from, so a stored assessment that is not
+// newer than the decision (or none) says nothing against it; a newer one
+// supersedes it when it says the opposite about compliance: no nudge or
+// ticket for a user within policy by now, no resolve for a user below
+// policy again. A nudge is superseded, too, once the user has been nudged
+// after it was decided.
+func superseded(dm model.DecisionMessage, state model.UserState) string {
+	newer := state.Assessment != nil && state.ObservedAt.After(dm.Time)
+	switch dm.Decision.Kind {
+	case model.DecisionNudge, model.DecisionTicket:
+		if newer && state.Assessment.Compliant {
+			return "the user is within policy since " + state.ObservedAt.UTC().Format(time.RFC3339)
+		}
+		if dm.Decision.Kind == model.DecisionNudge && state.History.LastNudge().After(dm.Time) {
+			return "the user was nudged after it, at " + state.History.LastNudge().UTC().Format(time.RFC3339)
+		}
+	case model.DecisionResolve:
+		if newer && !state.Assessment.Compliant {
+			return "the user is below policy again since " + state.ObservedAt.UTC().Format(time.RFC3339)
+		}
+	}
+	return ""
 }
 
 func reasonOf(d model.Decision) string {
