@@ -416,10 +416,24 @@ func (r *record) event(targets []targetResource, changes []model.MethodChange, r
 		Changes:           sortChanges(changes),
 		Result:            result,
 	}
-	ini := ev.InitiatedBy
-	ev.SelfService = (ini.UserID != "" && ini.UserID == ev.UserID) ||
-		(ini.UserPrincipalName != "" && strings.EqualFold(ini.UserPrincipalName, ev.UserPrincipalName))
+	ev.SelfService = selfService(&ev)
 	return ev, "", nil
+}
+
+// selfService decides whether the user changed their own methods. The
+// "Admin ..." activities are admin-initiated whoever they name. Otherwise
+// object ids decide: a user principal name can be reused or, as in a public
+// sample, copied from the target onto an administrator's record. Only when
+// the initiator has no id does its user principal name decide.
+func selfService(ev *model.MethodChangeEvent) bool {
+	ini := ev.InitiatedBy
+	switch {
+	case strings.HasPrefix(ev.Activity, "Admin "):
+		return false
+	case ini.UserID != "":
+		return strings.EqualFold(ini.UserID, ev.UserID)
+	}
+	return ini.UserPrincipalName != "" && strings.EqualFold(ini.UserPrincipalName, ev.UserPrincipalName)
 }
 
 // parseResult reads "result" as a string or as the Graph operationResult

@@ -237,7 +237,8 @@ func TestParseAuditQuirks(t *testing.T) {
 			[]string{selfEvent + "default:A code from my authenticator app or token", "records=1"}},
 		{"admin-changed-is-an-update",
 			authRecord("Admin updated security info", "Admin changed phone method for user"),
-			[]string{selfEvent + "updated:phone method", "records=1"}},
+			// An admin activity is admin-initiated, whoever it names.
+			[]string{strings.Replace(selfEvent, "self=true", "self=false", 1) + "updated:phone method", "records=1"}},
 		{"reason-prefix-matched-case-insensitively",
 			with(registered, "resultReason", "user REGISTERED Authenticator App with Code"),
 			[]string{selfEvent + "registered:Authenticator App with Code", "records=1"}},
@@ -528,6 +529,39 @@ func TestSampleAuditEvents(t *testing.T) {
 			}
 			if got := summary(batch, err); !slices.Equal(got, want[name]) {
 				t.Errorf("got\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want[name], "\n  "))
+			}
+		})
+	}
+}
+
+// Self-service is decided by object ids, not user principal names (a public
+// sample carries the target's UPN on an administrator's record), and the
+// admin activities are admin-initiated whoever they name.
+func TestSelfServiceComparesObjectIDs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		activity  string
+		initiator obj
+		want      bool
+	}{
+		{"same-upn-other-id-is-not-self-service", "User registered security info", obj{"id": adminID, "userPrincipalName": userUPN}, false},
+		{"same-id-is-self-service", "User registered security info", obj{"id": userID, "userPrincipalName": userUPN}, true},
+		{"ids-compare-without-case", "User registered security info", obj{"id": strings.ToUpper(userID)}, true},
+		{"upn-decides-only-without-an-id", "User registered security info", obj{"userPrincipalName": strings.ToUpper(userUPN)}, true},
+		{"admin-activity-is-admin-initiated", "Admin registered security info", obj{"id": userID, "userPrincipalName": userUPN}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := authRecord(tc.activity, "User registered Fido2 Authentication Method")
+			r["initiatedBy"] = obj{"user": tc.initiator, "app": nil}
+			batch, err := entralog.ParseAudit([]byte(js(body(envelope(r)))))
+			if err != nil || len(batch.Events) != 1 {
+				t.Fatalf("events %d err %v", len(batch.Events), err)
+			}
+			if got := batch.Events[0].SelfService; got != tc.want {
+				t.Errorf("selfService %v, want %v", got, tc.want)
 			}
 		})
 	}
