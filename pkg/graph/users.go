@@ -119,6 +119,7 @@ func (c *Client) readUsers(ctx context.Context, ids []string, reg bool, progress
 // cloneUser copies the slices of a user shared by several callers.
 func cloneUser(u model.User) model.User {
 	u.Roles = slices.Clone(u.Roles)
+	u.EligibleRoles = slices.Clone(u.EligibleRoles)
 	u.Groups = slices.Clone(u.Groups)
 	u.Methods = slices.Clone(u.Methods)
 	u.MethodsRegistered = slices.Clone(u.MethodsRegistered)

@@ -52,7 +52,11 @@ type User struct {
 	UserType string   `json:"userType,omitempty"`
 	Roles    []string `json:"roles,omitempty"`
 	Groups   []string `json:"groups,omitempty"`
-	Methods  []Method `json:"methods"`
+	// EligibleRoles are the directory roles the user is eligible for in
+	// Privileged Identity Management (by display name), which they can
+	// activate at any moment.
+	EligibleRoles []string `json:"eligibleRoles,omitempty"`
+	Methods       []Method `json:"methods"`
 	// MethodsRegistered is the user's methodsRegistered list from the Graph
 	// registration report, when known. "microsoftAuthenticatorPasswordless"
 	// there is the only signal of passwordless phone sign-in (docs/DESIGN.md, Methods).
@@ -61,6 +65,9 @@ type User struct {
 	// each last worked or failed), when known.
 	Usage []MethodUsage `json:"usage,omitempty"`
 }
+
+// Admin reports whether the user holds or is eligible for a directory role.
+func (u User) Admin() bool { return len(u.Roles)+len(u.EligibleRoles) > 0 }
 
 // Guest reports whether the user is a guest (userType "Guest", in any case).
 func (u User) Guest() bool { return strings.EqualFold(u.UserType, "guest") }

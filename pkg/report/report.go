@@ -331,7 +331,7 @@ func (b *builder) user(f *facts, u *model.User, buf []rules.KindSet) []rules.Kin
 	f.exempt = as.Exempt
 	f.passwordless = as.Passwordless
 	f.phishingResistant = as.PhishingResistant
-	f.privileged = len(u.Roles) > 0 || (f.tier >= 0 && b.tiers[f.tier].RequirePhishingResistant)
+	f.privileged = u.Admin() || (f.tier >= 0 && b.tiers[f.tier].RequirePhishingResistant)
 	switch as.Excluded {
 	case model.ExcludedGuest:
 		f.tier = len(b.tiers) + 1

@@ -204,7 +204,7 @@ func TestFiguresAgreeWithAssessments(t *testing.T) {
 					recs[rec.Action]++
 				}
 				pr := e.Policy().TierFor(u)
-				if (len(u.Roles) > 0 || (pr != nil && pr.RequirePhishingResistant)) && !a.PhishingResistant {
+				if (u.Admin() || (pr != nil && pr.RequirePhishingResistant)) && !a.PhishingResistant {
 					privileged = append(privileged, u.ID)
 				}
 			}

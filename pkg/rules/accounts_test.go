@@ -74,3 +74,31 @@ func TestAccountPolicyKeys(t *testing.T) {
 		}
 	}
 }
+
+// A PIM-eligible administrator is an administrator: tiers match on active
+// and eligible directory roles alike.
+func TestEligibleRolesMatchTiers(t *testing.T) {
+	t.Parallel()
+	e := New(nil)
+	for _, tc := range []struct {
+		name     string
+		eligible []string
+		want     string
+	}{
+		{"eligible-global-admin-is-privileged", []string{"Global Administrator"}, "privileged"},
+		{"eligible-by-template-id", []string{"62e90394-69f5-4237-9190-012177145e10"}, "privileged"},
+		{"eligible-for-another-role-is-standard", []string{"Reports Reader"}, "standard"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			u := user(t, "u", "password", "auth:a1")
+			u.EligibleRoles = tc.eligible
+			if a := e.Evaluate(cloud, u); a.Tier != tc.want {
+				t.Errorf("tier %q, want %q", a.Tier, tc.want)
+			}
+			if got := e.Policy().TierFor(u).Name; got != tc.want {
+				t.Errorf("TierFor %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

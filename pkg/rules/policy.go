@@ -358,10 +358,14 @@ func (m *Match) fits(u *model.User) bool {
 			}
 		}
 	}
-	for _, want := range m.Roles {
-		for _, r := range u.Roles {
-			if strings.EqualFold(want, r) || strings.EqualFold(roleTemplateIDs[strings.ToLower(want)], r) || strings.EqualFold(want, roleTemplateIDs[strings.ToLower(r)]) {
-				return true
+	// A role the user is eligible for (Privileged Identity Management) is
+	// one they can activate at any moment: it matches as an active one.
+	for _, roles := range [2][]string{u.Roles, u.EligibleRoles} {
+		for _, want := range m.Roles {
+			for _, r := range roles {
+				if strings.EqualFold(want, r) || strings.EqualFold(roleTemplateIDs[strings.ToLower(want)], r) || strings.EqualFold(want, roleTemplateIDs[strings.ToLower(r)]) {
+					return true
+				}
 			}
 		}
 	}
