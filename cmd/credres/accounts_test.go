@@ -53,3 +53,39 @@ func TestAssessReportsGuestsDisabledAndWarnings(t *testing.T) {
 		t.Errorf("explain does not say the guest is left alone:\n%s", out)
 	}
 }
+
+// The sample tenant's two break-glass accounts, under the default policy
+// with their group listed, are judged as a set.
+func TestAssessEmergencyAccessSet(t *testing.T) {
+	policy := filepath.Join(t.TempDir(), "policy.yaml")
+	def, err := os.ReadFile("../../pkg/rules/default-policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(policy, append(def, "emergencyAccessGroups: [5d0f3c2a-9e8b-4c7d-a6f5-e4d3c2b1a0f9]\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := credres(t, "", "assess", "--directory", sampleTenant, "--policy", policy)
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	if !strings.Contains(out, `Emergency access accounts (2, tier "emergency-access") as a set: diversity`) {
+		t.Errorf("no emergency access line:\n%s", out)
+	}
+	_, out, _ = credres(t, "", "assess", "--directory", sampleTenant, "--policy", policy, "--format", "json")
+	var doc struct {
+		Users           []map[string]any `json:"users"`
+		EmergencyAccess struct {
+			Users     []string `json:"users"`
+			Diversity int      `json:"diversity"`
+		} `json:"emergencyAccess"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	// Two accounts, each with two keys of different models: no single
+	// failure locks out both.
+	if len(doc.EmergencyAccess.Users) != 2 || doc.EmergencyAccess.Diversity < 2 {
+		t.Errorf("set %+v", doc.EmergencyAccess)
+	}
+}

@@ -55,6 +55,9 @@ type tenantPolicyNotes struct {
 type assessOutput struct {
 	Users   []model.Assessment `json:"users"`
 	Summary summary            `json:"summary"`
+	// EmergencyAccess is the emergency access accounts judged as a set,
+	// when the policy has such a tier and some user is in it.
+	EmergencyAccess *rules.EmergencyAccessSet `json:"emergencyAccess,omitempty"`
 }
 
 func runAssess(e env, args []string) int {
@@ -86,6 +89,7 @@ func runAssess(e env, args []string) int {
 	out.Summary = summarise(out.Users)
 	out.Summary.TenantPolicy.Included = dir.Tenant.HasTenantPolicy()
 	out.Summary.TenantPolicy.Notes = rules.TenantPolicyNotes(dir.Tenant)
+	out.EmergencyAccess = emergencyAccess(engine, dir, out.Users)
 	w := bufio.NewWriterSize(e.stdout, 1<<16)
 	defer w.Flush()
 	if *format == "json" {
@@ -129,6 +133,21 @@ func loadDirectory(e env, fs interface{ Name() string }, file string) (*model.Di
 		return nil, inputError(e, err)
 	}
 	return dir, -1
+}
+
+// emergencyAccess judges the emergency access accounts as a set.
+func emergencyAccess(e *rules.Engine, dir *model.Directory, as []model.Assessment) *rules.EmergencyAccessSet {
+	var users []*model.User
+	for i := range as {
+		if as[i].EmergencyAccess {
+			users = append(users, &dir.Users[i])
+		}
+	}
+	set, ok := e.EmergencyAccess(dir.Tenant, users)
+	if !ok {
+		return nil
+	}
+	return &set
 }
 
 func loadEngine(policyFile string) (*rules.Engine, error) {
@@ -233,6 +252,13 @@ func writeAssessJSON(w io.Writer, out assessOutput) error {
 		return err
 	}
 	buf.Truncate(buf.Len() - 1)
+	if out.EmergencyAccess != nil {
+		buf.WriteString(",\"emergencyAccess\":")
+		if err := enc.Encode(out.EmergencyAccess); err != nil {
+			return err
+		}
+		buf.Truncate(buf.Len() - 1)
+	}
 	buf.WriteString("}\n")
 	_, err := w.Write(buf.Bytes())
 	return err
@@ -278,6 +304,17 @@ func writeAssessTable(w io.Writer, out assessOutput) {
 	}
 	if s.TenantSide > 0 {
 		fmt.Fprintf(w, "%d users have violations only the tenant can fix (password hash sync fallback); see 'credres explain'.\n", s.TenantSide)
+	}
+	if ea := out.EmergencyAccess; ea != nil {
+		verdict := "within policy"
+		if !ea.Compliant {
+			verdict = "below policy: a ticket for the security team"
+		}
+		fmt.Fprintf(w, "Emergency access accounts (%d, tier %q) as a set: diversity %d (minimum %d), %s", len(ea.Users), ea.Tier, ea.Diversity, ea.MinDiversity, verdict)
+		if len(ea.SPOFs) > 0 {
+			fmt.Fprintf(w, "; every path of every account depends on %s", strings.Join(ea.SPOFs, ", "))
+		}
+		fmt.Fprintln(w, ".")
 	}
 	if s.Guests+s.DisabledAccounts > 0 {
 		fmt.Fprintf(w, "%d guests and %d disabled accounts are reported but never nudged or ticketed (the policy's guests and disabledAccounts keys).\n", s.Guests, s.DisabledAccounts)

@@ -38,8 +38,11 @@ type Assessment struct {
 	// Excluded says why the user is assessed and reported but never nudged
 	// or ticketed: ExcludedGuest or ExcludedDisabled, unless the policy
 	// opts those users in.
-	Excluded    string `json:"excluded,omitempty"`
-	OnViolation string `json:"onViolation,omitempty"`
+	Excluded string `json:"excluded,omitempty"`
+	// EmergencyAccess is true for an account of an emergency access tier:
+	// never nudged or ticketed alone, judged with the others as a set.
+	EmergencyAccess bool   `json:"emergencyAccess,omitempty"`
+	OnViolation     string `json:"onViolation,omitempty"`
 	// Violations are the codes of docs/DESIGN.md, Policy, in a fixed order.
 	Violations []string `json:"violations"`
 	// TenantSide lists the violations that only the tenant can remedy (they

@@ -59,6 +59,10 @@ func (e *Engine) Decide(in DecisionInput) model.Decision {
 		say("a disabled account: evaluated and reported, never nudged or ticketed unless the policy includes disabled accounts (disabledAccounts: include)")
 		return d
 	}
+	if cur.EmergencyAccess {
+		say("an emergency access account: never mailed, and judged with the other emergency access accounts as a set (a ticket to the security team when the set falls below policy)")
+		return d
+	}
 	if cur.Exempt {
 		say("exempt (tier %q or the policy's exemption list): evaluated and reported, never nudged or ticketed", cur.Tier)
 		return d

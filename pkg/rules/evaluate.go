@@ -42,7 +42,7 @@ func (e *Engine) Policy() *Policy { return e.policy }
 func (e *Engine) Evaluate(t model.Tenant, u *model.User) model.Assessment {
 	tier, mask := &e.unmatched, depSet(0)
 	for i := range e.policy.Tiers {
-		if e.policy.Tiers[i].Match.fits(u) {
+		if e.policy.fits(&e.policy.Tiers[i], u) {
 			tier, mask = &e.policy.Tiers[i], e.acceptMasks[i]
 			break
 		}
@@ -69,6 +69,7 @@ func (e *Engine) Evaluate(t model.Tenant, u *model.User) model.Assessment {
 		PhishingResistant: v.phishingResistant,
 		Compliant:         v.violations == 0,
 		Exempt:            tier.Exempt || e.policy.exempted(u),
+		EmergencyAccess:   tier.EmergencyAccess,
 		Excluded:          e.policy.excluded(u),
 		OnViolation:       tier.OnViolation,
 		Violations:        g.violationCodes(v),

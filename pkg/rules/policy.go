@@ -36,6 +36,9 @@ type Policy struct {
 	// reported, never nudged or ticketed) or "include" (like anyone).
 	Guests           string `yaml:"guests"`
 	DisabledAccounts string `yaml:"disabledAccounts"`
+	// EmergencyAccessGroups are the object ids of the groups of emergency
+	// access accounts, which emergencyAccess tiers match.
+	EmergencyAccessGroups []string `yaml:"emergencyAccessGroups"`
 }
 
 // The values of Policy.Guests and Policy.DisabledAccounts.
@@ -90,6 +93,12 @@ type Tier struct {
 	// NudgeChannel is how this tier's users are nudged: "email" (default,
 	// Graph sendMail) or "teams" (a Teams activity-feed notification).
 	NudgeChannel string `yaml:"nudgeChannel"`
+	// EmergencyAccess marks the tier of the emergency access (break-glass)
+	// accounts: it matches the members of the policy's
+	// EmergencyAccessGroups (besides its own match, which may be left out);
+	// its users are never nudged or ticketed one by one, and their set is
+	// judged as a whole (Engine.EmergencyAccess).
+	EmergencyAccess bool `yaml:"emergencyAccess"`
 }
 
 // Match selects the users of a tier. A user matches when any listed
@@ -246,7 +255,7 @@ func (p *Policy) validate() error {
 			errs = append(errs, fmt.Errorf("%s: %w: name repeats an earlier tier", where, model.ErrInvalidInput))
 		}
 		names[t.Name] = true
-		if !t.Match.All && len(t.Match.Roles)+len(t.Match.Groups)+len(t.Match.Users) == 0 {
+		if !t.Match.All && !t.EmergencyAccess && len(t.Match.Roles)+len(t.Match.Groups)+len(t.Match.Users) == 0 {
 			errs = append(errs, fmt.Errorf("%s: %w: match selects nobody (give all, roles, groups or users)", where, model.ErrInvalidInput))
 		}
 		if t.MinDiversity < 0 {
@@ -335,11 +344,29 @@ func (p *Policy) snoozedUntil(id, upn string) time.Time {
 // tier does (the user is then reported, never judged).
 func (p *Policy) TierFor(u *model.User) *Tier {
 	for i := range p.Tiers {
-		if p.Tiers[i].Match.fits(u) {
+		if p.fits(&p.Tiers[i], u) {
 			return &p.Tiers[i]
 		}
 	}
 	return nil
+}
+
+// fits reports whether the tier's match, or for an emergency access tier
+// the policy's emergency access groups, select the user.
+func (p *Policy) fits(t *Tier, u *model.User) bool {
+	if t.EmergencyAccess {
+		for _, want := range p.EmergencyAccessGroups {
+			for _, g := range u.Groups {
+				if strings.EqualFold(want, g) {
+					return true
+				}
+			}
+		}
+		if !t.Match.All && len(t.Match.Roles)+len(t.Match.Groups)+len(t.Match.Users) == 0 {
+			return false
+		}
+	}
+	return t.Match.fits(u)
 }
 
 func (m *Match) fits(u *model.User) bool {

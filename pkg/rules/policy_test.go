@@ -13,10 +13,13 @@ import (
 func TestDefaultPolicyIsSpec(t *testing.T) {
 	t.Parallel()
 	p := DefaultPolicy()
-	if len(p.Tiers) != 2 || p.Tiers[0].Name != "privileged" || p.Tiers[1].Name != "standard" {
+	if len(p.Tiers) != 3 || p.Tiers[0].Name != "emergency-access" || p.Tiers[1].Name != "privileged" || p.Tiers[2].Name != "standard" {
 		t.Fatalf("tiers = %+v", p.Tiers)
 	}
-	priv, std := p.Tiers[0], p.Tiers[1]
+	if ea := p.Tiers[0]; !ea.EmergencyAccess || ea.MinDiversity != 2 || len(ea.Accept) != 0 || len(p.EmergencyAccessGroups) != 0 {
+		t.Errorf("emergency-access = %+v, groups %v", ea, p.EmergencyAccessGroups)
+	}
+	priv, std := p.Tiers[1], p.Tiers[2]
 	if priv.MinDiversity != 2 || len(priv.Accept) != 0 || !priv.RequirePhishingResistant || priv.OnViolation != "ticket" {
 		t.Errorf("privileged = %+v", priv)
 	}
