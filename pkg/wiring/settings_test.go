@@ -27,7 +27,7 @@ func TestTenantAndEngine(t *testing.T) {
 	if eng.Policy().Tiers[0].Name != "all" {
 		t.Errorf("policy not loaded")
 	}
-	if NewSettings(env(nil)).Engine().Policy().Tiers[0].Name != "privileged" {
+	if NewSettings(env(nil)).Engine().Policy().Tiers[0].Name != "emergency-access" {
 		t.Errorf("default policy not embedded")
 	}
 }
