@@ -80,16 +80,42 @@ const (
 // the seed too; callers studying one mode set d.Tenant afterwards, since the
 // users do not depend on it.
 func Tenant(users int, seed int64) *model.Directory {
-	g := newGenerator(seed)
-	d := &model.Directory{Tenant: g.tenant(), Users: make([]model.User, 0, max(users, 0))}
-	for i := 0; i < users; i++ {
-		if i < 2 && users >= 100 {
-			d.Users = append(d.Users, g.breakGlass(i+1))
-			continue
-		}
-		d.Users = append(d.Users, g.user())
+	s := NewStream(users, seed)
+	d := &model.Directory{Tenant: s.Tenant, Users: make([]model.User, 0, max(users, 0))}
+	for u, ok := s.Next(); ok; u, ok = s.Next() {
+		d.Users = append(d.Users, u)
 	}
 	return d
+}
+
+// Stream yields the users of Tenant(users, seed) one at a time, so that a
+// tenant of millions of users can be written or replayed without holding
+// it: the same tenant, user for user.
+type Stream struct {
+	// Tenant is the tenant of Tenant(users, seed).
+	Tenant model.Tenant
+
+	g     *generator
+	users int
+	next  int
+}
+
+// NewStream returns the stream of Tenant(users, seed).
+func NewStream(users int, seed int64) *Stream {
+	g := newGenerator(seed)
+	return &Stream{Tenant: g.tenant(), g: g, users: users}
+}
+
+// Next returns the next user, or false after the last.
+func (s *Stream) Next() (model.User, bool) {
+	if s.next >= s.users {
+		return model.User{}, false
+	}
+	s.next++
+	if s.next <= 2 && s.users >= 100 {
+		return s.g.breakGlass(s.next), true
+	}
+	return s.g.user(), true
 }
 
 type generator struct {
