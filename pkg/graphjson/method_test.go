@@ -73,7 +73,8 @@ func TestDecodeMethodFields(t *testing.T) {
 			}
 		}},
 		{"seven-digit-fractions", `{"@odata.type":"#microsoft.graph.temporaryAccessPassAuthenticationMethod","id":"t","createdDateTime":"2022-06-06T16:43:04.6438213Z","startDateTime":"2022-06-06T16:48:03.027Z","lifetimeInMinutes":60,"isUsableOnce":false,"isUsable":false,"methodUsabilityReason":"NotYetValid"}`, func(t *testing.T, m model.Method) {
-			if m.Kind != model.KindTemporaryAccessPass || m.TAPLifetimeMins != 60 || m.TAPUsable == nil || *m.TAPUsable || m.TAPUsabilityNote != "NotYetValid" || m.TAPStart.IsZero() {
+			d := m.Detail()
+			if m.Kind != model.KindTemporaryAccessPass || d.TAPLifetimeMins != 60 || d.TAPUsable == nil || *d.TAPUsable || d.TAPUsabilityNote != "NotYetValid" || d.TAPStart.IsZero() {
 				t.Errorf("%+v", m)
 			}
 		}},

@@ -60,7 +60,10 @@ var AuthenticatorAAGUIDs = map[string]bool{
 // Method is one registered authentication method, decoded from the Graph
 // authenticationMethod resource. Only the fields credres reasons about are
 // typed; Raw keeps the object exactly as Graph returned it, so snapshots and
-// exports stay verbatim.
+// exports stay verbatim. A tenant holds millions of methods, so the record
+// carries what evaluation reads and the properties of most methods; those
+// of a few kinds (security keys, Windows Hello, platform credentials,
+// Temporary Access Passes) are in Details.
 type Method struct {
 	ID          string
 	Kind        MethodKind
@@ -73,13 +76,27 @@ type Method struct {
 	SMSSignInState string
 	EmailAddress   string // personal data: never logged, masked in messages
 
-	AAGUID           string
-	Model            string
-	AttestationLevel string
-	DeviceTag        string
-	PhoneAppVersion  string
-	KeyStrength      string
-	Platform         string
+	AAGUID          string
+	DeviceTag       string
+	PhoneAppVersion string
+
+	// Details holds the properties of the rarer kinds; nil when the method
+	// has none of them.
+	Details *MethodDetails
+
+	// Hardware OATH token.
+	Device *HardwareDevice
+
+	Raw json.RawMessage
+}
+
+// MethodDetails are the properties of a method that credres reads from
+// Graph and writes back but does not reason about.
+type MethodDetails struct {
+	Model            string // security keys
+	AttestationLevel string // security keys
+	KeyStrength      string // Windows Hello, platform credentials
+	Platform         string // platform credentials
 
 	// Temporary Access Pass.
 	TAPStart         time.Time
@@ -87,11 +104,14 @@ type Method struct {
 	TAPUsableOnce    bool
 	TAPUsable        *bool
 	TAPUsabilityNote string
+}
 
-	// Hardware OATH token.
-	Device *HardwareDevice
-
-	Raw json.RawMessage
+// Detail returns the method's details, the zero value when it has none.
+func (m *Method) Detail() MethodDetails {
+	if m.Details == nil {
+		return MethodDetails{}
+	}
+	return *m.Details
 }
 
 // HardwareDevice is the hardware OATH token behind a hardwareOathAuthenticationMethod.
@@ -134,22 +154,23 @@ func (m Method) MarshalJSON() ([]byte, error) {
 	put("smsSignInState", m.SMSSignInState)
 	put("emailAddress", m.EmailAddress)
 	put("aaGuid", m.AAGUID)
-	put("model", m.Model)
-	put("attestationLevel", m.AttestationLevel)
+	d := m.Detail()
+	put("model", d.Model)
+	put("attestationLevel", d.AttestationLevel)
 	put("deviceTag", m.DeviceTag)
 	put("phoneAppVersion", m.PhoneAppVersion)
-	put("keyStrength", m.KeyStrength)
-	put("platform", m.Platform)
+	put("keyStrength", d.KeyStrength)
+	put("platform", d.Platform)
 	if m.GraphType == GraphTemporaryAccess {
-		if !m.TAPStart.IsZero() {
-			obj["startDateTime"] = m.TAPStart.UTC().Format(time.RFC3339)
+		if !d.TAPStart.IsZero() {
+			obj["startDateTime"] = d.TAPStart.UTC().Format(time.RFC3339)
 		}
-		obj["lifetimeInMinutes"] = m.TAPLifetimeMins
-		obj["isUsableOnce"] = m.TAPUsableOnce
-		if m.TAPUsable != nil {
-			obj["isUsable"] = *m.TAPUsable
+		obj["lifetimeInMinutes"] = d.TAPLifetimeMins
+		obj["isUsableOnce"] = d.TAPUsableOnce
+		if d.TAPUsable != nil {
+			obj["isUsable"] = *d.TAPUsable
 		}
-		put("methodUsabilityReason", m.TAPUsabilityNote)
+		put("methodUsabilityReason", d.TAPUsabilityNote)
 	}
 	if m.Device != nil {
 		obj["device"] = m.Device

@@ -1,0 +1,271 @@
+package graphjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/credres/credres/pkg/model"
+)
+
+// The streaming decoder must read every snapshot exactly as encoding/json
+// reads it. referenceDirectory is the decoder it replaced: encoding/json
+// for the document and for each method, kept here as the specification.
+func referenceDirectory(data []byte) (*model.Directory, error) {
+	var raw struct {
+		Tenant model.Tenant `json:"tenant"`
+		Users  []struct {
+			model.User
+			Methods []json.RawMessage `json:"methods"`
+		} `json:"users"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("%w: %v", model.ErrInvalidInput, err)
+	}
+	d := model.Directory{Tenant: raw.Tenant, Users: make([]model.User, len(raw.Users))}
+	for i, u := range raw.Users {
+		d.Users[i] = u.User
+		if u.Methods == nil {
+			continue
+		}
+		d.Users[i].Methods = make([]model.Method, len(u.Methods))
+		for j, m := range u.Methods {
+			dm, err := referenceMethod(m)
+			if err != nil {
+				return nil, err
+			}
+			d.Users[i].Methods[j] = dm
+		}
+	}
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+func referenceMethod(data []byte) (model.Method, error) {
+	var g struct {
+		ODataType        *string               `json:"@odata.type"`
+		LegacyODataType  *string               `json:"odata.type"`
+		ID               string                `json:"id"`
+		DisplayName      *string               `json:"displayName"`
+		CreatedDateTime  *string               `json:"createdDateTime"`
+		CreationDateTime *string               `json:"creationDateTime"`
+		PhoneNumber      *string               `json:"phoneNumber"`
+		PhoneType        *string               `json:"phoneType"`
+		LegacyPhoneType  *string               `json:"authenticationPhoneType"`
+		SMSSignInState   *string               `json:"smsSignInState"`
+		EmailAddress     *string               `json:"emailAddress"`
+		AAGUID           *string               `json:"aaGuid"`
+		Model            *string               `json:"model"`
+		AttestationLevel *string               `json:"attestationLevel"`
+		DeviceTag        *string               `json:"deviceTag"`
+		PhoneAppVersion  *string               `json:"phoneAppVersion"`
+		KeyStrength      *string               `json:"keyStrength"`
+		Platform         *string               `json:"platform"`
+		Password         json.RawMessage       `json:"password"`
+		SecretKey        json.RawMessage       `json:"secretKey"`
+		TAP              json.RawMessage       `json:"temporaryAccessPass"`
+		StartDateTime    *string               `json:"startDateTime"`
+		LifetimeInMins   *int                  `json:"lifetimeInMinutes"`
+		IsUsableOnce     *bool                 `json:"isUsableOnce"`
+		IsUsable         *bool                 `json:"isUsable"`
+		UsabilityReason  *string               `json:"methodUsabilityReason"`
+		Device           *model.HardwareDevice `json:"device"`
+	}
+	if err := json.Unmarshal(data, &g); err != nil {
+		return model.Method{}, fmt.Errorf("%w: %v", model.ErrInvalidInput, err)
+	}
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	// The same graphMethod the decoder builds from, filled from g.
+	gm := graphMethod{ID: g.ID, Device: g.Device,
+		HasPassword: g.Password != nil, HasSecretKey: g.SecretKey != nil, HasTAP: g.TAP != nil}
+	for _, f := range []struct {
+		p   *string
+		dst *opt[string]
+	}{
+		{g.ODataType, &gm.ODataType}, {g.LegacyODataType, &gm.LegacyODataType}, {g.DisplayName, &gm.DisplayName},
+		{g.CreatedDateTime, &gm.CreatedDateTime}, {g.CreationDateTime, &gm.CreationDateTime},
+		{g.PhoneNumber, &gm.PhoneNumber}, {g.PhoneType, &gm.PhoneType}, {g.LegacyPhoneType, &gm.LegacyPhoneType},
+		{g.SMSSignInState, &gm.SMSSignInState}, {g.EmailAddress, &gm.EmailAddress}, {g.AAGUID, &gm.AAGUID},
+		{g.Model, &gm.Model}, {g.AttestationLevel, &gm.AttestationLevel}, {g.DeviceTag, &gm.DeviceTag},
+		{g.PhoneAppVersion, &gm.PhoneAppVersion}, {g.KeyStrength, &gm.KeyStrength}, {g.Platform, &gm.Platform},
+		{g.StartDateTime, &gm.StartDateTime}, {g.UsabilityReason, &gm.UsabilityReason},
+	} {
+		*f.dst = opt[string]{str(f.p), f.p != nil}
+	}
+	if g.LifetimeInMins != nil {
+		gm.LifetimeInMins = opt[int]{*g.LifetimeInMins, true}
+	}
+	if g.IsUsableOnce != nil {
+		gm.IsUsableOnce = opt[bool]{*g.IsUsableOnce, true}
+	}
+	if g.IsUsable != nil {
+		gm.IsUsable = opt[bool]{*g.IsUsable, true}
+	}
+	var m model.Method
+	var d methodDecoder
+	if err := d.build(&m, &gm, ""); err != nil {
+		return model.Method{}, err
+	}
+	m.Raw = append(json.RawMessage(nil), bytes.TrimSpace(data)...)
+	return m, nil
+}
+
+// agreementCases are snapshots written to catch a hand-written decoder out:
+// escapes, non-ASCII and invalid UTF-8, keys in other cases, nulls for
+// every field, unknown fields of every shape, odd key order.
+var agreementCases = []struct {
+	name, json string
+	valid      bool
+}{
+	{"escapes-and-unicode", `{"tenant":{"id":"t"},"users":[{"id":"u1","userPrincipalName":"ren\u00e9e@contoso.example","displayName":"Ren\u00e9e \"R\" M\u00fcller \ud83d\ude00","mail":"a\/b","methods":[{"@odata.type":"#microsoft.graph.microsoftAuthenticatorAuthenticationMethod","id":"a\u0031","displayName":"Pixel\t8","deviceTag":"SoftwareTokenActivated"}]}]}`, true},
+	{"raw-utf8-and-invalid-utf8", "{\"users\":[{\"id\":\"u1\",\"displayName\":\"J\xc3\xbcrgen \xff\xfe\",\"methods\":[{\"@odata.type\":\"#microsoft.graph.passwordAuthenticationMethod\",\"id\":\"p\xe2\x82\xac\"}]}]}", true},
+	{"keys-in-other-cases", `{"Tenant":{"ID":"t","PasswordAuth":"phs"},"USERS":[{"Id":"u1","UserPrincipalName":"x@y","OnPremisesSyncEnabled":true,"Roles":["Global Administrator"],"METHODS":[{"@ODATA.TYPE":"#microsoft.graph.phoneAuthenticationMethod","ID":"m","PhoneType":"mobile","PHONENUMBER":"+1 555"}]}]}`, true},
+	{"nulls-everywhere", `{"tenant":null,"users":[{"id":"u1","userPrincipalName":null,"displayName":null,"mail":null,"preferredLanguage":null,"onPremisesSyncEnabled":null,"accountEnabled":null,"roles":null,"groups":[null,"g"],"methods":[{"id":"p","password":null,"displayName":null,"createdDateTime":null,"creationDateTime":null,"lifetimeInMinutes":null,"isUsable":null,"isUsableOnce":null,"device":null,"@odata.type":null}],"methodsRegistered":null},{"id":"u2","methods":null},{"id":"u3","methods":[]}]}`, true},
+	{"inferred-types", `{"users":[{"id":"u","methods":[{"id":"1","secretKey":null},{"id":"2","temporaryAccessPass":"x","lifetimeInMinutes":60,"isUsableOnce":true,"startDateTime":"2024-01-01T00:00:00.1234567Z"},{"id":"3","device":{"serialNumber":"S","Status":"activated","extra":[1,{"a":null}]}},{"id":"4","aaGuid":"DE1E552D-DB1D-4423-A619-566B625CDC84"},{"id":"5","keyStrength":"normal"},{"id":"6","platform":"macOS"},{"id":"7","authenticationPhoneType":"office"},{"id":"8","emailAddress":"a@b"},{"odata.type":"#microsoft.graph.fido2AuthenticationMethod","id":"9","model":"YubiKey","attestationLevel":"attested"}]}]}`, true},
+	{"unknown-fields-of-every-shape", `{"odata.context":"x","tenant":{"id":"t","extra":{"a":[1,2.5e-3,-0,true,false,null,"s"]}},"users":[{"id":"u","extra":[[[]]],"usage":[{"kind":"fido2","lastUsed":"2025-01-01T00:00:00Z"}],"methods":[{"id":"p","@odata.type":"#microsoft.graph.passwordAuthenticationMethod","n":-12.5E+3,"o":{"p":{}}}]}],"trailer":{}}`, true},
+	{"users-before-tenant", ` { "users" : [ { "methods" : [ ] , "id" : "u" } ] , "tenant" : { "passwordAuth" : "pta" , "phsFallback" : true } } `, true},
+	{"repeated-user-key", `{"users":[{"id":"u","id":"v","methods":[{"id":"a","id":"b"}]}]}`, true},
+	{"top-level-null", `null`, true},
+	{"no-users", `{"tenant":{"id":"t"}}`, true},
+
+	{"trailing-garbage", `{"users":[]} x`, false},
+	{"truncated", `{"users":[{"id":"u","methods":[{"id":"p"`, false},
+	{"bad-escape", `{"users":[{"id":"\q"}]}`, false},
+	{"bad-unicode-escape", `{"users":[{"id":"\u12G4"}]}`, false},
+	{"control-character", "{\"users\":[{\"id\":\"a\nb\"}]}", false},
+	{"fractional-lifetime", `{"users":[{"id":"u","methods":[{"id":"t","lifetimeInMinutes":1.5}]}]}`, false},
+	{"number-id", `{"users":[{"id":5}]}`, false},
+	{"string-bool", `{"users":[{"id":"u","onPremisesSyncEnabled":"true"}]}`, false},
+	{"users-not-array", `{"users":{}}`, false},
+	{"leading-zero", `{"users":[],"n":01}`, false},
+	{"bare-minus", `{"users":[],"n":-}`, false},
+	{"dot-without-digits", `{"users":[],"n":1.}`, false},
+	{"exponent-without-digits", `{"users":[],"n":1e}`, false},
+	{"bad-literal", `{"users":[],"n":tru}`, false},
+	{"method-not-object", `{"users":[{"id":"u","methods":[5]}]}`, false},
+	{"method-without-id", `{"users":[{"id":"u","methods":[{"displayName":"x"}]}]}`, false},
+	{"bad-time", `{"users":[{"id":"u","methods":[{"id":"m","createdDateTime":"yesterday"}]}]}`, false},
+	{"duplicate-user", `{"users":[{"id":"u"},{"id":"u"}]}`, false},
+	{"bad-password-auth", `{"tenant":{"passwordAuth":"ldap"},"users":[]}`, false},
+	{"missing-comma", `{"users":[{"id":"u"} {"id":"v"}]}`, false},
+	{"empty", ``, false},
+}
+
+func TestStreamingAgreesWithEncodingJSON(t *testing.T) {
+	t.Parallel()
+	inputs := map[string][]byte{}
+	for _, c := range agreementCases {
+		inputs[c.name] = []byte(c.json)
+	}
+	for _, f := range []string{"../../events/tenant.json", "../../events/tenant-after.json"} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs[f] = data
+	}
+	for name, data := range inputs {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			checkAgreement(t, data)
+		})
+	}
+	for _, c := range agreementCases {
+		if _, err := DecodeDirectory(bytes.NewReader([]byte(c.json))); (err == nil) != c.valid {
+			t.Errorf("%s: err %v, want valid=%v", c.name, err, c.valid)
+		}
+	}
+}
+
+// checkAgreement decodes data with the reference and with the streaming
+// decoder, from a whole buffer and one byte at a time (every token split
+// across reads), with and without the methods' raw bytes.
+func checkAgreement(t *testing.T, data []byte) {
+	t.Helper()
+	want, wantErr := referenceDirectory(data)
+	for _, tc := range []struct {
+		name string
+		read func() (*model.Directory, error)
+		raw  bool
+	}{
+		{"whole", func() (*model.Directory, error) { return DecodeDirectory(bytes.NewReader(data)) }, true},
+		{"byte-by-byte", func() (*model.Directory, error) {
+			return DecodeDirectory(iotest.OneByteReader(bytes.NewReader(data)))
+		}, true},
+		{"without-raw", func() (*model.Directory, error) {
+			return DecodeDirectoryWith(iotest.HalfReader(bytes.NewReader(data)), DirectoryOptions{})
+		}, false},
+	} {
+		got, err := tc.read()
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("%s: err %v, encoding/json err %v", tc.name, err, wantErr)
+		}
+		if err != nil {
+			if !errors.Is(err, model.ErrInvalidInput) {
+				t.Fatalf("%s: error not classified: %v", tc.name, err)
+			}
+			continue
+		}
+		w := want
+		if !tc.raw {
+			w = withoutRaw(want)
+		}
+		if !reflect.DeepEqual(got, w) {
+			t.Fatalf("%s: decoders differ:\n got %s\nwant %s", tc.name, dump(got), dump(w))
+		}
+	}
+}
+
+func withoutRaw(d *model.Directory) *model.Directory {
+	c := *d
+	c.Users = make([]model.User, len(d.Users))
+	copy(c.Users, d.Users)
+	for i := range c.Users {
+		if c.Users[i].Methods == nil {
+			continue
+		}
+		ms := append([]model.Method{}, c.Users[i].Methods...)
+		for j := range ms {
+			ms[j].Raw = nil
+		}
+		c.Users[i].Methods = ms
+	}
+	return &c
+}
+
+func dump(d *model.Directory) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "tenant %+v\n", d.Tenant)
+	for _, u := range d.Users {
+		fmt.Fprintf(&b, "user %+v\n", u)
+		for _, m := range u.Methods {
+			fmt.Fprintf(&b, "  method %+v details %+v raw %s\n", m, m.Detail(), m.Raw)
+		}
+	}
+	return b.String()
+}
+
+func FuzzDecodeDirectory(f *testing.F) {
+	for _, c := range agreementCases {
+		f.Add([]byte(c.json))
+	}
+	if data, err := os.ReadFile("../../events/tenant.json"); err == nil {
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkAgreement(t, data)
+	})
+}
