@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -85,21 +87,56 @@ func runAssess(e env, args []string) int {
 	if err != nil {
 		return inputError(e, err)
 	}
-	out := assessOutput{Users: engine.EvaluateAll(dir)}
-	out.Summary = summarise(out.Users)
-	out.Summary.TenantPolicy.Included = dir.Tenant.HasTenantPolicy()
-	out.Summary.TenantPolicy.Notes = rules.TenantPolicyNotes(dir.Tenant)
-	out.EmergencyAccess = emergencyAccess(engine, dir, out.Users)
 	w := bufio.NewWriterSize(e.stdout, 1<<16)
 	defer w.Flush()
 	if *format == "json" {
-		if err := writeAssessJSON(w, out); err != nil {
+		if err := streamAssessJSON(w, engine, dir); err != nil {
 			return inputError(e, err)
 		}
 		return exitOK
 	}
+	out := assessOutput{Users: engine.EvaluateAll(dir)}
+	out.Summary = summarise(out.Users)
+	out.Summary.tenantPolicy(dir.Tenant)
+	out.EmergencyAccess = emergencyAccess(engine, dir, out.Users)
 	writeAssessTable(w, out)
 	return exitOK
+}
+
+// assessChunk is how many users streamAssessJSON evaluates at a time.
+const assessChunk = 8192
+
+// streamAssessJSON writes the assessOutput of the directory, evaluating a
+// chunk of users at a time (on every core) and writing it before the next,
+// so that a large tenant's assessments are never all in memory together.
+func streamAssessJSON(w io.Writer, engine *rules.Engine, dir *model.Directory) error {
+	aw, err := newAssessJSONWriter(w)
+	if err != nil {
+		return err
+	}
+	s := newSummary()
+	var emergency []*model.User
+	for lo := 0; lo < len(dir.Users); lo += assessChunk {
+		chunk := model.Directory{Tenant: dir.Tenant, Users: dir.Users[lo:min(lo+assessChunk, len(dir.Users))]}
+		as := engine.EvaluateAll(&chunk)
+		for i := range as {
+			s.add(&as[i])
+			if as[i].EmergencyAccess {
+				emergency = append(emergency, &chunk.Users[i])
+			}
+			if err := aw.user(&as[i]); err != nil {
+				return err
+			}
+		}
+	}
+	s.tenantPolicy(dir.Tenant)
+	return aw.close(s, emergencySet(engine, dir.Tenant, emergency))
+}
+
+// tenantPolicy notes whether the tenant's own policy was included.
+func (s *summary) tenantPolicy(t model.Tenant) {
+	s.TenantPolicy.Included = t.HasTenantPolicy()
+	s.TenantPolicy.Notes = rules.TenantPolicyNotes(t)
 }
 
 // loadSource reads the snapshot named by --directory or, with --graph, the
@@ -122,13 +159,26 @@ func loadSource(e env, fs interface{ Name() string }, file string, g *graphFlags
 	return loadDirectory(e, fs, file)
 }
 
+// offlineGCPercent is the garbage collector's target (GOGC) while the
+// offline commands run.
+const offlineGCPercent = 25
+
 // loadDirectory reads the snapshot named by --directory.
 func loadDirectory(e env, fs interface{ Name() string }, file string) (*model.Directory, int) {
 	if file == "" {
 		fmt.Fprintf(e.stderr, "%s: --directory FILE is required (or --graph for the live tenant)\n", fs.Name())
 		return nil, exitUsage
 	}
-	dir, err := graphjson.LoadDirectory(file)
+	// The offline commands hold a whole tenant, and almost all they
+	// allocate stays live until they exit: a low collection target keeps
+	// peak memory near what is live for little work (docs/PERFORMANCE.md).
+	// GOGC, when set, still decides.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(offlineGCPercent)
+	}
+	// They only evaluate: the methods' Graph objects are not kept (they
+	// would be most of the memory).
+	dir, err := graphjson.LoadDirectoryWith(file, graphjson.DirectoryOptions{})
 	if err != nil {
 		return nil, inputError(e, err)
 	}
@@ -143,7 +193,11 @@ func emergencyAccess(e *rules.Engine, dir *model.Directory, as []model.Assessmen
 			users = append(users, &dir.Users[i])
 		}
 	}
-	set, ok := e.EmergencyAccess(dir.Tenant, users)
+	return emergencySet(e, dir.Tenant, users)
+}
+
+func emergencySet(e *rules.Engine, t model.Tenant, users []*model.User) *rules.EmergencyAccessSet {
+	set, ok := e.EmergencyAccess(t, users)
 	if !ok {
 		return nil
 	}
@@ -161,59 +215,67 @@ func loadEngine(policyFile string) (*rules.Engine, error) {
 	return rules.New(p), nil
 }
 
+func newSummary() summary {
+	return summary{ByDiversity: map[string]int{}, ByTier: map[string]int{}, Violations: map[string]int{}}
+}
+
 func summarise(as []model.Assessment) summary {
-	s := summary{ByDiversity: map[string]int{}, ByTier: map[string]int{}, Violations: map[string]int{}}
+	s := newSummary()
 	for i := range as {
-		a := &as[i]
-		s.Users++
-		switch {
-		case a.Compliant:
-			s.Compliant++
-		default:
-			s.NonCompliant++
-		}
-		if a.Exempt {
-			s.Exempt++
-		}
-		if len(a.Paths) == 0 {
-			s.WithoutPath++
-		}
-		if a.Passwordless {
-			s.Passwordless++
-		}
-		if a.PhishingResistant {
-			s.PhishingRes++
-		}
-		s.ByDiversity[diversityBucket(a.Diversity)]++
-		tier := a.Tier
-		if tier == "" {
-			tier = "(no tier)"
-		}
-		switch a.Excluded {
-		case model.ExcludedGuest:
-			s.Guests++
-			tier = "(guests)"
-		case model.ExcludedDisabled:
-			s.DisabledAccounts++
-			tier = "(disabled accounts)"
-		}
-		if len(a.Warnings) > 0 {
-			s.MethodWarnings++
-		}
-		s.ByTier[tier]++
-		for _, v := range a.Violations {
-			s.Violations[v]++
-		}
-		if len(a.TenantSide) > 0 {
-			s.TenantSide++
-		}
-		for _, ig := range a.Ignored {
-			if ig.Reason == model.IgnoredDisabledByTenant {
-				s.TenantPolicy.DisabledMethods++
-			}
-		}
+		s.add(&as[i])
 	}
 	return s
+}
+
+// add counts one user's assessment.
+func (s *summary) add(a *model.Assessment) {
+	s.Users++
+	switch {
+	case a.Compliant:
+		s.Compliant++
+	default:
+		s.NonCompliant++
+	}
+	if a.Exempt {
+		s.Exempt++
+	}
+	if len(a.Paths) == 0 {
+		s.WithoutPath++
+	}
+	if a.Passwordless {
+		s.Passwordless++
+	}
+	if a.PhishingResistant {
+		s.PhishingRes++
+	}
+	s.ByDiversity[diversityBucket(a.Diversity)]++
+	tier := a.Tier
+	if tier == "" {
+		tier = "(no tier)"
+	}
+	switch a.Excluded {
+	case model.ExcludedGuest:
+		s.Guests++
+		tier = "(guests)"
+	case model.ExcludedDisabled:
+		s.DisabledAccounts++
+		tier = "(disabled accounts)"
+	}
+	if len(a.Warnings) > 0 {
+		s.MethodWarnings++
+	}
+	s.ByTier[tier]++
+	for _, v := range a.Violations {
+		s.Violations[v]++
+	}
+	if len(a.TenantSide) > 0 {
+		s.TenantSide++
+	}
+	for _, ig := range a.Ignored {
+		if ig.Reason == model.IgnoredDisabledByTenant {
+			s.TenantPolicy.DisabledMethods++
+		}
+	}
 }
 
 // diversityBucket groups diversity as the report does: 0, 1, 2, 3+.
@@ -224,43 +286,53 @@ func diversityBucket(d int) string {
 	return fmt.Sprint(d)
 }
 
-// writeAssessJSON writes one user per line: the document stays one JSON
-// value, large tenants stay greppable, and compact encoding keeps output
-// cheap next to reading the snapshot.
-func writeAssessJSON(w io.Writer, out assessOutput) error {
-	if _, err := io.WriteString(w, "{\"users\":[\n"); err != nil {
+// assessJSONWriter writes assessOutput one user at a time, one user per
+// line: the document stays one JSON value, large tenants stay greppable,
+// and compact encoding keeps output cheap next to reading the snapshot.
+type assessJSONWriter struct {
+	w     io.Writer
+	buf   bytes.Buffer
+	enc   *json.Encoder
+	users int
+}
+
+func newAssessJSONWriter(w io.Writer) (*assessJSONWriter, error) {
+	aw := &assessJSONWriter{w: w}
+	aw.enc = json.NewEncoder(&aw.buf)
+	aw.enc.SetEscapeHTML(false)
+	_, err := io.WriteString(w, "{\"users\":[\n")
+	return aw, err
+}
+
+func (aw *assessJSONWriter) user(a *model.Assessment) error {
+	aw.buf.Reset()
+	if aw.users > 0 {
+		aw.buf.WriteString(",\n")
+	}
+	aw.users++
+	if err := aw.enc.Encode(a); err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	for i := range out.Users {
-		buf.Reset()
-		if i > 0 {
-			buf.WriteString(",\n")
-		}
-		if err := enc.Encode(&out.Users[i]); err != nil {
-			return err
-		}
-		if _, err := w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))); err != nil {
-			return err
-		}
-	}
-	buf.Reset()
-	buf.WriteString("\n],\"summary\":")
-	if err := enc.Encode(out.Summary); err != nil {
+	_, err := aw.w.Write(bytes.TrimSuffix(aw.buf.Bytes(), []byte("\n")))
+	return err
+}
+
+func (aw *assessJSONWriter) close(s summary, ea *rules.EmergencyAccessSet) error {
+	aw.buf.Reset()
+	aw.buf.WriteString("\n],\"summary\":")
+	if err := aw.enc.Encode(s); err != nil {
 		return err
 	}
-	buf.Truncate(buf.Len() - 1)
-	if out.EmergencyAccess != nil {
-		buf.WriteString(",\"emergencyAccess\":")
-		if err := enc.Encode(out.EmergencyAccess); err != nil {
+	aw.buf.Truncate(aw.buf.Len() - 1)
+	if ea != nil {
+		aw.buf.WriteString(",\"emergencyAccess\":")
+		if err := aw.enc.Encode(ea); err != nil {
 			return err
 		}
-		buf.Truncate(buf.Len() - 1)
+		aw.buf.Truncate(aw.buf.Len() - 1)
 	}
-	buf.WriteString("}\n")
-	_, err := w.Write(buf.Bytes())
+	aw.buf.WriteString("}\n")
+	_, err := aw.w.Write(aw.buf.Bytes())
 	return err
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"io"
 	"os"
 	"path/filepath"
@@ -24,12 +23,15 @@ func snapshot100k(b *testing.B) string {
 		if err != nil {
 			b.Fatal(err)
 		}
-		var buf bytes.Buffer
-		if err := synth.WriteJSON(&buf, synth.Tenant(100_000, 1)); err != nil {
+		snapshotFile = filepath.Join(dir, "tenant-100k.json")
+		f, err := os.Create(snapshotFile)
+		if err != nil {
 			b.Fatal(err)
 		}
-		snapshotFile = filepath.Join(dir, "tenant-100k.json")
-		if err := os.WriteFile(snapshotFile, buf.Bytes(), 0o644); err != nil {
+		if err := synth.WriteTenant(f, 100_000, 1); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
 			b.Fatal(err)
 		}
 	})
