@@ -89,6 +89,14 @@ vulncheck: ## Known vulnerabilities reachable from the code (offline database fr
 bench: ## Run the benchmarks behind docs/PERFORMANCE.md
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/rules/ ./pkg/entralog/ ./cmd/credres/
 
+# Tenant sizes of bench-scale; BEFORE=<credres binary of an older commit> compares it in the same run.
+SCALE_USERS ?= 1000,10000,100000,1000000
+BEFORE ?=
+
+.PHONY: bench-scale
+bench-scale: build ## Offline commands on generated tenants of 1k to 1M users: time, peak memory, ratios to the floor (docs/PERFORMANCE.md)
+	$(GO) run ./scripts/benchscale -credres $(BIN)/credres -users $(SCALE_USERS) $(if $(BEFORE),-before $(BEFORE))
+
 # ---- Deploying (docs/DEPLOY.md) ------------------------------------------------
 SAMCONFIG ?= samconfig.toml
 
