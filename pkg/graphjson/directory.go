@@ -87,11 +87,12 @@ func DecodeDirectoryWith(r io.Reader, o DirectoryOptions) (*model.Directory, err
 
 // directoryDecoder reads a snapshot from a lexer.
 type directoryDecoder struct {
-	l       *lexer
-	opts    DirectoryOptions
-	methods methodDecoder
-	strs    interner // group ids, role names
-	lang    recent   // preferred languages
+	l        *lexer
+	opts     DirectoryOptions
+	methods  methodDecoder
+	strs     interner // group ids, role names
+	lang     recent   // preferred languages
+	userType recent
 	// slab holds the methods of many users: each user's Methods is a
 	// slice of it, capped, so that a million users' methods are a few
 	// hundred allocations rather than a million.
@@ -195,12 +196,14 @@ const (
 	uGroups
 	uMethods
 	uMethodsRegistered
+	uUserType
+	uEligibleRoles
 	uOther
 )
 
 var userFieldNames = [...]string{
 	"id", "userPrincipalName", "displayName", "mail", "preferredLanguage", "onPremisesSyncEnabled",
-	"accountEnabled", "roles", "groups", "methods", "methodsRegistered",
+	"accountEnabled", "roles", "groups", "methods", "methodsRegistered", "userType", "eligibleRoles",
 }
 
 func userField(key []byte) int {
@@ -227,6 +230,10 @@ func userField(key []byte) int {
 		return uMethods
 	case "methodsRegistered":
 		return uMethodsRegistered
+	case "userType":
+		return uUserType
+	case "eligibleRoles":
+		return uEligibleRoles
 	}
 	for i, name := range userFieldNames {
 		if foldEqual(key, name) {
@@ -253,7 +260,7 @@ func (dd *directoryDecoder) user(u *model.User) error {
 		}
 		f := userField(key)
 		switch f {
-		case uID, uUPN, uDisplayName, uMail, uPreferredLanguage:
+		case uID, uUPN, uDisplayName, uMail, uPreferredLanguage, uUserType:
 			err = dd.userString(u, f)
 		case uOnPremisesSyncEnabled:
 			var b opt[bool]
@@ -274,6 +281,8 @@ func (dd *directoryDecoder) user(u *model.User) error {
 			u.Groups, err = dd.strings()
 		case uMethodsRegistered:
 			u.MethodsRegistered, err = dd.strings()
+		case uEligibleRoles:
+			u.EligibleRoles, err = dd.strings()
 		case uMethods:
 			err = dd.userMethods(u)
 		default:
@@ -314,8 +323,11 @@ func appendJSONString(dst []byte, s string) ([]byte, error) {
 func (dd *directoryDecoder) userString(u *model.User, f int) error {
 	var s opt[string]
 	var intern stringTable
-	if f == uPreferredLanguage {
+	switch f {
+	case uPreferredLanguage:
 		intern = &dd.lang
+	case uUserType:
+		intern = &dd.userType
 	}
 	if err := dd.methods.optString(dd.l, &s, intern); err != nil || !s.ok {
 		return err
@@ -331,6 +343,8 @@ func (dd *directoryDecoder) userString(u *model.User, f int) error {
 		u.Mail = s.v
 	case uPreferredLanguage:
 		u.PreferredLanguage = s.v
+	case uUserType:
+		u.UserType = s.v
 	}
 	return nil
 }
