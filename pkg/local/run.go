@@ -105,11 +105,12 @@ func (d *dryRecorder) RecordDryRun(ctx context.Context, kind string, record any)
 	return nil
 }
 
-// deadFile keeps ingest dead letters (malformed audit records) in the state.
-type deadFile struct{ path string }
+// deadFile keeps the dead letters a stage writes itself (malformed audit
+// records, messages that can never succeed) in the state.
+type deadFile struct{ path, stage string }
 
 func (d deadFile) DeadLetter(_ context.Context, body []byte, reason string) error {
-	line, err := json.Marshal(DeadLetter{Stage: "ingest", Body: string(body), Reason: reason, Attempt: 1})
+	line, err := json.Marshal(DeadLetter{Stage: d.stage, Body: string(body), Reason: reason, Attempt: 1})
 	if err != nil {
 		return err
 	}
@@ -160,7 +161,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	rec := &recorder{out: out}
 	requests, nudges, tickets := queue.NewMemory(), queue.NewMemory(), queue.NewMemory()
-	dead := deadFile{filepath.Join(cfg.StateDir, "dead-letters.jsonl")}
+	deadPath := filepath.Join(cfg.StateDir, "dead-letters.jsonl")
+	dead := deadFile{deadPath, "ingest"}
 	res := &Result{OutboxDir: outDir}
 
 	if cfg.Events != nil {
@@ -182,10 +184,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	eval := pipeline.Evaluate{
 		Users: reader, Store: st, Engine: cfg.Engine, Tenant: cfg.Directory.Tenant,
-		Nudges: nudges, Tickets: tickets, Now: cfg.Now,
+		Nudges: nudges, Tickets: tickets, Dead: deadFile{deadPath, "evaluate"}, Now: cfg.Now,
 	}
-	nudge := pipeline.NudgeStage{Store: st, Sender: rec, Render: cfg.Render, Now: cfg.Now}
-	ticket := pipeline.TicketStage{Store: st, Sender: rec, Render: cfg.Render, Now: cfg.Now}
+	nudge := pipeline.NudgeStage{Store: st, Sender: rec, Render: cfg.Render, Dead: deadFile{deadPath, "nudge"}, Now: cfg.Now}
+	ticket := pipeline.TicketStage{Store: st, Sender: rec, Render: cfg.Render, Dead: deadFile{deadPath, "ticket"}, Now: cfg.Now}
 	if cfg.DryRun {
 		dry := &dryRecorder{out: out, rec: rec}
 		nudge.DryRun, ticket.DryRun = dry, dry
@@ -203,7 +205,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.Nudges, res.Tickets = rec.nudges, rec.tickets
 	for _, d := range res.Dead {
 		line, _ := json.Marshal(d)
-		if err := appendLine(dead.path, line); err != nil {
+		if err := appendLine(deadPath, line); err != nil {
 			return res, fmt.Errorf("local: dead letters: %w", err)
 		}
 	}

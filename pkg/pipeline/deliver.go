@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -68,7 +69,10 @@ type NudgeStage struct {
 	// history is kept as if it had been sent, so that a dry run shows the
 	// real schedule of reminders and escalations.
 	DryRun DryRunLog
-	Now    func() time.Time
+	// Dead, when set, takes messages that can never be delivered at once
+	// (see Evaluate.Dead).
+	Dead DeadLetters
+	Now  func() time.Time
 }
 
 // TicketStage opens, updates and resolves helpdesk tickets.
@@ -77,13 +81,14 @@ type TicketStage struct {
 	Sender TicketSender
 	Render Renderer
 	DryRun DryRunLog
+	Dead   DeadLetters
 	Now    func() time.Time
 }
 
 // Handle delivers a batch of decision messages and returns the ones to
 // deliver again.
 func (n *NudgeStage) Handle(ctx context.Context, msgs []Message) []Failure {
-	return deliverAll(ctx, msgs, n.Store, "nudge", func(ctx context.Context, dm model.DecisionMessage) error {
+	return deliverAll(ctx, msgs, n.Store, n.Dead, "nudge", func(ctx context.Context, dm model.DecisionMessage) error {
 		switch dm.Decision.Kind {
 		case model.DecisionNudge:
 			rec := model.NudgeRecord{
@@ -172,7 +177,7 @@ func (n *NudgeStage) send(ctx context.Context, dm model.DecisionMessage, rec *mo
 // Handle delivers a batch of decision messages and returns the ones to
 // deliver again.
 func (t *TicketStage) Handle(ctx context.Context, msgs []Message) []Failure {
-	return deliverAll(ctx, msgs, t.Store, "ticket", func(ctx context.Context, dm model.DecisionMessage) error {
+	return deliverAll(ctx, msgs, t.Store, t.Dead, "ticket", func(ctx context.Context, dm model.DecisionMessage) error {
 		userID := dm.Decision.UserID
 		state, err := t.Store.LoadUser(ctx, userID)
 		if err != nil {
@@ -303,7 +308,11 @@ func ticketRecord(dm model.DecisionMessage, tk *model.Ticket, action string, now
 // of a user (a FIFO message group) failed, the user's later messages in the
 // batch are returned undelivered, so that they are delivered after it, in
 // order: a resolve must never overtake the ticket it resolves.
-func deliverAll(ctx context.Context, msgs []Message, store DeliveryStore, stage string, deliver func(context.Context, model.DecisionMessage) error) []Failure {
+//
+// A message that can never be delivered (malformed, or a delivery failing
+// with model.ErrInvalidInput) goes to dead at once and holds nothing back;
+// a throttled delivery is retried after ThrottledRetry.
+func deliverAll(ctx context.Context, msgs []Message, store DeliveryStore, dead DeadLetters, stage string, deliver func(context.Context, model.DecisionMessage) error) []Failure {
 	log := zerolog.Ctx(ctx)
 	var failures []Failure
 	groups := fifoGroups{}
@@ -312,7 +321,10 @@ func deliverAll(ctx context.Context, msgs []Message, store DeliveryStore, stage 
 		if err := json.Unmarshal(m.Body, &dm); err != nil || dm.ID == "" || dm.Decision.UserID == "" {
 			reason := fmt.Sprintf("malformed decision message: %v", orMissing(err))
 			log.Error().Str("messageId", m.ID).Str("reason", reason).Msg("message rejected")
-			failures = append(failures, Failure{m.ID, reason})
+			if deadLetterNow(ctx, dead, m, reason) {
+				continue
+			}
+			failures = append(failures, Failure{MessageID: m.ID, Reason: reason})
 			groups.fail(m.GroupID)
 			continue
 		}
@@ -321,11 +333,11 @@ func deliverAll(ctx context.Context, msgs []Message, store DeliveryStore, stage 
 			group = dm.Decision.UserID
 		}
 		if groups.held(group) {
-			failures = append(failures, Failure{m.ID, heldBackReason})
+			failures = append(failures, Failure{MessageID: m.ID, Reason: heldBackReason})
 			continue
 		}
-		fail := func(reason string) {
-			failures = append(failures, Failure{m.ID, reason})
+		fail := func(reason string, err error) {
+			failures = append(failures, failure(m.ID, reason, err))
 			groups.fail(group)
 		}
 		ulog := log.With().Str("userId", dm.Decision.UserID).Str("decisionId", dm.ID).Str("decision", string(dm.Decision.Kind)).Logger()
@@ -333,7 +345,7 @@ func deliverAll(ctx context.Context, msgs []Message, store DeliveryStore, stage 
 		claim, err := store.Claim(ctx, key, DefaultClaimLease)
 		if err != nil {
 			ulog.Error().Err(err).Msg("claim failed; retried")
-			fail(err.Error())
+			fail(err.Error(), err)
 			continue
 		}
 		switch claim {
@@ -341,12 +353,18 @@ func deliverAll(ctx context.Context, msgs []Message, store DeliveryStore, stage 
 			ulog.Info().Msg("already delivered; duplicate ignored")
 			continue
 		case model.InProgress:
-			fail("another delivery of this decision is in progress")
+			fail("another delivery of this decision is in progress", nil)
 			continue
 		}
 		if err := deliver(ctx, dm); err != nil {
+			reason := fmt.Sprintf("%s %s: %v", stage, dm.ID, err)
+			if errors.Is(err, model.ErrInvalidInput) && deadLetterNow(ctx, dead, m, reason) {
+				// Its lease runs out on its own, so that the decision can
+				// be delivered once an operator redrives it.
+				continue
+			}
 			ulog.Error().Err(err).Msg("delivery failed; retried")
-			fail(fmt.Sprintf("%s %s: %v", stage, dm.ID, err))
+			fail(reason, err)
 			continue
 		}
 		if err := store.Complete(ctx, key, DefaultRetention); err != nil {

@@ -26,6 +26,9 @@ type Message struct {
 type Failure struct {
 	MessageID string
 	Reason    string
+	// RetryAfter, when set, asks for the next delivery no sooner than this
+	// (throttling; see ThrottledRetry).
+	RetryAfter time.Duration
 }
 
 // UserReader reads users and their methods live (Microsoft Graph in the
@@ -56,7 +59,11 @@ type Evaluate struct {
 	Tenant  model.Tenant
 	Nudges  DecisionQueue // nudge and resolve decisions
 	Tickets DecisionQueue // ticket and resolve decisions
-	Now     func() time.Time
+	// Dead, when set, takes messages that can never be evaluated at once
+	// (the queue's own dead-letter queue); without it they fail until the
+	// queue's redrive moves them there.
+	Dead DeadLetters
+	Now  func() time.Time
 }
 
 // Outcome reports what happened to one user, for logs and the local runner.
@@ -76,7 +83,7 @@ func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Fa
 	log := zerolog.Ctx(ctx)
 	var failures []Failure
 	type pending struct {
-		msgIDs   []string
+		msgs     []Message
 		baseline bool
 		campaign bool
 	}
@@ -93,7 +100,9 @@ func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Fa
 		if err != nil {
 			reason := fmt.Sprintf("malformed evaluation request: %v", err)
 			log.Error().Str("messageId", m.ID).Str("reason", reason).Msg("message rejected")
-			failures = append(failures, Failure{m.ID, reason})
+			if !deadLetterNow(ctx, ev.Dead, m, reason) {
+				failures = append(failures, Failure{MessageID: m.ID, Reason: reason})
+			}
 			continue
 		}
 		p := users[req.UserID]
@@ -102,7 +111,7 @@ func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Fa
 			users[req.UserID] = p
 			order = append(order, req.UserID)
 		}
-		p.msgIDs = append(p.msgIDs, m.ID)
+		p.msgs = append(p.msgs, m)
 		// A batch acts on first findings unless every request is a baseline.
 		p.baseline = p.baseline && req.Baseline
 		p.campaign = p.campaign || req.Reason == model.ReasonCampaign
@@ -124,9 +133,15 @@ func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Fa
 		outcomes = append(outcomes, out)
 		if out.Err != nil {
 			ulog := log.With().Str("userId", id).Logger()
-			ulog.Error().Err(out.Err).Msg("evaluation failed; its messages are retried")
-			for _, mid := range p.msgIDs {
-				failures = append(failures, Failure{mid, out.Err.Error()})
+			invalid := errors.Is(out.Err, model.ErrInvalidInput)
+			if !invalid {
+				ulog.Error().Err(out.Err).Msg("evaluation failed; its messages are retried")
+			}
+			for _, m := range p.msgs {
+				if invalid && deadLetterNow(ctx, ev.Dead, m, out.Err.Error()) {
+					continue
+				}
+				failures = append(failures, failure(m.ID, out.Err.Error(), out.Err))
 			}
 		}
 	}

@@ -38,7 +38,7 @@ func HoldBack(msgs []Message, failures []Failure) []Failure {
 		case failed[m.ID]:
 			groups.fail(m.GroupID)
 		case groups.held(m.GroupID):
-			out = append(out, Failure{m.ID, heldBackReason})
+			out = append(out, Failure{MessageID: m.ID, Reason: heldBackReason})
 		}
 	}
 	return out

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -462,6 +463,38 @@ func entryByID(entries []types.SendMessageBatchRequestEntry, id string) (types.S
 		}
 	}
 	return types.SendMessageBatchRequestEntry{}, false
+}
+
+// maxVisibility is the longest visibility timeout SQS accepts: 12 hours.
+const maxVisibility = 12 * time.Hour
+
+// Delay makes the received messages with these receipt handles visible
+// again only after d (at most 12 hours), with ChangeMessageVisibilityBatch,
+// ten at a time. It is how a throttled message waits longer than the
+// queue's visibility timeout before its next delivery.
+func (q *SQS) Delay(ctx context.Context, receipts []string, d time.Duration) error {
+	secs := int32(min(d, maxVisibility) / time.Second)
+	var failed []string
+	for start := 0; start < len(receipts); start += maxBatchEntries {
+		end := min(start+maxBatchEntries, len(receipts))
+		entries := make([]types.ChangeMessageVisibilityBatchRequestEntry, 0, end-start)
+		for i, r := range receipts[start:end] {
+			entries = append(entries, types.ChangeMessageVisibilityBatchRequestEntry{
+				Id: aws.String(strconv.Itoa(start + i)), ReceiptHandle: aws.String(r), VisibilityTimeout: secs,
+			})
+		}
+		out, err := q.client.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(q.url), Entries: entries})
+		if err != nil {
+			return q.fail(fmt.Sprintf("delay %d messages", len(receipts)), err)
+		}
+		for _, f := range out.Failed {
+			failed = append(failed, fmt.Sprintf("entry %s (%s)", aws.ToString(f.Id), aws.ToString(f.Code)))
+		}
+	}
+	if len(failed) > 0 {
+		return q.fail(fmt.Sprintf("delay %d messages", len(receipts)), fmt.Errorf("%d not delayed: %s", len(failed), strings.Join(failed, "; ")))
+	}
+	return nil
 }
 
 // HelpdeskQueue sends ticket events to a helpdesk's queue as

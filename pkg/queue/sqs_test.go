@@ -685,3 +685,28 @@ var (
 	_ pipeline.TicketSender  = (*HelpdeskQueue)(nil)
 	_ pipeline.NudgeSender   = (*NudgeOutboxQueue)(nil)
 )
+
+// Delay hides received messages for longer than the queue's visibility
+// timeout.
+func TestSQSDelayExtendsTheVisibilityTimeout(t *testing.T) {
+	t.Parallel()
+	client := awstest.SQS(t)
+	ctx := context.Background()
+	url := createQueue(t, client, ".fifo", map[string]string{string(types.QueueAttributeNameVisibilityTimeout): "1"})
+	q := NewSQS(client, url)
+	if err := q.SendRequests(ctx, []model.EvaluationRequest{auditRequest("u1", "a1")}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), WaitTimeSeconds: 1})
+	if err != nil || len(out.Messages) != 1 {
+		t.Fatalf("receive: %v, %d messages", err, len(out.Messages))
+	}
+	if err := q.Delay(ctx, []string{aws.ToString(out.Messages[0].ReceiptHandle)}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // past the queue's own timeout of 1 s
+	again, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), WaitTimeSeconds: 1})
+	if err != nil || len(again.Messages) != 0 {
+		t.Errorf("receive after the queue's timeout: %v, %d messages; want none for an hour", err, len(again.Messages))
+	}
+}

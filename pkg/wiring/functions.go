@@ -52,7 +52,7 @@ func EvaluateFunction(ctx context.Context, env *Env, log zerolog.Logger) (any, e
 	if err != nil {
 		return nil, err
 	}
-	return Evaluate(stage, log), nil
+	return Evaluate(stage, env.source(EnvEvaluateQueue), log), nil
 }
 
 // NudgeFunction delivers nudges: by mail and Teams through Graph, or onto
@@ -70,7 +70,7 @@ func NudgeFunction(ctx context.Context, env *Env, log zerolog.Logger) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	return Nudge(stage, log), nil
+	return Nudge(stage, env.source(EnvNudgeQueue), log), nil
 }
 
 // TicketFunction delivers ticket events to the helpdesk.
@@ -83,7 +83,7 @@ func TicketFunction(_ context.Context, env *Env, log zerolog.Logger) (any, error
 	if err != nil {
 		return nil, err
 	}
-	return Ticket(stage, log), nil
+	return Ticket(stage, env.source(EnvTicketQueue), log), nil
 }
 
 // SweepFunction reconciles with Graph's registration report.

@@ -25,6 +25,37 @@ func withRequest(ctx context.Context, log zerolog.Logger) (context.Context, zero
 	return l.WithContext(ctx), l
 }
 
+// Redelivery delays the next delivery of received messages, by receipt
+// handle (queue.SQS on the function's source queue).
+type Redelivery interface {
+	Delay(ctx context.Context, receipts []string, d time.Duration) error
+}
+
+// delay extends the visibility timeout of the failed messages that ask for
+// a later retry (throttling). Should that fail, they come back after the
+// queue's own visibility timeout, which is logged and no worse than before.
+func delay(ctx context.Context, source Redelivery, ev events.SQSEvent, failures []pipeline.Failure) {
+	if source == nil {
+		return
+	}
+	receipts := map[time.Duration][]string{}
+	for _, f := range failures {
+		if f.RetryAfter <= 0 {
+			continue
+		}
+		for _, r := range ev.Records {
+			if r.MessageId == f.MessageID {
+				receipts[f.RetryAfter] = append(receipts[f.RetryAfter], r.ReceiptHandle)
+			}
+		}
+	}
+	for d, rs := range receipts {
+		if err := source.Delay(ctx, rs, d); err != nil {
+			zerolog.Ctx(ctx).Warn().Err(err).Int("messages", len(rs)).Msg("throttled messages come back after the usual visibility timeout")
+		}
+	}
+}
+
 func messages(ev events.SQSEvent) []pipeline.Message {
 	out := make([]pipeline.Message, len(ev.Records))
 	for i, r := range ev.Records {
@@ -46,31 +77,35 @@ func response(ev events.SQSEvent, failures []pipeline.Failure) events.SQSEventRe
 // SQSHandler is the signature of an SQS-triggered function.
 type SQSHandler func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error)
 
-// Evaluate handles the evaluation queue.
-func Evaluate(stage *pipeline.Evaluate, log zerolog.Logger) SQSHandler {
+// Evaluate handles the evaluation queue; source, when set, delays throttled
+// messages (as in Nudge and Ticket).
+func Evaluate(stage *pipeline.Evaluate, source Redelivery, log zerolog.Logger) SQSHandler {
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		ctx, l := withRequest(ctx, log)
 		outcomes, failures := stage.Handle(ctx, messages(ev))
+		delay(ctx, source, ev, failures)
 		l.Info().Int("messages", len(ev.Records)).Int("users", len(outcomes)).Int("failed", len(failures)).Msg("evaluate batch done")
 		return response(ev, failures), nil
 	}
 }
 
 // Nudge handles the nudge queue.
-func Nudge(stage *pipeline.NudgeStage, log zerolog.Logger) SQSHandler {
+func Nudge(stage *pipeline.NudgeStage, source Redelivery, log zerolog.Logger) SQSHandler {
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		ctx, l := withRequest(ctx, log)
 		failures := stage.Handle(ctx, messages(ev))
+		delay(ctx, source, ev, failures)
 		l.Info().Int("messages", len(ev.Records)).Int("failed", len(failures)).Msg("nudge batch done")
 		return response(ev, failures), nil
 	}
 }
 
 // Ticket handles the ticket queue.
-func Ticket(stage *pipeline.TicketStage, log zerolog.Logger) SQSHandler {
+func Ticket(stage *pipeline.TicketStage, source Redelivery, log zerolog.Logger) SQSHandler {
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		ctx, l := withRequest(ctx, log)
 		failures := stage.Handle(ctx, messages(ev))
+		delay(ctx, source, ev, failures)
 		l.Info().Int("messages", len(ev.Records)).Int("failed", len(failures)).Msg("ticket batch done")
 		return response(ev, failures), nil
 	}

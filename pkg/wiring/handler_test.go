@@ -154,7 +154,7 @@ func TestEvaluateHandler(t *testing.T) {
 	h := Evaluate(&pipeline.Evaluate{
 		Users: reader, Store: st, Engine: rules.New(nil), Tenant: reader.Dir.Tenant,
 		Nudges: nudges, Tickets: tickets, Now: clock(),
-	}, zerolog.New(&logs))
+	}, nil, zerolog.New(&logs))
 	resp, err := h(invocation(), ev)
 	if err != nil {
 		t.Fatal(err)
@@ -200,10 +200,10 @@ func TestNudgeAndTicketHandlers(t *testing.T) {
 
 	var nev events.SQSEvent
 	readEvent(t, "sqs-nudge.json", &nev)
-	nresp, _ := Nudge(&pipeline.NudgeStage{Store: st, Sender: out, Now: clock()}, log)(invocation(), nev)
+	nresp, _ := Nudge(&pipeline.NudgeStage{Store: st, Sender: out, Now: clock()}, nil, log)(invocation(), nev)
 	var tev events.SQSEvent
 	readEvent(t, "sqs-ticket.json", &tev)
-	tresp, _ := Ticket(&pipeline.TicketStage{Store: st, Sender: out, Now: clock()}, log)(invocation(), tev)
+	tresp, _ := Ticket(&pipeline.TicketStage{Store: st, Sender: out, Now: clock()}, nil, log)(invocation(), tev)
 
 	nudgeLines, _ := os.ReadFile(filepath.Join(dir, "outbox", notify.NudgesFile))
 	ticketLines, _ := os.ReadFile(filepath.Join(dir, "outbox", notify.TicketsFile))

@@ -25,6 +25,10 @@ const (
 	EnvClaimsTable     = "CREDRES_CLAIMS_TABLE"
 	EnvCheckpointTable = "CREDRES_CHECKPOINT_TABLE"
 	EnvEvaluateQueue   = "CREDRES_EVALUATE_QUEUE_URL"
+	// EnvDeadLetterQueue is the dead-letter queue of an SQS-triggered
+	// function's source queue: messages that can never succeed go there at
+	// once (pipeline's error kinds).
+	EnvDeadLetterQueue = "CREDRES_DEAD_LETTER_QUEUE_URL"
 	EnvNudgeQueue      = "CREDRES_NUDGE_QUEUE_URL"
 	EnvTicketQueue     = "CREDRES_TICKET_QUEUE_URL"
 	EnvHelpdeskQueue   = "CREDRES_HELPDESK_QUEUE_URL"

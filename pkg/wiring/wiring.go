@@ -139,6 +139,26 @@ func (e *Env) store(claims bool) *store.DynamoDB {
 
 func (e *Env) queue(name string) *queue.SQS { return queue.NewSQS(e.SQS, e.Required(name)) }
 
+// source is the function's own source queue, named by the same setting
+// its producer sends to; unset (local tools, tests), throttled messages are
+// not delayed.
+func (e *Env) source(name string) Redelivery {
+	url := e.Optional(name, "")
+	if url == "" {
+		return nil
+	}
+	return queue.NewSQS(e.SQS, url)
+}
+
+// dead is the function's dead-letter queue (EnvDeadLetterQueue), or nil.
+func (e *Env) dead() pipeline.DeadLetters {
+	url := e.Optional(EnvDeadLetterQueue, "")
+	if url == "" {
+		return nil
+	}
+	return queue.NewSQS(e.SQS, url)
+}
+
 // Renderer builds the nudge and ticket renderer from the policy and the
 // optional template folder.
 func (e *Env) Renderer() (*notify.Renderer, error) {
@@ -149,7 +169,7 @@ func (e *Env) Renderer() (*notify.Renderer, error) {
 func (e *Env) Evaluate(users pipeline.UserReader) (*pipeline.Evaluate, error) {
 	st := &pipeline.Evaluate{
 		Users: users, Store: e.store(false), Engine: e.Engine, Tenant: e.Tenant,
-		Nudges: e.queue(EnvNudgeQueue), Tickets: e.queue(EnvTicketQueue), Now: e.Now,
+		Nudges: e.queue(EnvNudgeQueue), Tickets: e.queue(EnvTicketQueue), Dead: e.dead(), Now: e.Now,
 	}
 	return st, e.Err()
 }
@@ -161,7 +181,7 @@ func (e *Env) Nudge(sender pipeline.NudgeSender) (*pipeline.NudgeStage, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &pipeline.NudgeStage{Store: e.store(true), Sender: sender, Render: r, Now: e.Now}
+	st := &pipeline.NudgeStage{Store: e.store(true), Sender: sender, Render: r, Dead: e.dead(), Now: e.Now}
 	if e.Bool(EnvDryRun, false) {
 		st.DryRun = st.Store.(*store.DynamoDB)
 	}
@@ -221,7 +241,7 @@ func (e *Env) Ticket(sender pipeline.TicketSender) (*pipeline.TicketStage, error
 	if err != nil {
 		return nil, err
 	}
-	st := &pipeline.TicketStage{Store: e.store(true), Sender: sender, Render: r, Now: e.Now}
+	st := &pipeline.TicketStage{Store: e.store(true), Sender: sender, Render: r, Dead: e.dead(), Now: e.Now}
 	if e.Bool(EnvDryRun, false) {
 		st.DryRun = st.Store.(*store.DynamoDB)
 	}
