@@ -45,6 +45,12 @@ func Dependency(u *model.User, dep model.Dependency) string {
 		return "the hardware OATH token" + label
 	case model.DepEmailProvider:
 		return "the email provider"
+	case model.DepExternalMFA:
+		return "the external MFA provider" + label
+	case model.DepSmartCard:
+		return "the smart card (certificate-based authentication)"
+	case model.DepPKI:
+		return "the tenant's PKI (its certificate authorities and revocation lists)"
 	case model.DepEntraAuth:
 		return "the Microsoft Entra authentication service"
 	}
@@ -56,7 +62,7 @@ func methodLabel(u *model.User, id string) string {
 		return ""
 	}
 	for _, m := range u.Methods {
-		if m.ID != id {
+		if m.ID != id && (m.Kind != model.KindExternalMFA || m.Detail().ConfigurationID != id) {
 			continue
 		}
 		name := m.DisplayName
@@ -108,6 +114,8 @@ func Method(m model.Method) string {
 		s = "email " + mask.Email(m.EmailAddress)
 	case model.KindTemporaryAccessPass:
 		s = "Temporary Access Pass"
+	case model.KindExternalMFA:
+		s = "external MFA provider"
 	default:
 		s = "unknown method type " + mask.Line(strings.TrimPrefix(m.GraphType, "#microsoft.graph."))
 	}

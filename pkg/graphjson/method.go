@@ -28,7 +28,7 @@ type graphMethod struct {
 	AttestationLevel, DeviceTag       opt[string]
 	PhoneAppVersion, KeyStrength      opt[string]
 	Platform, StartDateTime           opt[string]
-	UsabilityReason                   opt[string]
+	UsabilityReason, ConfigurationID  opt[string]
 	LifetimeInMins                    opt[int]
 	IsUsableOnce, IsUsable            opt[bool]
 	HasPassword, HasSecretKey, HasTAP bool
@@ -153,6 +153,7 @@ var methodFieldNames = [...]string{
 	"aaGuid", "model", "attestationLevel", "deviceTag", "phoneAppVersion", "keyStrength",
 	"platform", "password", "secretKey", "temporaryAccessPass", "startDateTime",
 	"lifetimeInMinutes", "isUsableOnce", "isUsable", "methodUsabilityReason", "device",
+	"configurationId",
 }
 
 const (
@@ -183,6 +184,7 @@ const (
 	fIsUsable
 	fUsabilityReason
 	fDevice
+	fConfigurationID
 	fUnknown
 )
 
@@ -263,6 +265,8 @@ func methodFieldExact(key []byte) int {
 		return fUsabilityReason
 	case "device":
 		return fDevice
+	case "configurationId":
+		return fConfigurationID
 	}
 	return fUnknown
 }
@@ -352,6 +356,8 @@ func (d *methodDecoder) field(l *lexer, g *graphMethod, f int) error {
 		dst, intern = &g.StartDateTime, nil
 	case fUsabilityReason:
 		dst = &g.UsabilityReason
+	case fConfigurationID:
+		dst = &g.ConfigurationID
 	}
 	return d.optString(l, dst, intern)
 }
@@ -473,6 +479,7 @@ func (d *methodDecoder) build(m *model.Method, g *graphMethod, graphType string)
 	det.AttestationLevel = g.AttestationLevel.or("")
 	det.KeyStrength = g.KeyStrength.or("")
 	det.Platform = g.Platform.or("")
+	det.ConfigurationID = g.ConfigurationID.or("")
 	if g.StartDateTime.ok && g.StartDateTime.v != "" {
 		t, err := graphtime.Parse(g.StartDateTime.v)
 		if err != nil {
@@ -583,6 +590,8 @@ func kindOf(graphType, phoneType, aaguid string) model.MethodKind {
 		return model.KindTemporaryAccessPass
 	case model.GraphPlatformCredential:
 		return model.KindPlatformCredential
+	case model.GraphExternal:
+		return model.KindExternalMFA
 	}
 	return model.KindUnknown
 }

@@ -22,7 +22,13 @@ const (
 	DepWindowsDevice         Dependency = "windows-device"
 	DepMacDevice             Dependency = "mac-device"
 	DepHardwareToken         Dependency = "hardware-token"
-	DepEmailProvider         Dependency = "email-provider"
+	DepExternalMFA           Dependency = "external-mfa"
+	DepSmartCard             Dependency = "smart-card"
+	DepPKI                   Dependency = "pki"
+	// DepEmailProvider is the user's email provider. Email one-time
+	// passcodes only reset passwords, so no sign-in path depends on it: it
+	// is not among DependencyKinds, and a policy may accept it to no effect.
+	DepEmailProvider Dependency = "email-provider"
 )
 
 // DependencyKinds lists every dependency kind in the order of docs/DESIGN.md, Dependencies.
@@ -30,7 +36,8 @@ const (
 var DependencyKinds = []Dependency{
 	DepEntraAuth, DepEntraMFA, DepOnPremises, DepPhoneCarrier, DepPushService,
 	DepMobileDevice, DepAlternateMobileDevice, DepOfficePhone, DepSecurityKey,
-	DepWindowsDevice, DepMacDevice, DepHardwareToken, DepEmailProvider,
+	DepWindowsDevice, DepMacDevice, DepHardwareToken, DepExternalMFA,
+	DepSmartCard, DepPKI,
 }
 
 // Instance returns the id of one instance of an instance kind, e.g.

@@ -57,6 +57,9 @@ type User struct {
 	// activate at any moment.
 	EligibleRoles []string `json:"eligibleRoles,omitempty"`
 	Methods       []Method `json:"methods"`
+	// AuthorizationInfo holds the user's certificateUserIds, the bindings
+	// of certificate-based authentication.
+	AuthorizationInfo *AuthorizationInfo `json:"authorizationInfo,omitempty"`
 	// MethodsRegistered is the user's methodsRegistered list from the Graph
 	// registration report, when known. "microsoftAuthenticatorPasswordless"
 	// there is the only signal of passwordless phone sign-in (docs/DESIGN.md, Methods).
@@ -68,6 +71,18 @@ type User struct {
 
 // Admin reports whether the user holds or is eligible for a directory role.
 func (u User) Admin() bool { return len(u.Roles)+len(u.EligibleRoles) > 0 }
+
+// AuthorizationInfo is Graph's authorizationInfo of a user.
+type AuthorizationInfo struct {
+	CertificateUserIDs []string `json:"certificateUserIds,omitempty"`
+}
+
+// HasCertificate reports whether certificates are bound to the user
+// (certificateUserIds), so that certificate-based authentication can sign
+// them in where the tenant enables it.
+func (u User) HasCertificate() bool {
+	return u.AuthorizationInfo != nil && len(u.AuthorizationInfo.CertificateUserIDs) > 0
+}
 
 // Guest reports whether the user is a guest (userType "Guest", in any case).
 func (u User) Guest() bool { return strings.EqualFold(u.UserType, "guest") }

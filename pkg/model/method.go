@@ -24,6 +24,7 @@ const (
 	KindPlatformCredential   MethodKind = "platform-credential"
 	KindEmail                MethodKind = "email"
 	KindTemporaryAccessPass  MethodKind = "temporary-access-pass"
+	KindExternalMFA          MethodKind = "external-mfa"
 	KindUnknown              MethodKind = "unknown"
 )
 
@@ -32,7 +33,7 @@ var MethodKinds = []MethodKind{
 	KindPassword, KindMobilePhone, KindAlternateMobilePhone, KindOfficePhone,
 	KindAuthenticator, KindSoftwareOath, KindHardwareOath, KindFIDO2,
 	KindPasskeyAuthenticator, KindWindowsHello, KindPlatformCredential,
-	KindEmail, KindTemporaryAccessPass, KindUnknown,
+	KindEmail, KindTemporaryAccessPass, KindExternalMFA, KindUnknown,
 }
 
 // Graph @odata.type values of the authentication-method resources.
@@ -47,6 +48,7 @@ const (
 	GraphHardwareOath       = "#microsoft.graph.hardwareOathAuthenticationMethod"
 	GraphTemporaryAccess    = "#microsoft.graph.temporaryAccessPassAuthenticationMethod"
 	GraphPlatformCredential = "#microsoft.graph.platformCredentialAuthenticationMethod"
+	GraphExternal           = "#microsoft.graph.externalAuthenticationMethod"
 )
 
 // AuthenticatorAAGUIDs are the AAGUIDs of passkeys held in Microsoft
@@ -97,6 +99,9 @@ type MethodDetails struct {
 	AttestationLevel string // security keys
 	KeyStrength      string // Windows Hello, platform credentials
 	Platform         string // platform credentials
+	// ConfigurationID is an external authentication method's provider
+	// configuration (externalAuthenticationMethodConfiguration id).
+	ConfigurationID string
 
 	// Temporary Access Pass.
 	TAPStart         time.Time
@@ -161,6 +166,7 @@ func (m Method) MarshalJSON() ([]byte, error) {
 	put("phoneAppVersion", m.PhoneAppVersion)
 	put("keyStrength", d.KeyStrength)
 	put("platform", d.Platform)
+	put("configurationId", d.ConfigurationID)
 	if m.GraphType == GraphTemporaryAccess {
 		if !d.TAPStart.IsZero() {
 			obj["startDateTime"] = d.TAPStart.UTC().Format(time.RFC3339)

@@ -112,6 +112,38 @@ type MethodTarget struct {
 	AuthenticationMode string `json:"authenticationMode"`
 }
 
+// X509Modes is how certificate-based authentication binds certificates
+// to single- or multifactor strength: a default mode, and rules that bind
+// an issuer or a policy OID to a mode.
+type X509Modes struct {
+	DefaultMode string `json:"x509CertificateAuthenticationDefaultMode"`
+	Rules       []struct {
+		Mode string `json:"x509CertificateAuthenticationMode"`
+	} `json:"rules"`
+}
+
+// The x509CertificateAuthenticationMode values.
+const (
+	X509SingleFactor = "x509CertificateSingleFactor"
+	X509MultiFactor  = "x509CertificateMultiFactor"
+)
+
+// MultiFactor reports whether every certificate binds to multifactor
+// strength: the default is multifactor and no rule binds one to single
+// factor. credres does not know which issuer or policy OID a user's
+// certificate has, so anything less counts as single factor.
+func (m *X509Modes) MultiFactor() bool {
+	if m == nil || m.DefaultMode != X509MultiFactor {
+		return false
+	}
+	for _, r := range m.Rules {
+		if r.Mode != X509MultiFactor {
+			return false
+		}
+	}
+	return true
+}
+
 // KeyRestrictions is Fido2's AAGUID allow or block list.
 type KeyRestrictions struct {
 	IsEnforced      bool     `json:"isEnforced"`
@@ -131,7 +163,9 @@ type MethodConfig struct {
 	IsOfficePhoneAllowed *bool            `json:"isOfficePhoneAllowed"`
 	IsSoftwareOathOn     *bool            `json:"isSoftwareOathEnabled"`
 	KeyRestrictions      *KeyRestrictions `json:"keyRestrictions"`
-	Known                bool             `json:"-"`
+	// X509Modes is X509Certificate's authenticationModeConfiguration.
+	X509Modes *X509Modes `json:"authenticationModeConfiguration"`
+	Known     bool       `json:"-"`
 }
 
 // AuthMethodsPolicy is the body of GET /policies/authenticationMethodsPolicy.

@@ -285,7 +285,9 @@ var kindAbout = map[model.Dependency]string{
 	model.DepWindowsDevice:         "every Windows Hello for Business device",
 	model.DepMacDevice:             "every Mac with a platform credential",
 	model.DepHardwareToken:         "every hardware OATH token",
-	model.DepEmailProvider:         "the email provider (email codes only reset passwords, so no one depends on it to sign in)",
+	model.DepExternalMFA:           "every external MFA provider (third-party second factors)",
+	model.DepSmartCard:             "users' smart cards and certificates (certificate-based authentication)",
+	model.DepPKI:                   "the tenant's PKI: the certificate authorities and revocation lists certificate-based authentication checks",
 }
 
 func kindName(kind model.Dependency) string {
@@ -317,7 +319,9 @@ var kindOne = map[model.Dependency]string{
 	model.DepWindowsDevice:         "one Windows Hello device",
 	model.DepMacDevice:             "one Mac",
 	model.DepHardwareToken:         "one hardware OATH token",
-	model.DepEmailProvider:         "the email provider",
+	model.DepExternalMFA:           "one external MFA provider",
+	model.DepSmartCard:             "their smart card",
+	model.DepPKI:                   "the tenant's PKI",
 }
 
 func spofAbout(kind model.Dependency) string {

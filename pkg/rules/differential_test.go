@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"math/bits"
@@ -42,7 +43,11 @@ func TestDifferential(t *testing.T) {
 		for range 50 {
 			u := genUser(r, users)
 			users++
-			settings[fmt.Sprintf("%s/phs-fallback=%v/synced=%v", tenant.PasswordAuth, tenant.PHSFallback, u.OnPremisesSyncEnabled)]++
+			x509 := "no-methods-policy"
+			if tenant.AuthMethodsPolicy != nil {
+				x509 = tenant.AuthMethodsPolicy.Config(model.ConfigX509).X509Modes.DefaultMode
+			}
+			settings[fmt.Sprintf("%s/phs-fallback=%v/synced=%v/%s/certificate=%v", tenant.PasswordAuth, tenant.PHSFallback, u.OnPremisesSyncEnabled, x509, u.HasCertificate())]++
 			for _, m := range u.Methods {
 				kinds[m.Kind]++
 			}
@@ -106,7 +111,33 @@ func TestDifferential(t *testing.T) {
 
 func genTenant(r *rand.Rand) model.Tenant {
 	modes := []model.PasswordAuth{model.PasswordCloud, model.PasswordPHS, model.PasswordPTA, model.PasswordFederated}
-	return model.Tenant{ID: "t", PasswordAuth: modes[r.IntN(len(modes))], PHSFallback: r.IntN(2) == 0}
+	t := model.Tenant{ID: "t", PasswordAuth: modes[r.IntN(len(modes))], PHSFallback: r.IntN(2) == 0}
+	// A third of the tenants state their authentication methods policy:
+	// every method enabled for everyone (no SMS sign-in), certificates
+	// bound to single or multifactor strength.
+	if r.IntN(3) == 0 {
+		t.AuthMethodsPolicy = everyMethodPolicy([]string{model.X509SingleFactor, model.X509MultiFactor}[r.IntN(2)])
+	}
+	return t
+}
+
+func everyMethodPolicy(x509Mode string) *model.AuthMethodsPolicy {
+	all := `"includeTargets":[{"targetType":"group","id":"all_users"}]`
+	doc := `{"policyMigrationState":"migrationComplete","authenticationMethodConfigurations":[
+	 {"id":"Fido2","state":"enabled",` + all + `},
+	 {"id":"MicrosoftAuthenticator","state":"enabled","includeTargets":[{"targetType":"group","id":"all_users","authenticationMode":"any"}]},
+	 {"id":"Sms","state":"enabled","includeTargets":[{"targetType":"group","id":"all_users","isUsableForSignIn":false}]},
+	 {"id":"Voice","state":"enabled","isOfficePhoneAllowed":true,` + all + `},
+	 {"id":"SoftwareOath","state":"enabled",` + all + `},
+	 {"id":"HardwareOath","state":"enabled",` + all + `},
+	 {"id":"Email","state":"enabled",` + all + `},
+	 {"id":"TemporaryAccessPass","state":"enabled",` + all + `},
+	 {"id":"X509Certificate","state":"enabled",` + all + `,"authenticationModeConfiguration":{"x509CertificateAuthenticationDefaultMode":"` + x509Mode + `"}}]}`
+	var p model.AuthMethodsPolicy
+	if err := json.Unmarshal([]byte(doc), &p); err != nil {
+		panic(err)
+	}
+	return &p
 }
 
 // genUser makes a small user: few enough dependencies for brute force, with
@@ -119,6 +150,20 @@ func genUser(r *rand.Rand, n int) *model.User {
 	}
 	if r.IntN(4) == 0 {
 		u.MethodsRegistered = []string{"microsoftAuthenticatorPasswordless"}
+	}
+	// Guests, disabled accounts, eligible administrators and certificates.
+	if r.IntN(8) == 0 {
+		u.UserType = []string{"Guest", "guest"}[r.IntN(2)]
+	}
+	if r.IntN(8) == 0 {
+		enabled := false
+		u.AccountEnabled = &enabled
+	}
+	if r.IntN(8) == 0 {
+		u.EligibleRoles = []string{"Global Administrator"}
+	}
+	if r.IntN(4) == 0 {
+		u.AuthorizationInfo = &model.AuthorizationInfo{CertificateUserIDs: []string{"X509:<PN>" + u.UserPrincipalName}}
 	}
 	kinds := model.MethodKinds
 	count := r.IntN(7)
@@ -144,6 +189,8 @@ func genUser(r *rand.Rand, n int) *model.User {
 			if r.IntN(3) != 0 {
 				m.Created = time.Date(2020+r.IntN(3), 1, 1, 0, 0, 0, 0, time.UTC)
 			}
+		case model.KindExternalMFA:
+			m.Details = &model.MethodDetails{ConfigurationID: []string{"cfg-a", "cfg-b"}[r.IntN(2)]}
 		}
 		if i > 0 && r.IntN(8) == 0 {
 			// The same id again (a duplicate entry), of the same kind.
@@ -165,7 +212,7 @@ func describe(u *model.User) string {
 		}
 		parts = append(parts, s)
 	}
-	return fmt.Sprintf("synced=%v roles=%v registered=%v %s", u.OnPremisesSyncEnabled, u.Roles, u.MethodsRegistered, strings.Join(parts, " "))
+	return fmt.Sprintf("synced=%v roles=%v eligible=%v type=%q enabled=%v certificate=%v registered=%v %s", u.OnPremisesSyncEnabled, u.Roles, u.EligibleRoles, u.UserType, u.AccountEnabled == nil || *u.AccountEnabled, u.HasCertificate(), u.MethodsRegistered, strings.Join(parts, " "))
 }
 
 // oraclePath is a path as the documentation states it.
@@ -264,6 +311,28 @@ func oracle(t model.Tenant, u *model.User) oracleUser {
 			add(oraclePath{deps: []string{"windows-device/" + m.ID}, passwordless: true, phishingResistant: true})
 		case model.KindPlatformCredential:
 			add(oraclePath{deps: []string{"mac-device/" + m.ID}, passwordless: true, phishingResistant: true})
+		case model.KindExternalMFA:
+			// The provider, not Entra's MFA service, completes the sign-in.
+			if hasPassword {
+				add(oraclePath{deps: append(slices.Clone(first), "external-mfa/"+m.Detail().ConfigurationID)})
+			}
+		}
+	}
+	// Certificate-based authentication: multifactor binding alone; single
+	// factor after the password or with passwordless phone sign-in.
+	if u.AuthorizationInfo != nil && len(u.AuthorizationInfo.CertificateUserIDs) > 0 {
+		card := []string{"pki", "smart-card"}
+		multi := t.AuthMethodsPolicy != nil && t.AuthMethodsPolicy.Config(model.ConfigX509).X509Modes.DefaultMode == model.X509MultiFactor
+		switch {
+		case multi:
+			add(oraclePath{deps: card, passwordless: true, phishingResistant: true})
+		default:
+			if hasPassword {
+				add(oraclePath{deps: append(slices.Clone(first), card...)})
+			}
+			if oldest >= 0 && u.PasswordlessPhoneSignIn() {
+				add(oraclePath{deps: append(slices.Clone(card), "mobile-device", "push-service")})
+			}
 		}
 	}
 	for _, p := range o.all {
@@ -294,6 +363,17 @@ func (o oracleUser) assess(p *Policy, u *model.User) model.Assessment {
 	}
 	slices.SortFunc(masked, slices.Compare)
 	a := model.Assessment{Tier: tier.Name, Paths: masked, SPOFs: []string{}, Violations: []string{}}
+	// Eligible administrators are administrators; disabled accounts, then
+	// guests, are left alone.
+	if slices.Contains(u.EligibleRoles, "Global Administrator") && p.Tiers[len(p.Tiers)-1].Name == "standard" && tier.Name != "privileged" {
+		a.Tier = "an eligible Global Administrator outside the privileged tier"
+	}
+	switch {
+	case u.AccountEnabled != nil && !*u.AccountEnabled:
+		a.Excluded = model.ExcludedDisabled
+	case strings.EqualFold(u.UserType, "guest"):
+		a.Excluded = model.ExcludedGuest
+	}
 	a.Diversity = bruteForceDiversity(masked)
 	if len(masked) > 0 {
 		for _, dep := range masked[0] {
@@ -423,6 +503,9 @@ func compareAssessments(got, want model.Assessment) string {
 	var diffs []string
 	if got.Tier != want.Tier {
 		diffs = append(diffs, fmt.Sprintf("tier %q, oracle %q", got.Tier, want.Tier))
+	}
+	if got.Excluded != want.Excluded {
+		diffs = append(diffs, fmt.Sprintf("excluded %q, oracle %q", got.Excluded, want.Excluded))
 	}
 	if got.Diversity != want.Diversity {
 		diffs = append(diffs, fmt.Sprintf("diversity %d, oracle %d", got.Diversity, want.Diversity))

@@ -22,6 +22,8 @@ const (
 	bitMobile
 	bitAltMobile
 	bitOffice
+	bitSmartCard
+	bitPKI
 	firstInstanceBit = iota
 )
 
@@ -32,12 +34,14 @@ const maxBits = 64
 var staticNames = [firstInstanceBit]model.Dependency{
 	model.DepEntraMFA, model.DepOnPremises, model.DepPhoneCarrier, model.DepPushService,
 	model.DepMobileDevice, model.DepAlternateMobileDevice, model.DepOfficePhone,
+	model.DepSmartCard, model.DepPKI,
 }
 
 var staticBits = map[model.Dependency]depSet{
 	model.DepEntraMFA: bitMFA, model.DepOnPremises: bitOnPrem, model.DepPhoneCarrier: bitCarrier,
 	model.DepPushService: bitPush, model.DepMobileDevice: bitMobile,
 	model.DepAlternateMobileDevice: bitAltMobile, model.DepOfficePhone: bitOffice,
+	model.DepSmartCard: bitSmartCard, model.DepPKI: bitPKI,
 }
 
 // path is one way to complete a multifactor sign-in. A path has at most one
@@ -303,6 +307,18 @@ func (g *userGraph) build(t model.Tenant, u *model.User, acc *access) {
 				continue
 			}
 			g.ignore(m, "email one-time passcodes only reset passwords")
+		case model.KindExternalMFA:
+			// The provider completes the second factor itself: its
+			// configuration, not Entra's MFA service, is what it depends on.
+			if !g.hasPassword {
+				continue
+			}
+			cfg := m.Detail().ConfigurationID
+			if cfg == "" {
+				cfg = m.ID
+			}
+			b, inst := g.addInstance(model.DepExternalMFA, cfg)
+			g.addPath(path{deps: g.passwordDeps | b, inst: inst})
 		case model.KindTemporaryAccessPass:
 			if ch&chTAP == 0 {
 				g.ignore(m, model.IgnoredDisabledByTenant)
@@ -312,6 +328,9 @@ func (g *userGraph) build(t model.Tenant, u *model.User, acc *access) {
 		default:
 			g.ignore(m, "credres does not know what this type depends on")
 		}
+	}
+	if u.HasCertificate() && ch&chX509 != 0 {
+		g.certificate(t, u, oldestAuth >= 0 && u.PasswordlessPhoneSignIn() && ch&chPasswordless != 0)
 	}
 	if smsSignIn != 0 {
 		// Any second factor but the same phone again. No authentication
@@ -323,6 +342,32 @@ func (g *userGraph) build(t model.Tenant, u *model.User, acc *access) {
 		}
 	}
 	g.constrain()
+}
+
+// certificate adds the paths of certificate-based authentication, which
+// depend on the user's smart card and the tenant's PKI (its certificate
+// revocation lists), as Microsoft documents the bindings: a certificate
+// bound to multifactor strength is a phishing-resistant path alone; one
+// bound to single factor is a first factor, completed by the password or by
+// passwordless phone sign-in. Without the tenant's policy, single factor.
+func (g *userGraph) certificate(t model.Tenant, u *model.User, phoneSignIn bool) {
+	card := bitSmartCard | bitPKI
+	multi := false
+	if t.AuthMethodsPolicy != nil {
+		if c := t.AuthMethodsPolicy.Config(model.ConfigX509); c != nil {
+			multi = c.X509Modes.MultiFactor()
+		}
+	}
+	if multi {
+		g.addPath(path{deps: card, inst: -1, combos: cX509MultiFactor, passwordless: true, phishingResistant: true})
+		return
+	}
+	if g.hasPassword {
+		g.addPath(path{deps: g.passwordDeps | card, inst: -1})
+	}
+	if phoneSignIn {
+		g.addPath(path{deps: card | bitMobile | bitPush, inst: -1})
+	}
 }
 
 // constrain keeps only the paths every enforced strength that applies to

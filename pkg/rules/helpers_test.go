@@ -18,7 +18,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // way a snapshot is decoded:
 //
 //	password mobile office alt soft email tap unknown passkey
-//	auth:ID[@YYYY-MM-DD]  fido2:ID  whfb:ID  mac:ID  hw:ID
+//	auth:ID[@YYYY-MM-DD]  fido2:ID  whfb:ID  mac:ID  hw:ID  external:ID@CONFIG
 func methods(t testing.TB, specs ...string) []model.Method {
 	t.Helper()
 	var out []model.Method
@@ -65,6 +65,10 @@ func methods(t testing.TB, specs ...string) []model.Method {
 		case "tap":
 			obj["@odata.type"] = model.GraphTemporaryAccess
 			obj["lifetimeInMinutes"] = 60
+		case "external":
+			obj["@odata.type"] = model.GraphExternal
+			obj["configurationId"] = created // external:ID@CONFIG
+			obj["displayName"] = "Contoso MFA"
 		case "unknown":
 			obj["@odata.type"] = "#microsoft.graph.qrCodePinAuthenticationMethod"
 		default:

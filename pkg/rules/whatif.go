@@ -30,6 +30,10 @@ func ParseOutage(specs ...string) (Outage, error) {
 			if id == "" {
 				continue
 			}
+			if model.KindOf(id) == model.DepEmailProvider {
+				errs = append(errs, fmt.Errorf("%w: %q: no sign-in path depends on the email provider (email one-time passcodes only reset passwords)", model.ErrInvalidInput, id))
+				continue
+			}
 			if !model.ValidDependency(id) {
 				errs = append(errs, fmt.Errorf("%w: unknown dependency %q (known: %s)", model.ErrInvalidInput, id, strings.Join(model.DependencyKinds, ", ")))
 				continue

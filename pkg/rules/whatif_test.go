@@ -2,6 +2,8 @@ package rules
 
 import (
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/credres/credres/pkg/model"
@@ -70,5 +72,20 @@ func TestParseOutage(t *testing.T) {
 	}
 	if got := o.Down(); len(got) != 3 {
 		t.Errorf("down = %v, want 3 distinct entries", got)
+	}
+}
+
+// email-provider is no dependency of any path: whatif says so rather than
+// listing it as an outage that locks nobody out.
+func TestEmailProviderIsNoOutage(t *testing.T) {
+	t.Parallel()
+	if _, err := ParseOutage("email-provider"); err == nil || !strings.Contains(err.Error(), "only reset passwords") {
+		t.Errorf("err %v", err)
+	}
+	if slices.Contains(model.DependencyKinds, model.DepEmailProvider) {
+		t.Error("email-provider is listed among the dependency kinds")
+	}
+	if _, err := ParsePolicy([]byte("tiers:\n  - name: a\n    match: {all: true}\n    accept: [email-provider]\n")); err != nil {
+		t.Errorf("a policy accepting email-provider no longer parses: %v", err)
 	}
 }

@@ -18,7 +18,6 @@ const sampleTenant = "../../events/tenant.json"
 // that methods credres does not model are kept and reported.
 var deliberatelyUnknown = map[string]bool{
 	"#microsoft.graph.qrCodePinAuthenticationMethod": true,
-	"#microsoft.graph.externalAuthenticationMethod":  true,
 }
 
 func TestSampleTenantDecodes(t *testing.T) {
