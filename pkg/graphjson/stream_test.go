@@ -69,6 +69,7 @@ func referenceMethod(data []byte) (model.Method, error) {
 		PhoneAppVersion  *string               `json:"phoneAppVersion"`
 		KeyStrength      *string               `json:"keyStrength"`
 		Platform         *string               `json:"platform"`
+		ConfigurationID  *string               `json:"configurationId"`
 		Password         json.RawMessage       `json:"password"`
 		SecretKey        json.RawMessage       `json:"secretKey"`
 		TAP              json.RawMessage       `json:"temporaryAccessPass"`
@@ -101,7 +102,7 @@ func referenceMethod(data []byte) (model.Method, error) {
 		{g.SMSSignInState, &gm.SMSSignInState}, {g.EmailAddress, &gm.EmailAddress}, {g.AAGUID, &gm.AAGUID},
 		{g.Model, &gm.Model}, {g.AttestationLevel, &gm.AttestationLevel}, {g.DeviceTag, &gm.DeviceTag},
 		{g.PhoneAppVersion, &gm.PhoneAppVersion}, {g.KeyStrength, &gm.KeyStrength}, {g.Platform, &gm.Platform},
-		{g.StartDateTime, &gm.StartDateTime}, {g.UsabilityReason, &gm.UsabilityReason},
+		{g.StartDateTime, &gm.StartDateTime}, {g.UsabilityReason, &gm.UsabilityReason}, {g.ConfigurationID, &gm.ConfigurationID},
 	} {
 		*f.dst = opt[string]{str(f.p), f.p != nil}
 	}
