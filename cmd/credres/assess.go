@@ -266,7 +266,7 @@ func (s *summary) add(a *model.Assessment) {
 	}
 	s.ByTier[tier]++
 	for _, v := range a.Violations {
-		s.Violations[v]++
+		s.Violations[string(v)]++
 	}
 	if len(a.TenantSide) > 0 {
 		s.TenantSide++
@@ -406,11 +406,11 @@ func writeAssessTable(w io.Writer, out assessOutput) {
 
 // shortViolations drops the "single-point-of-failure:" codes, which the SPOF
 // column already shows.
-func shortViolations(vs []string) string {
+func shortViolations(vs []model.Violation) string {
 	var out []string
 	for _, v := range vs {
-		if !strings.HasPrefix(v, model.ViolationSPOFPrefix) {
-			out = append(out, v)
+		if _, spof := v.SPOF(); !spof {
+			out = append(out, string(v))
 		}
 	}
 	return strings.Join(out, ", ")

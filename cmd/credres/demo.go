@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/credres/credres/events"
+	"github.com/credres/credres/pkg/explain"
 	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/local"
 	"github.com/credres/credres/pkg/mask"
@@ -161,11 +162,11 @@ func printDemo(w io.Writer, dir *model.Directory, res *local.Result) {
 		a := o.Assessment
 		state := "compliant"
 		if !a.Compliant {
-			state = "below policy: " + strings.Join(a.Violations, ", ")
+			state = "below policy: " + strings.Join(model.ViolationStrings(a.Violations), ", ")
 		}
 		reason := ""
 		if len(o.Decision.Reasons) > 0 {
-			reason = " (" + mask.Line(o.Decision.Reasons[0]) + ")"
+			reason = " (" + mask.Line(explain.Reason(o.Decision.Reasons[0])) + ")"
 		}
 		fmt.Fprintf(w, "  %-36s diversity %d/%d, %s\n  %-36s -> %s%s\n", name, a.Diversity, a.MinDiversity, state, "", o.Decision.Kind, reason)
 	}

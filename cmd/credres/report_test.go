@@ -116,8 +116,8 @@ func TestReportAgreesWithWhatifAndAssess(t *testing.T) {
 				r.Summary.Passwordless != s.Passwordless || r.Summary.PhishingResistant != s.PhishingRes {
 				t.Errorf("summary %+v, assess %+v", r.Summary, s)
 			}
-			if r.TelephonyOnly.Count < s.Violations[model.ViolationTelephonyOnly] {
-				t.Errorf("%d telephony-only users, fewer than assess's %d telephony-only violations", r.TelephonyOnly.Count, s.Violations[model.ViolationTelephonyOnly])
+			if r.TelephonyOnly.Count < s.Violations[string(model.ViolationTelephonyOnly)] {
+				t.Errorf("%d telephony-only users, fewer than assess's %d telephony-only violations", r.TelephonyOnly.Count, s.Violations[string(model.ViolationTelephonyOnly)])
 			}
 
 			// The hybrid figures against assess and whatif on the same

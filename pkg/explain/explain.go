@@ -126,23 +126,23 @@ func Method(m model.Method) string {
 }
 
 // Violation explains one violation code.
-func Violation(u *model.User, a *model.Assessment, code string) string {
-	switch {
-	case code == model.ViolationNoMFAPath:
-		return "The user has no way to complete a multifactor sign-in: no second factor after the password and no passwordless method."
-	case code == model.ViolationBelowMinDiversity:
-		return fmt.Sprintf("It takes %s to lock the user out; tier %q requires at least %d.", failures(a.Diversity), a.Tier, a.MinDiversity)
-	case strings.HasPrefix(code, model.ViolationSPOFPrefix):
-		dep := strings.TrimPrefix(code, model.ViolationSPOFPrefix)
+func Violation(u *model.User, a *model.Assessment, code model.Violation) string {
+	if dep, ok := code.SPOF(); ok {
 		return fmt.Sprintf("Every sign-in path depends on %s: if it fails, the user cannot sign in.", Dependency(u, dep))
-	case code == model.ViolationNoPhishingResist:
+	}
+	switch code {
+	case model.ViolationNoMFAPath:
+		return "The user has no way to complete a multifactor sign-in: no second factor after the password and no passwordless method."
+	case model.ViolationBelowMinDiversity:
+		return fmt.Sprintf("It takes %s to lock the user out; tier %q requires at least %d.", failures(a.Diversity), a.Tier, a.MinDiversity)
+	case model.ViolationNoPhishingResist:
 		return fmt.Sprintf("Tier %q requires a phishing-resistant method (a FIDO2 key, Windows Hello for Business, a macOS platform credential or a passkey), and the user has none.", a.Tier)
-	case code == model.ViolationTelephonyOnly:
+	case model.ViolationTelephonyOnly:
 		return "Every sign-in path uses the phone network: an SMS or voice outage, or a SIM swap, locks the user out."
-	case code == model.ViolationNoCAPath:
+	case model.ViolationNoCAPath:
 		return "No sign-in path of the user satisfies the authentication strength a Conditional Access policy requires of them: they are locked out today."
 	}
-	return code
+	return string(code)
 }
 
 func failures(n int) string {
@@ -187,7 +187,7 @@ func Sentences(u *model.User, a *model.Assessment) []string {
 		}
 	}
 	for _, dep := range a.SPOFs {
-		if a.Compliant || !a.HasViolation(model.ViolationSPOFPrefix+dep) {
+		if a.Compliant || !a.HasViolation(model.ViolationSPOF(dep)) {
 			out = append(out, fmt.Sprintf("Single point of failure: %s.", Dependency(u, dep)))
 		}
 	}

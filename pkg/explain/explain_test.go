@@ -14,7 +14,7 @@ func TestSentencesMaskPersonalData(t *testing.T) {
 	mail, _ := graphjson.DecodeMethod([]byte(`{"@odata.type":"#microsoft.graph.emailAuthenticationMethod","id":"e1","emailAddress":"adele@fabrikam.example"}`))
 	u := &model.User{ID: "u", UserPrincipalName: "u@contoso.example", Methods: []model.Method{phone, mail}}
 	a := &model.Assessment{Tier: "standard", MinDiversity: 2, Diversity: 1, Paths: [][]string{{"mobile-device", "phone-carrier"}},
-		SPOFs: []string{"mobile-device", "phone-carrier"}, Violations: []string{"below-min-diversity", "single-point-of-failure:phone-carrier", "telephony-only"}}
+		SPOFs: []string{"mobile-device", "phone-carrier"}, Violations: []model.Violation{"below-min-diversity", "single-point-of-failure:phone-carrier", "telephony-only"}}
 	text := strings.Join(Sentences(u, a), "\n")
 	for _, secret := range []string{"2065550123", "206555", "adele@"} {
 		if strings.Contains(text, secret) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credres/credres/pkg/explain"
 	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/notify"
@@ -126,7 +127,7 @@ func TestScenarioOverWeeks(t *testing.T) {
 			t.Fatalf("day %d: %s, want %s", s.day, got, s.want)
 		}
 		if s.reason != "" {
-			if len(res.Outcomes) != 1 || !containsReason(res.Outcomes[0].Decision.Reasons, s.reason) {
+			if len(res.Outcomes) != 1 || !containsReason(explain.Reasons(res.Outcomes[0].Decision.Reasons), s.reason) {
 				t.Fatalf("day %d: outcomes %+v lack %q", s.day, res.Outcomes, s.reason)
 			}
 		}

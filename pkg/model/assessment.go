@@ -1,18 +1,54 @@
 package model
 
+import (
+	"slices"
+	"strings"
+)
+
+// Violation is a code of docs/DESIGN.md, Policy: one way an assessment
+// falls short of its tier's policy.
+type Violation string
+
 // Violation codes of docs/DESIGN.md, Policy. A single point of failure is reported as
-// ViolationSPOFPrefix followed by the dependency id.
+// ViolationSPOFPrefix followed by the dependency id (ViolationSPOF).
 const (
-	ViolationBelowMinDiversity = "below-min-diversity"
-	ViolationNoMFAPath         = "no-mfa-path"
-	ViolationNoPhishingResist  = "no-phishing-resistant-method"
-	ViolationTelephonyOnly     = "telephony-only"
-	ViolationSPOFPrefix        = "single-point-of-failure:"
-	ViolationSPOFOnPremises    = ViolationSPOFPrefix + DepOnPremises
+	ViolationBelowMinDiversity Violation = "below-min-diversity"
+	ViolationNoMFAPath         Violation = "no-mfa-path"
+	ViolationNoPhishingResist  Violation = "no-phishing-resistant-method"
+	ViolationTelephonyOnly     Violation = "telephony-only"
+	ViolationSPOFPrefix                  = "single-point-of-failure:"
+	ViolationSPOFOnPremises              = Violation(ViolationSPOFPrefix + DepOnPremises)
 	// ViolationNoCAPath: the user has sign-in paths, but none satisfies the
 	// authentication strength an enabled Conditional Access policy requires
 	// of them: they are locked out today.
-	ViolationNoCAPath = "no-path-satisfies-conditional-access"
+	ViolationNoCAPath Violation = "no-path-satisfies-conditional-access"
+)
+
+// ViolationSPOF is the violation of every sign-in path depending on dep.
+func ViolationSPOF(dep Dependency) Violation { return Violation(ViolationSPOFPrefix + dep) }
+
+// SPOF returns the dependency of a single-point-of-failure violation, and
+// false for any other violation.
+func (v Violation) SPOF() (Dependency, bool) {
+	return strings.CutPrefix(string(v), ViolationSPOFPrefix)
+}
+
+// ViolationStrings returns the codes as strings, for words and logs.
+func ViolationStrings(vs []Violation) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// Channel is how a nudge reaches a user.
+type Channel string
+
+// The nudge channels a tier can choose.
+const (
+	ChannelEmail Channel = "email" // Graph sendMail
+	ChannelTeams Channel = "teams" // a Teams activity-feed notification
 )
 
 // IgnoredDisabledByTenant is the reason of a method the tenant's
@@ -41,14 +77,15 @@ type Assessment struct {
 	Excluded string `json:"excluded,omitempty"`
 	// EmergencyAccess is true for an account of an emergency access tier:
 	// never nudged or ticketed alone, judged with the others as a set.
-	EmergencyAccess bool   `json:"emergencyAccess,omitempty"`
-	OnViolation     string `json:"onViolation,omitempty"`
+	EmergencyAccess bool `json:"emergencyAccess,omitempty"`
+	// OnViolation is the tier's answer to a violation: a nudge or a ticket.
+	OnViolation DecisionKind `json:"onViolation,omitempty"`
 	// Violations are the codes of docs/DESIGN.md, Policy, in a fixed order.
-	Violations []string `json:"violations"`
+	Violations []Violation `json:"violations"`
 	// TenantSide lists the violations that only the tenant can remedy (they
 	// disappear when password hash sync is enabled as a fallback); they go to
 	// administrators, never to the user.
-	TenantSide      []string         `json:"tenantSide,omitempty"`
+	TenantSide      []Violation      `json:"tenantSide,omitempty"`
 	Recommendations []Recommendation `json:"recommendations"`
 	// Ignored lists methods that count for nothing, with why (a temporary
 	// access pass expires; an unknown Graph type cannot be reasoned about).
@@ -112,14 +149,12 @@ const (
 	WarnReRegistration = "re-registration"
 )
 
-// UserViolations returns the violations the user can remedy themselves.
-func (a *Assessment) UserViolations() []string {
-	if len(a.TenantSide) == 0 {
-		return a.Violations
-	}
-	var out []string
+// UserViolations returns the violations the user can remedy themselves:
+// the violations without the tenant-side ones, never nil.
+func (a *Assessment) UserViolations() []Violation {
+	out := make([]Violation, 0, len(a.Violations))
 	for _, v := range a.Violations {
-		if !contains(a.TenantSide, v) {
+		if !slices.Contains(a.TenantSide, v) {
 			out = append(out, v)
 		}
 	}
@@ -127,7 +162,7 @@ func (a *Assessment) UserViolations() []string {
 }
 
 // HasViolation reports whether the assessment carries the violation code.
-func (a *Assessment) HasViolation(code string) bool { return contains(a.Violations, code) }
+func (a *Assessment) HasViolation(code Violation) bool { return slices.Contains(a.Violations, code) }
 
 // IgnoredMethod is a registered method that gives no sign-in path.
 type IgnoredMethod struct {
@@ -144,13 +179,4 @@ type Recommendation struct {
 	Action    string       `json:"action"`
 	Diversity int          `json:"diversity"`
 	Cost      int          `json:"cost"`
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -48,8 +48,10 @@ func (h NudgeHistory) NudgesSince(t time.Time) int {
 type Decision struct {
 	Kind       DecisionKind `json:"decision"`
 	UserID     string       `json:"userId"`
-	Violations []string     `json:"violations"`
-	Reasons    []string     `json:"reasons"`
+	Violations []Violation  `json:"violations"`
+	// Reasons say why, as codes with their parameters; explain.Reasons
+	// words them for people.
+	Reasons []Reason `json:"reasons"`
 	// Reminder is true when a nudge repeats an earlier one on the cooldown
 	// schedule rather than reacting to a change.
 	Reminder bool `json:"reminder,omitempty"`
@@ -60,19 +62,6 @@ type Decision struct {
 	// AdminOnly is true when a ticket is about tenant-side violations only
 	// (administrators act, the user is not nudged).
 	AdminOnly bool `json:"adminOnly,omitempty"`
-	// Channel is how a nudge reaches the user ("email" or "teams"), chosen
-	// by the user's tier.
-	Channel string `json:"channel,omitempty"`
-}
-
-// UserViolations returns the decision's violations without the tenant-side
-// ones: what a nudge may speak of.
-func (d Decision) UserViolations(tenantSide []string) []string {
-	out := make([]string, 0, len(d.Violations))
-	for _, v := range d.Violations {
-		if !contains(tenantSide, v) {
-			out = append(out, v)
-		}
-	}
-	return out
+	// Channel is how a nudge reaches the user, chosen by the user's tier.
+	Channel Channel `json:"channel,omitempty"`
 }

@@ -143,7 +143,7 @@ type UserState struct {
 // decisions have ids of their own.
 func DecisionID(userID string, d Decision, prevObserved time.Time) string {
 	return shortHash(userID, string(d.Kind), fmt.Sprint(d.Reminder, d.Escalated, d.AdminOnly),
-		prevObserved.UTC().Format(time.RFC3339Nano), strings.Join(d.Violations, ","))
+		prevObserved.UTC().Format(time.RFC3339Nano), strings.Join(ViolationStrings(d.Violations), ","))
 }
 
 func shortHash(parts ...string) string {
@@ -176,15 +176,16 @@ const (
 // NudgeRecord is one delivered nudge: a line of the local outbox
 // (outbox/nudges.jsonl) and the message body of the nudge outbox queue.
 type NudgeRecord struct {
-	DecisionID string    `json:"decisionId"`
-	UserID     string    `json:"userId"`
-	Decision   string    `json:"decision"`
-	Reminder   bool      `json:"reminder,omitempty"`
-	Violations []string  `json:"violations"`
-	Reasons    []string  `json:"reasons"`
-	Time       time.Time `json:"time"`
-	// Channel is how the nudge reaches the user: "email" or "teams".
-	Channel string `json:"channel"`
+	DecisionID string      `json:"decisionId"`
+	UserID     string      `json:"userId"`
+	Decision   string      `json:"decision"`
+	Reminder   bool        `json:"reminder,omitempty"`
+	Violations []Violation `json:"violations"`
+	// Reasons are the decision's reasons in words.
+	Reasons []string  `json:"reasons"`
+	Time    time.Time `json:"time"`
+	// Channel is how the nudge reaches the user.
+	Channel Channel `json:"channel"`
 	// To is the recipient, masked (the sender reads the real address from
 	// the decision message).
 	To       string `json:"to,omitempty"`
@@ -209,26 +210,27 @@ type RenderedTicket struct {
 // line of the local outbox (outbox/tickets.jsonl) and the JSON sent to the
 // helpdesk queue (docs/STATE.md, "Helpdesk ticket JSON").
 type TicketRecord struct {
-	DecisionID        string    `json:"decisionId"`
-	TicketID          string    `json:"ticketId"`
-	Status            string    `json:"status"` // open or resolved
-	Action            string    `json:"action"` // opened, updated or resolved
-	UserID            string    `json:"userId"`
-	UserPrincipalName string    `json:"userPrincipalName"`
-	Decision          string    `json:"decision"`
-	Tier              string    `json:"tier,omitempty"`
-	Diversity         int       `json:"diversity"`
-	Violations        []string  `json:"violations"`
-	TenantSide        []string  `json:"tenantSide,omitempty"`
-	Reasons           []string  `json:"reasons"`
-	Methods           []string  `json:"methods,omitempty"`
-	Recommendations   []string  `json:"recommendations,omitempty"`
-	Escalated         bool      `json:"escalated,omitempty"`
-	AdminOnly         bool      `json:"adminOnly,omitempty"`
-	Time              time.Time `json:"time"`
-	Title             string    `json:"title,omitempty"`
-	Description       string    `json:"description,omitempty"`
-	DryRun            bool      `json:"dryRun,omitempty"`
+	DecisionID        string      `json:"decisionId"`
+	TicketID          string      `json:"ticketId"`
+	Status            string      `json:"status"` // open or resolved
+	Action            string      `json:"action"` // opened, updated or resolved
+	UserID            string      `json:"userId"`
+	UserPrincipalName string      `json:"userPrincipalName"`
+	Decision          string      `json:"decision"`
+	Tier              string      `json:"tier,omitempty"`
+	Diversity         int         `json:"diversity"`
+	Violations        []Violation `json:"violations"`
+	TenantSide        []Violation `json:"tenantSide,omitempty"`
+	// Reasons are the decision's reasons in words.
+	Reasons         []string  `json:"reasons"`
+	Methods         []string  `json:"methods,omitempty"`
+	Recommendations []string  `json:"recommendations,omitempty"`
+	Escalated       bool      `json:"escalated,omitempty"`
+	AdminOnly       bool      `json:"adminOnly,omitempty"`
+	Time            time.Time `json:"time"`
+	Title           string    `json:"title,omitempty"`
+	Description     string    `json:"description,omitempty"`
+	DryRun          bool      `json:"dryRun,omitempty"`
 }
 
 // UserResult is one user read live, or why not.

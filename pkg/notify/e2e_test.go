@@ -176,11 +176,12 @@ func decisionMessage(t *testing.T, id string, kind model.DecisionKind) pipeline.
 	dm := model.DecisionMessage{
 		ID: id,
 		Decision: model.Decision{Kind: kind, UserID: "u-1", Escalated: kind == model.DecisionTicket, NudgesIgnored: 3,
-			Violations: []string{model.ViolationBelowMinDiversity}, Reasons: []string{"3 nudges ignored"}},
+			Violations: []model.Violation{model.ViolationBelowMinDiversity},
+			Reasons:    []model.Reason{{Code: model.ReasonEscalated, Nudges: 3, Window: 30 * 24 * time.Hour}}},
 		User: model.UserSummary{ID: "u-1", UserPrincipalName: userMail, DisplayName: "Pat Doe", Mail: userMail,
 			Methods: []string{"password", "mobile phone " + maskedPhone}},
 		Assessment: model.Assessment{UserID: "u-1", UserPrincipalName: userMail, Tier: "standard", Diversity: 1, MinDiversity: 2,
-			Violations: []string{model.ViolationBelowMinDiversity}},
+			Violations: []model.Violation{model.ViolationBelowMinDiversity}},
 		Time: decisionTime,
 	}
 	body, err := json.Marshal(dm)

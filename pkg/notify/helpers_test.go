@@ -114,14 +114,14 @@ func ticket(action, ticketID, decisionID string) model.TicketRecord {
 	return model.TicketRecord{
 		DecisionID: decisionID, TicketID: ticketID, Status: status, Action: action, UserID: "u-1",
 		UserPrincipalName: "pat.doe@contoso.example", Decision: "ticket", Tier: "standard", Diversity: 1,
-		Violations: []string{model.ViolationBelowMinDiversity}, Reasons: []string{"newly below policy"},
+		Violations: []model.Violation{model.ViolationBelowMinDiversity}, Reasons: []string{"newly below policy"},
 		Methods: []string{"password", "mobile phone " + maskedPhone}, Time: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC),
 		Title: title, Description: desc,
 	}
 }
 
 // nudge is a rendered nudge as NudgeStage hands it to a sender.
-func nudge(channel string) (model.DecisionMessage, model.NudgeRecord) {
+func nudge(channel model.Channel) (model.DecisionMessage, model.NudgeRecord) {
 	dm := model.DecisionMessage{
 		ID:       "d-nudge-1",
 		Decision: model.Decision{Kind: model.DecisionNudge, UserID: "u-1", Channel: channel},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +34,7 @@ func (f *fakeMailer) SendMail(_ context.Context, from string, m graph.Mail) erro
 }
 
 // fakeNudges records nudges.
-type fakeNudges struct{ got []string }
+type fakeNudges struct{ got []model.Channel }
 
 func (f *fakeNudges) SendNudge(_ context.Context, _ model.DecisionMessage, rec model.NudgeRecord) error {
 	f.got = append(f.got, rec.Channel)
@@ -46,7 +47,7 @@ func TestRouterSendsOnTheTiersChannel(t *testing.T) {
 	cases := []struct {
 		name    string
 		router  *notify.Router
-		channel string
+		channel model.Channel
 		want    string // the error's channel name; empty for success
 	}{
 		{"email-goes-to-mail", &notify.Router{Email: email, Teams: teams}, "email", ""},
@@ -64,7 +65,7 @@ func TestRouterSendsOnTheTiersChannel(t *testing.T) {
 			t.Errorf("%s: err = %v, want invalid input naming %s", tc.name, err, tc.want)
 		}
 	}
-	if strings.Join(email.got, ",") != "email" || strings.Join(teams.got, ",") != "teams" {
+	if !slices.Equal(email.got, []model.Channel{model.ChannelEmail}) || !slices.Equal(teams.got, []model.Channel{model.ChannelTeams}) {
 		t.Errorf("email got %v, teams got %v", email.got, teams.got)
 	}
 }

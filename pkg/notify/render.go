@@ -212,7 +212,7 @@ func (r *Renderer) RenderNudge(dm model.DecisionMessage) (model.RenderedNudge, e
 		}
 	}
 	for _, key := range riskKeys(&dm.Assessment) {
-		if key == model.ViolationNoPhishingResist {
+		if key == string(model.ViolationNoPhishingResist) {
 			// Phishing does not lock anyone out; it gets its own sentence.
 			data.Phishing = true
 			continue
@@ -282,21 +282,21 @@ func nudgeActions(recs []model.Recommendation, phrase func(string) (string, bool
 func riskKeys(a *model.Assessment) []string {
 	var keys []string
 	for _, dep := range a.SPOFs {
-		code := model.ViolationSPOFPrefix + dep
+		code := model.ViolationSPOF(dep)
 		if slices.Contains(a.TenantSide, code) || !slices.Contains(a.Violations, code) {
 			continue
 		}
 		keys = append(keys, model.KindOf(dep))
 	}
 	for _, v := range a.UserViolations() {
-		if strings.HasPrefix(v, model.ViolationSPOFPrefix) {
+		if _, spof := v.SPOF(); spof {
 			continue
 		}
 		// "One thing fails" says nothing a named single point does not.
 		if v == model.ViolationBelowMinDiversity && len(keys) > 0 {
 			continue
 		}
-		keys = append(keys, v)
+		keys = append(keys, string(v))
 	}
 	return keys
 }
@@ -338,8 +338,8 @@ func (r *Renderer) RenderTicket(dm model.DecisionMessage, rec model.TicketRecord
 	u := &model.User{ID: dm.User.ID, UserPrincipalName: dm.User.UserPrincipalName}
 	data := ticketData{
 		User: who, UserID: dm.User.ID, UPN: titleName(dm.User), Tier: a.Tier,
-		Diversity: a.Diversity, MinDiversity: a.MinDiversity, Violations: rec.Violations,
-		Methods: dm.User.Methods, TenantSide: a.TenantSide, Reasons: rec.Reasons,
+		Diversity: a.Diversity, MinDiversity: a.MinDiversity, Violations: model.ViolationStrings(rec.Violations),
+		Methods: dm.User.Methods, TenantSide: model.ViolationStrings(a.TenantSide), Reasons: rec.Reasons,
 		Escalated: rec.Escalated, AdminOnly: rec.AdminOnly, Status: rec.Status, TicketID: rec.TicketID,
 		Nudges: dm.Decision.NudgesIgnored,
 	}

@@ -284,7 +284,7 @@ func TestReminderSaysWhyForPhishingOnly(t *testing.T) {
 	for lang, want := range map[string]string{"en": "no phishing-resistant method", "de": "keine phishing-resistente Methode"} {
 		dm := model.DecisionMessage{ID: "d", Decision: model.Decision{Kind: model.DecisionNudge, UserID: "u", Reminder: true},
 			User:       model.UserSummary{ID: "u", DisplayName: "Pat Doe", PreferredLanguage: lang},
-			Assessment: model.Assessment{Tier: "privileged", Diversity: 2, MinDiversity: 2, Violations: []string{model.ViolationNoPhishingResist}}}
+			Assessment: model.Assessment{Tier: "privileged", Diversity: 2, MinDiversity: 2, Violations: []model.Violation{model.ViolationNoPhishingResist}}}
 		n, err := r.RenderNudge(dm)
 		if err != nil {
 			t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/pipeline"
-	"github.com/credres/credres/pkg/rules"
 )
 
 // Router delivers each nudge on the channel its policy tier chose
@@ -25,9 +24,9 @@ type Router struct {
 func (r *Router) SendNudge(ctx context.Context, dm model.DecisionMessage, rec model.NudgeRecord) error {
 	var s pipeline.NudgeSender
 	switch rec.Channel {
-	case rules.ChannelEmail:
+	case model.ChannelEmail:
 		s = r.Email
-	case rules.ChannelTeams:
+	case model.ChannelTeams:
 		s = r.Teams
 	default:
 		return fmt.Errorf("notify: route nudge %s: %w: unknown channel %q", rec.DecisionID, model.ErrInvalidInput, rec.Channel)

@@ -21,7 +21,7 @@ func ticketText(rec model.TicketRecord) (title, description string) {
 	}
 	if description == "" {
 		description = fmt.Sprintf("User object id %s, ticket %s.\nReasons: %s.\nViolations: %s.",
-			rec.UserID, rec.TicketID, strings.Join(rec.Reasons, "; "), strings.Join(rec.Violations, ", "))
+			rec.UserID, rec.TicketID, strings.Join(rec.Reasons, "; "), strings.Join(model.ViolationStrings(rec.Violations), ", "))
 	}
 	return title, description
 }

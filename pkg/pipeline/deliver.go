@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/credres/credres/pkg/explain"
 	"github.com/credres/credres/pkg/mask"
 	"github.com/credres/credres/pkg/model"
 )
@@ -93,8 +94,8 @@ func (n *NudgeStage) Handle(ctx context.Context, msgs []Message) []Failure {
 		case model.DecisionNudge:
 			rec := model.NudgeRecord{
 				DecisionID: dm.ID, UserID: dm.Decision.UserID, Decision: string(dm.Decision.Kind),
-				Reminder: dm.Decision.Reminder, Violations: dm.Decision.UserViolations(dm.Assessment.TenantSide),
-				Reasons: dm.Decision.Reasons, Time: n.Now(), Channel: dm.Decision.Channel, To: mask.Email(dm.User.Mail),
+				Reminder: dm.Decision.Reminder, Violations: dm.Assessment.UserViolations(),
+				Reasons: explain.Reasons(dm.Decision.Reasons), Time: n.Now(), Channel: dm.Decision.Channel, To: mask.Email(dm.User.Mail),
 			}
 			if rec.Channel == "" {
 				rec.Channel = "email"
@@ -293,7 +294,7 @@ func ticketRecord(dm model.DecisionMessage, tk *model.Ticket, action string, now
 		// object id, the user principal name only masked.
 		UserID: dm.Decision.UserID, UserPrincipalName: mask.Email(dm.User.UserPrincipalName),
 		Decision: string(dm.Decision.Kind), Tier: a.Tier, Diversity: a.Diversity,
-		Violations: dm.Decision.Violations, TenantSide: a.TenantSide, Reasons: dm.Decision.Reasons,
+		Violations: dm.Decision.Violations, TenantSide: a.TenantSide, Reasons: explain.Reasons(dm.Decision.Reasons),
 		Methods: dm.User.Methods, Escalated: dm.Decision.Escalated, AdminOnly: dm.Decision.AdminOnly,
 		Time: now,
 	}

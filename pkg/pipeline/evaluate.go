@@ -155,7 +155,7 @@ func (ev *Evaluate) one(ctx context.Context, userID string, res model.UserResult
 		if errors.Is(res.Err, model.ErrNotFound) {
 			// Deleted since the event: nothing to evaluate, nothing to retry.
 			log.Info().Msg("user no longer exists; request dropped")
-			out.Decision = model.Decision{Kind: model.DecisionNone, UserID: userID, Reasons: []string{"the user no longer exists"}}
+			out.Decision = model.Decision{Kind: model.DecisionNone, UserID: userID, Reasons: []model.Reason{{Code: model.ReasonUserGone}}}
 			return out
 		}
 		out.Err = fmt.Errorf("evaluate %s: read user: %w", userID, res.Err)
@@ -210,7 +210,7 @@ func (ev *Evaluate) one(ctx context.Context, userID string, res model.UserResult
 		return out
 	}
 	log.Info().Int("diversity", a.Diversity).Bool("compliant", a.Compliant).
-		Str("decision", string(d.Kind)).Strs("violations", a.Violations).Msg("evaluated")
+		Str("decision", string(d.Kind)).Strs("violations", model.ViolationStrings(a.Violations)).Msg("evaluated")
 	return out
 }
 

@@ -19,7 +19,7 @@ func TestDeliveryChecksTheDecisionIsStillTheLatest(t *testing.T) {
 	decided := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	later := decided.Add(48 * time.Hour)
 	compliant := model.Assessment{UserID: adele, Compliant: true}
-	below := model.Assessment{UserID: adele, Compliant: false, Violations: []string{"below-min-diversity"}}
+	below := model.Assessment{UserID: adele, Compliant: false, Violations: []model.Violation{model.ViolationBelowMinDiversity}}
 	for _, tc := range []struct {
 		name    string
 		kind    model.DecisionKind

@@ -219,7 +219,7 @@ func ticketRecord(action, status string) model.TicketRecord {
 		DecisionID: "5d0f3b7a9c2e4f6a8b1c3d5e7f9a0b2c", TicketID: "CR-3F9A12C4D7", Status: status, Action: action,
 		UserID: "8f4c2a1e-0000-4000-8000-000000000001", UserPrincipalName: "adele.vance@contoso.example",
 		Decision: string(model.DecisionTicket), Tier: "admin", Diversity: 1,
-		Violations: []string{"below-min-diversity", "single-point-of-failure:phone-number"},
+		Violations: []model.Violation{"below-min-diversity", "single-point-of-failure:phone-number"},
 		Reasons:    []string{"2 nudges ignored 😀", "control \uffff escaped"},
 		Methods:    []string{"Microsoft Authenticator (push) on iPhone", "SMS to +1 *** *** **67"},
 		Escalated:  true, Time: t0,
@@ -291,7 +291,7 @@ func TestSQSNudgeOutboxSendsTheRecord(t *testing.T) {
 	n := NewNudgeOutboxQueue(client, url)
 	rec := model.NudgeRecord{
 		DecisionID: "0a1b2c3d4e5f60718293a4b5c6d7e8f9", UserID: "8f4c2a1e-0000-4000-8000-000000000001",
-		Decision: string(model.DecisionNudge), Reminder: true, Violations: []string{"below-min-diversity"},
+		Decision: string(model.DecisionNudge), Reminder: true, Violations: []model.Violation{"below-min-diversity"},
 		Reasons: []string{"one method left"}, Time: t0,
 	}
 	for range 2 {

@@ -59,8 +59,9 @@ func TestGuestsAndDisabledAccountsAreNotActedOn(t *testing.T) {
 			if d.Kind != tc.want {
 				t.Errorf("decision %s (%v), want %s", d.Kind, d.Reasons, tc.want)
 			}
-			if tc.excluded != "" && !strings.Contains(strings.Join(d.Reasons, " "), "policy") {
-				t.Errorf("reasons %q do not say the policy excludes them", d.Reasons)
+			why := map[string]model.ReasonCode{model.ExcludedGuest: model.ReasonGuest, model.ExcludedDisabled: model.ReasonDisabledAccount}[tc.excluded]
+			if tc.excluded != "" && (len(d.Reasons) != 1 || d.Reasons[0].Code != why) {
+				t.Errorf("reasons %v, want %s: the policy excludes them", d.Reasons, why)
 			}
 		})
 	}

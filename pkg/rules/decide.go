@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"fmt"
 	"slices"
 	"time"
 
@@ -25,164 +24,232 @@ type DecisionInput struct {
 }
 
 // Decide compares the new assessment with the previous one and says what to
-// do, with reasons an administrator can read.
+// do, with reasons as codes and their parameters (model.Reason): the first
+// row of the transition table whose condition holds decides.
 func (e *Engine) Decide(in DecisionInput) model.Decision {
-	cur, prev, h := &in.Current, in.Previous, &in.History
-	d := model.Decision{Kind: model.DecisionNone, UserID: cur.UserID, Violations: cur.Violations}
+	s := e.situation(&in)
+	d := model.Decision{Kind: model.DecisionNone, UserID: s.cur.UserID, Violations: s.cur.Violations}
 	if d.Violations == nil {
-		d.Violations = []string{}
+		d.Violations = []model.Violation{}
 	}
-	say := func(format string, args ...any) { d.Reasons = append(d.Reasons, fmt.Sprintf(format, args...)) }
-	np := e.policy.Nudges
-
-	if cur.Compliant {
-		if (prev != nil && !prev.Compliant) || h.TicketOpen || len(h.Nudges) > 0 {
-			d.Kind = model.DecisionResolve
-			say("back within policy for tier %q: diversity %d (minimum %d)", cur.Tier, cur.Diversity, cur.MinDiversity)
-			if h.TicketOpen {
-				say("the open ticket is resolved")
+	if !s.cur.Compliant && s.cur.Excluded == "" && !s.cur.EmergencyAccess && !s.cur.Exempt {
+		d.Channel = e.channelFor(s.cur.Tier)
+	}
+	for _, t := range transitions {
+		if t.when(s) {
+			d.Kind, d.Reasons = t.kind, t.reasons(s)
+			switch t.flag {
+			case flagAdminOnly:
+				d.AdminOnly = true
+			case flagEscalated:
+				d.Escalated, d.NudgesIgnored = true, s.ignored
+			case flagReminder:
+				d.Reminder = true
 			}
-			if len(h.Nudges) > 0 {
-				say("reminders stop")
-			}
 			return d
 		}
-		say("compliant with tier %q: diversity %d (minimum %d)", cur.Tier, cur.Diversity, cur.MinDiversity)
-		return d
-	}
-
-	switch cur.Excluded {
-	case model.ExcludedGuest:
-		say("a guest: evaluated and reported, never nudged or ticketed unless the policy includes guests (guests: include)")
-		return d
-	case model.ExcludedDisabled:
-		say("a disabled account: evaluated and reported, never nudged or ticketed unless the policy includes disabled accounts (disabledAccounts: include)")
-		return d
-	}
-	if cur.EmergencyAccess {
-		say("an emergency access account: never mailed, and judged with the other emergency access accounts as a set (a ticket to the security team when the set falls below policy)")
-		return d
-	}
-	if cur.Exempt {
-		say("exempt (tier %q or the policy's exemption list): evaluated and reported, never nudged or ticketed", cur.Tier)
-		return d
-	}
-	if until := e.policy.snoozedUntil(cur.UserID, cur.UserPrincipalName); until.After(h.SnoozedUntil) {
-		h.SnoozedUntil = until
-	}
-	d.Channel = e.channelFor(cur.Tier)
-	firstFinding := prev == nil || prev.Compliant
-	if in.Campaign && len(h.Nudges) == 0 && !h.TicketOpen {
-		firstFinding = true
-	}
-	if firstFinding && in.Baseline {
-		say("baseline sweep: the assessment is recorded without messaging anyone")
-		return d
-	}
-	userSide := cur.UserViolations()
-	if len(userSide) == 0 {
-		// Only the tenant can fix this (password hash sync): administrators.
-		if firstFinding || worse(prev, cur) || !h.TicketOpen {
-			d.Kind, d.AdminOnly = model.DecisionTicket, true
-			say("tenant-side only: %s; enabling password hash sync as a fallback would remedy it", joinCodes(cur.TenantSide))
-			return d
-		}
-		say("tenant-side only and a ticket is already open")
-		return d
-	}
-
-	ticketTier := cur.OnViolation == string(model.DecisionTicket)
-	noCA := cur.HasViolation(model.ViolationNoCAPath)
-	noPath := cur.HasViolation(model.ViolationNoMFAPath) || noCA
-	if firstFinding {
-		if ticketTier || noPath {
-			d.Kind = model.DecisionTicket
-			switch {
-			case noCA:
-				say("no sign-in path satisfies the authentication strength Conditional Access requires: the user is locked out today")
-			case noPath:
-				say("no multifactor sign-in path at all: the helpdesk must help the user register")
-			default:
-				say("tier %q sends violations to the helpdesk", cur.Tier)
-			}
-			say("newly below policy: %s", joinCodes(userSide))
-			return d
-		}
-		if snoozed(h, in.Now) {
-			say("newly below policy, but nudges are snoozed until %s", h.SnoozedUntil.UTC().Format(time.RFC3339))
-			return d
-		}
-		d.Kind = model.DecisionNudge
-		say("newly below policy for tier %q: %s", cur.Tier, joinCodes(userSide))
-		return d
-	}
-
-	// Non-compliant before and now.
-	got := worse(prev, cur)
-	if ticketTier || noPath {
-		if got {
-			d.Kind = model.DecisionTicket
-			say("worse while below policy (%s): the ticket is updated", worseWhat(prev, cur))
-			return d
-		}
-		if h.TicketOpen {
-			say("still below policy; the open ticket already says so")
-		} else {
-			// The ticket decided earlier may still be on its way; deciding it
-			// again on every evaluation would open it twice.
-			say("still below policy; a ticket was requested when the user fell below it")
-		}
-		return d
-	}
-	if h.TicketOpen {
-		if got {
-			d.Kind = model.DecisionTicket
-			say("worse while a ticket is open: the ticket is updated")
-			return d
-		}
-		say("the helpdesk has the open ticket; no more reminders")
-		return d
-	}
-	window := time.Duration(np.Window)
-	ignored := h.NudgesSince(in.Now.Add(-window))
-	if np.EscalateAfter > 0 && ignored >= np.EscalateAfter {
-		d.Kind, d.Escalated, d.NudgesIgnored = model.DecisionTicket, true, ignored
-		say("%d nudges in the last %s went unanswered: escalated to the helpdesk", ignored, np.Window)
-		return d
-	}
-	if snoozed(h, in.Now) {
-		say("nudges are snoozed until %s", h.SnoozedUntil.UTC().Format(time.RFC3339))
-		return d
-	}
-	last := h.LastNudge()
-	cooling := !last.IsZero() && in.Now.Sub(last) < time.Duration(np.Cooldown)
-	switch {
-	case got && cooling:
-		say("worse (%s), but the last nudge was %s ago, within the %s cooldown", worseWhat(prev, cur), roundAge(in.Now.Sub(last)), np.Cooldown)
-	case got:
-		d.Kind = model.DecisionNudge
-		say("worse than before: %s", worseWhat(prev, cur))
-	case cooling:
-		say("still below policy; next reminder after the %s cooldown", np.Cooldown)
-	case last.IsZero():
-		// The first nudge may still be on its way, or a baseline or snooze
-		// held it back; reminders follow a nudge that was delivered.
-		say("still below policy; no nudge delivered yet in this episode, so no reminder is due")
-	default:
-		d.Kind, d.Reminder = model.DecisionNudge, true
-		say("still below policy %s after the last nudge: reminder", roundAge(in.Now.Sub(last)))
 	}
 	return d
 }
 
+// situation is what a decision is taken from, worked out once.
+type situation struct {
+	cur, prev *model.Assessment
+	h         model.NudgeHistory
+	nudges    NudgePolicy
+	now       time.Time
+	baseline  bool
+	// first: nobody has been told about this finding yet (the user was
+	// compliant or never assessed, or a campaign reaches them).
+	first    bool
+	userSide []model.Violation
+	// helpdesk: the tier sends violations to the helpdesk, or the user
+	// has no path at all.
+	helpdesk   bool
+	noCA       bool
+	noPath     bool
+	worse      bool
+	ignored    int       // nudges in the escalation window
+	lastNudge  time.Time // zero when none was delivered in the episode
+	cooling    bool      // the last nudge is within the cooldown
+	ticketOpen bool
+}
+
+func (e *Engine) situation(in *DecisionInput) *situation {
+	s := &situation{cur: &in.Current, prev: in.Previous, h: in.History, nudges: e.policy.Nudges, now: in.Now, baseline: in.Baseline}
+	if until := e.policy.snoozedUntil(s.cur.UserID, s.cur.UserPrincipalName); until.After(s.h.SnoozedUntil) {
+		s.h.SnoozedUntil = until
+	}
+	s.ticketOpen = s.h.TicketOpen
+	s.first = s.prev == nil || s.prev.Compliant || (in.Campaign && len(s.h.Nudges) == 0 && !s.ticketOpen)
+	s.userSide = s.cur.UserViolations()
+	s.noCA = s.cur.HasViolation(model.ViolationNoCAPath)
+	s.noPath = s.noCA || s.cur.HasViolation(model.ViolationNoMFAPath)
+	s.helpdesk = s.cur.OnViolation == model.DecisionTicket || s.noPath
+	s.worse = worse(s.prev, s.cur)
+	s.ignored = s.h.NudgesSince(in.Now.Add(-time.Duration(s.nudges.Window)))
+	s.lastNudge = s.h.LastNudge()
+	s.cooling = !s.lastNudge.IsZero() && in.Now.Sub(s.lastNudge) < time.Duration(s.nudges.Cooldown)
+	return s
+}
+
+func (s *situation) snoozed() bool {
+	return !s.h.SnoozedUntil.IsZero() && s.now.Before(s.h.SnoozedUntil)
+}
+
+// A mark flags a decision beyond its kind.
+type mark int
+
+const (
+	flagNone      mark = iota
+	flagAdminOnly      // a ticket about tenant-side violations only
+	flagEscalated      // a ticket after ignored nudges
+	flagReminder       // a nudge on the cooldown schedule
+)
+
+// transition is one row of the decision table: when its condition holds
+// (and no earlier row's did), the decision is kind, marked by flag, with reasons.
+type transition struct {
+	when    func(*situation) bool
+	kind    model.DecisionKind
+	flag    mark
+	reasons func(*situation) []model.Reason
+}
+
+// transitions is docs/DESIGN.md, Decisions, as a table read top down.
+// Each row may assume that no row above it matched.
+var transitions = []transition{
+	// Compliant now: resolve what an episode left open, else stay quiet.
+	{func(s *situation) bool {
+		return s.cur.Compliant && ((s.prev != nil && !s.prev.Compliant) || s.ticketOpen || len(s.h.Nudges) > 0)
+	}, model.DecisionResolve, flagNone, resolved},
+	{func(s *situation) bool { return s.cur.Compliant }, model.DecisionNone, flagNone, tiered(model.ReasonCompliant)},
+	{func(s *situation) bool { return s.cur.Excluded == model.ExcludedGuest }, model.DecisionNone, flagNone, just(model.ReasonGuest)},
+	{func(s *situation) bool { return s.cur.Excluded == model.ExcludedDisabled }, model.DecisionNone, flagNone, just(model.ReasonDisabledAccount)},
+	{func(s *situation) bool { return s.cur.EmergencyAccess }, model.DecisionNone, flagNone, just(model.ReasonEmergencyAccess)},
+	{func(s *situation) bool { return s.cur.Exempt }, model.DecisionNone, flagNone, exempt},
+	{func(s *situation) bool { return s.first && s.baseline }, model.DecisionNone, flagNone, just(model.ReasonBaseline)},
+	// Only the tenant can fix this (password hash sync): administrators.
+	{func(s *situation) bool { return len(s.userSide) == 0 && (s.first || s.worse || !s.ticketOpen) },
+		model.DecisionTicket, flagAdminOnly, tenantSideOnly},
+	{func(s *situation) bool { return len(s.userSide) == 0 }, model.DecisionNone, flagNone, just(model.ReasonTenantSideTicketOpen)},
+	// A first finding.
+	{func(s *situation) bool { return s.first && s.helpdesk }, model.DecisionTicket, flagNone, firstTicket},
+	{func(s *situation) bool { return s.first && s.snoozed() }, model.DecisionNone, flagNone, snoozed(model.ReasonNewlyBelowSnoozed)},
+	{func(s *situation) bool { return s.first }, model.DecisionNudge, flagNone, newlyBelow},
+	// Below policy before and now, the helpdesk's case.
+	{func(s *situation) bool { return s.helpdesk && s.worse }, model.DecisionTicket, flagNone, worsening(model.ReasonWorseTicketUpdated)},
+	{func(s *situation) bool { return s.helpdesk && s.ticketOpen }, model.DecisionNone, flagNone, just(model.ReasonStillBelowTicketOpen)},
+	// The ticket decided earlier may still be on its way; deciding it again
+	// on every evaluation would open it twice.
+	{func(s *situation) bool { return s.helpdesk }, model.DecisionNone, flagNone, just(model.ReasonTicketRequested)},
+	{func(s *situation) bool { return s.ticketOpen && s.worse }, model.DecisionTicket, flagNone, just(model.ReasonWorseTicketOpen)},
+	{func(s *situation) bool { return s.ticketOpen }, model.DecisionNone, flagNone, just(model.ReasonHelpdeskHasTicket)},
+	// Below policy before and now, the user's case: escalate, wait or remind.
+	{func(s *situation) bool { return s.nudges.EscalateAfter > 0 && s.ignored >= s.nudges.EscalateAfter },
+		model.DecisionTicket, flagEscalated, escalated},
+	{func(s *situation) bool { return s.snoozed() }, model.DecisionNone, flagNone, snoozed(model.ReasonSnoozed)},
+	{func(s *situation) bool { return s.worse && s.cooling }, model.DecisionNone, flagNone, worseCooling},
+	{func(s *situation) bool { return s.worse }, model.DecisionNudge, flagNone, worsening(model.ReasonWorse)},
+	{func(s *situation) bool { return s.cooling }, model.DecisionNone, flagNone, cooldown},
+	// The first nudge may still be on its way, or a baseline or snooze held
+	// it back; reminders follow a nudge that was delivered.
+	{func(s *situation) bool { return s.lastNudge.IsZero() }, model.DecisionNone, flagNone, just(model.ReasonNoNudgeYet)},
+	{func(*situation) bool { return true }, model.DecisionNudge, flagReminder, reminder},
+}
+
+func just(code model.ReasonCode) func(*situation) []model.Reason {
+	return func(*situation) []model.Reason { return []model.Reason{{Code: code}} }
+}
+
+func tiered(code model.ReasonCode) func(*situation) []model.Reason {
+	return func(s *situation) []model.Reason {
+		return []model.Reason{{Code: code, Tier: s.cur.Tier, Diversity: s.cur.Diversity, MinDiversity: s.cur.MinDiversity}}
+	}
+}
+
+func exempt(s *situation) []model.Reason {
+	return []model.Reason{{Code: model.ReasonExempt, Tier: s.cur.Tier}}
+}
+
+func resolved(s *situation) []model.Reason {
+	rs := tiered(model.ReasonBackWithinPolicy)(s)
+	if s.ticketOpen {
+		rs = append(rs, model.Reason{Code: model.ReasonTicketResolved})
+	}
+	if len(s.h.Nudges) > 0 {
+		rs = append(rs, model.Reason{Code: model.ReasonRemindersStop})
+	}
+	return rs
+}
+
+func tenantSideOnly(s *situation) []model.Reason {
+	return []model.Reason{{Code: model.ReasonTenantSideOnly, Violations: s.cur.TenantSide}}
+}
+
+func firstTicket(s *situation) []model.Reason {
+	why := model.Reason{Code: model.ReasonTierTickets, Tier: s.cur.Tier}
+	switch {
+	case s.noCA:
+		why = model.Reason{Code: model.ReasonLockedOut}
+	case s.noPath:
+		why = model.Reason{Code: model.ReasonNoMFAPath}
+	}
+	return []model.Reason{why, {Code: model.ReasonNewlyBelow, Violations: s.userSide}}
+}
+
+func newlyBelow(s *situation) []model.Reason {
+	return []model.Reason{{Code: model.ReasonNewlyBelow, Tier: s.cur.Tier, Violations: s.userSide}}
+}
+
+func snoozed(code model.ReasonCode) func(*situation) []model.Reason {
+	return func(s *situation) []model.Reason { return []model.Reason{{Code: code, Until: s.h.SnoozedUntil}} }
+}
+
+func escalated(s *situation) []model.Reason {
+	return []model.Reason{{Code: model.ReasonEscalated, Nudges: s.ignored, Window: time.Duration(s.nudges.Window)}}
+}
+
+func cooldown(s *situation) []model.Reason {
+	return []model.Reason{{Code: model.ReasonCoolingDown, Cooldown: time.Duration(s.nudges.Cooldown)}}
+}
+
+func reminder(s *situation) []model.Reason {
+	return []model.Reason{{Code: model.ReasonReminder, Age: s.now.Sub(s.lastNudge)}}
+}
+
+func worseCooling(s *situation) []model.Reason {
+	r := worsening(model.ReasonWorseCooling)(s)
+	r[0].Age, r[0].Cooldown = s.now.Sub(s.lastNudge), time.Duration(s.nudges.Cooldown)
+	return r
+}
+
+// worsening says how the assessment got worse: diversity fell
+// (PreviousDiversity above Diversity), or else which violations are new.
+func worsening(code model.ReasonCode) func(*situation) []model.Reason {
+	return func(s *situation) []model.Reason {
+		r := model.Reason{Code: code}
+		if s.cur.Diversity < s.prev.Diversity {
+			r.PreviousDiversity, r.Diversity = s.prev.Diversity, s.cur.Diversity
+			return []model.Reason{r}
+		}
+		for _, v := range s.cur.Violations {
+			if !slices.Contains(s.prev.Violations, v) {
+				r.Violations = append(r.Violations, v)
+			}
+		}
+		return []model.Reason{r}
+	}
+}
+
 // channelFor returns the nudge channel of the named tier.
-func (e *Engine) channelFor(tier string) string {
+func (e *Engine) channelFor(tier string) model.Channel {
 	for i := range e.policy.Tiers {
 		if e.policy.Tiers[i].Name == tier {
 			return e.policy.Tiers[i].NudgeChannel
 		}
 	}
-	return ChannelEmail
+	return model.ChannelEmail
 }
 
 // worse is true when diversity dropped or a violation appeared.
@@ -199,43 +266,4 @@ func worse(prev *model.Assessment, cur *model.Assessment) bool {
 		}
 	}
 	return false
-}
-
-func worseWhat(prev *model.Assessment, cur *model.Assessment) string {
-	if cur.Diversity < prev.Diversity {
-		return fmt.Sprintf("diversity fell from %d to %d", prev.Diversity, cur.Diversity)
-	}
-	var added []string
-	for _, v := range cur.Violations {
-		if !slices.Contains(prev.Violations, v) {
-			added = append(added, v)
-		}
-	}
-	return "new " + joinCodes(added)
-}
-
-func snoozed(h *model.NudgeHistory, now time.Time) bool {
-	return !h.SnoozedUntil.IsZero() && now.Before(h.SnoozedUntil)
-}
-
-func joinCodes(codes []string) string {
-	switch len(codes) {
-	case 0:
-		return "no violations"
-	case 1:
-		return codes[0]
-	}
-	out := codes[0]
-	for _, c := range codes[1:] {
-		out += ", " + c
-	}
-	return out
-}
-
-// roundAge prints an age in whole days, or hours below a day.
-func roundAge(d time.Duration) string {
-	if d >= 24*time.Hour {
-		return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
-	}
-	return d.Round(time.Minute).String()
 }

@@ -1,7 +1,7 @@
 package rules
 
 import (
-	"strings"
+	"slices"
 	"testing"
 	"time"
 
@@ -43,39 +43,39 @@ func TestDecide(t *testing.T) {
 		baseline bool
 		campaign bool
 		want     model.DecisionKind
-		flag     string // "reminder", "escalated", "adminOnly"
-		reason   string // a substring of the reasons
+		flag     string           // "reminder", "escalated", "adminOnly"
+		reason   model.ReasonCode // one of the reasons
 	}{
 		// previous compliant or unknown → now non-compliant
-		{name: "unknown-to-non-compliant-nudges", prev: nil, cur: oneDevice, want: model.DecisionNudge, reason: "newly below policy"},
+		{name: "unknown-to-non-compliant-nudges", prev: nil, cur: oneDevice, want: model.DecisionNudge, reason: model.ReasonNewlyBelow},
 		{name: "compliant-to-non-compliant-nudges", prev: good, cur: oneDevice, want: model.DecisionNudge},
-		{name: "ticket-tier-gets-a-ticket", prev: nil, cur: adminBad, want: model.DecisionTicket, reason: "sends violations to the helpdesk"},
-		{name: "no-mfa-path-gets-a-ticket", prev: good, cur: noPath, want: model.DecisionTicket, reason: "no multifactor sign-in path"},
-		{name: "snoozed-user-is-not-nudged", prev: good, cur: oneDevice, history: model.NudgeHistory{SnoozedUntil: now.Add(day(1))}, want: model.DecisionNone, reason: "snoozed"},
-		{name: "baseline-sweep-records-only", prev: nil, cur: oneDevice, baseline: true, want: model.DecisionNone, reason: "baseline"},
-		{name: "exempt-tier-is-never-nudged", prev: nil, cur: &exempt, want: model.DecisionNone, reason: "exempt"},
+		{name: "ticket-tier-gets-a-ticket", prev: nil, cur: adminBad, want: model.DecisionTicket, reason: model.ReasonTierTickets},
+		{name: "no-mfa-path-gets-a-ticket", prev: good, cur: noPath, want: model.DecisionTicket, reason: model.ReasonNoMFAPath},
+		{name: "snoozed-user-is-not-nudged", prev: good, cur: oneDevice, history: model.NudgeHistory{SnoozedUntil: now.Add(day(1))}, want: model.DecisionNone, reason: model.ReasonNewlyBelowSnoozed},
+		{name: "baseline-sweep-records-only", prev: nil, cur: oneDevice, baseline: true, want: model.DecisionNone, reason: model.ReasonBaseline},
+		{name: "exempt-tier-is-never-nudged", prev: nil, cur: &exempt, want: model.DecisionNone, reason: model.ReasonExempt},
 		// non-compliant → non-compliant, worse
-		{name: "worse-nudges-again", prev: oneDevice, cur: phoneOnly, history: nudged(10), want: model.DecisionNudge, reason: "new "},
-		{name: "worse-within-cooldown-waits", prev: oneDevice, cur: phoneOnly, history: nudged(2), want: model.DecisionNone, reason: "within the 7d cooldown"},
+		{name: "worse-nudges-again", prev: oneDevice, cur: phoneOnly, history: nudged(10), want: model.DecisionNudge, reason: model.ReasonWorse},
+		{name: "worse-within-cooldown-waits", prev: oneDevice, cur: phoneOnly, history: nudged(2), want: model.DecisionNone, reason: model.ReasonWorseCooling},
 		{name: "worse-after-ignored-nudges-escalates", prev: oneDevice, cur: phoneOnly, history: nudged(21, 14, 7), want: model.DecisionTicket, flag: "escalated"},
 		{name: "worse-with-ticket-open-updates-it", prev: oneDevice, cur: phoneOnly, history: model.NudgeHistory{TicketOpen: true}, want: model.DecisionTicket},
 		{name: "worse-ticket-tier-updates-the-ticket", prev: adminBad, cur: eval([]string{"Global Administrator"}, "password", "mobile"), history: model.NudgeHistory{TicketOpen: true}, want: model.DecisionTicket},
 		// non-compliant → non-compliant, same or better
-		{name: "same-within-cooldown-does-nothing", prev: oneDevice, cur: oneDevice, history: nudged(3), want: model.DecisionNone, reason: "next reminder"},
+		{name: "same-within-cooldown-does-nothing", prev: oneDevice, cur: oneDevice, history: nudged(3), want: model.DecisionNone, reason: model.ReasonCoolingDown},
 		{name: "same-after-cooldown-reminds", prev: oneDevice, cur: oneDevice, history: nudged(8), want: model.DecisionNudge, flag: "reminder"},
 		{name: "better-but-not-compliant-does-nothing", prev: phoneOnly, cur: oneDevice, history: nudged(1), want: model.DecisionNone},
 		{name: "third-ignored-nudge-escalates", prev: oneDevice, cur: oneDevice, history: nudged(15, 8, 1), want: model.DecisionTicket, flag: "escalated"},
 		{name: "old-nudges-outside-the-window-do-not-escalate", prev: oneDevice, cur: oneDevice, history: nudged(60, 45, 8), want: model.DecisionNudge, flag: "reminder"},
-		{name: "ticket-open-stops-reminders", prev: oneDevice, cur: oneDevice, history: model.NudgeHistory{TicketOpen: true, Nudges: nudged(40, 30, 20).Nudges}, want: model.DecisionNone, reason: "no more reminders"},
+		{name: "ticket-open-stops-reminders", prev: oneDevice, cur: oneDevice, history: model.NudgeHistory{TicketOpen: true, Nudges: nudged(40, 30, 20).Nudges}, want: model.DecisionNone, reason: model.ReasonHelpdeskHasTicket},
 		{name: "same-ticket-tier-with-open-ticket-does-nothing", prev: adminBad, cur: adminBad, history: model.NudgeHistory{TicketOpen: true}, want: model.DecisionNone},
-		{name: "same-ticket-tier-never-reopens-a-ticket-in-flight", prev: adminBad, cur: adminBad, want: model.DecisionNone, reason: "requested"},
-		{name: "same-never-nudged-waits-for-the-first-nudge", prev: oneDevice, cur: oneDevice, want: model.DecisionNone, reason: "no nudge delivered yet"},
-		{name: "campaign-nudges-a-baselined-user", prev: oneDevice, cur: oneDevice, campaign: true, want: model.DecisionNudge, reason: "newly below policy"},
+		{name: "same-ticket-tier-never-reopens-a-ticket-in-flight", prev: adminBad, cur: adminBad, want: model.DecisionNone, reason: model.ReasonTicketRequested},
+		{name: "same-never-nudged-waits-for-the-first-nudge", prev: oneDevice, cur: oneDevice, want: model.DecisionNone, reason: model.ReasonNoNudgeYet},
+		{name: "campaign-nudges-a-baselined-user", prev: oneDevice, cur: oneDevice, campaign: true, want: model.DecisionNudge, reason: model.ReasonNewlyBelow},
 		// non-compliant → compliant
-		{name: "fixed-resolves", prev: oneDevice, cur: good, history: nudged(3), want: model.DecisionResolve, reason: "reminders stop"},
-		{name: "fixed-resolves-the-ticket", prev: adminBad, cur: good, history: model.NudgeHistory{TicketOpen: true}, want: model.DecisionResolve, reason: "ticket is resolved"},
+		{name: "fixed-resolves", prev: oneDevice, cur: good, history: nudged(3), want: model.DecisionResolve, reason: model.ReasonRemindersStop},
+		{name: "fixed-resolves-the-ticket", prev: adminBad, cur: good, history: model.NudgeHistory{TicketOpen: true}, want: model.DecisionResolve, reason: model.ReasonTicketResolved},
 		// compliant → compliant
-		{name: "compliant-stays-quiet", prev: good, cur: good, want: model.DecisionNone, reason: "compliant"},
+		{name: "compliant-stays-quiet", prev: good, cur: good, want: model.DecisionNone, reason: model.ReasonCompliant},
 		{name: "first-compliant-assessment-is-quiet", prev: nil, cur: good, want: model.DecisionNone},
 	}
 	for _, tc := range tests {
@@ -83,13 +83,13 @@ func TestDecide(t *testing.T) {
 			t.Parallel()
 			d := e.Decide(DecisionInput{Previous: tc.prev, Current: *tc.cur, History: tc.history, Now: now, Baseline: tc.baseline, Campaign: tc.campaign})
 			if d.Kind != tc.want {
-				t.Errorf("decision = %s, want %s; reasons %q", d.Kind, tc.want, d.Reasons)
+				t.Errorf("decision = %s, want %s; reasons %v", d.Kind, tc.want, d.Reasons)
 			}
 			if len(d.Reasons) == 0 {
 				t.Errorf("no reasons")
 			}
-			if tc.reason != "" && !strings.Contains(strings.Join(d.Reasons, "; "), tc.reason) {
-				t.Errorf("reasons %q lack %q", d.Reasons, tc.reason)
+			if tc.reason != "" && !slices.ContainsFunc(d.Reasons, func(r model.Reason) bool { return r.Code == tc.reason }) {
+				t.Errorf("reasons %v lack %q", d.Reasons, tc.reason)
 			}
 			switch tc.flag {
 			case "reminder":
@@ -146,16 +146,17 @@ snoozed:
 		u.UserPrincipalName, u.Roles = upn, roles
 		return e.Decide(DecisionInput{Current: e.Evaluate(cloud, u), Now: now})
 	}
-	if d := decide("breakglass@contoso.example"); d.Kind != model.DecisionNone || !strings.Contains(d.Reasons[0], "exempt") {
-		t.Errorf("exempt user: %s %q", d.Kind, d.Reasons)
+	if d := decide("breakglass@contoso.example"); d.Kind != model.DecisionNone || d.Reasons[0].Code != model.ReasonExempt {
+		t.Errorf("exempt user: %s %v", d.Kind, d.Reasons)
 	}
-	if d := decide("SNOOZER@contoso.example"); d.Kind != model.DecisionNone || !strings.Contains(strings.Join(d.Reasons, " "), "snoozed until 2026-12-24") {
-		t.Errorf("snoozed user: %s %q", d.Kind, d.Reasons)
+	snoozedUntil := time.Date(2026, 12, 24, 0, 0, 0, 0, time.UTC)
+	if d := decide("SNOOZER@contoso.example"); d.Kind != model.DecisionNone || d.Reasons[0].Code != model.ReasonNewlyBelowSnoozed || !d.Reasons[0].Until.Equal(snoozedUntil) {
+		t.Errorf("snoozed user: %s %v", d.Kind, d.Reasons)
 	}
-	if d := decide("admin@contoso.example", "Global Administrator"); d.Kind != model.DecisionNudge || d.Channel != ChannelTeams {
+	if d := decide("admin@contoso.example", "Global Administrator"); d.Kind != model.DecisionNudge || d.Channel != model.ChannelTeams {
 		t.Errorf("admin: %s via %q, want a teams nudge", d.Kind, d.Channel)
 	}
-	if d := decide("someone@contoso.example"); d.Channel != ChannelEmail {
+	if d := decide("someone@contoso.example"); d.Channel != model.ChannelEmail {
 		t.Errorf("default channel %q", d.Channel)
 	}
 	if _, err := ParsePolicy([]byte("tiers:\n  - name: a\n    match: {all: true}\n    nudgeChannel: pigeon\n")); err == nil {

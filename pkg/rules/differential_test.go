@@ -362,7 +362,7 @@ func (o oracleUser) assess(p *Policy, u *model.User) model.Assessment {
 		}
 	}
 	slices.SortFunc(masked, slices.Compare)
-	a := model.Assessment{Tier: tier.Name, Paths: masked, SPOFs: []string{}, Violations: []string{}}
+	a := model.Assessment{Tier: tier.Name, Paths: masked, SPOFs: []string{}, Violations: []model.Violation{}}
 	// Eligible administrators are administrators; disabled accounts, then
 	// guests, are left alone.
 	if slices.Contains(u.EligibleRoles, "Global Administrator") && p.Tiers[len(p.Tiers)-1].Name == "standard" && tier.Name != "privileged" {
@@ -400,7 +400,7 @@ func (o oracleUser) assess(p *Policy, u *model.User) model.Assessment {
 	}
 	if tier.MinDiversity >= 2 {
 		for _, s := range a.SPOFs {
-			a.Violations = append(a.Violations, model.ViolationSPOFPrefix+s)
+			a.Violations = append(a.Violations, model.ViolationSPOF(s))
 		}
 	}
 	if tier.RequirePhishingResistant && !a.PhishingResistant {

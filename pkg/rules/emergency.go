@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -178,38 +177,31 @@ func hits(paths [][]model.Dependency, chosen map[model.Dependency]bool, left int
 // (or gets worse), a resolve when it is back. Its accounts are never nudged:
 // they usually have no mailbox, and each is judged only as part of the set.
 func (e *Engine) DecideEmergencyAccess(prev *EmergencyAccessSet, cur EmergencyAccessSet) model.Decision {
-	d := model.Decision{Kind: model.DecisionNone, UserID: "emergency-access", Violations: []string{}}
-	say := func(format string, args ...any) { d.Reasons = append(d.Reasons, fmt.Sprintf(format, args...)) }
+	d := model.Decision{Kind: model.DecisionNone, UserID: "emergency-access", Violations: []model.Violation{}}
 	if !cur.Compliant {
 		d.Violations = append(d.Violations, model.ViolationBelowMinDiversity)
 		for _, dep := range cur.SPOFs {
-			d.Violations = append(d.Violations, model.ViolationSPOFPrefix+dep)
+			d.Violations = append(d.Violations, model.ViolationSPOF(dep))
 		}
 	}
+	set := model.Reason{Diversity: cur.Diversity, MinDiversity: cur.MinDiversity}
 	switch {
 	case cur.Compliant && prev != nil && !prev.Compliant:
 		d.Kind = model.DecisionResolve
-		say("the emergency access accounts are back within policy as a set: diversity %d (minimum %d)", cur.Diversity, cur.MinDiversity)
+		set.Code = model.ReasonEmergencySetBack
 	case cur.Compliant:
-		say("the emergency access accounts are within policy as a set: diversity %d (minimum %d)", cur.Diversity, cur.MinDiversity)
+		set.Code = model.ReasonEmergencySetWithin
 	case prev == nil || prev.Compliant || cur.Diversity < prev.Diversity:
 		d.Kind, d.AdminOnly = model.DecisionTicket, true
-		say("for the security team: %s of the %d emergency access accounts all at once (minimum %d)", lockOut(cur.Diversity), len(cur.Users), cur.MinDiversity)
+		set.Code, set.Accounts = model.ReasonEmergencySetBelow, len(cur.Users)
+		d.Reasons = []model.Reason{set}
 		if len(cur.SPOFs) > 0 {
-			say("every path of every account depends on %s", strings.Join(cur.SPOFs, ", "))
+			d.Reasons = append(d.Reasons, model.Reason{Code: model.ReasonEmergencySetSPOF, Dependencies: cur.SPOFs})
 		}
+		return d
 	default:
-		say("the emergency access accounts are still below policy as a set; the security team's ticket says so")
+		set = model.Reason{Code: model.ReasonEmergencySetStillBelow}
 	}
+	d.Reasons = []model.Reason{set}
 	return d
-}
-
-func lockOut(n int) string {
-	switch n {
-	case 0:
-		return "no account has a sign-in path: nothing is needed to lock out all"
-	case 1:
-		return "a single failure locks out all"
-	}
-	return fmt.Sprintf("%d independent failures lock out all", n)
 }

@@ -2,7 +2,6 @@ package rules
 
 import (
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -37,7 +36,7 @@ func TestEmergencyAccessTier(t *testing.T) {
 		t.Fatalf("tier %q compliant %v", a.Tier, a.Compliant)
 	}
 	d := e.Decide(DecisionInput{Current: a, Now: time.Unix(0, 0), Campaign: true})
-	if d.Kind != model.DecisionNone || !strings.Contains(strings.Join(d.Reasons, " "), "as a set") {
+	if d.Kind != model.DecisionNone || len(d.Reasons) != 1 || d.Reasons[0].Code != model.ReasonEmergencyAccess {
 		t.Errorf("decision %s %v: an emergency access account is never nudged or ticketed alone", d.Kind, d.Reasons)
 	}
 	// Without the policy's groups, the tier matches nobody.
@@ -92,7 +91,7 @@ func TestEmergencyAccessSet(t *testing.T) {
 			if !tc.compliant {
 				want = model.DecisionTicket
 			}
-			if d.Kind != want || (want == model.DecisionTicket && !strings.Contains(strings.Join(d.Reasons, " "), "security team")) {
+			if d.Kind != want || (want == model.DecisionTicket && d.Reasons[0].Code != model.ReasonEmergencySetBelow) {
 				t.Errorf("decision %s %v, want %s to the security team", d.Kind, d.Reasons, want)
 			}
 		})

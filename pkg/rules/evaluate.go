@@ -195,23 +195,23 @@ func verdictOf(paths []path, tier *Tier, mask depSet) verdict {
 
 // spofViolation holds the violation codes of the shared dependencies, so
 // that reporting them does not allocate.
-var spofViolation = func() map[model.Dependency]string {
-	m := make(map[model.Dependency]string, len(staticNames))
+var spofViolation = func() map[model.Dependency]model.Violation {
+	m := make(map[model.Dependency]model.Violation, len(staticNames))
 	for _, d := range staticNames {
-		m[d] = model.ViolationSPOFPrefix + d
+		m[d] = model.ViolationSPOF(d)
 	}
 	return m
 }()
 
-func (g *userGraph) violationCodes(v verdict) []string {
+func (g *userGraph) violationCodes(v verdict) []model.Violation {
 	if v.violations == 0 {
-		return []string{}
+		return []model.Violation{}
 	}
 	n := bits.OnesCount8(uint8(v.violations))
 	if v.violations&vSPOF != 0 {
 		n += bits.OnesCount64(uint64(v.spofs))
 	}
-	out := make([]string, 0, n)
+	out := make([]model.Violation, 0, n)
 	if v.violations&vNoPath != 0 {
 		out = append(out, model.ViolationNoMFAPath)
 	}
@@ -225,7 +225,7 @@ func (g *userGraph) violationCodes(v verdict) []string {
 		for _, dep := range g.namesOf(v.spofs) {
 			code, ok := spofViolation[dep]
 			if !ok {
-				code = model.ViolationSPOFPrefix + dep
+				code = model.ViolationSPOF(dep)
 			}
 			out = append(out, code)
 		}

@@ -137,7 +137,7 @@ func TestHybrid(t *testing.T) {
 		if !slices.Contains(a.SPOFs, "on-premises") || a.Diversity != 1 {
 			t.Fatalf("diversity %d spofs %v; want on-premises single point of failure", a.Diversity, a.SPOFs)
 		}
-		if !slices.Equal(a.TenantSide, []string{"below-min-diversity", "single-point-of-failure:on-premises"}) {
+		if !slices.Equal(a.TenantSide, []model.Violation{"below-min-diversity", "single-point-of-failure:on-premises"}) {
 			t.Errorf("tenantSide = %v", a.TenantSide)
 		}
 		if len(a.UserViolations()) != 0 || len(a.Recommendations) != 0 {
@@ -195,20 +195,20 @@ func TestDefaultPolicyTiers(t *testing.T) {
 		roles      []string
 		methods    []string
 		tier       string
-		violations []string
+		violations []model.Violation
 	}{
-		{"standard-accepts-entra-mfa", nil, []string{"password", "auth:a1", "office"}, "standard", []string{}},
+		{"standard-accepts-entra-mfa", nil, []string{"password", "auth:a1", "office"}, "standard", []model.Violation{}},
 		{"standard-phone-only-is-telephony", nil, []string{"password", "mobile", "office"}, "standard",
-			[]string{"below-min-diversity", "single-point-of-failure:phone-carrier", "telephony-only"}},
+			[]model.Violation{"below-min-diversity", "single-point-of-failure:phone-carrier", "telephony-only"}},
 		{"standard-authenticator-and-phone-share-the-phone", nil, []string{"password", "auth:a1", "mobile"}, "standard",
-			[]string{"below-min-diversity", "single-point-of-failure:mobile-device"}},
+			[]model.Violation{"below-min-diversity", "single-point-of-failure:mobile-device"}},
 		{"standard-password-only", nil, []string{"password"}, "standard",
-			[]string{"no-mfa-path", "below-min-diversity"}},
+			[]model.Violation{"no-mfa-path", "below-min-diversity"}},
 		{"admin-by-role-name-needs-phishing-resistance", []string{"Global Administrator"}, []string{"password", "auth:a1", "office"}, "privileged",
-			[]string{"below-min-diversity", "single-point-of-failure:entra-mfa", "no-phishing-resistant-method"}},
-		{"admin-by-role-template-id", []string{"62e90394-69f5-4237-9190-012177145e10"}, []string{"whfb:w1", "fido2:k1"}, "privileged", []string{}},
-		{"non-privileged-role-is-standard", []string{"Global Reader"}, []string{"password", "auth:a1", "fido2:k1"}, "standard", []string{}},
-		{"admin-counts-entra-mfa", []string{"Security Administrator"}, []string{"password", "auth:a1", "fido2:k1"}, "privileged", []string{}},
+			[]model.Violation{"below-min-diversity", "single-point-of-failure:entra-mfa", "no-phishing-resistant-method"}},
+		{"admin-by-role-template-id", []string{"62e90394-69f5-4237-9190-012177145e10"}, []string{"whfb:w1", "fido2:k1"}, "privileged", []model.Violation{}},
+		{"non-privileged-role-is-standard", []string{"Global Reader"}, []string{"password", "auth:a1", "fido2:k1"}, "standard", []model.Violation{}},
+		{"admin-counts-entra-mfa", []string{"Security Administrator"}, []string{"password", "auth:a1", "fido2:k1"}, "privileged", []model.Violation{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -85,14 +85,15 @@ type Tier struct {
 	RequirePhishingResistant bool               `yaml:"requirePhishingResistant"`
 	// RequireNonTelephony asks for at least one path without phone-carrier.
 	RequireNonTelephony bool `yaml:"requireNonTelephony"`
-	// OnViolation is "nudge" (tell the user) or "ticket" (tell the helpdesk).
-	OnViolation string `yaml:"onViolation"`
+	// OnViolation is model.DecisionNudge (tell the user) or
+	// model.DecisionTicket (tell the helpdesk).
+	OnViolation model.DecisionKind `yaml:"onViolation"`
 	// Exempt users (break-glass accounts) are evaluated and reported, never
 	// nudged or ticketed.
 	Exempt bool `yaml:"exempt"`
-	// NudgeChannel is how this tier's users are nudged: "email" (default,
-	// Graph sendMail) or "teams" (a Teams activity-feed notification).
-	NudgeChannel string `yaml:"nudgeChannel"`
+	// NudgeChannel is how this tier's users are nudged: model.ChannelEmail
+	// (the default) or model.ChannelTeams.
+	NudgeChannel model.Channel `yaml:"nudgeChannel"`
 	// EmergencyAccess marks the tier of the emergency access (break-glass)
 	// accounts: it matches the members of the policy's
 	// EmergencyAccessGroups (besides its own match, which may be left out);
@@ -268,15 +269,15 @@ func (p *Policy) validate() error {
 		}
 		switch t.NudgeChannel {
 		case "":
-			t.NudgeChannel = ChannelEmail
-		case ChannelEmail, ChannelTeams:
+			t.NudgeChannel = model.ChannelEmail
+		case model.ChannelEmail, model.ChannelTeams:
 		default:
 			errs = append(errs, fmt.Errorf("%s: %w: nudgeChannel %q is not email or teams", where, model.ErrInvalidInput, t.NudgeChannel))
 		}
 		switch t.OnViolation {
 		case "":
-			t.OnViolation = string(model.DecisionNudge)
-		case string(model.DecisionNudge), string(model.DecisionTicket):
+			t.OnViolation = model.DecisionNudge
+		case model.DecisionNudge, model.DecisionTicket:
 		default:
 			errs = append(errs, fmt.Errorf("%s: %w: onViolation %q is not nudge or ticket", where, model.ErrInvalidInput, t.OnViolation))
 		}
@@ -313,12 +314,6 @@ func (p *Policy) validate() error {
 	}
 	return errors.Join(errs...)
 }
-
-// Nudge channels a tier can choose.
-const (
-	ChannelEmail = "email"
-	ChannelTeams = "teams"
-)
 
 // exempted reports whether the policy's exemption list names the user.
 func (p *Policy) exempted(u *model.User) bool {

@@ -43,8 +43,8 @@ func Run(t *testing.T, open func(t *testing.T, clock *Clock) Store) {
 
 	t.Run("older-read-never-overwrites-newer-assessment", func(t *testing.T) {
 		s := open(t, &Clock{t0})
-		newer := model.Assessment{UserID: "u1", Diversity: 2, Violations: []string{}}
-		older := model.Assessment{UserID: "u1", Diversity: 1, Violations: []string{"below-min-diversity"}}
+		newer := model.Assessment{UserID: "u1", Diversity: 2, Violations: []model.Violation{}}
+		older := model.Assessment{UserID: "u1", Diversity: 1, Violations: []model.Violation{model.ViolationBelowMinDiversity}}
 		if err := s.SaveAssessment(ctx, "u1", newer, t0.Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
