@@ -60,6 +60,7 @@ type item struct {
 	call      *call
 	part      part
 	next      string
+	trail     pageTrail // the nextLinks this part has followed
 	attempts  int
 	notBefore time.Time
 }
@@ -410,7 +411,7 @@ func (c *Client) send(batch []*item) {
 		case o.next != "":
 			o.apply(cl)
 			// The next page takes the place of this one.
-			c.queue = append([]*item{{call: cl, part: o.it.part, next: o.next}}, c.queue...)
+			c.queue = append([]*item{{call: cl, part: o.it.part, next: o.next, trail: o.it.trail.with(o.next)}}, c.queue...)
 		default:
 			o.apply(cl)
 			cl.pending--
@@ -528,7 +529,10 @@ func (c *Client) interpret(it *item, r *batchResponse, now time.Time) outcome {
 		}
 	}
 	if err == nil && o.next != "" {
-		if err = c.sameService(o.next); err != nil {
+		if err = c.sameService(o.next); err == nil {
+			err = it.trail.check(o.next)
+		}
+		if err != nil {
 			o.next = ""
 		}
 	}

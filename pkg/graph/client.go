@@ -85,7 +85,10 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	httpClient := msgraphcore.GetDefaultClient(&opts,
 		msgraphcore.NewGraphTelemetryHandler(&opts),
 		khttp.NewUrlReplaceHandler(true, msgraphcore.ReplacementPairs),
-		khttp.NewRedirectHandler(),
+		// A redirect is followed only on the host it came from; one to
+		// another host is an error, never Graph's answer (edges.go).
+		refuseRedirects{},
+		khttp.NewRedirectHandlerWithOptions(khttp.RedirectHandlerOptions{ShouldRedirect: sameHost}),
 		khttp.NewParametersNameDecodingHandler(),
 		khttp.NewUserAgentHandler(),
 		khttp.NewHeadersInspectionHandler(),

@@ -111,6 +111,7 @@ func parseRegistration(body []byte) (*RegistrationDetail, error) {
 func (c *Client) RegistrationDetails(ctx context.Context, fn func(RegistrationDetail) error) error {
 	b := c.reports.AuthenticationMethods().UserRegistrationDetails()
 	next := ""
+	trail := pageTrail{}
 	for page := 1; ; page++ {
 		var resp models.UserRegistrationDetailsCollectionResponseable
 		err := c.do(ctx, ClassAuthReports, "list registration details", true, func(ctx context.Context) error {
@@ -141,6 +142,9 @@ func (c *Client) RegistrationDetails(ctx context.Context, fn func(RegistrationDe
 			return nil
 		}
 		if err := c.sameService(next); err != nil {
+			return fmt.Errorf("graph: list registration details page %d: %w", page, err)
+		}
+		if err := trail.follow(next); err != nil {
 			return fmt.Errorf("graph: list registration details page %d: %w", page, err)
 		}
 	}
