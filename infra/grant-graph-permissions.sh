@@ -17,13 +17,15 @@
 #   UserAuthenticationMethod.Read.All  users' methods and the registration report
 #   User.Read.All                      profiles and transitive memberships (policy tiers)
 #   RoleManagement.Read.Directory      directory role names in those memberships
+#   Policy.Read.All                    the tenant's Conditional Access policies (and its
+#                                      authentication methods policy and strengths)
 # Mail.Send is deliberately not granted here: in Entra it would let the app
 # send as any mailbox. Grant it in Exchange Online with RBAC for
 # Applications, scoped to the sender mailbox (docs/GRAPH.md).
 set -euo pipefail
 
 readonly GRAPH_APP_ID=00000003-0000-0000-c000-000000000000
-readonly PERMISSIONS=(UserAuthenticationMethod.Read.All User.Read.All RoleManagement.Read.Directory)
+readonly PERMISSIONS=(UserAuthenticationMethod.Read.All User.Read.All RoleManagement.Read.Directory Policy.Read.All)
 
 app_id=""
 create_name=""

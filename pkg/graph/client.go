@@ -55,6 +55,8 @@ type Client struct {
 	flushing bool             // a flush goroutine is running
 	kick     chan struct{}    // wakes the flush goroutine when items arrive
 	waiting  atomic.Int64     // callers waiting for a user read
+
+	policy policyCache // the tenant's own policy, kept for PolicyTTL
 }
 
 var registerSerializers sync.Once

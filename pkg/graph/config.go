@@ -66,6 +66,11 @@ type Config struct {
 	// out of User and Users, halving their use of the reports budget. The
 	// row is the only signal of passwordless phone sign-in (docs/DESIGN.md, Methods).
 	SkipRegistrationDetails bool
+
+	// PolicyTTL is how long TenantPolicy keeps the tenant's policy before
+	// reading it again: DefaultPolicyTTL when zero, never kept when
+	// negative.
+	PolicyTTL time.Duration
 }
 
 // ParseLimit reads a budget written "5/10s" (requests per duration).

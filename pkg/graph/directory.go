@@ -20,11 +20,17 @@ import (
 // called after each user with the count done and the total.
 //
 // The tenant facts come from Config (PasswordAuth, PHSFallback), as Graph
-// v1.0 does not give them to an application. When some users fail to read,
+// v1.0 does not give them to an application; the tenant's own policy is
+// read live (TenantPolicy). When some users fail to read,
 // the snapshot holds the others and the error joins one *UserError per
 // failure; callers decide whether a partial snapshot will do.
 func (c *Client) Directory(ctx context.Context, userIDs []string, progress func(done, total int)) (*model.Directory, error) {
 	dir := &model.Directory{Tenant: model.Tenant{ID: c.cfg.TenantID, PasswordAuth: c.cfg.PasswordAuth, PHSFallback: c.cfg.PHSFallback}}
+	policy, err := c.TenantPolicy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dir.Tenant = dir.Tenant.WithPolicy(policy)
 	ids := userIDs
 	var rows map[string]RegistrationDetail
 	if len(ids) == 0 {

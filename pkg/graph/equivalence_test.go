@@ -1,6 +1,8 @@
 package graph_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"reflect"
 	"slices"
@@ -60,8 +62,24 @@ func TestDirectoryEqualsSnapshot(t *testing.T) {
 
 func compareDirectories(t *testing.T, got, want *model.Directory) {
 	t.Helper()
-	if got.Tenant != want.Tenant {
-		t.Errorf("tenant %+v, want %+v", got.Tenant, want.Tenant)
+	gt, wt := got.Tenant, want.Tenant
+	if gt.ID != wt.ID || gt.PasswordAuth != wt.PasswordAuth || gt.PHSFallback != wt.PHSFallback {
+		t.Errorf("tenant %+v, want %+v", gt, wt)
+	}
+	// The tenant's own policy is read live, verbatim: the same JSON.
+	for _, part := range []struct {
+		name      string
+		got, want any
+	}{
+		{"authenticationMethodsPolicy", gt.AuthMethodsPolicy, wt.AuthMethodsPolicy},
+		{"authenticationStrengthPolicies", gt.StrengthPolicies, wt.StrengthPolicies},
+		{"conditionalAccessPolicies", gt.CAPolicies, wt.CAPolicies},
+	} {
+		g, _ := json.Marshal(part.got)
+		w, _ := json.Marshal(part.want)
+		if !bytes.Equal(g, w) {
+			t.Errorf("tenant.%s read live differs from the snapshot's:\n got %.300s\nwant %.300s", part.name, g, w)
+		}
 	}
 	if len(got.Users) != len(want.Users) {
 		t.Fatalf("%d users, want %d", len(got.Users), len(want.Users))

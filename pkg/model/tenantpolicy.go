@@ -584,3 +584,22 @@ func wantKind(goType string) string {
 	}
 	return goType
 }
+
+// TenantPolicy is the tenant's own policy as read live from Graph: the
+// three optional fields of Tenant, each nil when it was not read.
+type TenantPolicy struct {
+	AuthMethodsPolicy *AuthMethodsPolicy
+	StrengthPolicies  *StrengthPolicies
+	CAPolicies        *CAPolicies
+}
+
+// WithPolicy returns the tenant with its own policy set to p.
+func (t Tenant) WithPolicy(p TenantPolicy) Tenant {
+	t.AuthMethodsPolicy, t.StrengthPolicies, t.CAPolicies = p.AuthMethodsPolicy, p.StrengthPolicies, p.CAPolicies
+	return t
+}
+
+// Policy returns the tenant's own policy.
+func (t Tenant) Policy() TenantPolicy {
+	return TenantPolicy{AuthMethodsPolicy: t.AuthMethodsPolicy, StrengthPolicies: t.StrengthPolicies, CAPolicies: t.CAPolicies}
+}

@@ -51,12 +51,23 @@ type DecisionQueue interface {
 	SendDecisions(ctx context.Context, ds []model.DecisionMessage) error
 }
 
+// TenantPolicyReader reads the tenant's own policy (the authentication
+// methods policy, authentication strengths and Conditional Access
+// policies), cached by the reader.
+type TenantPolicyReader interface {
+	TenantPolicy(ctx context.Context) (model.TenantPolicy, error)
+}
+
 // Evaluate re-evaluates users named by evaluation requests.
 type Evaluate struct {
-	Users   UserReader
-	Store   EvaluationStore
-	Engine  *rules.Engine
-	Tenant  model.Tenant
+	Users  UserReader
+	Store  EvaluationStore
+	Engine *rules.Engine
+	Tenant model.Tenant
+	// Policy, when set, gives Tenant its own policy for each batch; a
+	// batch whose policy cannot be read is retried whole rather than
+	// assessed without it.
+	Policy  TenantPolicyReader
 	Nudges  DecisionQueue // nudge and resolve decisions
 	Tickets DecisionQueue // ticket and resolve decisions
 	// Dead, when set, takes messages that can never be evaluated at once
@@ -119,6 +130,24 @@ func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Fa
 	if len(order) == 0 {
 		return nil, failures
 	}
+	tenant := ev.Tenant
+	if ev.Policy != nil {
+		p, err := ev.Policy.TenantPolicy(ctx)
+		if err != nil {
+			log.Error().Err(err).Msg("the tenant's policy cannot be read; the batch is retried")
+			var outcomes []Outcome
+			for _, id := range order {
+				outcomes = append(outcomes, Outcome{UserID: id, Err: err})
+				// Never dead-lettered: the messages are fine, the policy
+				// read is not.
+				for _, m := range users[id].msgs {
+					failures = append(failures, failure(m.ID, err.Error(), err))
+				}
+			}
+			return outcomes, failures
+		}
+		tenant = tenant.WithPolicy(p)
+	}
 
 	results := ev.Users.ReadUsers(ctx, order)
 	var outcomes []Outcome
@@ -126,7 +155,7 @@ func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Fa
 		p := users[id]
 		var out Outcome
 		if i < len(results) {
-			out = ev.one(ctx, id, results[i], p.baseline, p.campaign)
+			out = ev.one(ctx, tenant, id, results[i], p.baseline, p.campaign)
 		} else {
 			out = Outcome{UserID: id, Err: fmt.Errorf("evaluate %s: the reader returned no result", id)}
 		}
@@ -148,7 +177,7 @@ func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Fa
 	return outcomes, failures
 }
 
-func (ev *Evaluate) one(ctx context.Context, userID string, res model.UserResult, baseline, campaign bool) Outcome {
+func (ev *Evaluate) one(ctx context.Context, tenant model.Tenant, userID string, res model.UserResult, baseline, campaign bool) Outcome {
 	out := Outcome{UserID: userID}
 	log := zerolog.Ctx(ctx).With().Str("userId", userID).Logger()
 	if res.Err != nil {
@@ -168,7 +197,7 @@ func (ev *Evaluate) one(ctx context.Context, userID string, res model.UserResult
 		return out
 	}
 	u := res.User
-	a := ev.Engine.Evaluate(ev.Tenant, &u)
+	a := ev.Engine.Evaluate(tenant, &u)
 	d := ev.Engine.Decide(rules.DecisionInput{
 		Previous: state.Assessment, Current: a, History: state.History, Now: observed,
 		Baseline: baseline, Campaign: campaign,

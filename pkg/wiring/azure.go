@@ -28,6 +28,7 @@ const (
 	EnvGraphSecretARN           = "CREDRES_GRAPH_SECRET_ARN"
 	EnvGraphReportsBudget       = "CREDRES_GRAPH_REPORTS_BUDGET"
 	EnvGraphDirectoryBudget     = "CREDRES_GRAPH_DIRECTORY_BUDGET"
+	EnvGraphPolicyTTL           = "CREDRES_GRAPH_POLICY_TTL"
 	EnvEventHubNamespace        = "CREDRES_EVENTHUB_NAMESPACE"
 	EnvEventHubName             = "CREDRES_EVENTHUB_NAME"
 	EnvEventHubConsumerGroup    = "CREDRES_EVENTHUB_CONSUMER_GROUP"
@@ -70,6 +71,13 @@ func GraphConfig(getenv func(string) string) (graph.Config, error) {
 			return graph.Config{}, fmt.Errorf("graph: config: %w: %s=%q is not a boolean", model.ErrInvalidInput, EnvPHSFallback, v)
 		}
 		c.PHSFallback = b
+	}
+	if v := getenv(EnvGraphPolicyTTL); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return graph.Config{}, fmt.Errorf("graph: config: %w: %s=%q is not a positive duration (1h, 15m)", model.ErrInvalidInput, EnvGraphPolicyTTL, v)
+		}
+		c.PolicyTTL = d
 	}
 	for env, class := range map[string]graph.Class{EnvGraphReportsBudget: graph.ClassAuthReports, EnvGraphDirectoryBudget: graph.ClassDirectory} {
 		v := getenv(env)

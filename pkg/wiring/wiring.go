@@ -171,6 +171,10 @@ func (e *Env) Evaluate(users pipeline.UserReader) (*pipeline.Evaluate, error) {
 		Users: users, Store: e.store(false), Engine: e.Engine, Tenant: e.Tenant,
 		Nudges: e.queue(EnvNudgeQueue), Tickets: e.queue(EnvTicketQueue), Dead: e.dead(), Now: e.Now,
 	}
+	// Graph also reads the tenant's own policy (cached for its PolicyTTL).
+	if p, ok := users.(pipeline.TenantPolicyReader); ok {
+		st.Policy = p
+	}
 	return st, e.Err()
 }
 

@@ -121,6 +121,7 @@ type Server struct {
 	initialUpdate time.Time
 
 	mu         sync.Mutex
+	policy     model.TenantPolicy
 	users      []model.User
 	updated    map[string]time.Time
 	limits     map[string]Limit
@@ -163,6 +164,7 @@ func NewServer(t testing.TB, dir *model.Directory, opts ...Option) *Server {
 		s.initialUpdate = s.clock.Now().UTC()
 	}
 	if dir != nil {
+		s.policy = dir.Tenant.Policy()
 		for _, u := range dir.Users {
 			s.users = append(s.users, u)
 			s.updated[u.ID] = s.initialUpdate
@@ -556,6 +558,12 @@ func (s *Server) routeLocked(method, path string, query url.Values, body []byte)
 		case method == http.MethodPost && rest == "sendMail":
 			return s.sendMail(u, body)
 		}
+	case method == http.MethodGet && path == "/policies/authenticationMethodsPolicy":
+		return s.policyLocked(s.policy.AuthMethodsPolicy != nil, s.policy.AuthMethodsPolicy, false)
+	case method == http.MethodGet && path == "/policies/authenticationStrengthPolicies":
+		return s.policyLocked(s.policy.StrengthPolicies != nil, s.policy.StrengthPolicies, true)
+	case method == http.MethodGet && path == "/identity/conditionalAccess/policies":
+		return s.policyLocked(s.policy.CAPolicies != nil, s.policy.CAPolicies, true)
 	case len(segs) >= 3 && segs[0] == "reports" && segs[1] == "authenticationMethods" && segs[2] == "userRegistrationDetails" && method == http.MethodGet:
 		if len(segs) == 4 {
 			u, ok := s.findLocked(segs[3])
@@ -570,6 +578,33 @@ func (s *Server) routeLocked(method, path string, query url.Values, body []byte)
 		}
 	}
 	return errorResponse(http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+segs[len(segs)-1]+"'.")
+}
+
+// SetTenantPolicy replaces the tenant's own policy the server answers
+// with, as an administrator's change would.
+func (s *Server) SetTenantPolicy(p model.TenantPolicy) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.policy = p
+}
+
+// policyLocked answers a read of one part of the tenant's policy with the
+// snapshot's JSON, verbatim (a list wrapped in "value"). A part the
+// snapshot does not carry is answered 404, so that a client reads what the
+// snapshot holds and no more; a real tenant always has all three.
+func (s *Server) policyLocked(present bool, v any, list bool) response {
+	if !present {
+		return errorResponse(http.StatusNotFound, "Request_ResourceNotFound", "Resource not found.")
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		s.t.Errorf("graphtest: encode the tenant's policy: %v", err)
+		return errorResponse(http.StatusInternalServerError, "UnknownError", "")
+	}
+	if list {
+		b = append(append([]byte(`{"value":`), b...), '}')
+	}
+	return jsonResponse(http.StatusOK, b)
 }
 
 func (s *Server) profile(u *model.User, query url.Values) response {
