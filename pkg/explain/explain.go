@@ -179,7 +179,9 @@ func Sentences(u *model.User, a *model.Assessment) []string {
 	}
 	switch len(a.Paths) {
 	case 0:
-		out = append(out, "The user has no multifactor sign-in path.")
+		if !a.HasViolation(model.ViolationNoCAPath) { // said by the violation
+			out = append(out, "The user has no multifactor sign-in path.")
+		}
 	default:
 		out = append(out, fmt.Sprintf("The user has %d distinct sign-in %s.", len(a.Paths), plural(len(a.Paths), "path", "paths")))
 		if !a.HasViolation(model.ViolationBelowMinDiversity) {
@@ -268,7 +270,7 @@ func disabledByTenant(k model.MethodKind) string {
 	case model.KindAlternateMobilePhone:
 		return "the tenant's authentication methods policy turns voice calls off for the user"
 	case model.KindOfficePhone:
-		return "the tenant's authentication methods policy does not allow voice calls to office phones for the user"
+		return "the tenant's authentication methods policy turns voice calls off for the user, or does not allow them to office phones"
 	case model.KindFIDO2, model.KindPasskeyAuthenticator:
 		return "the tenant's authentication methods policy turns passkeys (FIDO2) off for the user, or its key restrictions refuse this model (AAGUID)"
 	case model.KindAuthenticator:

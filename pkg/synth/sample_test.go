@@ -27,8 +27,13 @@ func TestSampleTenantDecodes(t *testing.T) {
 		t.Fatalf("LoadDirectory: %v", err)
 	}
 	want := model.Tenant{ID: "7c1f5a2e-3b4d-4e6f-8a9b-0c1d2e3f4a5b", PasswordAuth: model.PasswordFederated}
-	if d.Tenant != want {
-		t.Errorf("tenant = %+v, want %+v", d.Tenant, want)
+	if got := d.Tenant.WithPolicy(model.TenantPolicy{}); got != want {
+		t.Errorf("tenant = %+v, want %+v", got, want)
+	}
+	// The sample tenant carries a realistic policy of its own
+	// (docs/SNAPSHOT.md, The sample tenant).
+	if amp, sp, ca := d.Tenant.AuthMethodsPolicy, d.Tenant.StrengthPolicies, d.Tenant.CAPolicies; amp == nil || len(amp.Configs) < 9 || sp == nil || len(*sp) < 3 || ca == nil || len(*ca) < 3 {
+		t.Errorf("the sample tenant's own policy is missing or incomplete")
 	}
 	if n := len(d.Users); n < 40 || n > 50 {
 		t.Errorf("%d users, want 40 to 50", n)
