@@ -112,6 +112,18 @@ func (n *NudgeStage) Handle(ctx context.Context, msgs []Message) []Failure {
 			switch sent {
 			case model.InProgress:
 				return fmt.Errorf("another send of this nudge is in progress")
+			case model.AlreadyDone:
+				// Sent by an earlier attempt. Its history entry may have been
+				// written too (the attempt failed after it): a nudge in the
+				// history since the decision was made is that entry, and a
+				// second one would count towards the escalation twice.
+				state, err := n.Store.LoadUser(ctx, dm.Decision.UserID)
+				if err != nil {
+					return err
+				}
+				if len(state.History.Nudges) > 0 && !state.History.LastNudge().Before(dm.Time) {
+					return nil
+				}
 			case model.Claimed:
 				state, err := n.Store.LoadUser(ctx, dm.Decision.UserID)
 				if err != nil {

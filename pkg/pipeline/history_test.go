@@ -2,7 +2,9 @@ package pipeline_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,5 +104,44 @@ func TestLostHistoryWriteDoesNotSilenceReminders(t *testing.T) {
 	}
 	if got := simulate(t, true); got != normal {
 		t.Errorf("with the first history write failing: %+v, want %+v as without failures", got, normal)
+	}
+}
+
+// completeFailsOnce fails the first completion of a decision's own claim:
+// the nudge went out and its history entry was written, but the delivery
+// could not be marked done.
+type completeFailsOnce struct {
+	*store.FileStore
+	failed bool
+}
+
+func (c *completeFailsOnce) Complete(ctx context.Context, key string, retention time.Duration) error {
+	if !c.failed && !strings.HasSuffix(key, "/sent") {
+		c.failed = true
+		return errors.New("table unavailable")
+	}
+	return c.FileStore.Complete(ctx, key, retention)
+}
+
+// A retried nudge whose history entry was already written writes no
+// second entry: the escalation counts nudges, not deliveries.
+func TestRetriedNudgeRecordsOneHistoryEntry(t *testing.T) {
+	c := &clock{time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
+	fs, err := store.OpenFileStore(t.TempDir(), c.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender := &countingSender{}
+	stage := pipeline.NudgeStage{Store: &completeFailsOnce{FileStore: fs}, Sender: sender, Now: c.Now}
+	body, _ := json.Marshal(model.DecisionMessage{ID: "d1", Decision: model.Decision{Kind: model.DecisionNudge, UserID: adele}, Time: c.t})
+	msg := []pipeline.Message{{ID: "m1", GroupID: adele, Body: body}}
+	stage.Handle(context.Background(), msg)
+	c.t = c.t.Add(pipeline.DefaultClaimLease + time.Minute)
+	if f := stage.Handle(context.Background(), msg); len(f) != 0 {
+		t.Fatalf("redelivery: %v", f)
+	}
+	s, _ := fs.LoadUser(context.Background(), adele)
+	if sender.n != 1 || len(s.History.Nudges) != 1 {
+		t.Errorf("sent %d, history %v; want one nudge, one entry", sender.n, s.History.Nudges)
 	}
 }
