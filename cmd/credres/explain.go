@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/credres/credres/pkg/explain"
+	"github.com/credres/credres/pkg/rules"
 )
 
 func init() {
@@ -48,5 +49,22 @@ func runExplain(e env, args []string) int {
 	for _, s := range explain.TenantPolicy(dir.Tenant, &a) {
 		fmt.Fprintln(w, s)
 	}
+	if len(a.TenantRecommendations) > 0 {
+		// The tenant-side change is counted over every user it would
+		// bring within policy, as the report counts it.
+		var changes rules.TenantChanges
+		for _, other := range engine.EvaluateAll(dir) {
+			changes.Add(other.UserID, other.TenantRecommendations)
+		}
+		n := changes.Count(a.TenantRecommendations)
+		fmt.Fprintf(w, "The same change would bring %d %s of the tenant within policy ('credres report' lists them under Tenant policy).\n", n, plural(n, "user", "users"))
+	}
 	return exitOK
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -138,3 +138,58 @@ func TestTenantPolicyMalformedIsAnErrorNamingTheField(t *testing.T) {
 		})
 	}
 }
+
+func TestTenantSideChangeIsCountedOverUsers(t *testing.T) {
+	const group = "d1e2f3a4-0000-4000-8000-00000000a001" // snapshotWith's user is in it
+	fields := `"authenticationMethodsPolicy":{"policyMigrationState":"migrationComplete","authenticationMethodConfigurations":[
+{"@odata.type":"#microsoft.graph.fido2AuthenticationMethodConfiguration","id":"Fido2","state":"disabled","excludeTargets":[],"includeTargets":[{"targetType":"group","id":"all_users"}]}]},
+"conditionalAccessPolicies":[{"id":"p-keys","displayName":"Security keys for finance","state":"enabled",
+"conditions":{"clientAppTypes":["all"],"applications":{"includeApplications":["All"]},"users":{"includeGroups":["` + group + `"]}},
+"grantControls":{"operator":"OR","builtInControls":[],"authenticationStrength":{"id":"s-keys","displayName":"Security keys only","allowedCombinations":["fido2"]}}}]`
+	file := snapshotWith(t, fields)
+	// A second user in the same group, with the same methods.
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	users := doc["users"].([]any)
+	second := map[string]any{}
+	for k, v := range users[0].(map[string]any) {
+		second[k] = v
+	}
+	second["id"], second["userPrincipalName"], second["roles"] = "0b8a1d6e-0000-4000-8000-0000000000a2", "nestor@contoso.example", []any{}
+	doc["users"] = append(users, second)
+	data, _ = json.Marshal(doc)
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	_, out, errOut := credres(t, "", "explain", "--directory", file, "--user", "nestor@contoso.example")
+	for _, want := range []string{"Tenant-side: Enable Passkey (FIDO2)", "The same change would bring 2 users of the tenant within policy"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("explain lacks %q:\n%s%s", want, out, errOut)
+		}
+	}
+	code, out, errOut := credres(t, "", "report", "--directory", file)
+	if code != exitOK {
+		t.Fatalf("report: exit %d: %s", code, errOut)
+	}
+	var r struct {
+		TenantPolicy struct {
+			Changes []struct {
+				Enable []string `json:"enable"`
+				Users  []string `json:"users"`
+			} `json:"changes"`
+		} `json:"tenantPolicy"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if c := r.TenantPolicy.Changes; len(c) != 1 || len(c[0].Users) != 2 || len(c[0].Enable) != 1 || c[0].Enable[0] != "Fido2" {
+		t.Errorf("report's tenant-side changes %+v, want Fido2 for both users", c)
+	}
+}

@@ -282,6 +282,8 @@ type facts struct {
 	locked   rules.KindSet
 	partners [16]rules.KindSet
 	recs     []model.Recommendation
+	// tenantRecs are what the tenant would have to enable for the user.
+	tenantRecs []model.TenantRecommendation
 }
 
 // Build computes the report of a directory under the engine's policy. It
@@ -342,6 +344,7 @@ func (b *builder) user(f *facts, u *model.User, buf []rules.KindSet) []rules.Kin
 		f.spofKinds |= rules.KindBit(model.KindOf(dep))
 	}
 	f.recs = as.Recommendations
+	f.tenantRecs = as.TenantRecommendations
 
 	paths := rules.KindPaths(b.tenant, u, buf[:0])
 	f.hasPath = len(paths) > 0
@@ -423,6 +426,7 @@ func aggregate(d *model.Directory, tiers []rules.Tier, fs []facts) *Report {
 	a.outages()
 	a.pairs()
 	a.spofsAndRecommendations()
+	a.tenantChanges()
 	a.names()
 	return a.r
 }

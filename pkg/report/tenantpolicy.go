@@ -16,6 +16,10 @@ type TenantPolicy struct {
 	Included bool `json:"included"`
 	// Notes are sentences for administrators (rules.TenantPolicyNotes).
 	Notes []string `json:"notes"`
+	// Changes are the tenant-side recommendations, counted over the users
+	// that nothing they may register brings within policy: what to enable,
+	// and for whom; most users first.
+	Changes []rules.TenantChange `json:"changes"`
 }
 
 func newTenantPolicy(t model.Tenant) TenantPolicy {
@@ -23,12 +27,36 @@ func newTenantPolicy(t model.Tenant) TenantPolicy {
 	if tp.Notes == nil {
 		tp.Notes = []string{}
 	}
+	tp.Changes = []rules.TenantChange{}
 	return tp
+}
+
+// tenantChanges counts the users' tenant-side recommendations.
+func (a *aggregator) tenantChanges() {
+	var c rules.TenantChanges
+	for i := range a.fs {
+		if len(a.fs[i].tenantRecs) > 0 {
+			c.Add(a.d.Users[i].ID, a.fs[i].tenantRecs)
+			a.l.listed[i] = true // named in UserPrincipalNames
+		}
+	}
+	a.r.TenantPolicy.Changes = c.List()
 }
 
 func (j *jsonWriter) tenantPolicy(tp *TenantPolicy) {
 	j.open('{')
 	j.bool("included", tp.Included)
 	strs(j, "notes", tp.Notes)
+	j.key("changes")
+	j.open('[')
+	for _, c := range tp.Changes {
+		j.elem()
+		j.open('{')
+		strs(j, "enable", c.Enable)
+		j.str("action", c.Action)
+		strs(j, "users", c.Users)
+		j.close('}')
+	}
+	j.close(']')
 	j.close('}')
 }

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/credres/credres/pkg/model"
@@ -71,4 +72,67 @@ func (s CAPolicySummary) Sentence() string {
 	}
 	b.WriteString(".")
 	return b.String()
+}
+
+// TenantChange is a tenant-side recommendation counted over users: the
+// method configurations to enable, and the users it would bring within
+// policy when nothing they may register can.
+type TenantChange struct {
+	Enable []string `json:"enable"`
+	Action string   `json:"action"`
+	Users  []string `json:"users"`
+}
+
+// TenantChanges counts the assessments' tenant-side recommendations:
+// users who need the same configurations enabled share one change.
+type TenantChanges struct {
+	byKey map[string]int
+	list  []TenantChange
+}
+
+// Add counts one user's tenant-side recommendations.
+func (c *TenantChanges) Add(userID string, recs []model.TenantRecommendation) {
+	if len(recs) == 0 {
+		return
+	}
+	enable := make([]string, 0, len(recs))
+	for _, r := range recs {
+		enable = append(enable, r.Enable)
+	}
+	key := strings.Join(enable, ",")
+	if c.byKey == nil {
+		c.byKey = map[string]int{}
+	}
+	i, ok := c.byKey[key]
+	if !ok {
+		names := make([]string, len(enable))
+		for j, id := range enable {
+			names[j] = model.ConfigNames[id]
+		}
+		i = len(c.list)
+		c.byKey[key] = i
+		c.list = append(c.list, TenantChange{Enable: enable, Users: []string{},
+			Action: "Enable " + strings.Join(names, " and ") + " in the authentication methods policy for these users (a group that holds them)"})
+	}
+	c.list[i].Users = append(c.list[i].Users, userID)
+}
+
+// Count returns how many users the change of these recommendations would
+// bring within policy.
+func (c *TenantChanges) Count(recs []model.TenantRecommendation) int {
+	enable := make([]string, 0, len(recs))
+	for _, r := range recs {
+		enable = append(enable, r.Enable)
+	}
+	if i, ok := c.byKey[strings.Join(enable, ",")]; ok {
+		return len(c.list[i].Users)
+	}
+	return 0
+}
+
+// List returns the changes, those that help the most users first.
+func (c *TenantChanges) List() []TenantChange {
+	out := append([]TenantChange{}, c.list...)
+	slices.SortStableFunc(out, func(a, b TenantChange) int { return len(b.Users) - len(a.Users) })
+	return out
 }
