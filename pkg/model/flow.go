@@ -141,9 +141,19 @@ type UserState struct {
 // the same id even when its first decision has been delivered meanwhile.
 // Every stored assessment moves the version, so the next evaluation's
 // decisions have ids of their own.
-func DecisionID(userID string, d Decision, prevObserved time.Time) string {
+//
+// A reminder is the exception: it is identified by the last nudge it
+// follows (lastNudge), not by the version. Any evaluation between a
+// reminder's decision and its entry in the history (an event and the sweep,
+// a retry after a lost answer, a history write being retried) finds the
+// same reminder due, and must publish the same id.
+func DecisionID(userID string, d Decision, prevObserved, lastNudge time.Time) string {
+	version := prevObserved
+	if d.Kind == DecisionNudge && d.Reminder {
+		version = lastNudge
+	}
 	return shortHash(userID, string(d.Kind), fmt.Sprint(d.Reminder, d.Escalated, d.AdminOnly),
-		prevObserved.UTC().Format(time.RFC3339Nano), strings.Join(ViolationStrings(d.Violations), ","))
+		version.UTC().Format(time.RFC3339Nano), strings.Join(ViolationStrings(d.Violations), ","))
 }
 
 func shortHash(parts ...string) string {

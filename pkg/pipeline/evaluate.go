@@ -206,7 +206,7 @@ func (ev *Evaluate) one(ctx context.Context, tenant model.Tenant, userID string,
 
 	if d.Kind != model.DecisionNone {
 		msg := model.DecisionMessage{
-			ID:         model.DecisionID(userID, d, state.ObservedAt),
+			ID:         model.DecisionID(userID, d, state.ObservedAt, state.History.LastNudge()),
 			Decision:   d,
 			User:       summarise(&u),
 			Assessment: a,

@@ -145,3 +145,34 @@ func TestRetriedNudgeRecordsOneHistoryEntry(t *testing.T) {
 		t.Errorf("sent %d, history %v; want one nudge, one entry", sender.n, s.History.Nudges)
 	}
 }
+
+// Two evaluations that find the same reminder due before it is recorded
+// (an audit event and a sweep, or a retry after a lost answer, while the
+// first reminder's history entry is still being retried) publish one
+// reminder: its id names the last nudge it follows.
+func TestReminderDecidedTwiceBeforeItIsRecordedIsSentOnce(t *testing.T) {
+	c := &clock{time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+	nudges := &publishedQueue{}
+	ev, fs := newEvaluate(t, c, &local.SnapshotReader{Dir: tenant(t)}, nudges, &publishedQueue{})
+	ctx := context.Background()
+	sender := &countingSender{}
+	stage := pipeline.NudgeStage{Store: fs, Sender: sender, Now: c.Now}
+	deliver := func(st pipeline.DeliveryStore) {
+		stage.Store = st
+		for _, d := range nudges.ds {
+			body, _ := json.Marshal(d)
+			stage.Handle(ctx, []pipeline.Message{{ID: "n-" + d.ID, GroupID: adele, Body: body}})
+		}
+		nudges.ds = nil
+	}
+	ev.Handle(ctx, []pipeline.Message{request(t, "m1", adele)})
+	deliver(fs) // the first nudge
+	c.t = c.t.Add(8 * 24 * time.Hour)
+	ev.Handle(ctx, []pipeline.Message{request(t, "m2", adele)})
+	deliver(historyFails{fs}) // the reminder goes out; its entry is not written yet
+	ev.Handle(ctx, []pipeline.Message{request(t, "m3", adele)})
+	deliver(fs)
+	if sender.n != 2 {
+		t.Errorf("sent %d nudges, want the first and one reminder", sender.n)
+	}
+}
