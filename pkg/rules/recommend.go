@@ -151,6 +151,7 @@ func (g *userGraph) freshDeps() (fresh, fresh) {
 type option struct {
 	picks     [2]int8 // candidate indexes; picks[1] < 0 for a single method
 	cost      int8
+	rank      int8 // the order: rank, then diversity
 	diversity int8
 }
 
@@ -191,12 +192,12 @@ func (g *userGraph) recommend(tier *Tier, tierMask depSet, u *model.User) []mode
 	var found [32]option
 	opts := found[:0]
 	for i, c := range cands {
-		if len(opts) >= model.MaxRecommendations && c.cost > int(opts[model.MaxRecommendations-1].cost) {
+		if len(opts) >= model.MaxRecommendations && rank(c) > int(opts[model.MaxRecommendations-1].rank) {
 			break
 		}
 		paths := g.candidatePaths(c, freshA, all[:base])
 		if v := verdictOf(paths, tier, mask); v.violations == 0 {
-			opts = append(opts, option{picks: [2]int8{int8(i), -1}, cost: int8(c.cost), diversity: int8(realDiversity(paths, tier, tierMask, mask, v))})
+			opts = append(opts, option{picks: [2]int8{int8(i), -1}, cost: int8(c.cost), rank: int8(rank(c)), diversity: int8(realDiversity(paths, tier, tierMask, mask, v))})
 		}
 	}
 	if len(opts) == 0 {
@@ -205,7 +206,7 @@ func (g *userGraph) recommend(tier *Tier, tierMask depSet, u *model.User) []mode
 				paths := g.candidatePaths(cands[i], freshA, all[:base])
 				paths = g.candidatePaths(cands[j], freshB, paths)
 				if v := verdictOf(paths, tier, mask); v.violations == 0 {
-					opts = append(opts, option{picks: [2]int8{int8(i), int8(j)}, cost: int8(cands[i].cost + cands[j].cost), diversity: int8(realDiversity(paths, tier, tierMask, mask, v))})
+					opts = append(opts, option{picks: [2]int8{int8(i), int8(j)}, cost: int8(cands[i].cost + cands[j].cost), rank: int8(rank(cands[i]) + rank(cands[j])), diversity: int8(realDiversity(paths, tier, tierMask, mask, v))})
 				}
 			}
 		}
@@ -214,8 +215,8 @@ func (g *userGraph) recommend(tier *Tier, tierMask depSet, u *model.User) []mode
 		return nil
 	}
 	slices.SortStableFunc(opts, func(a, b option) int {
-		if a.cost != b.cost {
-			return int(a.cost) - int(b.cost)
+		if a.rank != b.rank {
+			return int(a.rank) - int(b.rank)
 		}
 		return int(b.diversity) - int(a.diversity)
 	})
@@ -267,6 +268,18 @@ func (g *userGraph) useful(c candidate, u *model.User) bool {
 	return true
 }
 
+// rank orders candidates: by fewer dependencies first, as the guidance
+// says, so every method that avoids the phone network comes before one more
+// telephony method (which adds the carrier every such path already has),
+// then by effort.
+func rank(c candidate) int {
+	switch c.kind {
+	case model.KindMobilePhone, model.KindOfficePhone, model.KindAlternateMobilePhone:
+		return c.cost + 10
+	}
+	return c.cost
+}
+
 // byCostFirst and byCostSecond are the candidates in the order they are
 // tried, for a user without and with Microsoft Authenticator.
 var byCostFirst, byCostSecond = func() ([len(candidates)]candidate, [len(candidates)]candidate) {
@@ -276,7 +289,7 @@ var byCostFirst, byCostSecond = func() ([len(candidates)]candidate, [len(candida
 			second[i] = secondAuthenticator
 		}
 	}
-	byCost := func(a, b candidate) int { return a.cost - b.cost }
+	byCost := func(a, b candidate) int { return rank(a) - rank(b) }
 	slices.SortStableFunc(first[:], byCost)
 	slices.SortStableFunc(second[:], byCost)
 	return first, second
