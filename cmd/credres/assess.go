@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -166,7 +167,11 @@ const offlineGCPercent = 25
 // loadDirectory reads the snapshot named by --directory.
 func loadDirectory(e env, fs interface{ Name() string }, file string) (*model.Directory, int) {
 	if file == "" {
-		fmt.Fprintf(e.stderr, "%s: --directory FILE is required (or --graph for the live tenant)\n", fs.Name())
+		if g, ok := fs.(interface{ Lookup(string) *flag.Flag }); ok && g.Lookup("graph") != nil {
+			fmt.Fprintf(e.stderr, "%s: --directory FILE is required (or --graph for the live tenant)\n", fs.Name())
+		} else {
+			fmt.Fprintf(e.stderr, "%s: --directory FILE is required (a snapshot: credres export --graph writes one)\n", fs.Name())
+		}
 		return nil, exitUsage
 	}
 	// The offline commands hold a whole tenant, and almost all they

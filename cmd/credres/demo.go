@@ -212,6 +212,7 @@ func printMessages(w io.Writer, res *local.Result) {
 		fmt.Fprintf(w, "\n--- nudge to %s by %s (%s): %s\n%s", mask.Line(orDash(n.To)), n.Channel, mask.Line(n.Language), mask.Line(n.Subject), mask.Text(n.Text))
 	}
 	for _, t := range res.Tickets {
-		fmt.Fprintf(w, "\n--- ticket %s %s: %s\n%s\n", t.TicketID, t.Action, mask.Line(t.Title), mask.Text(t.Description))
+		// A resolved ticket's title already begins "Resolved:".
+		fmt.Fprintf(w, "\n--- ticket %s (%s)\n%s\n%s\n", t.TicketID, t.Action, mask.Line(t.Title), mask.Text(t.Description))
 	}
 }

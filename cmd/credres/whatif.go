@@ -62,7 +62,11 @@ func runWhatif(e env, args []string) int {
 		}
 		return exitOK
 	}
-	fmt.Fprintf(w, "If %s failed together, %d of %d users would be locked out.\n", strings.Join(out.Down, " and "), len(out.LockedOut), out.Total)
+	together := " together"
+	if len(out.Down) == 1 {
+		together = ""
+	}
+	fmt.Fprintf(w, "If %s failed%s, %d of %d users would be locked out.\n", strings.Join(out.Down, " and "), together, len(out.LockedOut), out.Total)
 	for _, u := range out.LockedOut {
 		fmt.Fprintf(w, "  %s\t%s\n", u.UserPrincipalName, u.ID)
 	}

@@ -202,7 +202,7 @@ func Sentences(u *model.User, a *model.Assessment) []string {
 		}
 		s := Violation(u, a, v)
 		if slices.Contains(a.TenantSide, v) {
-			s += " Only the tenant can fix this: turning on password hash sync as a fallback for federation or pass-through authentication removes the on-premises dependency from the password."
+			s += " The tenant can fix this for everyone: turning on password hash sync as a fallback for federation or pass-through authentication removes the on-premises dependency from the password. The user can also avoid it with a method that needs no password, such as a FIDO2 security key or Windows Hello for Business."
 		}
 		out = append(out, s)
 	}

@@ -21,11 +21,26 @@ const HTMLListLimit = 500
 var pageTemplate string
 
 var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
-	"pct":   pct,
-	"num":   num,
-	"inc":   func(i int) int { return i + 1 },
-	"limit": func() int { return HTMLListLimit },
+	"pct":      pct,
+	"num":      num,
+	"inc":      func(i int) int { return i + 1 },
+	"limit":    func() int { return HTMLListLimit },
+	"verifier": verifier,
 }).Parse(pageTemplate))
+
+// verifier names, for a sentence, what verifies synchronised users'
+// passwords in a tenant of the given mode.
+func verifier(mode model.PasswordAuth) string {
+	switch mode {
+	case model.PasswordPHS:
+		return "Microsoft Entra ID (password hash sync)"
+	case model.PasswordPTA:
+		return "the pass-through authentication agents"
+	case model.PasswordFederated:
+		return "the federation service (AD FS or another identity provider)"
+	}
+	return "Microsoft Entra ID (cloud-only users)"
+}
 
 // WriteHTML renders the report as one self-contained HTML page: inline
 // styles, inline SVG charts, no script and no external reference, so that
