@@ -125,6 +125,28 @@ func Method(m model.Method) string {
 	return strings.TrimSpace(s)
 }
 
+// MethodNote names a method the delivery stages were told of, as Method
+// does.
+func MethodNote(n model.MethodNote) string {
+	if n.Words != "" {
+		return n.Words
+	}
+	m := model.Method{Kind: n.Kind, GraphType: n.GraphType, DisplayName: n.DisplayName, PhoneNumber: n.PhoneNumber, EmailAddress: n.EmailAddress}
+	if n.SerialNumber != "" {
+		m.Device = &model.HardwareDevice{SerialNumber: n.SerialNumber}
+	}
+	return Method(m)
+}
+
+// MethodNotes names each method; nil for none.
+func MethodNotes(ns []model.MethodNote) []string {
+	var out []string
+	for _, n := range ns {
+		out = append(out, MethodNote(n))
+	}
+	return out
+}
+
 // Violation explains one violation code.
 func Violation(u *model.User, a *model.Assessment, code model.Violation) string {
 	if dep, ok := code.SPOF(); ok {

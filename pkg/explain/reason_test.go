@@ -72,3 +72,22 @@ func TestReasonWordsEveryCode(t *testing.T) {
 		}
 	}
 }
+
+func TestMethodNoteIsWordedAndMasked(t *testing.T) {
+	t.Parallel()
+	got := MethodNotes([]model.MethodNote{
+		{Kind: model.KindPassword},
+		{Kind: model.KindMobilePhone, PhoneNumber: "+1 2065550147"},
+		{Kind: model.KindHardwareOath, SerialNumber: "SN-1"},
+		{Words: "office phone +1 ••• ••• 0100"}, // queued before methods were data
+	})
+	want := []string{"password", "mobile phone +1 ••• ••• 0147", "hardware OATH token serial SN-1", "office phone +1 ••• ••• 0100"}
+	if len(got) != len(want) {
+		t.Fatalf("got %q", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("%d: got %q, want %q", i, got[i], want[i])
+		}
+	}
+}

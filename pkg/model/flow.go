@@ -3,6 +3,7 @@ package model
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -91,8 +92,9 @@ type UserSummary struct {
 	DisplayName       string `json:"displayName,omitempty"`
 	Mail              string `json:"mail,omitempty"`
 	PreferredLanguage string `json:"preferredLanguage,omitempty"`
-	// Methods are the user's methods described for people, masked.
-	Methods []string `json:"methods,omitempty"`
+	// Methods are the user's methods as data: the delivery stages word
+	// and mask them (explain.MethodNote).
+	Methods []MethodNote `json:"methods,omitempty"`
 }
 
 // DecisionMessage carries one decision from Evaluate to Nudge or Ticket.
@@ -262,4 +264,39 @@ type Registration struct {
 	UserID            string
 	MethodsRegistered []string
 	LastUpdated       time.Time
+}
+
+// MethodNote is what the delivery stages tell people about one registered
+// method: its kind and what a person knows it by. The phone number and
+// address are personal data, masked wherever they are worded.
+type MethodNote struct {
+	Kind         MethodKind `json:"kind,omitempty"`
+	GraphType    string     `json:"graphType,omitempty"`
+	DisplayName  string     `json:"displayName,omitempty"`
+	PhoneNumber  string     `json:"phoneNumber,omitempty"`
+	EmailAddress string     `json:"emailAddress,omitempty"`
+	SerialNumber string     `json:"serialNumber,omitempty"` // of a hardware token
+	// Words is a method as a decision queued before methods were data
+	// described it; it is printed as it is.
+	Words string `json:"words,omitempty"`
+}
+
+// NoteOf takes what a MethodNote keeps of a method.
+func NoteOf(m Method) MethodNote {
+	n := MethodNote{Kind: m.Kind, GraphType: m.GraphType, DisplayName: m.DisplayName, PhoneNumber: m.PhoneNumber, EmailAddress: m.EmailAddress}
+	if m.Device != nil {
+		n.SerialNumber = m.Device.SerialNumber
+	}
+	return n
+}
+
+// UnmarshalJSON also reads a method queued as words (MethodNote.Words).
+func (n *MethodNote) UnmarshalJSON(b []byte) error {
+	var words string
+	if json.Unmarshal(b, &words) == nil {
+		*n = MethodNote{Words: words}
+		return nil
+	}
+	type plain MethodNote
+	return json.Unmarshal(b, (*plain)(n))
 }

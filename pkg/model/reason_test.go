@@ -31,3 +31,14 @@ func TestReasonRoundTripsAndReadsWords(t *testing.T) {
 		t.Errorf("a number read as a reason")
 	}
 }
+
+func TestMethodNoteReadsWords(t *testing.T) {
+	t.Parallel()
+	var ns []MethodNote
+	if err := json.Unmarshal([]byte(`["mobile phone +1 ••• ••• 0100",{"kind":"password"}]`), &ns); err != nil {
+		t.Fatal(err)
+	}
+	if len(ns) != 2 || ns[0].Words != "mobile phone +1 ••• ••• 0100" || ns[1].Kind != KindPassword {
+		t.Errorf("notes %+v", ns)
+	}
+}

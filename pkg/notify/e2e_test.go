@@ -179,7 +179,7 @@ func decisionMessage(t *testing.T, id string, kind model.DecisionKind) pipeline.
 			Violations: []model.Violation{model.ViolationBelowMinDiversity},
 			Reasons:    []model.Reason{{Code: model.ReasonEscalated, Nudges: 3, Window: 30 * 24 * time.Hour}}},
 		User: model.UserSummary{ID: "u-1", UserPrincipalName: userMail, DisplayName: "Pat Doe", Mail: userMail,
-			Methods: []string{"password", "mobile phone " + maskedPhone}},
+			Methods: []model.MethodNote{{Kind: model.KindPassword}, {Kind: model.KindMobilePhone, PhoneNumber: userPhone}}},
 		Assessment: model.Assessment{UserID: "u-1", UserPrincipalName: userMail, Tier: "standard", Diversity: 1, MinDiversity: 2,
 			Violations: []model.Violation{model.ViolationBelowMinDiversity}},
 		Time: decisionTime,

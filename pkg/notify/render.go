@@ -339,7 +339,7 @@ func (r *Renderer) RenderTicket(dm model.DecisionMessage, rec model.TicketRecord
 	data := ticketData{
 		User: who, UserID: dm.User.ID, UPN: titleName(dm.User), Tier: a.Tier,
 		Diversity: a.Diversity, MinDiversity: a.MinDiversity, Violations: model.ViolationStrings(rec.Violations),
-		Methods: dm.User.Methods, TenantSide: model.ViolationStrings(a.TenantSide), Reasons: rec.Reasons,
+		Methods: explain.MethodNotes(dm.User.Methods), TenantSide: model.ViolationStrings(a.TenantSide), Reasons: rec.Reasons,
 		Escalated: rec.Escalated, AdminOnly: rec.AdminOnly, Status: rec.Status, TicketID: rec.TicketID,
 		Nudges: dm.Decision.NudgesIgnored,
 	}

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credres/credres/pkg/explain"
 	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/rules"
@@ -105,9 +104,9 @@ func decisionFor(t *testing.T, e *rules.Engine, sc scenario, lang string) model.
 	}
 	a := e.Evaluate(model.Tenant{ID: "t", PasswordAuth: model.PasswordFederated}, u)
 	d := model.Decision{Kind: model.DecisionNudge, UserID: u.ID, Violations: a.Violations, Reminder: sc.reminder, Channel: "email"}
-	var methods []string
+	var methods []model.MethodNote
 	for _, m := range u.Methods {
-		methods = append(methods, explain.Method(m))
+		methods = append(methods, model.NoteOf(m))
 	}
 	return model.DecisionMessage{ID: "d-" + sc.name, Decision: d, Assessment: a, Time: time.Unix(0, 0).UTC(),
 		User: model.UserSummary{ID: u.ID, UserPrincipalName: u.UserPrincipalName, DisplayName: u.DisplayName, Mail: u.Mail, PreferredLanguage: lang, Methods: methods}}

@@ -307,7 +307,7 @@ func ticketRecord(dm model.DecisionMessage, tk *model.Ticket, action string, now
 		UserID: dm.Decision.UserID, UserPrincipalName: mask.Email(dm.User.UserPrincipalName),
 		Decision: string(dm.Decision.Kind), Tier: a.Tier, Diversity: a.Diversity,
 		Violations: dm.Decision.Violations, TenantSide: a.TenantSide, Reasons: explain.Reasons(dm.Decision.Reasons),
-		Methods: dm.User.Methods, Escalated: dm.Decision.Escalated, AdminOnly: dm.Decision.AdminOnly,
+		Methods: explain.MethodNotes(dm.User.Methods), Escalated: dm.Decision.Escalated, AdminOnly: dm.Decision.AdminOnly,
 		Time: now,
 	}
 	for _, r := range a.Recommendations {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/credres/credres/pkg/explain"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/rules"
 )
@@ -249,7 +248,7 @@ func summarise(u *model.User) model.UserSummary {
 		Mail: u.Mail, PreferredLanguage: u.PreferredLanguage,
 	}
 	for _, m := range u.Methods {
-		s.Methods = append(s.Methods, explain.Method(m))
+		s.Methods = append(s.Methods, model.NoteOf(m))
 	}
 	return s
 }
