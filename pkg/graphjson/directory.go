@@ -91,6 +91,7 @@ type directoryDecoder struct {
 	opts     DirectoryOptions
 	methods  methodDecoder
 	strs     interner // group ids, role names
+	keyBuf   []byte   // the key being read
 	lang     recent   // preferred languages
 	userType recent
 	// slab holds the methods of many users: each user's Methods is a
@@ -146,8 +147,8 @@ func (dd *directoryDecoder) document() (*model.Directory, error) {
 	return d, err
 }
 
-// key reads an object key and its colon. The key is valid until the
-// lexer's next call.
+// key reads an object key and its colon. The key is valid until the next
+// call of key.
 func (dd *directoryDecoder) key() ([]byte, error) {
 	raw, plain, err := dd.l.rawString()
 	if err != nil {
@@ -160,7 +161,9 @@ func (dd *directoryDecoder) key() ([]byte, error) {
 		}
 		raw = []byte(s)
 	}
-	return raw, dd.l.expect(':')
+	// Reading on to the colon may refill the buffer under raw.
+	dd.keyBuf = append(dd.keyBuf[:0], raw...)
+	return dd.keyBuf, dd.l.expect(':')
 }
 
 func (dd *directoryDecoder) users() ([]model.User, error) {

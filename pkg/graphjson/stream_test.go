@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"strings"
@@ -206,6 +207,9 @@ func checkAgreement(t *testing.T, data []byte) {
 		{"byte-by-byte", func() (*model.Directory, error) {
 			return DecodeDirectory(iotest.OneByteReader(bytes.NewReader(data)))
 		}, true},
+		{"in-odd-chunks", func() (*model.Directory, error) {
+			return DecodeDirectory(&chunkReader{data: data})
+		}, true},
 		{"without-raw", func() (*model.Directory, error) {
 			return DecodeDirectoryWith(iotest.HalfReader(bytes.NewReader(data)), DirectoryOptions{})
 		}, false},
@@ -229,6 +233,31 @@ func checkAgreement(t *testing.T, data []byte) {
 		}
 	}
 }
+
+// chunkReader returns data in chunks of changing odd sizes, so that over a
+// large input every kind of token is split between reads and the lexer's
+// buffer fills, moves and grows at every kind of place.
+type chunkReader struct {
+	data []byte
+	n    int
+}
+
+var chunkSizes = []int{1, 4093, 7, 65521, 3, 1021, 13, 16381, 2, 257, 31}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	size := min(chunkSizes[c.n%len(chunkSizes)], len(p), len(c.data))
+	c.n++
+	copy(p, c.data[:size])
+	c.data = c.data[size:]
+	return size, nil
+}
+
+// CheckAgreement is checkAgreement for the external tests, which may use
+// pkg/synth (it imports this package).
+var CheckAgreement = checkAgreement
 
 func withoutRaw(d *model.Directory) *model.Directory {
 	c := *d
