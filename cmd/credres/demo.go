@@ -80,7 +80,8 @@ func runDemo(e env, args []string) int {
 		dir, err = graphjson.DecodeDirectory(f)
 		f.Close()
 	} else {
-		dir, err = graphjson.LoadDirectory(*directory)
+		// The pipeline only evaluates: the methods' Graph objects are not kept.
+		dir, err = graphjson.LoadDirectoryWith(*directory, graphjson.DirectoryOptions{})
 	}
 	if err != nil {
 		return inputError(e, err)
@@ -147,9 +148,10 @@ func printDemo(w io.Writer, dir *model.Directory, res *local.Result) {
 		fmt.Fprintf(w, "sweep: %d users, %d never assessed, %d changed, %d stale -> %d evaluation requests\n", s.Users, s.New, s.Changed, s.Stale, s.Enqueued)
 	}
 	fmt.Fprintf(w, "evaluate: %d users\n", len(res.Outcomes))
+	users := dir.Index()
 	for _, o := range res.Outcomes {
 		name := o.UserID
-		if u, ok := dir.FindUser(o.UserID); ok {
+		if u, ok := users.Find(o.UserID); ok {
 			name = u.UserPrincipalName
 		}
 		// Everything printed from the directory or the events goes

@@ -83,14 +83,19 @@ type SnapshotReader struct {
 	Dir *model.Directory
 	// Reads counts the users read, as Graph reads would be counted.
 	Reads int
+
+	index *model.UserIndex // built at the first read
 }
 
 // ReadUsers returns each user of the snapshot, or ErrNotFound.
 func (s *SnapshotReader) ReadUsers(_ context.Context, ids []string) []model.UserResult {
+	if s.index == nil {
+		s.index = s.Dir.Index()
+	}
 	out := make([]model.UserResult, len(ids))
 	for i, id := range ids {
 		s.Reads++
-		u, ok := s.Dir.FindUser(id)
+		u, ok := s.index.Find(id)
 		if !ok {
 			out[i].Err = fmt.Errorf("user %s: %w", id, model.ErrNotFound)
 			continue

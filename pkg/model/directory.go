@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // PasswordAuth is how a tenant verifies passwords of synchronised users.
@@ -133,7 +135,8 @@ func (d *Directory) Validate() error {
 }
 
 // FindUser returns the user with the given object id or user principal name
-// (case-insensitive, as Entra compares UPNs).
+// (case-insensitive, as Entra compares UPNs). It looks at every user: for
+// more than a few lookups, build a UserIndex.
 func (d *Directory) FindUser(idOrUPN string) (*User, bool) {
 	for i := range d.Users {
 		u := &d.Users[i]
@@ -142,6 +145,87 @@ func (d *Directory) FindUser(idOrUPN string) (*User, bool) {
 		}
 	}
 	return nil, false
+}
+
+// UserIndex finds a directory's users by object id or user principal name
+// in constant time, with FindUser's answers. Users changed, added or
+// removed after it was built are noticed and the index rebuilt.
+type UserIndex struct {
+	d     *Directory
+	n     int // len(d.Users) when built
+	byID  map[string]int
+	byUPN map[string]int // by FoldKey of the user principal name
+}
+
+// Index builds the index of d's users.
+func (d *Directory) Index() *UserIndex {
+	x := &UserIndex{d: d}
+	x.build()
+	return x
+}
+
+func (x *UserIndex) build() {
+	users := x.d.Users
+	x.n = len(users)
+	x.byID, x.byUPN = make(map[string]int, len(users)), make(map[string]int, len(users))
+	for i := len(users) - 1; i >= 0; i-- { // the first of equals wins, as in FindUser
+		x.byID[users[i].ID] = i
+		x.byUPN[FoldKey(users[i].UserPrincipalName)] = i
+	}
+}
+
+// Find returns the user with the given object id or user principal name,
+// the same user FindUser returns: the first whose id or name matches.
+func (x *UserIndex) Find(idOrUPN string) (*User, bool) {
+	if len(x.d.Users) != x.n {
+		x.build()
+	}
+	u, ok, stale := x.find(idOrUPN)
+	if stale {
+		x.build()
+		u, ok, _ = x.find(idOrUPN)
+	}
+	return u, ok
+}
+
+func (x *UserIndex) find(idOrUPN string) (*User, bool, bool) {
+	i, ok := x.byID[idOrUPN]
+	if j, found := x.byUPN[FoldKey(idOrUPN)]; found && (!ok || j < i) {
+		i, ok = j, true
+	}
+	if !ok {
+		return nil, false, false
+	}
+	u := &x.d.Users[i]
+	if u.ID != idOrUPN && !strings.EqualFold(u.UserPrincipalName, idOrUPN) {
+		return nil, false, true
+	}
+	return u, true, false
+}
+
+// FoldKey returns the form s shares with every string strings.EqualFold
+// matches it with: each letter replaced by the smallest of its case
+// variants.
+func FoldKey(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return strings.ToUpper(s) // the smallest variant of an ASCII letter
+	}
+	var b strings.Builder
+	for _, r := range s {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		b.WriteRune(least)
+	}
+	return b.String()
 }
 
 // PrefixErrors wraps err with prefix; a joined error (one per bad record)
