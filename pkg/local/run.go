@@ -194,7 +194,22 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	redrive := redriver{attempts: map[string]int{}, res: res}
-	drain := redrive.drain
+	// Each batch's changes to users' state are written once per user, when
+	// the batch is done.
+	drain := func(stage string, q *queue.Memory, handle func([]pipeline.Message) []pipeline.Failure) {
+		redrive.drain(stage, q, func(ms []pipeline.Message) []pipeline.Failure {
+			st.Hold()
+			failures := handle(ms)
+			if err := st.Flush(); err != nil {
+				// The batch's state is not saved: every message goes back.
+				failures = failures[:0]
+				for _, m := range ms {
+					failures = append(failures, pipeline.Failure{MessageID: m.ID, Reason: err.Error()})
+				}
+			}
+			return failures
+		})
+	}
 	drain("evaluate", requests, func(ms []pipeline.Message) []pipeline.Failure {
 		outcomes, failures := eval.Handle(ctx, ms)
 		res.Outcomes = append(res.Outcomes, outcomes...)

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,10 +28,21 @@ import (
 //	claims/<hash of key>.json      delivery claims with their expiry
 //
 // It serialises access within one process; the local runner is one process.
+// While open it is the folder's only writer, so it keeps the users' states
+// it has read or written and reads each file at most once.
+//
+// Between Hold and Flush, changes to users' state stay in memory and Flush
+// writes each changed user's file once: the local runner holds a batch's
+// changes, so a user named by ten events of a batch costs one write, not
+// one per change. Claims are always written at once: they guard deliveries.
 type FileStore struct {
 	dir string
 	now func() time.Time
 	mu  sync.Mutex
+	// held is the users changed since Hold, nil when not holding.
+	held map[string]userFile
+	// known is each user's state as this store last read or wrote it.
+	known map[string]userFile
 }
 
 // OpenFileStore opens (creating if needed) a store under dir. now is the
@@ -84,19 +96,54 @@ type userFile struct {
 	model.UserState
 }
 
+// clone copies what a caller could change in place, so that a held state
+// is changed only through the store, as a file is.
+func (f userFile) clone() userFile {
+	if a := f.Assessment; a != nil {
+		c := *a
+		f.Assessment = &c
+	}
+	if t := f.Ticket; t != nil {
+		c := *t
+		f.Ticket = &c
+	}
+	f.History.Nudges = slices.Clone(f.History.Nudges)
+	return f
+}
+
 func (s *FileStore) load(id string) (userFile, error) {
+	if f, ok := s.held[id]; ok {
+		return f.clone(), nil
+	}
+	if f, ok := s.known[id]; ok {
+		return f.clone(), nil
+	}
 	var f userFile
 	if _, err := s.readJSON(s.userPath(id), &f); err != nil {
 		return f, fmt.Errorf("store: load user %s: %w", id, err)
 	}
 	f.UserID = id
-	return f, nil
+	s.remember(f)
+	return f.clone(), nil
+}
+
+func (s *FileStore) remember(f userFile) {
+	if s.known == nil {
+		s.known = map[string]userFile{}
+	}
+	s.known[f.UserID] = f.clone()
 }
 
 func (s *FileStore) save(f userFile) error {
+	if s.held != nil {
+		s.held[f.UserID] = f
+		return nil
+	}
 	if err := s.writeJSON(s.userPath(f.UserID), f); err != nil {
+		delete(s.known, f.UserID) // the file may or may not have changed
 		return fmt.Errorf("store: save user %s: %w", f.UserID, err)
 	}
+	s.remember(f)
 	return nil
 }
 
@@ -111,6 +158,37 @@ func (s *FileStore) update(id string, change func(*model.UserState) error) error
 		return err
 	}
 	return s.save(f)
+}
+
+// Hold keeps users' changes in memory until Flush.
+func (s *FileStore) Hold() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held == nil {
+		s.held = map[string]userFile{}
+	}
+}
+
+// Flush writes every user changed since Hold, each once, and stops holding.
+// A user whose file could not be written stays held, so a later Flush
+// tries again.
+func (s *FileStore) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	held := s.held
+	s.held = nil
+	var errs []error
+	for id, f := range held {
+		if err := s.save(f); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		delete(held, id)
+	}
+	if len(held) > 0 {
+		s.held = held
+	}
+	return errors.Join(errs...)
 }
 
 // LoadUser returns the user's state; a user never seen has the zero state.
