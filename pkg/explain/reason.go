@@ -90,6 +90,14 @@ var reasonWords = map[model.ReasonCode]func(model.Reason) string{
 		return fmt.Sprintf("still below policy %s after the last nudge: reminder", age(r.Age))
 	},
 	model.ReasonUserGone: fixed("the user no longer exists"),
+	model.ReasonRestsOnUnproven: func(r model.Reason) string {
+		return fmt.Sprintf("compliant with tier %q only through methods the sign-in logs do not prove (%s): below policy if they no longer work", r.Tier, strings.Join(r.Methods, ", "))
+	},
+	model.ReasonTryAsked:        fixed("nudge: the user is asked to sign in once with them"),
+	model.ReasonTryAlreadyAsked: fixed("the user was already asked to try them"),
+	model.ReasonUnprovenProven: func(r model.Reason) string {
+		return fmt.Sprintf("compliant with tier %q through proven paths now: the methods the user was asked to try are used or no longer needed", r.Tier)
+	},
 	model.ReasonEmergencySetBack: func(r model.Reason) string {
 		return fmt.Sprintf("the emergency access accounts are back within policy as a set: diversity %d (minimum %d)", r.Diversity, r.MinDiversity)
 	},

@@ -166,7 +166,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res := &Result{OutboxDir: outDir}
 
 	if cfg.Events != nil {
-		in := pipeline.Ingest{Queue: requests, Dead: dead, TenantID: cfg.Directory.Tenant.ID, Usage: st}
+		in := pipeline.Ingest{Queue: requests, Dead: dead, TenantID: cfg.Directory.Tenant.ID,
+			Usage: st, ProofWindow: cfg.Engine.Policy().ShortestProofWindow()}
 		stats, err := in.Drain(ctx, cfg.Events)
 		res.Ingest = stats
 		if err != nil {
@@ -184,7 +185,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	eval := pipeline.Evaluate{
 		Users: reader, Store: st, Engine: cfg.Engine, Tenant: cfg.Directory.Tenant,
-		Nudges: nudges, Tickets: tickets, Dead: deadFile{deadPath, "evaluate"}, Now: cfg.Now,
+		Nudges: nudges, Tickets: tickets, Dead: deadFile{deadPath, "evaluate"}, Now: cfg.Now, Usage: st,
 	}
 	nudge := pipeline.NudgeStage{Store: st, Sender: rec, Render: cfg.Render, Dead: deadFile{deadPath, "nudge"}, Now: cfg.Now}
 	ticket := pipeline.TicketStage{Store: st, Sender: rec, Render: cfg.Render, Dead: deadFile{deadPath, "ticket"}, Now: cfg.Now}

@@ -101,6 +101,16 @@ type Assessment struct {
 	// TenantRecommendations are what the tenant would have to enable when
 	// no method the user may register brings them within policy.
 	TenantRecommendations []TenantRecommendation `json:"tenantRecommendations,omitempty"`
+	// Proof lists, when the tier has a proofWindow and the sign-in logs
+	// know the user, each method that gives paths with what the logs prove
+	// about it (docs/USAGE.md).
+	Proof []MethodProof `json:"proof,omitempty"`
+	// UnprovenPaths are the paths that exist only through unproven
+	// methods. With the tier's countUnproven false they are not in Paths.
+	UnprovenPaths [][]Dependency `json:"unprovenPaths,omitempty"`
+	// RestsOnUnproven is true when the user is compliant only because
+	// unproven paths count: without them they would be below policy.
+	RestsOnUnproven bool `json:"restsOnUnproven,omitempty"`
 }
 
 // CAResult is one Conditional Access policy with an authentication

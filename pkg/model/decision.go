@@ -64,4 +64,7 @@ type Decision struct {
 	AdminOnly bool `json:"adminOnly,omitempty"`
 	// Channel is how a nudge reaches the user, chosen by the user's tier.
 	Channel Channel `json:"channel,omitempty"`
+	// Try lists the unproven methods (ids) a compliant user relies on: the
+	// nudge asks the user to check that they still work (docs/USAGE.md).
+	Try []string `json:"try,omitempty"`
 }

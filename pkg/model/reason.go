@@ -88,6 +88,16 @@ const (
 	ReasonEmergencySetStillBelow ReasonCode = "emergency-access-set-still-below-policy"
 	// ReasonUserGone: the user no longer exists.
 	ReasonUserGone ReasonCode = "user-gone"
+	// ReasonRestsOnUnproven: Tier, and the Methods (ids) the sign-in logs
+	// do not prove that the user's compliance rests on.
+	ReasonRestsOnUnproven ReasonCode = "rests-on-unproven-methods"
+	// ReasonTryAsked: the user is asked once to sign in with them.
+	ReasonTryAsked ReasonCode = "try-unproven-methods"
+	// ReasonTryAlreadyAsked: the user was already asked to try them.
+	ReasonTryAlreadyAsked ReasonCode = "try-already-asked"
+	// ReasonUnprovenProven: Tier; the methods the user was asked to try are
+	// used (or no longer needed).
+	ReasonUnprovenProven ReasonCode = "unproven-methods-proven"
 )
 
 // Reason is one reason for a decision: a code and the parameters that code
@@ -106,6 +116,8 @@ type Reason struct {
 	Until time.Time `json:"until,omitzero"`
 	// Dependencies are the dependencies the reason is about.
 	Dependencies []Dependency `json:"dependencies,omitempty"`
+	// Methods are the method ids the reason is about.
+	Methods []string `json:"methods,omitempty"`
 	// Accounts counts the accounts of a set.
 	Accounts int `json:"accounts,omitempty"`
 	// Nudges counts unanswered nudges.

@@ -193,3 +193,20 @@ func (c UsageChange) ProofChanged(window time.Duration) bool {
 	}
 	return c.Before.Proof(now, window) != c.After.Proof(now, window)
 }
+
+// MethodProof is what the sign-in logs prove about one registered method
+// that gives sign-in paths, as an assessment reports it when the user's
+// tier has a proof window.
+type MethodProof struct {
+	ID   string     `json:"id"`
+	Kind MethodKind `json:"kind"`
+	// Name is the method's display name (a key's, a device's), empty for
+	// phones, whose numbers assessments never carry.
+	Name       string    `json:"name,omitempty"`
+	Proof      Proof     `json:"proof"`
+	LastUsed   time.Time `json:"lastUsed,omitzero"`
+	LastFailed time.Time `json:"lastFailed,omitzero"`
+}
+
+// Proven reports whether the method worked within the window.
+func (p MethodProof) Proven() bool { return p.Proof == ProofWorking }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/credres/credres/pkg/explain"
 	"github.com/credres/credres/pkg/mask"
@@ -176,6 +177,17 @@ type nudgeData struct {
 	Phishing     bool
 	Subject      string
 	ReminderWhy  string
+	// TryLines are the sentences of a nudge to try unproven methods, one
+	// per method (docs/USAGE.md).
+	TryLines []string
+}
+
+// tryMethod is one unproven method as the "try-line" phrase sees it.
+type tryMethod struct {
+	Kind   model.MethodKind
+	Name   string
+	Since  time.Time // last worked; zero when never
+	Failed bool      // failed after it last worked
 }
 
 // RenderNudge writes the nudge for a decision. Only the violations the user
@@ -183,6 +195,15 @@ type nudgeData struct {
 func (r *Renderer) RenderNudge(dm model.DecisionMessage) (model.RenderedNudge, error) {
 	lang := r.Language(dm.User.PreferredLanguage)
 	nt := r.nudges[lang]
+	if len(dm.Decision.Try) > 0 {
+		if nt.text.Lookup("try-text") == nil || nt.html.Lookup("try") == nil {
+			// Overridden templates without the try phrases: the fallback
+			// language's, which the embedded templates always have.
+			lang = rules.DefaultLanguage
+			nt = r.nudges[lang]
+		}
+		return r.renderTry(dm, lang, nt)
+	}
 	data := nudgeData{
 		Name:     firstName(dm.User),
 		Link:     r.policy.SecurityInfoURL,
@@ -369,4 +390,49 @@ func titleName(u model.UserSummary) string {
 		return dn
 	}
 	return mask.Email(u.UserPrincipalName)
+}
+
+// renderTry writes the nudge that asks a compliant user to check that the
+// unproven methods they rely on still work.
+func (r *Renderer) renderTry(dm model.DecisionMessage, lang string, nt *nudgeTemplates) (model.RenderedNudge, error) {
+	data := nudgeData{Name: firstName(dm.User), Link: r.policy.SecurityInfoURL, Contact: r.policy.Contact}
+	if data.Link == "" {
+		data.Link = rules.DefaultSecurityInfoURL
+	}
+	if data.Contact == "" || data.Contact == rules.DefaultContact {
+		var b bytes.Buffer
+		if nt.text.Lookup("contact") != nil && nt.text.ExecuteTemplate(&b, "contact", data) == nil && b.Len() > 0 {
+			data.Contact = b.String()
+		} else {
+			data.Contact = rules.DefaultContact
+		}
+	}
+	for _, id := range dm.Decision.Try {
+		i := slices.IndexFunc(dm.Assessment.Proof, func(p model.MethodProof) bool { return p.ID == id })
+		if i < 0 {
+			continue
+		}
+		p := dm.Assessment.Proof[i]
+		m := tryMethod{Kind: p.Kind, Name: mask.Line(p.Name), Since: p.LastUsed, Failed: p.LastFailed.After(p.LastUsed)}
+		var b bytes.Buffer
+		if err := nt.text.ExecuteTemplate(&b, "try-line", m); err != nil {
+			return model.RenderedNudge{}, fmt.Errorf("render try nudge line (%s): %w", lang, err)
+		}
+		data.TryLines = append(data.TryLines, strings.TrimSpace(b.String()))
+	}
+	if len(data.TryLines) == 0 {
+		return model.RenderedNudge{}, fmt.Errorf("render try nudge: %w: none of the methods to try (%s) is in the assessment", model.ErrInvalidInput, strings.Join(dm.Decision.Try, ", "))
+	}
+	var subject, text, html bytes.Buffer
+	if err := nt.text.ExecuteTemplate(&subject, "try-subject", data); err != nil {
+		return model.RenderedNudge{}, fmt.Errorf("render try nudge subject (%s): %w", lang, err)
+	}
+	data.Subject = strings.TrimSpace(subject.String())
+	if err := nt.text.ExecuteTemplate(&text, "try-text", data); err != nil {
+		return model.RenderedNudge{}, fmt.Errorf("render try nudge text (%s): %w", lang, err)
+	}
+	if err := nt.html.ExecuteTemplate(&html, "try", data); err != nil {
+		return model.RenderedNudge{}, fmt.Errorf("render try nudge html (%s): %w", lang, err)
+	}
+	return model.RenderedNudge{Language: lang, Subject: data.Subject, Text: text.String(), HTML: html.String()}, nil
 }

@@ -74,6 +74,14 @@ type Evaluate struct {
 	// queue's redrive moves them there.
 	Dead DeadLetters
 	Now  func() time.Time
+	// Usage, when set, gives each user's method usage from the sign-in
+	// logs (docs/USAGE.md), which tiers with a proofWindow judge paths by.
+	Usage UsageReader
+}
+
+// UsageReader reads what the sign-in logs said about a user's methods.
+type UsageReader interface {
+	LoadUsage(ctx context.Context, userID string) ([]model.MethodUsage, error)
 }
 
 // Outcome reports what happened to one user, for logs and the local runner.
@@ -196,7 +204,17 @@ func (ev *Evaluate) one(ctx context.Context, tenant model.Tenant, userID string,
 		return out
 	}
 	u := res.User
-	a := ev.Engine.Evaluate(tenant, &u)
+	if ev.Usage != nil {
+		us, err := ev.Usage.LoadUsage(ctx, userID)
+		if err != nil {
+			out.Err = fmt.Errorf("evaluate %s: %w", userID, err)
+			return out
+		}
+		if len(us) > 0 {
+			u.Usage = us
+		}
+	}
+	a := ev.Engine.EvaluateAt(tenant, &u, observed)
 	d := ev.Engine.Decide(rules.DecisionInput{
 		Previous: state.Assessment, Current: a, History: state.History, Now: observed,
 		Baseline: baseline, Campaign: campaign,

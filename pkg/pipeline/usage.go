@@ -21,7 +21,7 @@ import (
 // nothing newer is not written and not returned.
 type UsageStore interface {
 	RecordUsage(ctx context.Context, userID string, updates []model.MethodUsage) ([]model.UsageChange, error)
-	LoadUsage(ctx context.Context, userID string) ([]model.MethodUsage, error)
+	UsageReader
 }
 
 // usageBatch aggregates one batch of sign-ins: per user and method (kind

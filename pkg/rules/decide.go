@@ -45,6 +45,8 @@ func (e *Engine) Decide(in DecisionInput) model.Decision {
 				d.Escalated, d.NudgesIgnored = true, s.ignored
 			case flagReminder:
 				d.Reminder = true
+			case flagTry:
+				d.Try, d.Channel = tryIDs(s.cur), e.channelFor(s.cur.Tier)
 			}
 			return d
 		}
@@ -73,6 +75,13 @@ type situation struct {
 	lastNudge  time.Time // zero when none was delivered in the episode
 	cooling    bool      // the last nudge is within the cooldown
 	ticketOpen bool
+	// trying: a nudge to try unproven methods stands (the user rested on
+	// them before and still does); provenNow: they no longer rest on them.
+	trying    bool
+	provenNow bool
+	// newlyResting: the user rests on unproven methods and was not asked
+	// about it yet.
+	newlyResting bool
 }
 
 func (e *Engine) situation(in *DecisionInput) *situation {
@@ -90,6 +99,10 @@ func (e *Engine) situation(in *DecisionInput) *situation {
 	s.ignored = s.h.NudgesSince(in.Now.Add(-time.Duration(s.nudges.Window)))
 	s.lastNudge = s.h.LastNudge()
 	s.cooling = !s.lastNudge.IsZero() && in.Now.Sub(s.lastNudge) < time.Duration(s.nudges.Cooldown)
+	restedBefore := s.prev != nil && s.prev.Compliant && s.prev.RestsOnUnproven
+	s.trying = restedBefore && s.cur.RestsOnUnproven
+	s.provenNow = restedBefore && !s.cur.RestsOnUnproven
+	s.newlyResting = s.cur.RestsOnUnproven && (!restedBefore || (in.Campaign && len(s.h.Nudges) == 0))
 	return s
 }
 
@@ -105,6 +118,7 @@ const (
 	flagAdminOnly      // a ticket about tenant-side violations only
 	flagEscalated      // a ticket after ignored nudges
 	flagReminder       // a nudge on the cooldown schedule
+	flagTry            // a nudge to try unproven methods
 )
 
 // transition is one row of the decision table: when its condition holds
@@ -119,10 +133,27 @@ type transition struct {
 // transitions is docs/DESIGN.md, Decisions, as a table read top down.
 // Each row may assume that no row above it matched.
 var transitions = []transition{
-	// Compliant now: resolve what an episode left open, else stay quiet.
+	// Compliant now: resolve what an episode left open, else stay quiet. A
+	// nudge to try unproven methods stands, unrepeated, while the user
+	// still rests on them, and is resolved once they no longer do.
 	{func(s *situation) bool {
-		return s.cur.Compliant && ((s.prev != nil && !s.prev.Compliant) || s.ticketOpen || len(s.h.Nudges) > 0)
+		return s.cur.Compliant && s.provenNow && len(s.h.Nudges) > 0 && !s.ticketOpen
+	}, model.DecisionResolve, flagNone, unprovenProven},
+	{func(s *situation) bool {
+		return s.cur.Compliant && ((s.prev != nil && !s.prev.Compliant) || s.ticketOpen || (len(s.h.Nudges) > 0 && !s.trying))
 	}, model.DecisionResolve, flagNone, resolved},
+	// Compliant only through unproven methods: ask once to try them.
+	{func(s *situation) bool { return s.cur.Compliant && s.cur.RestsOnUnproven && !s.newlyResting },
+		model.DecisionNone, flagNone, resting(model.ReasonTryAlreadyAsked)},
+	{func(s *situation) bool {
+		return s.cur.Compliant && s.cur.RestsOnUnproven && (s.cur.Excluded != "" || s.cur.EmergencyAccess || s.cur.Exempt)
+	}, model.DecisionNone, flagNone, resting(model.ReasonExempt)},
+	{func(s *situation) bool { return s.cur.Compliant && s.cur.RestsOnUnproven && s.baseline },
+		model.DecisionNone, flagNone, resting(model.ReasonBaseline)},
+	{func(s *situation) bool { return s.cur.Compliant && s.cur.RestsOnUnproven && s.snoozed() },
+		model.DecisionNone, flagNone, resting(model.ReasonSnoozed)},
+	{func(s *situation) bool { return s.cur.Compliant && s.cur.RestsOnUnproven },
+		model.DecisionNudge, flagTry, resting(model.ReasonTryAsked)},
 	{func(s *situation) bool { return s.cur.Compliant }, model.DecisionNone, flagNone, tiered(model.ReasonCompliant)},
 	{func(s *situation) bool { return s.cur.Excluded == model.ExcludedGuest }, model.DecisionNone, flagNone, just(model.ReasonGuest)},
 	{func(s *situation) bool { return s.cur.Excluded == model.ExcludedDisabled }, model.DecisionNone, flagNone, just(model.ReasonDisabledAccount)},
@@ -181,6 +212,25 @@ func resolved(s *situation) []model.Reason {
 		rs = append(rs, model.Reason{Code: model.ReasonRemindersStop})
 	}
 	return rs
+}
+
+// resting says the user rests on unproven methods, and then code (with
+// what it speaks of).
+func resting(code model.ReasonCode) func(*situation) []model.Reason {
+	return func(s *situation) []model.Reason {
+		rs := []model.Reason{{Code: model.ReasonRestsOnUnproven, Tier: s.cur.Tier, Methods: tryIDs(s.cur)}}
+		switch code {
+		case model.ReasonExempt:
+			return append(rs, model.Reason{Code: code, Tier: s.cur.Tier})
+		case model.ReasonSnoozed:
+			return append(rs, model.Reason{Code: code, Until: s.h.SnoozedUntil})
+		}
+		return append(rs, model.Reason{Code: code})
+	}
+}
+
+func unprovenProven(s *situation) []model.Reason {
+	return []model.Reason{{Code: model.ReasonUnprovenProven, Tier: s.cur.Tier}, {Code: model.ReasonRemindersStop}}
 }
 
 func tenantSideOnly(s *situation) []model.Reason {

@@ -100,6 +100,13 @@ type Tier struct {
 	// its users are never nudged or ticketed one by one, and their set is
 	// judged as a whole (Engine.EmergencyAccess).
 	EmergencyAccess bool `yaml:"emergencyAccess"`
+	// ProofWindow judges sign-in paths by the sign-in logs: a path none of
+	// whose methods worked within the window is unproven (docs/USAGE.md).
+	// Zero leaves proof unjudged.
+	ProofWindow Duration `yaml:"proofWindow"`
+	// CountUnproven says whether unproven paths count towards diversity
+	// and the tier's requirements; nil (absent) means true.
+	CountUnproven *bool `yaml:"countUnproven"`
 }
 
 // Match selects the users of a tier. A user matches when any listed
@@ -258,6 +265,12 @@ func (p *Policy) validate() error {
 		names[t.Name] = true
 		if !t.Match.All && !t.EmergencyAccess && len(t.Match.Roles)+len(t.Match.Groups)+len(t.Match.Users) == 0 {
 			errs = append(errs, fmt.Errorf("%s: %w: match selects nobody (give all, roles, groups or users)", where, model.ErrInvalidInput))
+		}
+		if t.ProofWindow < 0 {
+			errs = append(errs, fmt.Errorf("%s: %w: proofWindow %s is negative", where, model.ErrInvalidInput, t.ProofWindow))
+		}
+		if t.CountUnproven != nil && t.ProofWindow == 0 {
+			errs = append(errs, fmt.Errorf("%s: %w: countUnproven needs a proofWindow", where, model.ErrInvalidInput))
 		}
 		if t.MinDiversity < 0 {
 			errs = append(errs, fmt.Errorf("%s: %w: minDiversity %d is negative", where, model.ErrInvalidInput, t.MinDiversity))

@@ -167,9 +167,11 @@ func (e *Env) Renderer() (*notify.Renderer, error) {
 
 // Evaluate builds the evaluate stage over a live user reader (Graph).
 func (e *Env) Evaluate(users pipeline.UserReader) (*pipeline.Evaluate, error) {
+	state := e.store(false)
 	st := &pipeline.Evaluate{
-		Users: users, Store: e.store(false), Engine: e.Engine, Tenant: e.Tenant,
+		Users: users, Store: state, Engine: e.Engine, Tenant: e.Tenant,
 		Nudges: e.queue(EnvNudgeQueue), Tickets: e.queue(EnvTicketQueue), Dead: e.dead(), Now: e.Now,
+		Usage: state,
 	}
 	// Graph also reads the tenant's own policy (cached for its PolicyTTL).
 	if p, ok := users.(pipeline.TenantPolicyReader); ok {
@@ -277,7 +279,7 @@ func (e *Env) Sweep(regs pipeline.RegistrationReader) (*pipeline.Sweep, error) {
 func (e *Env) Ingest() (*pipeline.Ingest, time.Duration, error) {
 	st := &pipeline.Ingest{
 		Queue: e.queue(EnvEvaluateQueue), Dead: e.queue(EnvIngestDLQ), TenantID: e.Tenant.ID,
-		Usage: e.store(false),
+		Usage: e.store(false), ProofWindow: e.Engine.Policy().ShortestProofWindow(),
 	}
 	budget := e.Duration(EnvIngestBudget, 50*time.Second)
 	return st, budget, e.Err()
