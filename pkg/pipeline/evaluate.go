@@ -75,7 +75,8 @@ type Evaluate struct {
 	Dead DeadLetters
 	Now  func() time.Time
 	// Usage, when set, gives each user's method usage from the sign-in
-	// logs (docs/USAGE.md), which tiers with a proofWindow judge paths by.
+	// logs (docs/USAGE.md), which tiers with a proofWindow judge paths by;
+	// it is read only when some tier has one.
 	Usage UsageReader
 }
 
@@ -204,7 +205,9 @@ func (ev *Evaluate) one(ctx context.Context, tenant model.Tenant, userID string,
 		return out
 	}
 	u := res.User
-	if ev.Usage != nil {
+	if ev.Usage != nil && ev.Engine.Policy().ShortestProofWindow() > 0 {
+		// Only a tier with a proofWindow reads usage: without one, the
+		// read would cost a request and change nothing.
 		us, err := ev.Usage.LoadUsage(ctx, userID)
 		if err != nil {
 			out.Err = fmt.Errorf("evaluate %s: %w", userID, err)
