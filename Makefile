@@ -54,6 +54,14 @@ test: lint ## Run the checks of `make lint`, then every test, starting local Dyn
 	  set -a && . .cache/testservers/env && set +a && \
 	  $(GO) test -count=1 ./...
 
+.PHONY: soak
+soak: ## The fault-injection soak (docs/TESTING.md) against local DynamoDB and SQS; SOAK_FLAGS="-soak.full -soak.seed N"
+	scripts/testservers.sh install
+	trap 'scripts/testservers.sh stop' EXIT; \
+	  scripts/testservers.sh start && \
+	  set -a && . .cache/testservers/env && set +a && \
+	  $(GO) test -count=1 -timeout 60m -run TestSoak -v ./internal/soak/ -soak.run $(SOAK_FLAGS)
+
 .PHONY: golden
 golden: ## Rewrite golden files after an intended change (review the diff!)
 	$(GO) test ./pkg/rules ./pkg/entralog ./pkg/notify ./pkg/report ./cmd/credres -run 'Golden' -update
