@@ -14,7 +14,8 @@
 #
 # The permissions are the least-privileged set of docs/GRAPH.md, all
 # application permissions and read-only:
-#   UserAuthenticationMethod.Read.All  users' methods and the registration report
+#   UserAuthenticationMethod.Read.All  users' methods
+#   AuditLog.Read.All                  the authentication methods registration report
 #   User.Read.All                      profiles and transitive memberships (policy tiers)
 #   RoleManagement.Read.Directory      directory role names in those memberships
 #   Policy.Read.All                    the tenant's Conditional Access policies (and its
@@ -25,7 +26,7 @@
 set -euo pipefail
 
 readonly GRAPH_APP_ID=00000003-0000-0000-c000-000000000000
-readonly PERMISSIONS=(UserAuthenticationMethod.Read.All User.Read.All RoleManagement.Read.Directory Policy.Read.All)
+readonly PERMISSIONS=(UserAuthenticationMethod.Read.All AuditLog.Read.All User.Read.All RoleManagement.Read.Directory Policy.Read.All)
 
 app_id=""
 create_name=""

@@ -169,9 +169,10 @@ func (d *doctor) awsConfig() (aws.Config, error) {
 // graphPermissions are the application permissions credres reads with
 // (docs/GRAPH.md), each with the one read that needs it.
 var graphPermissions = []struct{ name, read string }{
-	{"UserAuthenticationMethod.Read.All", "the first row of the authentication methods registration report"},
+	{"AuditLog.Read.All", "the first row of the authentication methods registration report"},
 	{"User.Read.All", "one user's profile"},
 	{"RoleManagement.Read.Directory", "the names of one user's directory roles"},
+	{"UserAuthenticationMethod.Read.All", "one user's authentication methods"},
 }
 
 const grantFix = "grant it and its admin consent: infra/grant-graph-permissions.sh --app-id $AZURE_CLIENT_ID (docs/DEPLOY.md, A3)"
@@ -209,7 +210,7 @@ func (d *doctor) graph() {
 	}
 	g := graphReader{base: base, token: token}
 
-	// UserAuthenticationMethod.Read.All: one row of the report (one unit
+	// AuditLog.Read.All: one row of the report (one unit
 	// of the 5-per-10-seconds budget).
 	var report struct {
 		Value []struct {
@@ -229,7 +230,18 @@ func (d *doctor) graph() {
 	if userID == "" {
 		d.skip("graph "+graphPermissions[1].name, "no user to read: give --user")
 		d.skip("graph "+graphPermissions[2].name, "no user to read: give --user")
+		d.skip("graph "+graphPermissions[3].name, "no user to read: give --user")
 	} else {
+		// The application permission Graph documents for reading another
+		// user's methods; the report above needs AuditLog.Read.All instead.
+		var methods struct {
+			Value []json.RawMessage `json:"value"`
+		}
+		if err := g.get(ctx, "/users/"+url.PathEscape(userID)+"/authentication/methods", &methods); err != nil {
+			d.fail("graph "+graphPermissions[3].name, err, grantFix)
+		} else {
+			d.ok("graph "+graphPermissions[3].name, "read %s", graphPermissions[3].read)
+		}
 		var profile struct {
 			ID string `json:"id"`
 		}
