@@ -2,7 +2,6 @@ package soak
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -421,8 +420,3 @@ func short(reason string) string {
 // errInjected marks every injected failure.
 var errInjected = errors.New("injected fault")
 
-// jsonOf is a record's JSON, for bodies.
-func jsonOf(v any) []byte {
-	b, _ := json.Marshal(v)
-	return b
-}
