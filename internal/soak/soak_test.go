@@ -419,4 +419,3 @@ func short(reason string) string {
 
 // errInjected marks every injected failure.
 var errInjected = errors.New("injected fault")
-
