@@ -284,6 +284,10 @@ type facts struct {
 	recs     []model.Recommendation
 	// tenantRecs are what the tenant would have to enable for the user.
 	tenantRecs []model.TenantRecommendation
+	// unusable are the configurations that leave a registered method of
+	// the user unusable; ca the Conditional Access policies that apply.
+	unusable []string
+	ca       []model.CAResult
 }
 
 // Build computes the report of a directory under the engine's policy. It
@@ -345,6 +349,12 @@ func (b *builder) user(f *facts, u *model.User, buf []rules.KindSet) []rules.Kin
 	}
 	f.recs = as.Recommendations
 	f.tenantRecs = as.TenantRecommendations
+	f.ca = as.ConditionalAccess
+	for _, ig := range as.Ignored {
+		if id := model.ConfigOf(ig.Kind); ig.Reason == model.IgnoredDisabledByTenant && id != "" && !slices.Contains(f.unusable, id) {
+			f.unusable = append(f.unusable, id)
+		}
+	}
 
 	paths := rules.KindPaths(b.tenant, u, buf[:0])
 	f.hasPath = len(paths) > 0
@@ -427,6 +437,7 @@ func aggregate(d *model.Directory, tiers []rules.Tier, fs []facts) *Report {
 	a.pairs()
 	a.spofsAndRecommendations()
 	a.tenantChanges()
+	a.tenantFigures()
 	a.names()
 	return a.r
 }
