@@ -173,6 +173,7 @@ var graphPermissions = []struct{ name, read string }{
 	{"User.Read.All", "one user's profile"},
 	{"RoleManagement.Read.Directory", "the names of one user's directory roles"},
 	{"UserAuthenticationMethod.Read.All", "one user's authentication methods"},
+	{"Policy.Read.All", "the Conditional Access policies"},
 }
 
 const grantFix = "grant it and its admin consent: infra/grant-graph-permissions.sh --app-id $AZURE_CLIENT_ID (docs/DEPLOY.md, A3)"
@@ -217,6 +218,16 @@ func (d *doctor) graph() {
 			ID                string `json:"id"`
 			UserPrincipalName string `json:"userPrincipalName"`
 		} `json:"value"`
+	}
+	// Policy.Read.All: the Conditional Access policies, the one policy read
+	// that no lower permission allows (docs/GRAPH.md).
+	var caPolicies struct {
+		Value []json.RawMessage `json:"value"`
+	}
+	if err := g.get(ctx, "/identity/conditionalAccess/policies", &caPolicies); err != nil {
+		d.fail("graph "+graphPermissions[4].name, err, grantFix)
+	} else {
+		d.ok("graph "+graphPermissions[4].name, "read %s (%d)", graphPermissions[4].read, len(caPolicies.Value))
 	}
 	userID := d.user
 	if err := g.get(ctx, "/reports/authenticationMethods/userRegistrationDetails?$top=1&$select=id,userPrincipalName", &report); err != nil {
