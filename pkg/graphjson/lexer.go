@@ -39,6 +39,19 @@ func newBytesLexer(data []byte) *lexer {
 	return &lexer{buf: data, eof: true, keep: -1}
 }
 
+// fillHolding is fill while a token is being scanned: i and start index the
+// buffer, and fill may move the bytes under them (from keep on), so both are
+// moved by as much as keep was.
+func (l *lexer) fillHolding(i, start *int) bool {
+	shift := l.keep
+	if !l.fill() {
+		return false
+	}
+	*i -= shift - l.keep
+	*start -= shift - l.keep
+	return true
+}
+
 // fill reads more input, keeping buf[keep:] (or buf[pos:]); it reports
 // whether anything was added.
 func (l *lexer) fill() bool {
@@ -229,13 +242,10 @@ func (l *lexer) slowString() ([]byte, bool, error) {
 	i := l.pos
 	for {
 		if i >= len(l.buf) {
-			shift := l.keep
-			if !l.fill() {
+			if !l.fillHolding(&i, &start) {
 				l.pos = i
 				return nil, false, l.syntax("unterminated string")
 			}
-			i -= shift - l.keep
-			start -= shift - l.keep
 			continue
 		}
 		c := l.buf[i]
@@ -246,13 +256,10 @@ func (l *lexer) slowString() ([]byte, bool, error) {
 		case c == '\\':
 			plain = false
 			if i+1 >= len(l.buf) {
-				shift := l.keep
-				if !l.fill() {
+				if !l.fillHolding(&i, &start) {
 					l.pos = i
 					return nil, false, l.syntax("unterminated string")
 				}
-				i -= shift - l.keep
-				start -= shift - l.keep
 				continue
 			}
 			switch l.buf[i+1] {
@@ -260,13 +267,10 @@ func (l *lexer) slowString() ([]byte, bool, error) {
 				i += 2
 			case 'u':
 				for len(l.buf) < i+6 {
-					shift := l.keep
-					if !l.fill() {
+					if !l.fillHolding(&i, &start) {
 						l.pos = i
 						return nil, false, l.syntax("unterminated string")
 					}
-					i -= shift - l.keep
-					start -= shift - l.keep
 				}
 				for _, h := range l.buf[i+2 : i+6] {
 					if !isHex(h) {
@@ -354,12 +358,9 @@ func (l *lexer) number() ([]byte, error) {
 	// moves start and i with the bytes).
 	cur := func() (byte, bool) {
 		for i >= len(l.buf) {
-			shift := l.keep
-			if !l.fill() {
+			if !l.fillHolding(&i, &start) {
 				return 0, false
 			}
-			start -= shift - l.keep
-			i -= shift - l.keep
 		}
 		return l.buf[i], true
 	}
