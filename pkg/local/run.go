@@ -19,7 +19,8 @@ import (
 // Config is one local run.
 type Config struct {
 	Directory *model.Directory
-	// Events are the audit records to ingest; nil ingests nothing.
+	// Events are the audit and sign-in records to ingest; nil ingests
+	// nothing.
 	Events pipeline.AuditReceiver
 	// StateDir holds the store and the outbox; it persists between runs.
 	StateDir string
@@ -49,6 +50,31 @@ type Result struct {
 	Tickets   []model.TicketRecord
 	Dead      []DeadLetter
 	OutboxDir string
+	// Usage is what the sign-ins of the run changed in the usage store,
+	// user by user in the order ingest wrote them; a method whose day was
+	// already stored is not in it.
+	Usage []UserUsage
+}
+
+// UserUsage is what one usage write changed for one user.
+type UserUsage struct {
+	UserID  string              `json:"userId"`
+	Changes []model.UsageChange `json:"changes"`
+}
+
+// usageLog writes usage to the store and keeps what changed in the run's
+// result.
+type usageLog struct {
+	pipeline.UsageStore
+	res *Result
+}
+
+func (l usageLog) RecordUsage(ctx context.Context, userID string, updates []model.MethodUsage) ([]model.UsageChange, error) {
+	changes, err := l.UsageStore.RecordUsage(ctx, userID, updates)
+	if err == nil && len(changes) > 0 {
+		l.res.Usage = append(l.res.Usage, UserUsage{UserID: userID, Changes: changes})
+	}
+	return changes, err
 }
 
 // DeadLetter is a message that failed every attempt, with the last reason.
@@ -167,7 +193,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	if cfg.Events != nil {
 		in := pipeline.Ingest{Queue: requests, Dead: dead, TenantID: cfg.Directory.Tenant.ID,
-			Usage: st, ProofWindow: cfg.Engine.Policy().ShortestProofWindow()}
+			Usage: usageLog{st, res}, ProofWindow: cfg.Engine.Policy().ShortestProofWindow()}
 		stats, err := in.Drain(ctx, cfg.Events)
 		res.Ingest = stats
 		if err != nil {

@@ -67,6 +67,9 @@ type IngestStats struct {
 	// Unkept counts inputs that even the dead letters refused; each is
 	// logged with its position.
 	Unkept int `json:"unkept,omitempty"`
+	// SignInRecords counts the records of Records that were sign-ins
+	// (user, service principal or managed identity).
+	SignInRecords int `json:"signInRecords,omitempty"`
 	// SignIns counts user sign-ins that proved something (sign-in records
 	// without a user or without proof are in Skipped).
 	SignIns int `json:"signIns,omitempty"`
@@ -126,6 +129,7 @@ func (in *Ingest) Drain(ctx context.Context, r AuditReceiver) (IngestStats, erro
 			stats.Messages++
 			batch, perr := entralog.Parse(m.Body)
 			stats.Records += batch.Records
+			stats.SignInRecords += batch.SignInRecords
 			for reason, n := range batch.Skipped {
 				stats.add(reason, n)
 			}
@@ -312,6 +316,7 @@ func (s *IngestStats) unknown(name string, n int) {
 
 func (into *IngestStats) merge(s IngestStats) {
 	into.Messages += s.Messages
+	into.SignInRecords += s.SignInRecords
 	into.SignIns += s.SignIns
 	into.UsageWrites += s.UsageWrites
 	into.UsageKnown += s.UsageKnown
