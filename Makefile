@@ -23,7 +23,7 @@ build: ## Build the credres CLI into bin/ (credres --version prints the git desc
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/credres ./cmd/credres
 
 .PHONY: demo
-demo: build ## Assess the sample tenant, ask what outages would do, then run the pipeline locally
+demo: build ## Assess the sample tenant, ask what outages would do, then run the pipeline locally on the sample audit events and sign-ins
 	@echo "== credres assess --directory events/tenant.json"
 	@$(BIN)/credres assess --directory events/tenant.json
 	@echo
@@ -43,7 +43,12 @@ demo: build ## Assess the sample tenant, ask what outages would do, then run the
 	@echo "== credres demo --directory events/tenant-after.json: the users changed their methods"
 	@$(BIN)/credres demo --state .credres/demo --directory events/tenant-after.json
 	@echo
-	@echo "Delivered messages: .credres/demo/outbox/nudges.jsonl and tickets.jsonl"
+	@rm -rf .credres/demo-proof
+	@echo "== credres demo --policy events/policy-proof.yaml --now 2025-03-19T18:00:00Z --quiet: the same events on the day of the"
+	@echo "   sample sign-ins, paths judged by them (proofWindow 90d): users compliant only through unproven methods are asked to try them"
+	@$(BIN)/credres demo --state .credres/demo-proof --policy events/policy-proof.yaml --now 2025-03-19T18:00:00Z --quiet
+	@echo
+	@echo "Delivered messages: .credres/demo/outbox/ and .credres/demo-proof/outbox/ (nudges.jsonl and tickets.jsonl)"
 
 .PHONY: test
 test: lint ## Run the checks of `make lint`, then every test, starting local DynamoDB and SQS servers on 127.0.0.1

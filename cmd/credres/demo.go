@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -10,12 +11,14 @@ import (
 	"time"
 
 	"github.com/credres/credres/events"
+	"github.com/credres/credres/pkg/entralog"
 	"github.com/credres/credres/pkg/explain"
 	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/local"
 	"github.com/credres/credres/pkg/mask"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/notify"
+	"github.com/credres/credres/pkg/pipeline"
 	"github.com/credres/credres/pkg/rules"
 )
 
@@ -25,9 +28,9 @@ func init() {
 
 func runDemo(e env, args []string) int {
 	fs := flags(e, "demo", "[--directory FILE] [--events PATH] [--state DIR] [--policy FILE] [--sweep [--baseline|--campaign]] [--now TIME]",
-		"Runs the pipeline in one process through the Lambda functions' handler code: the\naudit events are ingested, each named user is read from the directory snapshot\n(standing in for Microsoft Graph), assessed, and nudged or ticketed. Delivered\nmessages are appended to <state>/outbox/nudges.jsonl and tickets.jsonl. State\npersists between runs: the same events again send nothing new; a changed snapshot\nis reacted to as the decision rules say.\n\nWith no flags it runs on the sample tenant and sample audit events built into credres.")
+		"Runs the pipeline in one process through the Lambda functions' handler code: the\naudit events are ingested, each named user is read from the directory snapshot\n(standing in for Microsoft Graph), assessed, and nudged or ticketed. Sign-in\nrecords among the events record when each method last worked or failed; with a\npolicy tier's proofWindow, a sign-in that changes what is proven evaluates its user.\nDelivered messages are appended to <state>/outbox/nudges.jsonl and tickets.jsonl.\nState persists between runs: the same events again send nothing new; a changed\nsnapshot is reacted to as the decision rules say.\n\nWith no flags it runs on the sample tenant, sample audit events and sample sign-ins\nbuilt into credres.")
 	directory := fs.String("directory", "", "directory snapshot `file` (default: the built-in sample tenant)")
-	eventsPath := fs.String("events", "", "audit events: a `file` or folder of Event Hubs bodies (default: the built-in sample events; \"none\" for none)")
+	eventsPath := fs.String("events", "", "audit and sign-in records: a `file` or folder of Event Hubs bodies or Graph pages (default: the built-in sample audit events and sign-ins; \"none\" for none)")
 	stateDir := fs.String("state", ".credres", "state `folder`: store, outbox and dead letters")
 	policyFile := fs.String("policy", "", "policy `file` (YAML); the embedded default policy when empty")
 	sweep := fs.Bool("sweep", false, "also reconcile every user of the snapshot, as the scheduled sweep does")
@@ -51,11 +54,14 @@ func runDemo(e env, args []string) int {
 		return usageError(e, fs, "--baseline and --campaign exclude each other")
 	}
 	now := time.Now
+	// at is the time usage is judged at in the output: the run's start.
+	at := now()
 	if *nowFlag != "" {
 		t, err := time.Parse(time.RFC3339, *nowFlag)
 		if err != nil {
 			return usageError(e, fs, "--now: %v", err)
 		}
+		at = t
 		// Each call moves on by a millisecond so that successive writes of
 		// one run stay ordered, as they would on a real clock.
 		var tick time.Duration
@@ -86,13 +92,20 @@ func runDemo(e env, args []string) int {
 	if err != nil {
 		return inputError(e, err)
 	}
-	var receiver *local.FileReceiver
+	var receiver pipeline.AuditReceiver
 	switch *eventsPath {
 	case "none":
 	case "":
-		receiver, err = local.ReadAuditFiles(events.Files, "audit")
+		audit, aerr := local.ReadAuditFiles(events.Files, "audit")
+		signIns, serr := local.ReadAuditFiles(events.Files, "signin")
+		if err = errors.Join(aerr, serr); err == nil {
+			receiver = local.Chain(audit, signIns)
+		}
 	default:
-		receiver, err = local.ReadAuditFiles(nil, *eventsPath)
+		var files *local.FileReceiver
+		if files, err = local.ReadAuditFiles(nil, *eventsPath); err == nil {
+			receiver = files
+		}
 	}
 	if err != nil {
 		return inputError(e, err)
@@ -119,7 +132,7 @@ func runDemo(e env, args []string) int {
 	}
 	w := bufio.NewWriter(e.stdout)
 	defer w.Flush()
-	printDemo(w, dir, res)
+	printDemo(w, dir, res, engine.Policy().ShortestProofWindow(), at)
 	if !*quiet {
 		printMessages(w, res)
 	}
@@ -129,14 +142,21 @@ func runDemo(e env, args []string) int {
 	return exitOK
 }
 
-func printDemo(w io.Writer, dir *model.Directory, res *local.Result) {
+func printDemo(w io.Writer, dir *model.Directory, res *local.Result, window time.Duration, at time.Time) {
 	in := res.Ingest
-	fmt.Fprintf(w, "ingest: %d messages, %d audit records -> %d evaluation requests", in.Messages, in.Records, in.Requests)
-	if len(in.Skipped) > 0 {
-		var parts []string
-		for r, n := range in.Skipped {
+	users := dir.Index()
+	fmt.Fprintf(w, "ingest: %d messages, %d audit records", in.Messages, in.Records-in.SignInRecords)
+	if in.SignInRecords > 0 {
+		fmt.Fprintf(w, " and %d sign-in records", in.SignInRecords)
+	}
+	fmt.Fprintf(w, " -> %d evaluation requests", in.Requests)
+	var parts []string
+	for r, n := range in.Skipped {
+		if !isSignInSkip(r) {
 			parts = append(parts, fmt.Sprintf("%d %s", n, r))
 		}
+	}
+	if len(parts) > 0 {
 		sort.Strings(parts)
 		fmt.Fprintf(w, " (skipped: %s)", strings.Join(parts, ", "))
 	}
@@ -144,11 +164,13 @@ func printDemo(w io.Writer, dir *model.Directory, res *local.Result) {
 	if in.Malformed > 0 {
 		fmt.Fprintf(w, "ingest: %d messages had malformed records (see dead-letters.jsonl)\n", in.Malformed)
 	}
+	if in.SignInRecords > 0 {
+		printSignIns(w, users, res, window, at)
+	}
 	if s := res.Sweep; s != nil {
 		fmt.Fprintf(w, "sweep: %d users, %d never assessed, %d changed, %d stale -> %d evaluation requests\n", s.Users, s.New, s.Changed, s.Stale, s.Enqueued)
 	}
 	fmt.Fprintf(w, "evaluate: %d users\n", len(res.Outcomes))
-	users := dir.Index()
 	for _, o := range res.Outcomes {
 		name := o.UserID
 		if u, ok := users.Find(o.UserID); ok {
@@ -170,7 +192,11 @@ func printDemo(w io.Writer, dir *model.Directory, res *local.Result) {
 		if len(o.Decision.Reasons) > 0 {
 			reason = " (" + mask.Line(explain.Reason(o.Decision.Reasons[0])) + ")"
 		}
-		fmt.Fprintf(w, "  %-36s diversity %d/%d, %s\n  %-36s -> %s%s\n", name, a.Diversity, a.MinDiversity, state, "", o.Decision.Kind, reason)
+		fmt.Fprintf(w, "  %-36s diversity %d/%d, %s\n", name, a.Diversity, a.MinDiversity, state)
+		if unproven := unprovenMethods(a.Proof); unproven != "" {
+			fmt.Fprintf(w, "  %-36s unproven by the sign-in logs: %s\n", "", unproven)
+		}
+		fmt.Fprintf(w, "  %-36s -> %s%s\n", "", o.Decision.Kind, reason)
 	}
 	sent, file := "delivered", "nudges.jsonl"
 	if len(res.Nudges) > 0 && res.Nudges[0].DryRun || len(res.Tickets) > 0 && res.Tickets[0].DryRun {
@@ -206,6 +232,110 @@ func printDemo(w io.Writer, dir *model.Directory, res *local.Result) {
 	if len(res.Nudges)+len(res.Tickets) == 0 && len(res.Outcomes) > 0 {
 		fmt.Fprintln(w, "nothing new to send.")
 	}
+}
+
+// unprovenMethods lists the methods an assessment judged unproven, with
+// their state of proof.
+func unprovenMethods(proof []model.MethodProof) string {
+	var out []string
+	for _, p := range proof {
+		if p.Proven() {
+			continue
+		}
+		m := string(p.Kind)
+		if p.Name != "" {
+			m += fmt.Sprintf(" %q", mask.Line(p.Name))
+		}
+		out = append(out, fmt.Sprintf("%s (%s)", m, p.Proof))
+	}
+	return strings.Join(out, ", ")
+}
+
+// isSignInSkip tells the skip reasons of sign-in records, which the
+// sign-ins line explains, from those of audit records.
+func isSignInSkip(reason string) bool {
+	return reason == entralog.SkipSignInNoUser || reason == entralog.SkipSignInNoProof || reason == pipeline.SkipUsageRefused
+}
+
+// printSignIns says what the run's sign-ins proved: how many proved
+// something and why the others did not, the method values credres does not
+// know, and, user by user, each method whose last success or failure moved
+// forward, judged with the policy's shortest proof window when it has one.
+func printSignIns(w io.Writer, users *model.UserIndex, res *local.Result, window time.Duration, at time.Time) {
+	in := res.Ingest
+	fmt.Fprintf(w, "sign-ins: %d of %d proved methods", in.SignIns, in.SignInRecords)
+	var skipped []string
+	if n := in.Skipped[entralog.SkipSignInNoUser]; n > 0 {
+		skipped = append(skipped, fmt.Sprintf("%d without a user (service principals, managed identities)", n))
+	}
+	if n := in.Skipped[entralog.SkipSignInNoProof]; n > 0 {
+		skipped = append(skipped, fmt.Sprintf("%d proving nothing (previously satisfied, a claim in the token)", n))
+	}
+	if n := in.Skipped[pipeline.SkipUsageRefused]; n > 0 {
+		skipped = append(skipped, fmt.Sprintf("%d users' usage refused by the store", n))
+	}
+	if len(skipped) > 0 {
+		fmt.Fprintf(w, "; skipped: %s", strings.Join(skipped, ", "))
+	}
+	fmt.Fprintln(w)
+	if len(in.UnknownMethods) > 0 {
+		var unknown []string
+		for name, n := range in.UnknownMethods {
+			unknown = append(unknown, fmt.Sprintf("%d %q", n, mask.Line(name)))
+		}
+		sort.Strings(unknown)
+		fmt.Fprintf(w, "sign-ins: unknown method values, counted and not mapped: %s\n", strings.Join(unknown, ", "))
+	}
+	changed := 0
+	for _, u := range res.Usage {
+		changed += len(u.Changes)
+	}
+	fmt.Fprintf(w, "usage: %d method writes, %d moved a last success or failure forward", in.UsageWrites, changed)
+	if window > 0 {
+		fmt.Fprintf(w, "; %d users' methods changed state of proof (proofWindow %s) -> evaluation requests\n", in.ProofChanges, rules.Duration(window))
+	} else {
+		fmt.Fprintln(w, "; no tier has a proofWindow, so no sign-in starts an evaluation")
+	}
+	for _, u := range res.Usage {
+		name := u.UserID
+		if user, ok := users.Find(u.UserID); ok {
+			name = user.UserPrincipalName
+		}
+		for i, c := range u.Changes {
+			if i > 0 {
+				name = ""
+			}
+			fmt.Fprintf(w, "  %-36s %s\n", mask.Line(name), usageLine(c.After, window, at))
+		}
+	}
+}
+
+// usageLine is one method's usage: what it is, when it last worked and last
+// failed, and, with a proof window, its state of proof at the given time.
+func usageLine(u model.MethodUsage, window time.Duration, at time.Time) string {
+	var b strings.Builder
+	b.WriteString(string(u.Kind))
+	switch {
+	case u.Instance == "":
+	case u.Kind == model.KindMobilePhone || u.Kind == model.KindAlternateMobilePhone || u.Kind == model.KindOfficePhone:
+		fmt.Fprintf(&b, " ending %s", mask.Line(u.Instance))
+	default:
+		fmt.Fprintf(&b, " %q", mask.Line(u.Instance))
+	}
+	if !u.LastUsed.IsZero() {
+		fmt.Fprintf(&b, ": worked %s", u.LastUsed.Format(time.DateOnly))
+	}
+	if !u.LastFailed.IsZero() {
+		sep := ","
+		if u.LastUsed.IsZero() {
+			sep = ":"
+		}
+		fmt.Fprintf(&b, "%s failed %s", sep, u.LastFailed.Format(time.DateOnly))
+	}
+	if window > 0 {
+		fmt.Fprintf(&b, " -> %s", u.Proof(at, window))
+	}
+	return b.String()
 }
 
 // printMessages shows what the people on the receiving end read.

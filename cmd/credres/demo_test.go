@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,5 +102,63 @@ func TestDemoUsage(t *testing.T) {
 	code, out, _ := credres(t, "", "demo", "--state", dir, "--events", bad)
 	if code != exitBadInput || !strings.Contains(out, "malformed") {
 		t.Errorf("malformed events: exit %d\n%s", code, out)
+	}
+}
+
+// TestDemoGolden pins what the demo prints (messages aside) on the sample
+// tenant, audit events and sign-ins: with the default policy, which records
+// the sign-ins' usage and judges nothing by it, and with the tiers'
+// proofWindow of events/policy-proof.yaml at the day of the sample
+// sign-ins, where users compliant only through methods the logs do not
+// prove are nudged to try them. A second run of the same events records
+// nothing new.
+func TestDemoGolden(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"demo-sample.txt", []string{"--now", "2026-11-26T09:00:00Z"}},
+		{"demo-proof.txt", []string{"--policy", "../../events/policy-proof.yaml", "--now", "2025-03-19T18:00:00Z"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			state := t.TempDir()
+			var all strings.Builder
+			for run := 1; run <= 2; run++ {
+				code, out, errOut := credres(t, "", append([]string{"demo", "--quiet", "--state", state}, tc.args...)...)
+				if code != exitOK {
+					t.Fatalf("run %d: exit %d\n%s%s", run, code, out, errOut)
+				}
+				fmt.Fprintf(&all, "== run %d\n%s", run, strings.ReplaceAll(out, state, "<state>"))
+			}
+			golden(t, tc.name, all.String())
+		})
+	}
+}
+
+// TestDemoProofNudgesJoniToTryHerKey checks the sign-ins' effect beyond the
+// printed lines: Joni's security key failed at her last sign-in, so her
+// compliance rests on it and she is asked to check it, once.
+func TestDemoProofNudgesJoniToTryHerKey(t *testing.T) {
+	state := t.TempDir()
+	args := []string{"demo", "--quiet", "--state", state, "--policy", "../../events/policy-proof.yaml", "--now", "2025-03-19T18:00:00Z"}
+	if code, out, errOut := credres(t, "", args...); code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	const joni = "0b8a1d6e-3c1f-4a5e-9a77-1f2d3c4b5a09"
+	var found int
+	for _, n := range outboxLines(t, state, "nudges.jsonl") {
+		if n["userId"] != joni {
+			continue
+		}
+		found++
+		if s, _ := n["text"].(string); !strings.Contains(s, `"Joni's YubiKey"`) {
+			t.Errorf("Joni's nudge does not name her key: %v", n)
+		}
+	}
+	if found != 1 {
+		t.Fatalf("%d nudges to Joni, want 1", found)
+	}
+	if code, out, _ := credres(t, "", append(args[:len(args)-1], "2025-03-20T18:00:00Z")...); code != exitOK || !strings.Contains(out, "nothing new to send") {
+		t.Fatalf("second day: exit %d\n%s", code, out)
 	}
 }
