@@ -327,13 +327,13 @@ type batchResponse struct {
 
 // outcome is what one item's response means for its call.
 type outcome struct {
-	it     *item
-	status int
-	retry  time.Duration // Retry-After of a 429
-	hasRA  bool
-	next   string // @odata.nextLink of a page
-	err    error  // final failure of the call
-	apply  func(*call)
+	it *item
+	// failure is the item's status and Retry-After (status 0: its
+	// response was lost).
+	failure httpretry.Failure
+	next    string // @odata.nextLink of a page
+	err     error  // final failure of the call
+	apply   func(*call)
 }
 
 // send posts one $batch and settles every item in it.
@@ -371,7 +371,11 @@ func (c *Client) send(batch []*item) {
 	now := c.clock.Now()
 
 	if err != nil {
+		var f httpretry.Failure // no response, unless Graph answered the $batch itself
 		ae, ok := asAPIError(err, now)
+		if ok {
+			f = httpretry.Failure{Status: ae.Status, RetryAfter: ae.RetryAfter, HasRetryAfter: ae.HasRetry}
+		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		waits := map[int]time.Duration{}
@@ -379,12 +383,9 @@ func (c *Client) send(batch []*item) {
 			if it.call.err != nil {
 				continue
 			}
-			switch {
-			case ok && ae.Status == http.StatusTooManyRequests:
-				c.retryLocked(it, now, ae, waits, log)
-			case ok && retryable(ae.Status), !ok:
-				c.retryLocked(it, now, &apiError{Status: statusOf(ae, ok)}, waits, log)
-			default:
+			if f.Retryable(true) {
+				c.retryLocked(it, now, f, waits, log)
+			} else {
 				c.failLocked(it.call, fmt.Errorf("%s: $batch: %w", it.part, ae))
 			}
 		}
@@ -406,8 +407,8 @@ func (c *Client) send(batch []*item) {
 		switch {
 		case o.err != nil:
 			c.failLocked(cl, o.err)
-		case o.status == 0 || retryable(o.status) || o.status == http.StatusFailedDependency:
-			c.retryLocked(o.it, now, &apiError{Status: o.status, RetryAfter: o.retry, HasRetry: o.hasRA}, waits, log)
+		case o.failure.Retryable(true) || o.failure.Status == http.StatusFailedDependency:
+			c.retryLocked(o.it, now, o.failure, waits, log)
 		case o.next != "":
 			o.apply(cl)
 			// The next page takes the place of this one.
@@ -425,40 +426,27 @@ func (c *Client) send(batch []*item) {
 	}
 }
 
-func statusOf(ae *apiError, ok bool) int {
-	if ok {
-		return ae.Status
-	}
-	return 0
-}
-
-// retryLocked puts an item back at the front of the queue after a 429 (the
-// class pauses for Retry-After), a 503/504 or a lost response (exponential
-// back-off), unless attempts or the callers' deadline run out. Items of one
-// response on the same try share one back-off (waits, by try), so that they
-// go out together again.
-func (c *Client) retryLocked(it *item, now time.Time, ae *apiError, waits map[int]time.Duration, log *zerolog.Logger) {
+// retryLocked puts an item back at the front of the queue after a failure
+// httpretry deems retryable (a 429 also pauses the class for its wait),
+// unless attempts or the callers' deadline run out. Items of one response on
+// the same try share one back-off (waits, by try), so that they go out
+// together again. Batch items are reads: always repeatable.
+func (c *Client) retryLocked(it *item, now time.Time, f httpretry.Failure, waits map[int]time.Duration, log *zerolog.Logger) {
 	if it.call.err != nil {
 		return
 	}
 	it.attempts++
-	reason := fmt.Sprintf("%d back-off", ae.Status)
-	if ae.Status == 0 {
-		reason = "no response: back-off"
-	}
-	wait, ok := waits[it.attempts]
+	backoff, ok := waits[it.attempts]
 	if !ok {
-		wait = httpretry.Backoff(it.attempts)
-		waits[it.attempts] = wait
+		backoff = httpretry.Backoff(it.attempts)
+		waits[it.attempts] = backoff
 	}
-	if ae.Status == http.StatusTooManyRequests && ae.HasRetry {
-		wait, reason = ae.RetryAfter, "429 Retry-After"
-	}
-	if ae.Status == http.StatusTooManyRequests {
+	wait, reason := f.Wait(backoff)
+	if f.Status == http.StatusTooManyRequests {
 		c.pacer.Pause(it.part.class(), now.Add(wait))
 	}
-	var last error = ae
-	if ae.Status == 0 {
+	var last error = &apiError{Status: f.Status}
+	if f.Status == 0 {
 		last = errors.New("no response")
 	}
 	if it.attempts >= c.cfg.MaxAttempts {
@@ -466,7 +454,7 @@ func (c *Client) retryLocked(it *item, now time.Time, ae *apiError, waits map[in
 		return
 	}
 	if dl := it.call.effectiveDeadline(); !dl.IsZero() && now.Add(wait).After(dl) {
-		c.failLocked(it.call, fmt.Errorf("%s: %w: %w (retry in %s would pass the deadline)", it.part, model.ErrThrottled, last, wait.Round(time.Millisecond)))
+		c.failLocked(it.call, fmt.Errorf("%s: %w: %w (a retry in %s would pass the deadline)", it.part, model.ErrThrottled, last, wait.Round(time.Millisecond)))
 		return
 	}
 	it.notBefore = now.Add(wait)
@@ -480,23 +468,21 @@ func (c *Client) interpret(it *item, r *batchResponse, now time.Time) outcome {
 	if r == nil {
 		return o // lost: retried
 	}
-	o.status = r.Status
-	if r.Status == http.StatusTooManyRequests {
-		for k, v := range r.Headers {
-			if strings.EqualFold(k, "Retry-After") {
-				o.retry, o.hasRA = httpretry.ParseRetryAfter(v, now)
-			}
+	o.failure.Status = r.Status
+	for k, v := range r.Headers {
+		if strings.EqualFold(k, "Retry-After") {
+			o.failure.RetryAfter, o.failure.HasRetryAfter = httpretry.ParseRetryAfter(v, now)
 		}
 	}
 	if r.Status == http.StatusNotFound && it.part == partRegistration {
 		// A user the report does not list yet (a new user): no row, not
 		// a missing user.
-		o.status = http.StatusOK
+		o.failure = httpretry.Failure{Status: http.StatusOK}
 		o.apply = func(*call) {}
 		return o
 	}
 	if r.Status < 200 || r.Status > 299 {
-		if retryable(r.Status) || r.Status == http.StatusFailedDependency {
+		if o.failure.Retryable(true) || r.Status == http.StatusFailedDependency {
 			return o
 		}
 		o.err = fmt.Errorf("%s: %w", it.part, itemError(r))

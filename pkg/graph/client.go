@@ -154,20 +154,15 @@ func (e *apiError) Error() string {
 	return b.String()
 }
 
-// Unwrap classifies the error with the model's sentinel kinds.
-func (e *apiError) Unwrap() error {
-	switch e.Status {
-	case http.StatusNotFound:
-		return model.ErrNotFound
-	case http.StatusTooManyRequests:
-		return model.ErrThrottled
-	case http.StatusBadRequest:
-		return model.ErrInvalidInput
-	case http.StatusConflict, http.StatusPreconditionFailed:
-		return model.ErrConflict
-	}
-	return nil
-}
+// Unwrap classifies the error with the model's sentinel kinds
+// (httpretry.Kind).
+func (e *apiError) Unwrap() error { return httpretry.Kind(e.Status) }
+
+// HTTPStatus and RetryAfterHint give the retry rule what it reads.
+func (e *apiError) HTTPStatus() int { return e.Status }
+
+// RetryAfterHint is the response's valid Retry-After, if any.
+func (e *apiError) RetryAfterHint() (time.Duration, bool) { return e.RetryAfter, e.HasRetry }
 
 // statusError is what kiota's errors (ApiError, ODataError) offer.
 type statusError interface {
@@ -206,22 +201,26 @@ func asAPIError(err error, now time.Time) (*apiError, bool) {
 	return out, true
 }
 
-// retryable reports whether a status is worth another try: throttling and
-// the transient unavailability Graph documents.
-func retryable(status int) bool {
-	switch status {
-	case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
-}
-
-// do sends one request of a class through the pacer, retrying 429 (after
-// Retry-After), and, when safe, 503/504 and network failures (with back-off),
-// all within MaxAttempts and the context's deadline. Every retry is logged.
+// do sends one request of a class through the pacer with httpretry's rule:
+// 429 and 503 are retried (a 429 pauses the class in the pacer until its
+// Retry-After), and, when idempotent, other 5xx and lost responses (with
+// back-off), all within MaxAttempts and the context's deadline. Every retry
+// is logged.
 func (c *Client) do(ctx context.Context, class Class, op string, idempotent bool, send func(context.Context) error) error {
 	log := zerolog.Ctx(ctx)
-	for attempt := 1; ; attempt++ {
+	loop := httpretry.Loop{
+		Clock:        c.clock,
+		MaxAttempts:  c.cfg.MaxAttempts,
+		Repeatable:   idempotent,
+		DeadlineKind: model.ErrThrottled,
+		// The class is paused in the pacer, which waits (and logs) on the
+		// next acquire.
+		Throttled: func(until time.Time) bool { c.pacer.Pause(class, until); return true },
+		Log: func(attempt int, wait time.Duration, reason string) {
+			log.Warn().Str("op", op).Str("class", string(class)).Int("attempt", attempt).Dur("wait", wait).Str("reason", reason).Msg("graph: retrying request")
+		},
+	}
+	return loop.Do(ctx, func(ctx context.Context) error {
 		dl, _ := ctx.Deadline()
 		g, err := c.pacer.acquire(ctx, map[Class]int{class: 1}, dl, true)
 		if err != nil {
@@ -229,57 +228,14 @@ func (c *Client) do(ctx context.Context, class Class, op string, idempotent bool
 		}
 		err = send(ctx)
 		g.Done()
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		now := c.clock.Now()
-		ae, ok := asAPIError(err, now)
-		var wait time.Duration
-		var reason string
-		switch {
-		case ok && ae.Status == http.StatusTooManyRequests:
-			wait, reason = ae.RetryAfter, "429 Retry-After"
-			if !ae.HasRetry {
-				wait, reason = httpretry.Backoff(attempt), "429 without Retry-After: back-off"
-			}
-			c.pacer.Pause(class, now.Add(wait))
-		case ok && ae.Status == http.StatusServiceUnavailable:
-			wait, reason = httpretry.Backoff(attempt), "503 back-off"
-		case ok && ae.Status == http.StatusGatewayTimeout && idempotent:
-			wait, reason = httpretry.Backoff(attempt), "504 back-off"
-		case !ok && idempotent:
-			wait, reason = httpretry.Backoff(attempt), "network error back-off"
-		default:
-			if ok {
-				return ae
-			}
+		if err == nil || ctx.Err() != nil {
 			return err
 		}
-		last := err
-		if ok {
-			last = ae
+		if ae, ok := asAPIError(err, c.clock.Now()); ok {
+			return ae
 		}
-		if attempt >= c.cfg.MaxAttempts {
-			return fmt.Errorf("%w (gave up after %d attempts)", last, attempt)
-		}
-		if dl, has := ctx.Deadline(); has && now.Add(wait).After(dl) {
-			return fmt.Errorf("%w: %w (retry in %s would pass the deadline)", model.ErrThrottled, last, wait.Round(time.Millisecond))
-		}
-		log.Warn().Str("op", op).Str("class", string(class)).Int("attempt", attempt).Dur("wait", wait).Str("reason", reason).Msg("graph: retrying request")
-		if ok && ae.Status == http.StatusTooManyRequests {
-			// The class is paused in the pacer, which waits (and logs) on
-			// the next Acquire.
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-c.clock.After(wait):
-		}
-	}
+		return &httpretry.Unanswered{Err: err}
+	})
 }
 
 func deref[T any](p *T) T {

@@ -177,9 +177,18 @@ func TestBackoffGrowsWithJitter(t *testing.T) {
 
 func TestAPIErrorClassifies(t *testing.T) {
 	t.Parallel()
-	for status, want := range map[int]error{404: model.ErrNotFound, 429: model.ErrThrottled, 400: model.ErrInvalidInput, 409: model.ErrConflict} {
+	// The channels' StatusError classifies the same way: both use
+	// httpretry.Kind. A 401 or 403 (credentials or permissions) cannot
+	// succeed on a retry, so it is invalid input as it is for the channels.
+	for status, want := range map[int]error{404: model.ErrNotFound, 429: model.ErrThrottled, 400: model.ErrInvalidInput,
+		401: model.ErrInvalidInput, 403: model.ErrInvalidInput, 409: model.ErrConflict, 412: model.ErrConflict} {
 		if err := error(&apiError{Status: status}); !errors.Is(err, want) {
 			t.Errorf("%d does not classify as %v", status, want)
+		}
+	}
+	for _, status := range []int{408, 500, 503, 504} {
+		if err := error(&apiError{Status: status}); errors.Unwrap(err) != nil {
+			t.Errorf("%d classifies as %v, want no kind (transient)", status, errors.Unwrap(err))
 		}
 	}
 	e := &apiError{Status: 404, Code: "Request_ResourceNotFound", Message: "Resource 'kim@contoso.com' does not exist"}

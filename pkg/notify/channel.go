@@ -134,40 +134,32 @@ func (e *StatusError) Error() string {
 	return b.String()
 }
 
-// Unwrap classifies the response with the model's sentinel kinds.
-func (e *StatusError) Unwrap() error {
-	switch {
-	case e.Status == http.StatusTooManyRequests:
-		return model.ErrThrottled
-	case e.Status == http.StatusNotFound:
-		return model.ErrNotFound
-	case e.Status == http.StatusConflict || e.Status == http.StatusPreconditionFailed:
-		return model.ErrConflict
-	case e.Status >= 400 && e.Status < 500:
-		return model.ErrInvalidInput
-	}
-	return nil
+// Unwrap classifies the response with the model's sentinel kinds
+// (httpretry.Kind).
+func (e *StatusError) Unwrap() error { return httpretry.Kind(e.Status) }
+
+// HTTPStatus is the response's status, for the retry rule.
+func (e *StatusError) HTTPStatus() int { return e.Status }
+
+// RetryAfterHint is the response's valid Retry-After, if any.
+func (e *StatusError) RetryAfterHint() (time.Duration, bool) { return e.RetryAfter, e.HasRetryAfter }
+
+// unanswered is the error of a request that got no response: refused,
+// reset, timed out, or closed before the answer. The server may have acted
+// on it.
+func unanswered(msg string) error {
+	return &httpretry.Unanswered{Err: errors.New("no response: " + msg)}
 }
 
-// transportError is a request that got no response: refused, reset, timed
-// out, or closed before the answer. The server may have acted on it.
-type transportError struct{ msg string }
-
-func (e *transportError) Error() string { return "no response: " + e.msg }
-
-// final marks a failure that must not be retried within the call, because a
-// retry could act twice (a create whose outcome is unknown and cannot yet be
-// looked up). The queue retries it later.
-type final struct{ err error }
-
-func (f *final) Error() string { return f.err.Error() }
-func (f *final) Unwrap() error { return f.err }
+// final marks a failure that must not be retried within the call (see
+// httpretry.Final).
+func final(err error) error { return &httpretry.Final{Err: err} }
 
 // ambiguous reports whether err leaves open whether the server acted: a
 // lost response or a 5xx other than 503 (which promises it did not).
 func ambiguous(err error) bool {
-	var te *transportError
-	if errors.As(err, &te) {
+	var u *httpretry.Unanswered
+	if errors.As(err, &u) {
 		return true
 	}
 	var se *StatusError
@@ -175,7 +167,7 @@ func ambiguous(err error) bool {
 }
 
 // send performs one request and returns its 2xx response, a *StatusError, or
-// a *transportError. Errors never carry the URL (a webhook URL may hold a
+// an *httpretry.Unanswered. Errors never carry the URL (a webhook URL may hold a
 // token) or any header.
 func (e *endpoint) send(ctx context.Context, r request) (*response, error) {
 	u := *e.base
@@ -211,7 +203,7 @@ func (e *endpoint) send(ctx context.Context, r request) (*response, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, &transportError{msg: scrubTransport(err)}
+		return nil, unanswered(scrubTransport(err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
@@ -219,7 +211,7 @@ func (e *endpoint) send(ctx context.Context, r request) (*response, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, &transportError{msg: "reading the response: " + scrubTransport(err)}
+		return nil, unanswered("reading the response: " + scrubTransport(err))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		se := &StatusError{Status: resp.StatusCode, Message: sanitizeMessage(e.message(data))}
@@ -229,70 +221,26 @@ func (e *endpoint) send(ctx context.Context, r request) (*response, error) {
 	return &response{status: resp.StatusCode, header: resp.Header, body: data}, nil
 }
 
-// retry runs attempt until it succeeds, at most maxAttempts times. After a
-// 429 it waits for Retry-After (or backs off when there is none); after a
-// 5xx or a lost response it backs off, unless attempt marked the failure
-// final. It never waits past ctx's deadline or longer than maxWait: such a
-// failure is returned at once, for the queue to retry later. Each attempt
-// must be safe to repeat: it looks up what an earlier one may have done.
+// retry runs attempt with httpretry's rule, at most maxAttempts times:
+// after a 429 or a 5xx it waits for Retry-After (or backs off when there is
+// none), after a lost response it backs off, unless attempt marked the
+// failure final. It never waits past ctx's deadline or longer than maxWait:
+// such a failure is returned at once, for the queue to retry later. Each
+// attempt must be safe to repeat: it looks up what an earlier one may have
+// done.
 func (e *endpoint) retry(ctx context.Context, op string, attempt func(context.Context) error) error {
 	log := zerolog.Ctx(ctx)
-	for n := 1; ; n++ {
-		err := attempt(ctx)
-		if err == nil {
-			return nil
-		}
-		var f *final
-		if errors.As(err, &f) {
-			return fmt.Errorf("%w (outcome unknown: not retried before the queue redelivers)", f.err)
-		}
-		if ctx.Err() != nil {
-			return err
-		}
-		wait, reason, ok := retryWait(err, n)
-		if !ok {
-			return err
-		}
-		if n >= maxAttempts {
-			return fmt.Errorf("%w (gave up after %d attempts)", err, n)
-		}
-		if wait > maxWait {
-			return fmt.Errorf("%w (asked to wait %s; left to the queue)", err, wait.Round(time.Second))
-		}
-		if dl, has := ctx.Deadline(); has && e.clock.Now().Add(wait).After(dl) {
-			return fmt.Errorf("%w (a retry in %s would pass the deadline)", err, wait.Round(time.Millisecond))
-		}
-		log.Warn().Str("channel", e.system).Str("op", op).Int("attempt", n).Dur("wait", wait).
-			Str("reason", reason).Msg("notify: retrying")
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (retry cancelled: %v)", err, ctx.Err())
-		case <-e.clock.After(wait):
-		}
+	loop := httpretry.Loop{
+		Clock:       e.clock,
+		MaxAttempts: maxAttempts,
+		MaxWait:     maxWait,
+		Repeatable:  true,
+		Log: func(n int, wait time.Duration, reason string) {
+			log.Warn().Str("channel", e.system).Str("op", op).Int("attempt", n).Dur("wait", wait).
+				Str("reason", reason).Msg("notify: retrying")
+		},
 	}
-}
-
-// retryWait says whether err is worth another attempt after how long.
-func retryWait(err error, attempt int) (time.Duration, string, bool) {
-	var se *StatusError
-	if errors.As(err, &se) {
-		switch {
-		case se.Status == http.StatusTooManyRequests && se.HasRetryAfter:
-			return se.RetryAfter, "429 Retry-After", true
-		case se.Status == http.StatusTooManyRequests:
-			return httpretry.Backoff(attempt), "429 without Retry-After: back-off", true
-		case se.Status >= 500 && se.HasRetryAfter:
-			return se.RetryAfter, strconv.Itoa(se.Status) + " Retry-After", true
-		case se.Status >= 500:
-			return httpretry.Backoff(attempt), strconv.Itoa(se.Status) + " back-off", true
-		}
-		return 0, "", false
-	}
-	var te *transportError
-	if errors.As(err, &te) {
-		return httpretry.Backoff(attempt), "no response: back-off", true
-	}
-	return 0, "", false
+	return loop.Do(ctx, attempt)
 }
 
 // scrubTransport keeps what failed from a client error, without the URL.

@@ -264,7 +264,7 @@ func (j *Jira) create(ctx context.Context, rec model.TicketRecord) error {
 	})
 	if err != nil {
 		if ambiguous(err) {
-			return &final{err: err}
+			return final(err)
 		}
 		return err
 	}

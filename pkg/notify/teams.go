@@ -142,7 +142,7 @@ func (t *TeamsSender) SendNudge(ctx context.Context, dm model.DecisionMessage, r
 	err := t.ep.retry(ctx, "send activity notification", func(ctx context.Context) error {
 		_, err := t.ep.send(ctx, req)
 		if ambiguous(err) {
-			return &final{err: err}
+			return final(err)
 		}
 		return err
 	})
