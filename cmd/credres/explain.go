@@ -13,11 +13,13 @@ func init() {
 }
 
 func runExplain(e env, args []string) int {
-	fs := flags(e, "explain", "--directory FILE --user ID|UPN [--policy FILE]",
-		"Explains one user's assessment in sentences an administrator can paste into a ticket:\nthe user's methods (phone numbers and addresses masked), what can lock them out,\nwhat the policy asks and what to register.")
+	fs := flags(e, "explain", "--directory FILE --user ID|UPN [--policy FILE] [--signins PATH] [--now TIME] [--proof-window D]",
+		"Explains one user's assessment in sentences an administrator can paste into a ticket:\nthe user's methods (phone numbers and addresses masked), what can lock them out,\nwhat the policy asks and what to register and, when the snapshot carries the user's\nmethod usage or --signins names sign-in records, which paths the sign-in logs prove\nand when each method was last used. Paths are judged at --now by the tier's\nproofWindow, or by --proof-window when the tier sets none (docs/USAGE.md).")
 	directory := fs.String("directory", "", "directory snapshot `file`")
 	who := fs.String("user", "", "the user's object `id` or user principal name")
 	policyFile := fs.String("policy", "", "policy `file` (YAML); the embedded default policy when empty")
+	var pf proofFlags
+	pf.register(fs)
 	if code := parse(e, fs, args); code >= 0 {
 		return code
 	}
@@ -26,6 +28,10 @@ func runExplain(e env, args []string) int {
 	}
 	if *who == "" {
 		return usageError(e, fs, "--user ID|UPN is required")
+	}
+	pr, err := pf.check()
+	if err != nil {
+		return usageError(e, fs, "%v", err)
 	}
 	dir, code := loadDirectory(e, fs, *directory)
 	if code >= 0 {
@@ -40,10 +46,16 @@ func runExplain(e env, args []string) int {
 		fmt.Fprintf(e.stderr, "credres: %s: no user with id or user principal name %q\n", *directory, *who)
 		return exitBadInput
 	}
-	a := engine.Evaluate(dir.Tenant, u)
+	if err := pr.read(&pf, dir); err != nil {
+		return inputError(e, err)
+	}
+	a := pr.engine(engine).Evaluate(dir.Tenant, u)
 	w := bufio.NewWriter(e.stdout)
 	defer w.Flush()
 	for _, s := range explain.Sentences(u, &a) {
+		fmt.Fprintln(w, s)
+	}
+	for _, s := range explain.Usage(u, &a, hasUsage(dir)) {
 		fmt.Fprintln(w, s)
 	}
 	for _, s := range explain.TenantPolicy(dir.Tenant, &a) {

@@ -16,7 +16,7 @@ func init() {
 }
 
 func runReport(e env, args []string) int {
-	fs := flags(e, "report", "(--directory FILE | --graph) [--policy FILE] [--out FILE] [--format html|json]",
+	fs := flags(e, "report", "(--directory FILE | --graph) [--policy FILE] [--out FILE] [--format html|json] [--signins PATH] [--now TIME] [--proof-window D]",
 		"Builds the tenant resilience report: users by dependency diversity per tier, who would be\n"+
 			"locked out if each dependency kind (and the worst pairs of kinds) failed, single points\n"+
 			"of failure, telephony-only users, privileged users without a phishing-resistant method,\n"+
@@ -26,11 +26,19 @@ func runReport(e env, args []string) int {
 			"--out; JSON carries the same figures with every user listed, to --out or standard\n"+
 			"output. The format defaults to html when --out ends in .html, json otherwise.\n"+
 			"Outages follow 'credres whatif': a kind means every instance, tier accept lists do not\n"+
-			"apply, and users without any path are listed apart. See docs/REPORT.md.")
+			"apply, and users without any path are listed apart. See docs/REPORT.md.\n\n"+
+			"When the snapshot carries method usage (docs/SNAPSHOT.md), or --signins\n"+
+			"names sign-in records (files or folders, in any shape 'credres parse' reads), the report\n"+
+			"gains a usage section: the share of MFA sign-ins per method, users whose every MFA\n"+
+			"sign-in used the phone network, registered methods never used, and users within policy\n"+
+			"only through unproven paths. Paths are judged at --now by each tier's proofWindow, and\n"+
+			"by --proof-window in the tiers that set none (docs/USAGE.md).")
 	directory := fs.String("directory", "", "directory snapshot `file` (see docs/SNAPSHOT.md)")
 	policyFile := fs.String("policy", "", "policy `file` (YAML); the embedded default policy when empty")
 	out := fs.String("out", "", "write the report to `file` instead of standard output")
 	format := fs.String("format", "", "output `format`: html or json (default: html when --out ends in .html, json otherwise)")
+	var pf proofFlags
+	pf.register(fs)
 	var g graphFlags
 	g.register(fs, false)
 	if code := parse(e, fs, args); code >= 0 {
@@ -51,6 +59,10 @@ func runReport(e env, args []string) int {
 	if *format == "html" && *out == "" {
 		return usageError(e, fs, "--format html needs --out FILE")
 	}
+	pr, err := pf.check()
+	if err != nil {
+		return usageError(e, fs, "%v", err)
+	}
 	dir, code := loadSource(e, fs, *directory, &g)
 	if code >= 0 {
 		return code
@@ -59,7 +71,15 @@ func runReport(e env, args []string) int {
 	if err != nil {
 		return inputError(e, err)
 	}
-	r := report.Build(dir, engine)
+	if err := pr.read(&pf, dir); err != nil {
+		return inputError(e, err)
+	}
+	// The policy's own proofWindow and countUnproven apply to every figure;
+	// the usage section judges the tiers that set none by --proof-window.
+	r := report.Build(dir, engine.At(pr.now))
+	if len(pr.signIns) > 0 || hasUsage(dir) {
+		r.AddUsage(dir, pr.engine(engine), pr.signIns, pr.now, pr.window)
+	}
 	write := r.WriteJSON
 	if *format == "html" {
 		write = r.WriteHTML

@@ -67,6 +67,8 @@ type page struct {
 	OnPremises userList
 	Become     userList
 	Recs       *chart
+	// UsageLists are the usage section's user lists (nil without usage).
+	UsageLists []userList
 }
 
 type tierView struct {
@@ -171,6 +173,14 @@ func newPage(r *Report) *page {
 		}
 		p.Recs = newChart("chart-recommendations", "Recommendations by users they would bring within policy",
 			"The engine's recommendations, counted over the non-compliant users they were made to.", "recommendation", bars, true)
+	}
+	if u := r.Usage; u != nil {
+		p.UsageLists = append(p.UsageLists,
+			r.list("Within policy only through unproven paths", "They would fall below policy if the paths the sign-in logs do not prove did not count.", u.BelowWithoutUnproven.Users),
+			r.list("Every MFA sign-in over the phone network", "The only methods that worked within the proof window are text messages or calls.", u.PhoneNetworkOnly.Users))
+		for _, g := range u.NeverUsed {
+			p.UsageLists = append(p.UsageLists, r.list("Registered, never used: "+string(g.Kind), "A registered method of this kind that the sign-in logs never showed working.", g.Users))
+		}
 	}
 	return p
 }

@@ -206,6 +206,10 @@ func (j *jsonWriter) report(r *Report) {
 	j.close(']')
 	j.key("tenantPolicy")
 	j.tenantPolicy(&r.TenantPolicy)
+	if r.Usage != nil {
+		j.key("usage")
+		j.usage(r.Usage)
+	}
 	j.key("userPrincipalNames")
 	j.open('{')
 	ids := make([]string, 0, len(r.UserPrincipalNames))
@@ -298,5 +302,43 @@ func (j *jsonWriter) hybrid(h *Hybrid) {
 	}
 	j.key("becomeCompliant")
 	j.group(h.BecomeCompliant)
+	j.close('}')
+}
+
+func (j *jsonWriter) usage(u *Usage) {
+	j.open('{')
+	j.str("proofWindow", u.ProofWindow)
+	j.str("now", u.Now)
+	j.int("usersSeen", u.UsersSeen)
+	j.int("usersNotSeen", u.UsersNotSeen)
+	j.int("signIns", u.SignIns)
+	j.int("mfaSignIns", u.MFASignIns)
+	j.key("methods")
+	j.open('[')
+	for _, m := range u.Methods {
+		j.elem()
+		j.open('{')
+		j.str("kind", string(m.Kind))
+		j.int("signIns", m.SignIns)
+		j.key("share")
+		j.buf = strconv.AppendFloat(j.buf, m.Share, 'f', -1, 64)
+		j.close('}')
+	}
+	j.close(']')
+	j.key("phoneNetworkOnly")
+	j.group(u.PhoneNetworkOnly)
+	j.key("neverUsed")
+	j.open('[')
+	for _, g := range u.NeverUsed {
+		j.elem()
+		j.open('{')
+		j.str("kind", string(g.Kind))
+		j.int("count", g.Count)
+		strs(j, "users", g.Users)
+		j.close('}')
+	}
+	j.close(']')
+	j.key("belowWithoutUnproven")
+	j.group(u.BelowWithoutUnproven)
 	j.close('}')
 }

@@ -87,6 +87,9 @@ type Report struct {
 	Recommendations []Recommendation `json:"recommendations"`
 	// TenantPolicy says what of the tenant's own policy the report applied.
 	TenantPolicy TenantPolicy `json:"tenantPolicy"`
+	// Usage is what the sign-in logs say about registered methods, when
+	// the snapshot or the sign-in records read carry usage (AddUsage).
+	Usage *Usage `json:"usage,omitempty"`
 	// UserPrincipalNames maps the object id of every user listed in the
 	// report to their user principal name.
 	UserPrincipalNames map[string]string `json:"userPrincipalNames"`

@@ -3,6 +3,7 @@ package rules
 import (
 	"math/bits"
 	"slices"
+	"time"
 
 	"github.com/credres/credres/pkg/model"
 )
@@ -14,6 +15,9 @@ type Engine struct {
 	// never a bit: it is excluded by construction).
 	acceptMasks []depSet
 	unmatched   Tier
+	// at, when set, is the time Evaluate judges paths by the sign-in logs
+	// at (At, EvaluateAt).
+	at time.Time
 }
 
 // New returns an engine for the policy (DefaultPolicy when nil).
@@ -37,9 +41,9 @@ func New(p *Policy) *Engine {
 // Policy returns the engine's policy.
 func (e *Engine) Policy() *Policy { return e.policy }
 
-// Evaluate assesses one user: paths, diversity, single points of failure,
+// evaluate assesses one user: paths, diversity, single points of failure,
 // violations of the user's tier and, when non-compliant, recommendations.
-func (e *Engine) Evaluate(t model.Tenant, u *model.User) model.Assessment {
+func (e *Engine) evaluate(t model.Tenant, u *model.User) model.Assessment {
 	tier, mask := &e.unmatched, depSet(0)
 	for i := range e.policy.Tiers {
 		if e.policy.fits(&e.policy.Tiers[i], u) {

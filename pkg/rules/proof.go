@@ -40,6 +40,25 @@ var pathKinds = map[model.MethodKind]bool{
 	model.KindPlatformCredential: true,
 }
 
+// Evaluate assesses one user: paths, diversity, single points of failure,
+// violations of the user's tier and, when non-compliant, recommendations.
+// An engine made with At also judges the paths by the sign-in logs, as
+// EvaluateAt does.
+func (e *Engine) Evaluate(t model.Tenant, u *model.User) model.Assessment {
+	if e.at.IsZero() {
+		return e.evaluate(t, u)
+	}
+	return e.EvaluateAt(t, u, e.at)
+}
+
+// At returns an engine over the same policy whose Evaluate judges paths by
+// the sign-in logs at now: what the offline commands use.
+func (e *Engine) At(now time.Time) *Engine {
+	c := *e
+	c.at = now
+	return &c
+}
+
 // EvaluateAt assesses the user as Evaluate does and, when the user's tier
 // has a proofWindow and the sign-in logs know the user (u.Usage is not
 // empty), judges each path by them at now (docs/USAGE.md):
@@ -56,7 +75,7 @@ var pathKinds = map[model.MethodKind]bool{
 // A user without any usage is not judged: credres cannot tell a method
 // never used from sign-in logs it never received.
 func (e *Engine) EvaluateAt(t model.Tenant, u *model.User, now time.Time) model.Assessment {
-	a := e.Evaluate(t, u)
+	a := e.evaluate(t, u)
 	tier := e.tierNamed(a.Tier)
 	if tier == nil || tier.ProofWindow <= 0 || len(u.Usage) == 0 {
 		return a
@@ -73,7 +92,7 @@ func (e *Engine) EvaluateAt(t model.Tenant, u *model.User, now time.Time) model.
 	}
 	without := *u
 	without.Methods = slices.DeleteFunc(slices.Clone(u.Methods), func(m model.Method) bool { return unproven[m.ID] })
-	b := e.Evaluate(t, &without)
+	b := e.evaluate(t, &without)
 	proven := map[string]bool{}
 	for _, p := range b.Paths {
 		proven[pathKey(p)] = true
