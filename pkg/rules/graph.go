@@ -78,6 +78,13 @@ type userGraph struct {
 	hasPassword      bool
 	passwordDeps     depSet
 	hasAuthenticator bool
+	// ch is the channels the tenant's policy enables for the user.
+	ch channel
+	// keepSeconds says seconds collects every second factor, for SMS
+	// sign-in (smsSignIn, the phone's dependencies) to pair with.
+	keepSeconds bool
+	seconds     []path
+	smsSignIn   depSet
 	// acc is what the tenant's policy lets the user do; nil when the
 	// snapshot carries no policy.
 	acc *access
@@ -169,9 +176,9 @@ func (g *userGraph) addPath(p path) {
 func (g *userGraph) build(t model.Tenant, u *model.User, acc *access) {
 	g.reset()
 	g.acc = acc
-	ch := everyChannel
+	g.ch = everyChannel
 	if acc != nil {
-		ch = acc.ch
+		g.ch = acc.ch
 	}
 	g.hasPassword, g.passwordDeps = false, 0
 	for i := range u.Methods {
@@ -189,159 +196,188 @@ func (g *userGraph) build(t model.Tenant, u *model.User, acc *access) {
 	}
 	same = g.twins(u.Methods, same)
 	oldestAuth := oldestAuthenticator(u.Methods, same)
-	g.hasAuthenticator = oldestAuth >= 0 && ch&(chPush|chAuthenticatorOTP|chPasswordless) != 0
+	phoneSignIn := oldestAuth >= 0 && u.PasswordlessPhoneSignIn() && g.ch&chPasswordless != 0
+	g.hasAuthenticator = oldestAuth >= 0 && g.ch&(chPush|chAuthenticatorOTP|chPasswordless) != 0
 	// SMS sign-in replaces the password as the first factor; it needs every
 	// second factor, kept here when the tenant allows it.
-	smsSignIn := depSet(0)
-	var seconds []path
-	keepSeconds := ch&chSMSSignIn != 0
-	second := func(deps depSet, inst int32, c combo) {
-		if keepSeconds {
-			seconds = append(seconds, path{deps: deps, inst: inst})
-		}
-		if g.hasPassword {
-			g.addPath(path{deps: g.passwordDeps | bitMFA | deps, inst: inst, combos: c})
-		}
-	}
-	// instance gives a second factor's key or device its dependency, only
-	// when there is a first factor for it to be the second factor of.
-	instance := func(kind model.Dependency, id string) (depSet, int32) {
-		if !g.hasPassword && !keepSeconds {
-			return 0, -1
-		}
-		return g.addInstance(kind, id)
-	}
+	g.smsSignIn, g.seconds, g.keepSeconds = 0, g.seconds[:0], g.ch&chSMSSignIn != 0
 	for i := range u.Methods {
 		m := &u.Methods[i]
-		if same[i] >= 0 && u.Methods[same[i]].ID == m.ID {
-			continue // the same method, listed again
-		}
-		switch m.Kind {
-		case model.KindPassword:
-		case model.KindMobilePhone:
-			var c combo
-			if ch&chSMS != 0 {
-				c |= cPasswordSMS
-			}
-			if ch&chVoice != 0 {
-				c |= cPasswordVoice
-			}
-			if c == 0 {
-				g.ignore(m, model.IgnoredDisabledByTenant)
-				continue
-			}
-			second(bitCarrier|bitMobile, -1, c)
-			if ch&chSMSSignIn != 0 && strings.EqualFold(m.SMSSignInState, "ready") {
-				smsSignIn = bitCarrier | bitMobile
-			}
-		case model.KindAlternateMobilePhone:
-			if ch&chVoice == 0 {
-				g.ignore(m, model.IgnoredDisabledByTenant)
-				continue
-			}
-			second(bitCarrier|bitAltMobile, -1, cPasswordVoice)
-		case model.KindOfficePhone:
-			if ch&(chVoice|chOfficeVoice) != chVoice|chOfficeVoice {
-				g.ignore(m, model.IgnoredDisabledByTenant)
-				continue
-			}
-			second(bitCarrier|bitOffice, -1, cPasswordVoice)
-		case model.KindAuthenticator:
-			passwordless := i == oldestAuth && u.PasswordlessPhoneSignIn() && ch&chPasswordless != 0
-			if ch&(chPush|chAuthenticatorOTP) == 0 && !passwordless {
-				g.ignore(m, model.IgnoredDisabledByTenant)
-				continue
-			}
-			// A re-registration is the phone of the registration it repeats.
-			phone := i
-			if same[i] >= 0 {
-				phone = int(same[i])
-			}
-			device, inst := bitMobile, int32(-1)
-			if phone != oldestAuth && (oldestAuth < 0 || int(same[oldestAuth]) != phone) {
-				device, inst = instance(model.DepMobileDevice, u.Methods[phone].ID)
-			}
-			if ch&chPush != 0 {
-				second(device|bitPush, inst, cPasswordPush)
-			}
-			if ch&chAuthenticatorOTP != 0 {
-				second(device, inst, cPasswordSoftwareOath)
-			}
-			if passwordless {
-				g.addPath(path{deps: bitMobile | bitPush, inst: -1, combos: cDeviceBasedPush, passwordless: true})
-			}
-		case model.KindSoftwareOath:
-			if ch&chSoftwareOath == 0 {
-				g.ignore(m, model.IgnoredDisabledByTenant)
-				continue
-			}
-			second(bitMobile, -1, cPasswordSoftwareOath)
-		case model.KindHardwareOath:
-			if ch&chHardwareOath == 0 {
-				g.ignore(m, model.IgnoredDisabledByTenant)
-				continue
-			}
-			b, inst := instance(model.DepHardwareToken, m.ID)
-			second(b, inst, cPasswordHardwareOath)
-		case model.KindFIDO2:
-			if ch&chFIDO2 == 0 || (acc != nil && !acc.keyAllowed(m.AAGUID)) {
-				g.ignore(m, model.IgnoredDisabledByTenant)
-				continue
-			}
-			g.passwordless(model.DepSecurityKey, m.ID, cFIDO2)
-		case model.KindPasskeyAuthenticator:
-			if ch&chFIDO2 == 0 || (acc != nil && !acc.keyAllowed(m.AAGUID)) {
-				g.ignore(m, model.IgnoredDisabledByTenant)
-				continue
-			}
-			g.addPath(path{deps: bitMobile, inst: -1, combos: cFIDO2, passwordless: true, phishingResistant: true})
-		case model.KindWindowsHello:
-			g.passwordless(model.DepWindowsDevice, m.ID, cWindowsHello)
-		case model.KindPlatformCredential:
-			// Authentication strengths count a macOS platform credential as
-			// Windows Hello for Business (docs/POLICY.md).
-			g.passwordless(model.DepMacDevice, m.ID, cWindowsHello)
-		case model.KindEmail:
-			if ch&chEmail == 0 {
-				g.ignore(m, model.IgnoredDisabledByTenant)
-				continue
-			}
-			g.ignore(m, "email one-time passcodes only reset passwords")
-		case model.KindExternalMFA:
-			// The provider completes the second factor itself: its
-			// configuration, not Entra's MFA service, is what it depends on.
-			if !g.hasPassword {
-				continue
-			}
-			cfg := m.Detail().ConfigurationID
-			if cfg == "" {
-				cfg = m.ID
-			}
-			b, inst := g.addInstance(model.DepExternalMFA, cfg)
-			g.addPath(path{deps: g.passwordDeps | b, inst: inst})
-		case model.KindTemporaryAccessPass:
-			if ch&chTAP == 0 {
-				g.ignore(m, model.IgnoredDisabledByTenant)
-				continue
-			}
-			g.ignore(m, "it expires")
+		switch {
+		case same[i] >= 0 && u.Methods[same[i]].ID == m.ID:
+			// the same method, listed again
+		case m.Kind == model.KindAuthenticator:
+			g.authenticator(u.Methods, i, same, oldestAuth, i == oldestAuth && phoneSignIn)
 		default:
-			g.ignore(m, "credres does not know what this type depends on")
+			g.method(m)
 		}
 	}
-	if u.HasCertificate() && ch&chX509 != 0 {
-		g.certificate(t, u, oldestAuth >= 0 && u.PasswordlessPhoneSignIn() && ch&chPasswordless != 0)
+	if u.HasCertificate() && g.ch&chX509 != 0 {
+		g.certificate(t, u, phoneSignIn)
 	}
-	if smsSignIn != 0 {
+	if g.smsSignIn != 0 {
 		// Any second factor but the same phone again. No authentication
 		// strength names this combination.
-		for _, s := range seconds {
-			if s.deps&smsSignIn != smsSignIn {
-				g.addPath(path{deps: smsSignIn | bitMFA | s.deps, inst: s.inst})
+		for _, s := range g.seconds {
+			if s.deps&g.smsSignIn != g.smsSignIn {
+				g.addPath(path{deps: g.smsSignIn | bitMFA | s.deps, inst: s.inst})
 			}
 		}
 	}
 	g.constrain()
+}
+
+// second adds a second factor: after the password when the user has one,
+// and kept for SMS sign-in when the tenant allows it.
+func (g *userGraph) second(deps depSet, inst int32, c combo) {
+	if g.keepSeconds {
+		g.seconds = append(g.seconds, path{deps: deps, inst: inst})
+	}
+	if g.hasPassword {
+		g.addPath(path{deps: g.passwordDeps | bitMFA | deps, inst: inst, combos: c})
+	}
+}
+
+// instance gives a second factor's key or device its dependency, only when
+// there is a first factor for it to be the second factor of.
+func (g *userGraph) instance(kind model.Dependency, id string) (depSet, int32) {
+	if !g.hasPassword && !g.keepSeconds {
+		return 0, -1
+	}
+	return g.addInstance(kind, id)
+}
+
+// usable reports whether the tenant's policy lets the user use a method
+// that needs one of the channels in need, and lists it as ignored when not.
+func (g *userGraph) usable(m *model.Method, need channel) bool {
+	if g.ch&need == 0 {
+		g.ignore(m, model.IgnoredDisabledByTenant)
+		return false
+	}
+	return true
+}
+
+// method adds the paths of one method other than Microsoft Authenticator.
+func (g *userGraph) method(m *model.Method) {
+	switch m.Kind {
+	case model.KindPassword:
+	case model.KindMobilePhone, model.KindAlternateMobilePhone, model.KindOfficePhone:
+		g.phone(m)
+	case model.KindSoftwareOath:
+		if g.usable(m, chSoftwareOath) {
+			g.second(bitMobile, -1, cPasswordSoftwareOath)
+		}
+	case model.KindHardwareOath:
+		if g.usable(m, chHardwareOath) {
+			b, inst := g.instance(model.DepHardwareToken, m.ID)
+			g.second(b, inst, cPasswordHardwareOath)
+		}
+	case model.KindFIDO2, model.KindPasskeyAuthenticator:
+		if g.ch&chFIDO2 == 0 || (g.acc != nil && !g.acc.keyAllowed(m.AAGUID)) {
+			g.ignore(m, model.IgnoredDisabledByTenant)
+		} else if m.Kind == model.KindFIDO2 {
+			g.passwordless(model.DepSecurityKey, m.ID, cFIDO2)
+		} else {
+			g.addPath(path{deps: bitMobile, inst: -1, combos: cFIDO2, passwordless: true, phishingResistant: true})
+		}
+	case model.KindWindowsHello:
+		g.passwordless(model.DepWindowsDevice, m.ID, cWindowsHello)
+	case model.KindPlatformCredential:
+		// Authentication strengths count a macOS platform credential as
+		// Windows Hello for Business (docs/POLICY.md).
+		g.passwordless(model.DepMacDevice, m.ID, cWindowsHello)
+	case model.KindEmail:
+		if g.usable(m, chEmail) {
+			g.ignore(m, "email one-time passcodes only reset passwords")
+		}
+	case model.KindExternalMFA:
+		g.externalMFA(m)
+	case model.KindTemporaryAccessPass:
+		if g.usable(m, chTAP) {
+			g.ignore(m, "it expires")
+		}
+	default:
+		g.ignore(m, "credres does not know what this type depends on")
+	}
+}
+
+// phone adds the second factors of a phone number, by the channels the
+// tenant enables for its type: SMS and voice for the mobile phone (which
+// may also sign in by SMS), voice for the alternate and office phones (the
+// office phone also needs office phones allowed).
+func (g *userGraph) phone(m *model.Method) {
+	switch m.Kind {
+	case model.KindMobilePhone:
+		var c combo
+		if g.ch&chSMS != 0 {
+			c |= cPasswordSMS
+		}
+		if g.ch&chVoice != 0 {
+			c |= cPasswordVoice
+		}
+		if c == 0 {
+			g.ignore(m, model.IgnoredDisabledByTenant)
+			return
+		}
+		g.second(bitCarrier|bitMobile, -1, c)
+		if g.ch&chSMSSignIn != 0 && strings.EqualFold(m.SMSSignInState, "ready") {
+			g.smsSignIn = bitCarrier | bitMobile
+		}
+	case model.KindAlternateMobilePhone:
+		if g.usable(m, chVoice) {
+			g.second(bitCarrier|bitAltMobile, -1, cPasswordVoice)
+		}
+	case model.KindOfficePhone:
+		if g.ch&(chVoice|chOfficeVoice) != chVoice|chOfficeVoice {
+			g.ignore(m, model.IgnoredDisabledByTenant)
+			return
+		}
+		g.second(bitCarrier|bitOffice, -1, cPasswordVoice)
+	}
+}
+
+// authenticator adds the paths of Microsoft Authenticator registration i:
+// push and one-time codes as second factors, and passwordless phone sign-in
+// (passwordless) for the oldest registration. A re-registration (same) is
+// the phone of the registration it repeats; every phone but the oldest
+// registration's is an instance of its own.
+func (g *userGraph) authenticator(ms []model.Method, i int, same []int32, oldestAuth int, passwordless bool) {
+	if g.ch&(chPush|chAuthenticatorOTP) == 0 && !passwordless {
+		g.ignore(&ms[i], model.IgnoredDisabledByTenant)
+		return
+	}
+	phone := i
+	if same[i] >= 0 {
+		phone = int(same[i])
+	}
+	device, inst := bitMobile, int32(-1)
+	if phone != oldestAuth && (oldestAuth < 0 || int(same[oldestAuth]) != phone) {
+		device, inst = g.instance(model.DepMobileDevice, ms[phone].ID)
+	}
+	if g.ch&chPush != 0 {
+		g.second(device|bitPush, inst, cPasswordPush)
+	}
+	if g.ch&chAuthenticatorOTP != 0 {
+		g.second(device, inst, cPasswordSoftwareOath)
+	}
+	if passwordless {
+		g.addPath(path{deps: bitMobile | bitPush, inst: -1, combos: cDeviceBasedPush, passwordless: true})
+	}
+}
+
+// externalMFA adds the path of an external authentication method: the
+// provider completes the second factor itself, so its configuration, not
+// Entra's MFA service, is what it depends on.
+func (g *userGraph) externalMFA(m *model.Method) {
+	if !g.hasPassword {
+		return
+	}
+	cfg := m.Detail().ConfigurationID
+	if cfg == "" {
+		cfg = m.ID
+	}
+	b, inst := g.addInstance(model.DepExternalMFA, cfg)
+	g.addPath(path{deps: g.passwordDeps | b, inst: inst})
 }
 
 // certificate adds the paths of certificate-based authentication, which
