@@ -139,6 +139,7 @@ type compiledTenant struct {
 	configs      []compiledConfig
 	absent       channel // channels of configurations the policy does not list
 	cas          []compiledCA
+	slots        int // membership slots numbered so far
 }
 
 // tenantCache keeps the compiled form of the last tenant policy seen: a
@@ -166,42 +167,12 @@ func (c *tenantCache) get(t *model.Tenant) *compiledTenant {
 func compileTenant(t *model.Tenant) *compiledTenant {
 	ct := &compiledTenant{amp: t.AuthMethodsPolicy, sp: t.StrengthPolicies, cap: t.CAPolicies,
 		byID: map[string][]int{}, byRole: map[string][]int{}, absent: everyChannel}
-	slots := 0
-	newSlot := func() int { slots++; return slots - 1 }
-	addID := func(id string, slot int) {
-		id = strings.ToLower(id)
-		ct.byID[id] = append(ct.byID[id], slot)
-	}
 	if amp := t.AuthMethodsPolicy; amp != nil {
 		ct.hasMethods = true
 		for i := range amp.Configs {
-			c := &amp.Configs[i]
-			if !c.Known {
-				continue
+			if c := &amp.Configs[i]; c.Known {
+				ct.addConfig(c)
 			}
-			cc := compiledConfig{id: c.ID, enabled: c.State == model.StateEnabled, exclude: noSlot, keys: c.KeyRestrictions}
-			ct.absent &^= configChannels(c, nil)
-			for j := range c.IncludeTargets {
-				tg := &c.IncludeTargets[j]
-				s := newSlot()
-				cc.include = append(cc.include, target{slot: s, ch: configChannels(c, tg)})
-				if strings.EqualFold(tg.ID, model.AllUsersTarget) {
-					ct.always = append(ct.always, s)
-				} else {
-					addID(tg.ID, s)
-				}
-			}
-			if len(c.ExcludeTargets) > 0 {
-				cc.exclude = newSlot()
-				for _, tg := range c.ExcludeTargets {
-					if strings.EqualFold(tg.ID, model.AllUsersTarget) {
-						ct.always = append(ct.always, cc.exclude)
-					} else {
-						addID(tg.ID, cc.exclude)
-					}
-				}
-			}
-			ct.configs = append(ct.configs, cc)
 		}
 	}
 	if t.CAPolicies != nil {
@@ -210,77 +181,138 @@ func compileTenant(t *model.Tenant) *compiledTenant {
 			if p.State == model.StateDisabled || p.StrengthID == "" {
 				continue
 			}
-			ca := compiledCA{p: p, include: newSlot(), exclude: newSlot(), enforced: p.State == model.StateEnabled, constrains: true, strength: p.StrengthName}
-			for _, app := range p.IncludeApplications {
-				switch {
-				case strings.EqualFold(app, model.CAAllApplications):
-					ca.scope = scopeAll
-				case strings.EqualFold(app, model.CAAdminPortals) && ca.scope == "":
-					ca.scope = scopeAdmin
-				}
+			if ca, ok := ct.compileCA(t, p); ok {
+				ct.cas = append(ct.cas, ca)
 			}
-			if ca.scope == "" {
-				// A policy for particular applications leaves the user's
-				// other sign-ins alone: it constrains no path as such.
-				continue
-			}
-			allowed := p.Allowed
-			if t.StrengthPolicies != nil {
-				if s := t.StrengthPolicies.Find(p.StrengthID); s != nil {
-					allowed = s.AllowedCombinations
-					if ca.strength == "" {
-						ca.strength = s.DisplayName
-					}
-				}
-			}
-			if ca.strength == "" {
-				ca.strength = p.StrengthID
-			}
-			if allowed == nil {
-				ca.constrains = false
-				ca.note = "its authentication strength is not in the snapshot: not applied"
-			}
-			for _, a := range allowed {
-				ca.allowed |= combos[comboKey(a)]
-			}
-			if strings.EqualFold(p.Operator, "OR") {
-				for _, other := range p.OtherControls {
-					ca.constrains = false
-					ca.note = "it also accepts " + other + ": the strength is one way among others to satisfy it"
-					break
-				}
-			}
-			for _, u := range p.Users.IncludeUsers {
-				switch {
-				case strings.EqualFold(u, model.CAAllUsers):
-					ct.always = append(ct.always, ca.include)
-				case strings.EqualFold(u, model.CANoUsers), strings.EqualFold(u, model.CAGuestsOrExternal):
-				default:
-					addID(u, ca.include)
-				}
-			}
-			for _, u := range p.Users.ExcludeUsers {
-				if !strings.EqualFold(u, model.CAGuestsOrExternal) {
-					addID(u, ca.exclude)
-				}
-			}
-			for _, g := range p.Users.IncludeGroups {
-				addID(g, ca.include)
-			}
-			for _, g := range p.Users.ExcludeGroups {
-				addID(g, ca.exclude)
-			}
-			for _, r := range p.Users.IncludeRoles {
-				ct.byRole[strings.ToLower(r)] = append(ct.byRole[strings.ToLower(r)], ca.include)
-			}
-			for _, r := range p.Users.ExcludeRoles {
-				ct.byRole[strings.ToLower(r)] = append(ct.byRole[strings.ToLower(r)], ca.exclude)
-			}
-			ct.cas = append(ct.cas, ca)
 		}
 	}
-	ct.words = (slots + 63) / 64
+	ct.words = (ct.slots + 63) / 64
 	return ct
+}
+
+// newSlot numbers a new membership slot: a user's slots say which targets
+// (include or exclude lists) reach them.
+func (ct *compiledTenant) newSlot() int {
+	ct.slots++
+	return ct.slots - 1
+}
+
+// addID makes a user, group or role id's members reach slot.
+func (ct *compiledTenant) addID(id string, slot int) {
+	id = strings.ToLower(id)
+	ct.byID[id] = append(ct.byID[id], slot)
+}
+
+// addRole makes a directory role's members reach slot.
+func (ct *compiledTenant) addRole(role string, slot int) {
+	role = strings.ToLower(role)
+	ct.byRole[role] = append(ct.byRole[role], slot)
+}
+
+// addConfig compiles one method configuration of the authentication
+// methods policy: its state, and the channels each include target enables.
+func (ct *compiledTenant) addConfig(c *model.MethodConfig) {
+	cc := compiledConfig{id: c.ID, enabled: c.State == model.StateEnabled, exclude: noSlot, keys: c.KeyRestrictions}
+	ct.absent &^= configChannels(c, nil)
+	for j := range c.IncludeTargets {
+		tg := &c.IncludeTargets[j]
+		s := ct.newSlot()
+		cc.include = append(cc.include, target{slot: s, ch: configChannels(c, tg)})
+		if strings.EqualFold(tg.ID, model.AllUsersTarget) {
+			ct.always = append(ct.always, s)
+		} else {
+			ct.addID(tg.ID, s)
+		}
+	}
+	if len(c.ExcludeTargets) > 0 {
+		cc.exclude = ct.newSlot()
+		for _, tg := range c.ExcludeTargets {
+			if strings.EqualFold(tg.ID, model.AllUsersTarget) {
+				ct.always = append(ct.always, cc.exclude)
+			} else {
+				ct.addID(tg.ID, cc.exclude)
+			}
+		}
+	}
+	ct.configs = append(ct.configs, cc)
+}
+
+// compileCA compiles one Conditional Access policy that requires an
+// authentication strength; ok is false for a policy that constrains no
+// path as such (one for particular applications).
+func (ct *compiledTenant) compileCA(t *model.Tenant, p *model.CAPolicy) (compiledCA, bool) {
+	ca := compiledCA{p: p, enforced: p.State == model.StateEnabled, constrains: true, strength: p.StrengthName}
+	for _, app := range p.IncludeApplications {
+		switch {
+		case strings.EqualFold(app, model.CAAllApplications):
+			ca.scope = scopeAll
+		case strings.EqualFold(app, model.CAAdminPortals) && ca.scope == "":
+			ca.scope = scopeAdmin
+		}
+	}
+	if ca.scope == "" {
+		// A policy for particular applications leaves the user's other
+		// sign-ins alone: it constrains no path as such.
+		return ca, false
+	}
+	ca.include, ca.exclude = ct.newSlot(), ct.newSlot()
+	allowed := p.Allowed
+	if t.StrengthPolicies != nil {
+		if s := t.StrengthPolicies.Find(p.StrengthID); s != nil {
+			allowed = s.AllowedCombinations
+			if ca.strength == "" {
+				ca.strength = s.DisplayName
+			}
+		}
+	}
+	if ca.strength == "" {
+		ca.strength = p.StrengthID
+	}
+	if allowed == nil {
+		ca.constrains = false
+		ca.note = "its authentication strength is not in the snapshot: not applied"
+	}
+	for _, a := range allowed {
+		ca.allowed |= combos[comboKey(a)]
+	}
+	if strings.EqualFold(p.Operator, "OR") && len(p.OtherControls) > 0 {
+		ca.constrains = false
+		ca.note = "it also accepts " + p.OtherControls[0] + ": the strength is one way among others to satisfy it"
+	}
+	ct.targetCA(ca, p.Users)
+	return ca, true
+}
+
+// targetCA makes the users, groups and roles a policy includes and excludes
+// reach its slots. "None" and guests or external users include nobody
+// credres assesses by id.
+func (ct *compiledTenant) targetCA(ca compiledCA, users model.CAUsers) {
+	for _, u := range users.IncludeUsers {
+		switch {
+		case strings.EqualFold(u, model.CAAllUsers):
+			ct.always = append(ct.always, ca.include)
+		case strings.EqualFold(u, model.CANoUsers), strings.EqualFold(u, model.CAGuestsOrExternal):
+		default:
+			ct.addID(u, ca.include)
+		}
+	}
+	for _, u := range users.ExcludeUsers {
+		if !strings.EqualFold(u, model.CAGuestsOrExternal) {
+			ct.addID(u, ca.exclude)
+		}
+	}
+	for _, g := range users.IncludeGroups {
+		ct.addID(g, ca.include)
+	}
+	for _, g := range users.ExcludeGroups {
+		ct.addID(g, ca.exclude)
+	}
+	for _, r := range users.IncludeRoles {
+		ct.addRole(r, ca.include)
+	}
+	for _, r := range users.ExcludeRoles {
+		ct.addRole(r, ca.exclude)
+	}
 }
 
 // configChannels returns the channels a configuration governs (tg nil) or
