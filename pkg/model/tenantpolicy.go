@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -222,32 +223,7 @@ func (p *AuthMethodsPolicy) UnmarshalJSON(data []byte) error {
 			}
 			out.Unknown = append(out.Unknown, name)
 		}
-		switch c.State {
-		case StateEnabled, StateDisabled:
-		default:
-			errs = append(errs, fmt.Errorf("%s (%s).state: %w: %q is not enabled or disabled", where, c.ID, ErrInvalidInput, c.State))
-			continue
-		}
-		for j, tg := range c.IncludeTargets {
-			switch tg.AuthenticationMode {
-			case "", AuthenticatorAny, AuthenticatorPush, AuthenticatorDevice:
-			default:
-				errs = append(errs, fmt.Errorf("%s (%s).includeTargets[%d].authenticationMode: %w: %q is not any, push or deviceBasedPush", where, c.ID, j, ErrInvalidInput, tg.AuthenticationMode))
-			}
-			if tg.ID == "" {
-				errs = append(errs, fmt.Errorf("%s (%s).includeTargets[%d].id: %w: missing", where, c.ID, j, ErrInvalidInput))
-			}
-		}
-		if kr := c.KeyRestrictions; kr != nil && kr.IsEnforced {
-			switch kr.EnforcementType {
-			case KeyRestrictionAllow, KeyRestrictionBlock:
-			default:
-				errs = append(errs, fmt.Errorf("%s (%s).keyRestrictions.enforcementType: %w: %q is not allow or block", where, c.ID, ErrInvalidInput, kr.EnforcementType))
-			}
-			for k := range kr.AAGUIDs {
-				kr.AAGUIDs[k] = strings.ToLower(kr.AAGUIDs[k])
-			}
-		}
+		errs = append(errs, c.check(where)...)
 		out.Configs = append(out.Configs, c)
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -255,6 +231,38 @@ func (p *AuthMethodsPolicy) UnmarshalJSON(data []byte) error {
 	}
 	*p = out
 	return nil
+}
+
+// check validates a method configuration's values that change paths, and
+// lower-cases its AAGUIDs; where names it in errors.
+func (c *MethodConfig) check(where string) []error {
+	var errs []error
+	switch c.State {
+	case StateEnabled, StateDisabled:
+	default:
+		return append(errs, fmt.Errorf("%s (%s).state: %w: %q is not enabled or disabled", where, c.ID, ErrInvalidInput, c.State))
+	}
+	for j, tg := range c.IncludeTargets {
+		switch tg.AuthenticationMode {
+		case "", AuthenticatorAny, AuthenticatorPush, AuthenticatorDevice:
+		default:
+			errs = append(errs, fmt.Errorf("%s (%s).includeTargets[%d].authenticationMode: %w: %q is not any, push or deviceBasedPush", where, c.ID, j, ErrInvalidInput, tg.AuthenticationMode))
+		}
+		if tg.ID == "" {
+			errs = append(errs, fmt.Errorf("%s (%s).includeTargets[%d].id: %w: missing", where, c.ID, j, ErrInvalidInput))
+		}
+	}
+	if kr := c.KeyRestrictions; kr != nil && kr.IsEnforced {
+		switch kr.EnforcementType {
+		case KeyRestrictionAllow, KeyRestrictionBlock:
+		default:
+			errs = append(errs, fmt.Errorf("%s (%s).keyRestrictions.enforcementType: %w: %q is not allow or block", where, c.ID, ErrInvalidInput, kr.EnforcementType))
+		}
+		for k := range kr.AAGUIDs {
+			kr.AAGUIDs[k] = strings.ToLower(kr.AAGUIDs[k])
+		}
+	}
+	return errs
 }
 
 // MarshalJSON writes the policy exactly as it was read.
@@ -384,27 +392,10 @@ type CAPolicy struct {
 type CAPolicies []CAPolicy
 
 type caPolicyJSON struct {
-	ID          string `json:"id"`
-	DisplayName string `json:"displayName"`
-	State       string `json:"state"`
-	Conditions  *struct {
-		Users        *CAUsers `json:"users"`
-		Applications *struct {
-			IncludeApplications []string `json:"includeApplications"`
-			ExcludeApplications []string `json:"excludeApplications"`
-			IncludeUserActions  []string `json:"includeUserActions"`
-		} `json:"applications"`
-		ClientAppTypes             []string        `json:"clientAppTypes"`
-		Platforms                  json.RawMessage `json:"platforms"`
-		Locations                  json.RawMessage `json:"locations"`
-		Devices                    json.RawMessage `json:"devices"`
-		ClientApplications         json.RawMessage `json:"clientApplications"`
-		AuthenticationFlows        json.RawMessage `json:"authenticationFlows"`
-		SignInRiskLevels           []string        `json:"signInRiskLevels"`
-		UserRiskLevels             []string        `json:"userRiskLevels"`
-		ServicePrincipalRiskLevels []string        `json:"servicePrincipalRiskLevels"`
-		InsiderRiskLevels          json.RawMessage `json:"insiderRiskLevels"`
-	} `json:"conditions"`
+	ID            string            `json:"id"`
+	DisplayName   string            `json:"displayName"`
+	State         string            `json:"state"`
+	Conditions    *caConditionsJSON `json:"conditions"`
 	GrantControls *struct {
 		Operator               string   `json:"operator"`
 		BuiltInControls        []string `json:"builtInControls"`
@@ -414,6 +405,26 @@ type caPolicyJSON struct {
 			AllowedCombinations []string `json:"allowedCombinations"`
 		} `json:"authenticationStrength"`
 	} `json:"grantControls"`
+}
+
+// caConditionsJSON is conditions of a Conditional Access policy.
+type caConditionsJSON struct {
+	Users        *CAUsers `json:"users"`
+	Applications *struct {
+		IncludeApplications []string `json:"includeApplications"`
+		ExcludeApplications []string `json:"excludeApplications"`
+		IncludeUserActions  []string `json:"includeUserActions"`
+	} `json:"applications"`
+	ClientAppTypes             []string        `json:"clientAppTypes"`
+	Platforms                  json.RawMessage `json:"platforms"`
+	Locations                  json.RawMessage `json:"locations"`
+	Devices                    json.RawMessage `json:"devices"`
+	ClientApplications         json.RawMessage `json:"clientApplications"`
+	AuthenticationFlows        json.RawMessage `json:"authenticationFlows"`
+	SignInRiskLevels           []string        `json:"signInRiskLevels"`
+	UserRiskLevels             []string        `json:"userRiskLevels"`
+	ServicePrincipalRiskLevels []string        `json:"servicePrincipalRiskLevels"`
+	InsiderRiskLevels          json.RawMessage `json:"insiderRiskLevels"`
 }
 
 // Find returns the policy with the given id, or nil.
@@ -444,84 +455,10 @@ func (c *CAPolicies) UnmarshalJSON(data []byte) error {
 			errs = append(errs, fieldError(where, err))
 			continue
 		}
-		if g.ID != "" {
-			where += " (" + g.ID + ")"
-		}
-		switch g.State {
-		case StateEnabled, StateDisabled, StateReportOnly:
-		default:
-			errs = append(errs, fmt.Errorf("%s.state: %w: %q is not enabled, disabled or enabledForReportingButNotEnforced", where, ErrInvalidInput, g.State))
+		p, err := g.policy(where, raw)
+		if err != nil {
+			errs = append(errs, err)
 			continue
-		}
-		p := CAPolicy{ID: g.ID, DisplayName: g.DisplayName, State: g.State, Raw: append(json.RawMessage(nil), bytes.TrimSpace(raw)...)}
-		if g.Conditions == nil {
-			errs = append(errs, fmt.Errorf("%s.conditions: %w: missing", where, ErrInvalidInput))
-			continue
-		}
-		cond := g.Conditions
-		if cond.Users == nil {
-			errs = append(errs, fmt.Errorf("%s.conditions.users: %w: missing", where, ErrInvalidInput))
-			continue
-		}
-		p.Users = *cond.Users
-		if a := cond.Applications; a != nil {
-			p.IncludeApplications, p.ExcludeApplications = a.IncludeApplications, a.ExcludeApplications
-			if len(a.IncludeUserActions) > 0 {
-				p.NotModelled = append(p.NotModelled, "user actions")
-			}
-		}
-		set := func(raw json.RawMessage) bool {
-			s := string(bytes.TrimSpace(raw))
-			return s != "" && s != "null" && s != "[]" && s != "{}"
-		}
-		if set(cond.Locations) {
-			p.NotModelled = append(p.NotModelled, "locations")
-		}
-		if set(cond.Platforms) {
-			p.NotModelled = append(p.NotModelled, "device platforms")
-		}
-		if len(cond.SignInRiskLevels) > 0 {
-			p.NotModelled = append(p.NotModelled, "sign-in risk")
-		}
-		if len(cond.UserRiskLevels) > 0 {
-			p.NotModelled = append(p.NotModelled, "user risk")
-		}
-		if len(cond.ServicePrincipalRiskLevels) > 0 {
-			p.NotModelled = append(p.NotModelled, "service principal risk")
-		}
-		if set(cond.InsiderRiskLevels) {
-			p.NotModelled = append(p.NotModelled, "insider risk")
-		}
-		if set(cond.Devices) {
-			p.NotModelled = append(p.NotModelled, "device filters")
-		}
-		if set(cond.ClientApplications) {
-			p.NotModelled = append(p.NotModelled, "client applications")
-		}
-		if set(cond.AuthenticationFlows) {
-			p.NotModelled = append(p.NotModelled, "authentication flows")
-		}
-		for _, t := range cond.ClientAppTypes {
-			if t != "all" {
-				p.NotModelled = append(p.NotModelled, "client app types")
-				break
-			}
-		}
-		if len(p.ExcludeApplications) > 0 {
-			p.NotModelled = append(p.NotModelled, "excluded applications")
-		}
-		if set(p.Users.IncludeGuests) || set(p.Users.ExcludeGuests) {
-			p.NotModelled = append(p.NotModelled, "guest or external user types")
-		}
-		if gc := g.GrantControls; gc != nil {
-			p.Operator, p.OtherControls = gc.Operator, gc.BuiltInControls
-			if s := gc.AuthenticationStrength; s != nil {
-				if s.ID == "" {
-					errs = append(errs, fmt.Errorf("%s.grantControls.authenticationStrength.id: %w: missing", where, ErrInvalidInput))
-					continue
-				}
-				p.StrengthID, p.StrengthName, p.Allowed = s.ID, s.DisplayName, normaliseCombinations(s.AllowedCombinations)
-			}
 		}
 		out = append(out, p)
 	}
@@ -530,6 +467,77 @@ func (c *CAPolicies) UnmarshalJSON(data []byte) error {
 	}
 	*c = out
 	return nil
+}
+
+// policy checks a decoded policy and keeps what credres applies of it,
+// with raw verbatim; where names it in errors.
+func (g *caPolicyJSON) policy(where string, raw json.RawMessage) (CAPolicy, error) {
+	if g.ID != "" {
+		where += " (" + g.ID + ")"
+	}
+	switch g.State {
+	case StateEnabled, StateDisabled, StateReportOnly:
+	default:
+		return CAPolicy{}, fmt.Errorf("%s.state: %w: %q is not enabled, disabled or enabledForReportingButNotEnforced", where, ErrInvalidInput, g.State)
+	}
+	p := CAPolicy{ID: g.ID, DisplayName: g.DisplayName, State: g.State, Raw: append(json.RawMessage(nil), bytes.TrimSpace(raw)...)}
+	if g.Conditions == nil {
+		return CAPolicy{}, fmt.Errorf("%s.conditions: %w: missing", where, ErrInvalidInput)
+	}
+	cond := g.Conditions
+	if cond.Users == nil {
+		return CAPolicy{}, fmt.Errorf("%s.conditions.users: %w: missing", where, ErrInvalidInput)
+	}
+	p.Users = *cond.Users
+	if a := cond.Applications; a != nil {
+		p.IncludeApplications, p.ExcludeApplications = a.IncludeApplications, a.ExcludeApplications
+	}
+	p.NotModelled = cond.notModelled(p.Users)
+	if gc := g.GrantControls; gc != nil {
+		p.Operator, p.OtherControls = gc.Operator, gc.BuiltInControls
+		if s := gc.AuthenticationStrength; s != nil {
+			if s.ID == "" {
+				return CAPolicy{}, fmt.Errorf("%s.grantControls.authenticationStrength.id: %w: missing", where, ErrInvalidInput)
+			}
+			p.StrengthID, p.StrengthName, p.Allowed = s.ID, s.DisplayName, normaliseCombinations(s.AllowedCombinations)
+		}
+	}
+	return p, nil
+}
+
+// notModelled names the conditions credres does not model, so that the
+// outputs can say the policy is treated as applying regardless of them.
+func (cond *caConditionsJSON) notModelled(users CAUsers) []string {
+	var out []string
+	set := func(raw json.RawMessage) bool {
+		s := string(bytes.TrimSpace(raw))
+		return s != "" && s != "null" && s != "[]" && s != "{}"
+	}
+	if a := cond.Applications; a != nil && len(a.IncludeUserActions) > 0 {
+		out = append(out, "user actions")
+	}
+	for _, c := range []struct {
+		name string
+		set  bool
+	}{
+		{"locations", set(cond.Locations)},
+		{"device platforms", set(cond.Platforms)},
+		{"sign-in risk", len(cond.SignInRiskLevels) > 0},
+		{"user risk", len(cond.UserRiskLevels) > 0},
+		{"service principal risk", len(cond.ServicePrincipalRiskLevels) > 0},
+		{"insider risk", set(cond.InsiderRiskLevels)},
+		{"device filters", set(cond.Devices)},
+		{"client applications", set(cond.ClientApplications)},
+		{"authentication flows", set(cond.AuthenticationFlows)},
+		{"client app types", slices.ContainsFunc(cond.ClientAppTypes, func(t string) bool { return t != "all" })},
+		{"excluded applications", cond.Applications != nil && len(cond.Applications.ExcludeApplications) > 0},
+		{"guest or external user types", set(users.IncludeGuests) || set(users.ExcludeGuests)},
+	} {
+		if c.set {
+			out = append(out, c.name)
+		}
+	}
+	return out
 }
 
 // MarshalJSON writes the policy exactly as it was read.
