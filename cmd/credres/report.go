@@ -27,7 +27,7 @@ func runReport(e env, args []string) int {
 			"output. The format defaults to html when --out ends in .html, json otherwise.\n"+
 			"Outages follow 'credres whatif': a kind means every instance, tier accept lists do not\n"+
 			"apply, and users without any path are listed apart. See docs/REPORT.md.\n\n"+
-			"When the snapshot carries method usage (docs/SNAPSHOT.md), or --signins\n"+
+			"When the snapshot carries method usage (credres export --state-table), or --signins\n"+
 			"names sign-in records (files or folders, in any shape 'credres parse' reads), the report\n"+
 			"gains a usage section: the share of MFA sign-ins per method, users whose every MFA\n"+
 			"sign-in used the phone network, registered methods never used, and users within policy\n"+
