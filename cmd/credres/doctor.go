@@ -179,38 +179,62 @@ var graphPermissions = []struct{ name, read string }{
 const grantFix = "grant it and its admin consent: infra/grant-graph-permissions.sh --app-id $AZURE_CLIENT_ID (docs/DEPLOY.md, A3)"
 
 func (d *doctor) graph() {
+	ctx, cancel := d.ctx()
+	defer cancel()
+	g, ok := d.graphToken(ctx)
+	if !ok {
+		return
+	}
+	userID := d.graphReports(ctx, g)
+	if userID == "" {
+		d.skip("graph "+graphPermissions[1].name, "no user to read: give --user")
+		d.skip("graph "+graphPermissions[2].name, "no user to read: give --user")
+		d.skip("graph "+graphPermissions[3].name, "no user to read: give --user")
+	} else {
+		d.graphUser(ctx, g, userID)
+		d.graphRoles(ctx, g, userID)
+	}
+	d.mailSender(ctx, g)
+}
+
+// graphToken acquires a token for the app registration as the functions
+// do; ok is false when Graph is not configured or the token fails.
+func (d *doctor) graphToken(ctx context.Context) (graphReader, bool) {
 	if d.getenv(wiring.EnvAzureClientID) == "" && d.getenv(wiring.EnvGraphToken) == "" {
 		d.skip("graph token", "AZURE_CLIENT_ID is not set: Graph is not checked")
-		return
+		return graphReader{}, false
 	}
 	var src model.SecretSource
 	if d.getenv(wiring.EnvGraphSecretARN) != "" {
 		cfg, err := d.awsConfig()
 		if err != nil {
 			d.fail("graph token", err, "configure AWS credentials and region (aws configure) to read CREDRES_GRAPH_SECRET_ARN")
-			return
+			return graphReader{}, false
 		}
 		src = secrets.NewManager(secretsmanager.NewFromConfig(cfg))
 	}
-	ctx, cancel := d.ctx()
-	defer cancel()
 	client, err := wiring.NewGraph(ctx, d.getenv, src)
 	if err != nil {
 		d.fail("graph token", err, "set AZURE_TENANT_ID, AZURE_CLIENT_ID and CREDRES_GRAPH_SECRET_ARN (or AZURE_CLIENT_SECRET) as for the functions (docs/GRAPH.md)")
-		return
+		return graphReader{}, false
 	}
 	token, err := client.Token(ctx)
 	if err != nil {
 		d.fail("graph token", err, "check the tenant id, the application id and the credential in the secret; a client secret may have expired (docs/DEPLOY.md, A4)")
-		return
+		return graphReader{}, false
 	}
 	d.ok("graph token", "acquired for the app registration")
 	base := strings.TrimSuffix(d.getenv(wiring.EnvGraphURL), "/")
 	if base == "" {
 		base = graph.DefaultBaseURL
 	}
-	g := graphReader{base: base, token: token}
+	return graphReader{base: base, token: token}, true
+}
 
+// graphReports checks the tenant-wide reads: the Conditional Access
+// policies and the registration report. It returns the user to check the
+// per-user reads with: --user, or the report's first row.
+func (d *doctor) graphReports(ctx context.Context, g graphReader) string {
 	// AuditLog.Read.All: one row of the report (one unit
 	// of the 5-per-10-seconds budget).
 	var report struct {
@@ -238,60 +262,67 @@ func (d *doctor) graph() {
 			userID = report.Value[0].ID
 		}
 	}
-	if userID == "" {
-		d.skip("graph "+graphPermissions[1].name, "no user to read: give --user")
-		d.skip("graph "+graphPermissions[2].name, "no user to read: give --user")
-		d.skip("graph "+graphPermissions[3].name, "no user to read: give --user")
+	return userID
+}
+
+// graphUser checks the reads of one user: their methods and profile.
+func (d *doctor) graphUser(ctx context.Context, g graphReader, userID string) {
+	// The application permission Graph documents for reading another
+	// user's methods; the report above needs AuditLog.Read.All instead.
+	var methods struct {
+		Value []json.RawMessage `json:"value"`
+	}
+	if err := g.get(ctx, "/users/"+url.PathEscape(userID)+"/authentication/methods", &methods); err != nil {
+		d.fail("graph "+graphPermissions[3].name, err, grantFix)
 	} else {
-		// The application permission Graph documents for reading another
-		// user's methods; the report above needs AuditLog.Read.All instead.
-		var methods struct {
-			Value []json.RawMessage `json:"value"`
-		}
-		if err := g.get(ctx, "/users/"+url.PathEscape(userID)+"/authentication/methods", &methods); err != nil {
-			d.fail("graph "+graphPermissions[3].name, err, grantFix)
-		} else {
-			d.ok("graph "+graphPermissions[3].name, "read %s", graphPermissions[3].read)
-		}
-		var profile struct {
-			ID string `json:"id"`
-		}
-		if err := g.get(ctx, "/users/"+url.PathEscape(userID)+"?$select=id,userPrincipalName", &profile); err != nil {
-			d.fail("graph "+graphPermissions[1].name, err, grantFix)
-		} else {
-			d.ok("graph "+graphPermissions[1].name, "read %s", graphPermissions[1].read)
-		}
-		// Without RoleManagement.Read.Directory, Graph still lists a user's
-		// directory roles, but without their names.
-		var member struct {
-			Value []struct {
-				Type        string  `json:"@odata.type"`
-				DisplayName *string `json:"displayName"`
-			} `json:"value"`
-		}
-		if err := g.get(ctx, "/users/"+url.PathEscape(userID)+"/transitiveMemberOf?$select=id,displayName", &member); err != nil {
-			d.fail("graph "+graphPermissions[2].name, err, grantFix)
-		} else {
-			unnamed := 0
-			roles := 0
-			for _, m := range member.Value {
-				if m.Type == "#microsoft.graph.directoryRole" {
-					roles++
-					if m.DisplayName == nil || *m.DisplayName == "" {
-						unnamed++
-					}
+		d.ok("graph "+graphPermissions[3].name, "read %s", graphPermissions[3].read)
+	}
+	var profile struct {
+		ID string `json:"id"`
+	}
+	if err := g.get(ctx, "/users/"+url.PathEscape(userID)+"?$select=id,userPrincipalName", &profile); err != nil {
+		d.fail("graph "+graphPermissions[1].name, err, grantFix)
+	} else {
+		d.ok("graph "+graphPermissions[1].name, "read %s", graphPermissions[1].read)
+	}
+}
+
+// graphRoles checks that the user's directory roles come with their names.
+func (d *doctor) graphRoles(ctx context.Context, g graphReader, userID string) {
+	// Without RoleManagement.Read.Directory, Graph still lists a user's
+	// directory roles, but without their names.
+	var member struct {
+		Value []struct {
+			Type        string  `json:"@odata.type"`
+			DisplayName *string `json:"displayName"`
+		} `json:"value"`
+	}
+	if err := g.get(ctx, "/users/"+url.PathEscape(userID)+"/transitiveMemberOf?$select=id,displayName", &member); err != nil {
+		d.fail("graph "+graphPermissions[2].name, err, grantFix)
+	} else {
+		unnamed := 0
+		roles := 0
+		for _, m := range member.Value {
+			if m.Type == "#microsoft.graph.directoryRole" {
+				roles++
+				if m.DisplayName == nil || *m.DisplayName == "" {
+					unnamed++
 				}
 			}
-			switch {
-			case unnamed > 0:
-				d.fail("graph "+graphPermissions[2].name, fmt.Errorf("%d of the user's %d directory roles come from Graph without their names", unnamed, roles), grantFix)
-			case roles == 0:
-				d.ok("graph "+graphPermissions[2].name, "read the user's memberships (the user holds no directory role, so the role names were not tested; --user an administrator tests them)")
-			default:
-				d.ok("graph "+graphPermissions[2].name, "read %s", graphPermissions[2].read)
-			}
+		}
+		switch {
+		case unnamed > 0:
+			d.fail("graph "+graphPermissions[2].name, fmt.Errorf("%d of the user's %d directory roles come from Graph without their names", unnamed, roles), grantFix)
+		case roles == 0:
+			d.ok("graph "+graphPermissions[2].name, "read the user's memberships (the user holds no directory role, so the role names were not tested; --user an administrator tests them)")
+		default:
+			d.ok("graph "+graphPermissions[2].name, "read %s", graphPermissions[2].read)
 		}
 	}
+}
+
+// mailSender checks the mailbox nudges are sent from, when one is set.
+func (d *doctor) mailSender(ctx context.Context, g graphReader) {
 	sender := d.getenv(wiring.EnvMailSender)
 	if sender == "" {
 		d.skip("mail sender", "CREDRES_MAIL_SENDER is not set: nudges go to the outbox queue")
