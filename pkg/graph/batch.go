@@ -338,21 +338,7 @@ type outcome struct {
 
 // send posts one $batch and settles every item in it.
 func (c *Client) send(batch []*item) {
-	units := map[Class]int{}
-	var dl time.Time
-	none := false
-	for _, it := range batch {
-		units[it.part.class()]++
-		d := it.call.effectiveDeadline()
-		if d.IsZero() {
-			none = true
-		} else if d.After(dl) {
-			dl = d
-		}
-	}
-	if none {
-		dl = time.Time{}
-	}
+	units, dl := batchBudget(batch)
 	ctx := batch[0].call.ctx
 	log := zerolog.Ctx(ctx)
 	g, err := c.pacer.acquire(ctx, units, dl, true)
@@ -369,29 +355,10 @@ func (c *Client) send(batch []*item) {
 	responses, err := c.postBatch(context.WithoutCancel(ctx), batch)
 	g.Done()
 	now := c.clock.Now()
-
 	if err != nil {
-		var f httpretry.Failure // no response, unless Graph answered the $batch itself
-		ae, ok := asAPIError(err, now)
-		if ok {
-			f = httpretry.Failure{Status: ae.Status, RetryAfter: ae.RetryAfter, HasRetryAfter: ae.HasRetry}
-		}
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		waits := map[int]time.Duration{}
-		for _, it := range batch {
-			if it.call.err != nil {
-				continue
-			}
-			if f.Retryable(true) {
-				c.retryLocked(it, now, f, waits, log)
-			} else {
-				c.failLocked(it.call, fmt.Errorf("%s: $batch: %w", it.part, ae))
-			}
-		}
+		c.batchFailed(batch, err, now, log)
 		return
 	}
-
 	outcomes := make([]outcome, len(batch))
 	for i, it := range batch {
 		outcomes[i] = c.interpret(it, responses[strconv.Itoa(i+1)], now)
@@ -400,29 +367,77 @@ func (c *Client) send(batch []*item) {
 	defer c.mu.Unlock()
 	waits := map[int]time.Duration{}
 	for _, o := range outcomes {
-		cl := o.it.call
-		if cl.err != nil {
-			continue
-		}
-		switch {
-		case o.err != nil:
-			c.failLocked(cl, o.err)
-		case o.failure.Retryable(true) || o.failure.Status == http.StatusFailedDependency:
-			c.retryLocked(o.it, now, o.failure, waits, log)
-		case o.next != "":
-			o.apply(cl)
-			// The next page takes the place of this one.
-			c.queue = append([]*item{{call: cl, part: o.it.part, next: o.next, trail: o.it.trail.with(o.next)}}, c.queue...)
-		default:
-			o.apply(cl)
-			cl.pending--
-			if cl.pending == 0 {
-				c.completeLocked(cl)
-			}
-		}
+		c.settleLocked(o, now, waits, log)
 	}
 	if len(c.queue) > 0 {
 		c.wakeLocked()
+	}
+}
+
+// batchBudget is what a batch takes of each class's budget, and the latest
+// of its callers' deadlines (zero when one of them has none).
+func batchBudget(batch []*item) (map[Class]int, time.Time) {
+	units := map[Class]int{}
+	var dl time.Time
+	none := false
+	for _, it := range batch {
+		units[it.part.class()]++
+		d := it.call.effectiveDeadline()
+		if d.IsZero() {
+			none = true
+		} else if d.After(dl) {
+			dl = d
+		}
+	}
+	if none {
+		dl = time.Time{}
+	}
+	return units, dl
+}
+
+// batchFailed settles the items of a $batch that failed as a whole: each is
+// retried when httpretry deems the failure retryable, or fails its call.
+func (c *Client) batchFailed(batch []*item, err error, now time.Time, log *zerolog.Logger) {
+	var f httpretry.Failure // no response, unless Graph answered the $batch itself
+	ae, ok := asAPIError(err, now)
+	if ok {
+		f = httpretry.Failure{Status: ae.Status, RetryAfter: ae.RetryAfter, HasRetryAfter: ae.HasRetry}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	waits := map[int]time.Duration{}
+	for _, it := range batch {
+		if it.call.err != nil {
+			continue
+		}
+		if f.Retryable(true) {
+			c.retryLocked(it, now, f, waits, log)
+		} else {
+			c.failLocked(it.call, fmt.Errorf("%s: $batch: %w", it.part, ae))
+		}
+	}
+}
+
+// settleLocked applies one item's outcome to its call: a failure, a retry,
+// the next page in its place, or its part done.
+func (c *Client) settleLocked(o outcome, now time.Time, waits map[int]time.Duration, log *zerolog.Logger) {
+	cl := o.it.call
+	switch {
+	case cl.err != nil:
+	case o.err != nil:
+		c.failLocked(cl, o.err)
+	case o.failure.Retryable(true) || o.failure.Status == http.StatusFailedDependency:
+		c.retryLocked(o.it, now, o.failure, waits, log)
+	case o.next != "":
+		o.apply(cl)
+		// The next page takes the place of this one.
+		c.queue = append([]*item{{call: cl, part: o.it.part, next: o.next, trail: o.it.trail.with(o.next)}}, c.queue...)
+	default:
+		o.apply(cl)
+		cl.pending--
+		if cl.pending == 0 {
+			c.completeLocked(cl)
+		}
 	}
 }
 
