@@ -20,7 +20,7 @@ func init() {
 
 func runParse(e env, args []string) int {
 	fs := flags(e, "parse", "[FILE...]",
-		"Reads Entra audit and sign-in records, mixed (an Event Hubs body {\"records\":[...]},\na diagnostic record, Graph directoryAudit or signIn objects or a Graph list\n{\"value\":[...]}) from the files, or from standard input when none are given, and\nwrites JSON Lines: {\"kind\":\"audit\",...} for each relevant audit record (a\nmethod-change event) and {\"kind\":\"signin\",...} for each user sign-in, with the\nmethods its steps used. Skipped records and unknown sign-in methods are counted\non standard error; a malformed record is named with its file and position, and\nthe others are still written (exit status 1).")
+		"Reads Entra audit and sign-in records, mixed (an Event Hubs body {\"records\":[...]},\na diagnostic record, Graph directoryAudit or signIn objects or a Graph list\n{\"value\":[...]}) from the files, or from standard input when none are given, and\nwrites JSON Lines: {\"kind\":\"audit\",...} for each relevant audit record (a\nmethod-change event) and {\"kind\":\"signin\",...} for each user sign-in, with the\nmethods its steps used. Skipped records and unknown sign-in methods are counted\non standard error; a malformed record is named with its file and position, and\nthe others are still written (exit status 1). Inputs are read one JSON document at a\ntime; a document larger than 256 MiB, or invalid JSON, ends its input (exit status 1).")
 	if code := parse(e, fs, args); code >= 0 {
 		return code
 	}
@@ -31,50 +31,61 @@ func runParse(e env, args []string) int {
 
 	skipped, unknown := map[string]int{}, map[string]int{}
 	records, events, signIns, bad := 0, 0, 0, 0
-	handle := func(name string, data []byte) {
-		batch, err := entralog.Parse(data)
-		records += batch.Records
-		for _, ev := range batch.Audit {
-			if encErr := enc.Encode(auditLine{"audit", ev}); encErr != nil {
-				err = errors.Join(err, encErr)
+	// Each input is read one document at a time, so that a stream of any
+	// length is parsed in the memory of its largest document.
+	report := func(name string, err error) {
+		for _, one := range splitErrors(err) {
+			fmt.Fprintf(e.stderr, "credres: %s: %v\n", name, one)
+		}
+	}
+	handle := func(name string, r io.Reader) {
+		failed := false
+		err := entralog.ParseReader(r, maxDocumentBytes, func(batch entralog.Batch, err error) error {
+			records += batch.Records
+			for _, ev := range batch.Audit {
+				if encErr := enc.Encode(auditLine{"audit", ev}); encErr != nil {
+					return encErr
+				}
+				events++
 			}
-			events++
-		}
-		for _, si := range batch.SignIns {
-			if encErr := enc.Encode(signInLine{"signin", si}); encErr != nil {
-				err = errors.Join(err, encErr)
+			for _, si := range batch.SignIns {
+				if encErr := enc.Encode(signInLine{"signin", si}); encErr != nil {
+					return encErr
+				}
+				signIns++
 			}
-			signIns++
-		}
-		for reason, n := range batch.Skipped {
-			skipped[reason] += n
-		}
-		for method, n := range batch.Unknown {
-			unknown[method] += n
-		}
+			for reason, n := range batch.Skipped {
+				skipped[reason] += n
+			}
+			for method, n := range batch.Unknown {
+				unknown[method] += n
+			}
+			if err != nil {
+				failed = true
+				report(name, err)
+			}
+			return nil
+		})
 		if err != nil {
+			failed = true
+			report(name, err)
+		}
+		if failed {
 			bad++
-			for _, one := range splitErrors(err) {
-				fmt.Fprintf(e.stderr, "credres: %s: %v\n", name, one)
-			}
 		}
 	}
 	if fs.NArg() == 0 {
-		data, err := io.ReadAll(e.stdin)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "credres: standard input: %v\n", err)
-			return exitBadInput
-		}
-		handle("standard input", data)
+		handle("standard input", e.stdin)
 	}
 	for _, name := range fs.Args() {
-		data, err := os.ReadFile(name)
+		f, err := os.Open(name)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "credres: %v\n", err)
 			bad++
 			continue
 		}
-		handle(name, data)
+		handle(name, f)
+		f.Close()
 	}
 	w.Flush()
 	fmt.Fprintf(e.stderr, "credres: %d records, %d events, %d sign-ins", records, events, signIns)
@@ -86,6 +97,10 @@ func runParse(e env, args []string) int {
 	}
 	return exitOK
 }
+
+// maxDocumentBytes is the largest JSON document parse reads (an Event Hubs
+// body is at most 1 MB, a Graph page a few): past it the input is bad.
+var maxDocumentBytes int64 = 256 << 20
 
 // auditLine and signInLine put the line's kind first.
 type auditLine struct {

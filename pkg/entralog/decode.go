@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/credres/credres/internal/graphtime"
+	"github.com/credres/credres/internal/jsonkeys"
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -98,6 +99,10 @@ func ParseAudit(data []byte) (AuditBatch, error) {
 		for _, rec := range records {
 			pos := batch.Records
 			batch.Records++
+			if err := checkKeys(rec); err != nil {
+				errs = append(errs, fmt.Errorf("record %d: %w", pos, err))
+				continue
+			}
 			ev, skip, err := normaliseRecord(rec)
 			switch {
 			case err != nil:
@@ -128,6 +133,9 @@ func splitDocument(doc json.RawMessage) ([]json.RawMessage, error) {
 		}
 		return items, nil
 	case len(doc) > 0 && doc[0] == '{':
+		if err := jsonkeys.Check(doc, false); err != nil {
+			return nil, fmt.Errorf("%w: %v", model.ErrInvalidInput, err)
+		}
 		// One pass for the common case; a container of the wrong type is
 		// looked at again only to say what it is.
 		var page struct {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/credres/credres/internal/bounded"
+	"github.com/credres/credres/internal/jsonkeys"
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -49,11 +51,58 @@ type Batch struct {
 // per malformed record, each wrapping model.ErrInvalidInput and naming the
 // record's position ("record 3: …"); invalid JSON ends the input there.
 func Parse(data []byte) (Batch, error) {
-	b := Batch{Skipped: map[string]int{}, Unknown: map[string]int{}}
+	b := newBatch()
 	var errs []error
-	dec := json.NewDecoder(bytes.NewReader(data))
+	err := documents(bytes.NewReader(data), nil, 0, func(doc json.RawMessage, docs int) {
+		errs = append(errs, b.document(doc, docs)...)
+	})
+	return b, errors.Join(append(errs, err)...)
+}
+
+// ParseReader is Parse over a stream read one document at a time, so that
+// memory holds one document, never the stream: emit is called after each
+// document with what it held (Records counts that document's records;
+// errors name records by their position in the whole stream, as Parse's
+// do). A document longer than maxDocument bytes (counted from the end of
+// the one before; 0 for no limit) ends the stream with an error wrapping
+// model.ErrInvalidInput, as invalid JSON does; so does an emit error.
+func ParseReader(r io.Reader, maxDocument int64, emit func(Batch, error) error) error {
+	var lim *bounded.Reader
+	if maxDocument > 0 {
+		lim = bounded.NewReader(r, maxDocument)
+		lim.What = "document"
+		r = lim
+	}
+	records := 0
+	var emitErr error
+	err := documents(r, lim, maxDocument, func(doc json.RawMessage, docs int) {
+		if emitErr != nil {
+			return
+		}
+		b := newBatch()
+		b.Records = records // positions count across the stream
+		errs := b.document(doc, docs)
+		b.Records, records = b.Records-records, b.Records
+		emitErr = emit(b, errors.Join(errs...))
+	})
+	return errors.Join(err, emitErr)
+}
+
+func newBatch() Batch {
+	return Batch{Skipped: map[string]int{}, Unknown: map[string]int{}}
+}
+
+// documents calls fn with each top-level JSON value of r and its position.
+// It returns the error that ends the input: invalid JSON, a read error, or
+// no document at all. With lim, each document may be lim's size past the
+// end of the one before: maxDocument.
+func documents(r io.Reader, lim *bounded.Reader, maxDocument int64, fn func(doc json.RawMessage, pos int)) error {
+	dec := json.NewDecoder(r)
 	docs := 0
 	for ; ; docs++ {
+		if lim != nil {
+			lim.Limit = dec.InputOffset() + maxDocument
+		}
 		var doc json.RawMessage
 		err := dec.Decode(&doc)
 		if err == io.EOF {
@@ -64,29 +113,38 @@ func Parse(data []byte) (Batch, error) {
 			if errors.As(err, &syn) {
 				err = fmt.Errorf("%v at byte %d", err, syn.Offset)
 			}
-			errs = append(errs, fmt.Errorf("document %d: %w: %v", docs, model.ErrInvalidInput, err))
-			break
+			return fmt.Errorf("document %d: %w: %v", docs, model.ErrInvalidInput, err)
 		}
-		records, err := splitRecords(doc)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("document %d: %w", docs, err))
-			continue
-		}
-		for _, rec := range records {
-			pos := b.Records
-			b.Records++
-			if err := b.add(rec); err != nil {
-				errs = append(errs, fmt.Errorf("record %d: %w", pos, err))
-			}
+		fn(doc, docs)
+	}
+	if docs == 0 {
+		return fmt.Errorf("%w: no JSON document", model.ErrInvalidInput)
+	}
+	return nil
+}
+
+// document adds the records of one document (number pos) to b and returns
+// the errors of the malformed ones.
+func (b *Batch) document(doc json.RawMessage, pos int) []error {
+	records, err := splitRecords(doc)
+	if err != nil {
+		return []error{fmt.Errorf("document %d: %w", pos, err)}
+	}
+	var errs []error
+	for _, rec := range records {
+		n := b.Records
+		b.Records++
+		if err := b.add(rec); err != nil {
+			errs = append(errs, fmt.Errorf("record %d: %w", n, err))
 		}
 	}
-	if docs == 0 && len(errs) == 0 {
-		errs = append(errs, fmt.Errorf("%w: no JSON document", model.ErrInvalidInput))
-	}
-	return b, errors.Join(errs...)
+	return errs
 }
 
 func (b *Batch) add(rec json.RawMessage) error {
+	if err := checkKeys(rec); err != nil {
+		return err
+	}
 	switch classify(rec) {
 	case recordNoUserSignIn:
 		b.SignInRecords++
@@ -132,6 +190,9 @@ func splitRecords(doc json.RawMessage) ([]json.RawMessage, error) {
 		}
 		return items, nil
 	case '{':
+		if err := jsonkeys.Check(doc, false); err != nil {
+			return nil, fmt.Errorf("%w: %v", model.ErrInvalidInput, err)
+		}
 		var page struct {
 			Records json.RawMessage `json:"records"`
 			Value   json.RawMessage `json:"value"`
@@ -158,4 +219,14 @@ func splitRecords(doc json.RawMessage) ([]json.RawMessage, error) {
 		}
 	}
 	return []json.RawMessage{doc}, nil
+}
+
+// checkKeys rejects a record in which a key appears twice in one object:
+// encoding/json would keep the last without a word, and matches keys
+// without regard to case, so the record could mean two things.
+func checkKeys(rec json.RawMessage) error {
+	if err := jsonkeys.Check(rec, true); err != nil {
+		return fmt.Errorf("%w: %v", model.ErrInvalidInput, err)
+	}
+	return nil
 }

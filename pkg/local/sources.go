@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/credres/credres/internal/bounded"
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -24,11 +25,18 @@ type FileReceiver struct {
 	Committed bool
 }
 
+// MaxAuditFileBytes is the largest audit file ReadAuditFiles reads: each
+// file stands for one Event Hubs message (at most 1 MB), and is held whole.
+var MaxAuditFileBytes int64 = 256 << 20
+
 // ReadAuditFiles reads path (a file, or every .json file under a folder, in
 // name order) from fsys, or from the operating system when fsys is nil.
 func ReadAuditFiles(fsys fs.FS, path string) (*FileReceiver, error) {
+	shown := func(f string) string { return f }
 	if fsys == nil {
-		fsys, path = os.DirFS(filepath.Dir(path)), filepath.Base(path)
+		dir := filepath.Dir(path)
+		fsys, path = os.DirFS(dir), filepath.Base(path)
+		shown = func(f string) string { return filepath.Join(dir, f) }
 	}
 	info, err := fs.Stat(fsys, path)
 	if err != nil {
@@ -54,13 +62,24 @@ func ReadAuditFiles(fsys fs.FS, path string) (*FileReceiver, error) {
 	}
 	r := &FileReceiver{}
 	for _, f := range files {
-		data, err := fs.ReadFile(fsys, f)
+		data, err := readBounded(fsys, f, MaxAuditFileBytes)
 		if err != nil {
-			return nil, fmt.Errorf("events: %w", err)
+			return nil, fmt.Errorf("events: %s: %w", shown(f), err)
 		}
 		r.msgs = append(r.msgs, model.AuditMessage{Body: data, Position: f})
 	}
 	return r, nil
+}
+
+// readBounded reads a file of at most limit bytes: a file that never ends
+// (a device, a pipe) is an error, not a process out of memory.
+func readBounded(fsys fs.FS, name string, limit int64) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return bounded.ReadAll(f, limit)
 }
 
 // Next returns all files once, then nothing.
