@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/credres/credres/internal/bounded"
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -211,7 +213,13 @@ var acceptable = map[model.Dependency]bool{
 
 // ParsePolicy reads a policy file. Unknown keys are errors, so that a typo
 // never silently weakens a policy.
+// A key given twice is an error (YAML itself forbids it), and so are a
+// null or empty document and a second document after the policy: a policy
+// file means one thing or nothing.
 func ParsePolicy(data []byte) (*Policy, error) {
+	if err := onePolicyDocument(data); err != nil {
+		return nil, fmt.Errorf("policy: %w: %v", model.ErrInvalidInput, err)
+	}
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	dec.KnownFields(true)
 	var p Policy
@@ -219,20 +227,53 @@ func ParsePolicy(data []byte) (*Policy, error) {
 		return nil, fmt.Errorf("policy: %w: %v", model.ErrInvalidInput, err)
 	}
 	if err := p.validate(); err != nil {
-		return nil, fmt.Errorf("policy: %w", err)
+		return nil, model.PrefixErrors("policy", err)
 	}
 	return &p, nil
 }
 
+// onePolicyDocument checks that data is one YAML document that is not null.
+func onePolicyDocument(data []byte) error {
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	var root yaml.Node
+	if err := dec.Decode(&root); err != nil {
+		if err == io.EOF {
+			return errors.New("the policy is empty")
+		}
+		return err
+	}
+	if doc := root.Content; len(doc) == 1 && doc[0].Kind == yaml.ScalarNode && doc[0].Tag == "!!null" {
+		return errors.New("the policy is null, not a mapping")
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); err {
+	case io.EOF:
+		return nil
+	case nil:
+		return fmt.Errorf("a second YAML document at line %d after the policy", next.Line)
+	default:
+		return err
+	}
+}
+
+// MaxPolicyBytes is the largest policy file LoadPolicy reads (the default
+// policy is a few kilobytes).
+const MaxPolicyBytes = 16 << 20
+
 // LoadPolicy reads a policy file from disk.
 func LoadPolicy(path string) (*Policy, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
+	defer f.Close()
+	data, err := bounded.ReadAll(f, MaxPolicyBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: policy: %w", path, err)
+	}
 	p, err := ParsePolicy(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, model.PrefixErrors(path, err)
 	}
 	return p, nil
 }

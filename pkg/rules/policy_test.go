@@ -47,6 +47,12 @@ func TestParsePolicyErrors(t *testing.T) {
 		{"duplicate-name", "tiers:\n  - name: a\n    match: {all: true}\n  - name: a\n    match: {all: true}\n", "repeats"},
 		{"bad-duration", "tiers:\n  - name: a\n    match: {all: true}\nnudges: {cooldown: soon}\n", "duration"},
 		{"not-yaml", "tiers: [", "policy"},
+		{"null", "null\n", "policy: invalid input: the policy is null"},
+		{"empty", "# nothing\n", "policy: invalid input: the policy is empty"},
+		{"second-document", "tiers:\n  - name: a\n    match: {all: true}\n---\ntiers: []\n", "a second YAML document at line 4"},
+		{"trailing-garbage", "tiers:\n  - name: a\n    match: {all: true}\n}}}\n", "policy: invalid input: yaml: line 3: did not find expected key"},
+		{"duplicate-key", "tiers:\n  - name: a\n    match: {all: true}\ntiers: []\n", `mapping key "tiers" already defined`},
+		{"duplicate-key-in-a-tier", "tiers:\n  - name: a\n    name: b\n    match: {all: true}\n", `mapping key "name" already defined`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
