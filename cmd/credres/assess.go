@@ -184,8 +184,19 @@ func loadDirectory(e env, fs interface{ Name() string }, file string) (*model.Di
 	// They only evaluate: the methods' Graph objects are not kept (they
 	// would be most of the memory).
 	dir, err := graphjson.LoadDirectoryWith(file, graphjson.DirectoryOptions{})
-	if err != nil {
+	return readDirectory(e, dir, err)
+}
+
+// readDirectory goes on with a snapshot read whole or in part: the users
+// it could not read are named on standard error and left out, the others
+// are assessed, and the command exits 1. A snapshot not read at all stops
+// the command.
+func readDirectory(e env, dir *model.Directory, err error) (*model.Directory, int) {
+	if dir == nil {
 		return nil, inputError(e, err)
+	}
+	if err != nil {
+		partialInput(e, err)
 	}
 	return dir, -1
 }

@@ -52,14 +52,14 @@ func BenchmarkAssess100k(b *testing.B) {
 	})
 	b.Run("assess-json", func(b *testing.B) {
 		for b.Loop() {
-			if code := run(env{nil, io.Discard, io.Discard}, []string{"assess", "--directory", file, "--format", "json"}); code != 0 {
+			if code := run(env{stdout: io.Discard, stderr: io.Discard}, []string{"assess", "--directory", file, "--format", "json"}); code != 0 {
 				b.Fatalf("exit %d", code)
 			}
 		}
 	})
 	b.Run("assess-table", func(b *testing.B) {
 		for b.Loop() {
-			if code := run(env{nil, io.Discard, io.Discard}, []string{"assess", "--directory", file}); code != 0 {
+			if code := run(env{stdout: io.Discard, stderr: io.Discard}, []string{"assess", "--directory", file}); code != 0 {
 				b.Fatalf("exit %d", code)
 			}
 		}

@@ -89,10 +89,12 @@ func runDemo(e env, args []string) int {
 		// The pipeline only evaluates: the methods' Graph objects are not kept.
 		dir, err = graphjson.LoadDirectoryWith(*directory, graphjson.DirectoryOptions{})
 	}
-	if err != nil {
-		return inputError(e, err)
+	dir, code := readDirectory(e, dir, err)
+	if code >= 0 {
+		return code
 	}
 	var receiver pipeline.AuditReceiver
+	err = nil
 	switch *eventsPath {
 	case "none":
 	case "":

@@ -27,6 +27,27 @@ const (
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	// status is what run learns of a command besides its exit status.
+	status *status
+}
+
+// status records, while a command runs, that it reported bad input and
+// went on with the rest (a snapshot's invalid users left out): the command
+// then exits 1 however it ends.
+type status struct {
+	badInput bool
+}
+
+// partialInput reports the errors of input that was read in part (each
+// joined error on its own line) and makes the command exit 1 when it would
+// have exited 0.
+func partialInput(e env, err error) {
+	for _, one := range splitErrors(err) {
+		fmt.Fprintf(e.stderr, "credres: %v\n", one)
+	}
+	if e.status != nil {
+		e.status.badInput = true
+	}
 }
 
 type command struct {
@@ -39,7 +60,7 @@ var commands []command
 func register(c command) { commands = append(commands, c) }
 
 func main() {
-	os.Exit(run(env{os.Stdin, os.Stdout, os.Stderr}, os.Args[1:]))
+	os.Exit(run(env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:]))
 }
 
 func run(e env, args []string) int {
@@ -59,7 +80,12 @@ func run(e env, args []string) int {
 	}
 	for _, c := range commands {
 		if c.name == args[0] {
-			return c.run(e, args[1:])
+			e.status = &status{}
+			code := c.run(e, args[1:])
+			if code == exitOK && e.status.badInput {
+				code = exitBadInput
+			}
+			return code
 		}
 	}
 	fmt.Fprintf(e.stderr, "credres: unknown command %q\n\n", args[0])

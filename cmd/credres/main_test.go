@@ -21,7 +21,7 @@ const sampleTenant = "../../events/tenant.json"
 func credres(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := run(env{strings.NewReader(stdin), &out, &errOut}, args)
+	code := run(env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut}, args)
 	return code, out.String(), errOut.String()
 }
 

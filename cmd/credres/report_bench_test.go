@@ -64,7 +64,7 @@ func cli(args ...string) func(b *testing.B) {
 
 func runOrFail(b *testing.B, args ...string) time.Duration {
 	start := time.Now()
-	if code := run(env{nil, io.Discard, io.Discard}, args); code != 0 {
+	if code := run(env{stdout: io.Discard, stderr: io.Discard}, args); code != 0 {
 		b.Fatalf("%v: exit %d", args, code)
 	}
 	return time.Since(start)

@@ -2,11 +2,16 @@ package graphjson
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
+	"github.com/credres/credres/internal/bounded"
+	"github.com/credres/credres/internal/jsonkeys"
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -18,10 +23,21 @@ type DirectoryOptions struct {
 	// most of a snapshot's size.
 	KeepRaw bool
 
+	// MaxBytes is the largest snapshot read, in bytes: past it the snapshot
+	// is invalid input. 0 means DefaultMaxSnapshotBytes.
+	MaxBytes int64
+
 	// sizeHint is the snapshot's size when known, to size the users
 	// array once instead of growing it.
 	sizeHint int64
 }
+
+// DefaultMaxSnapshotBytes is the largest snapshot read by default: 4 GiB,
+// over four million users as credres export writes them (a million take
+// about 914 MB, docs/PERFORMANCE.md). A reader that never ends (/dev/zero,
+// a stream that never closes its JSON) is invalid input, not a process out
+// of memory.
+const DefaultMaxSnapshotBytes = 4 << 30
 
 // bytesPerUser is about the smallest size of a user in a snapshot of
 // Graph's objects; the users array is sized from it (its unused end is
@@ -29,9 +45,18 @@ type DirectoryOptions struct {
 const bytesPerUser = 640
 
 // DecodeDirectory reads a directory snapshot, keeping every method's Graph
-// object (DirectoryOptions.KeepRaw). Users whose methods fail to decode make
-// the whole snapshot invalid: an assessment over a partial user would be
-// wrong, not merely incomplete.
+// object (DirectoryOptions.KeepRaw).
+//
+// A user that cannot be read whole (a method that fails to decode, a
+// property of the wrong type, a key given twice, no id, an id another user
+// already has) is left out, never read in part: an assessment over a
+// partial user would be wrong, not merely incomplete. The directory of the
+// other users is returned with an error that names each user left out (its
+// position, id and user principal name) and, for a method, the method (its
+// position, @odata.type and id); each wraps model.ErrInvalidInput. When the
+// snapshot itself cannot be read (invalid JSON, null, a key of the document
+// or the tenant given twice, an invalid tenant, larger than MaxBytes) the
+// directory is nil.
 func DecodeDirectory(r io.Reader) (*model.Directory, error) {
 	return DecodeDirectoryWith(r, DirectoryOptions{KeepRaw: true})
 }
@@ -42,7 +67,9 @@ func LoadDirectory(path string) (*model.Directory, error) {
 	return LoadDirectoryWith(path, DirectoryOptions{KeepRaw: true})
 }
 
-// LoadDirectoryWith reads a directory snapshot from a file.
+// LoadDirectoryWith reads a directory snapshot from a file; like
+// DecodeDirectory, it returns the valid users with an error naming the
+// others.
 func LoadDirectoryWith(path string, o DirectoryOptions) (*model.Directory, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -53,10 +80,7 @@ func LoadDirectoryWith(path string, o DirectoryOptions) (*model.Directory, error
 		o.sizeHint = st.Size()
 	}
 	d, err := DecodeDirectoryWith(f, o)
-	if err != nil {
-		return nil, model.PrefixErrors(path, err)
-	}
-	return d, nil
+	return d, model.PrefixErrors(path, err)
 }
 
 // DecodeDirectoryWith reads a directory snapshot in one pass over the
@@ -69,7 +93,12 @@ func DecodeDirectoryWith(r io.Reader, o DirectoryOptions) (*model.Directory, err
 		// reads from readers such as network bodies.
 		r = bufio.NewReaderSize(r, 64<<10)
 	}
-	dd := directoryDecoder{l: newLexer(r), opts: o}
+	limit := o.MaxBytes
+	if limit <= 0 {
+		limit = DefaultMaxSnapshotBytes
+	}
+	r = bounded.NewReader(r, limit)
+	dd := directoryDecoder{l: newLexer(r), opts: o, ids: make(map[string]int)}
 	dd.strs.m = make(map[string]string)
 	dd.methods.vocab = new([fUnknown]recent)
 	d, err := dd.directory()
@@ -79,10 +108,14 @@ func DecodeDirectoryWith(r io.Reader, o DirectoryOptions) (*model.Directory, err
 	if err != nil {
 		return nil, fmt.Errorf("decode directory: %w: %v", model.ErrInvalidInput, err)
 	}
-	if err := d.Validate(); err != nil {
-		return nil, model.PrefixErrors("decode directory", err)
+	// The users' ids were checked as they were read; the tenant is checked
+	// alone.
+	tenant := model.Directory{Tenant: d.Tenant}
+	if err := tenant.Validate(); err != nil {
+		return nil, model.PrefixErrors("decode directory", errors.Join(append([]error{err}, dd.invalid...)...))
 	}
-	return d, nil
+	d.Tenant = tenant.Tenant
+	return d, model.PrefixErrors("decode directory", errors.Join(dd.invalid...))
 }
 
 // directoryDecoder reads a snapshot from a lexer.
@@ -94,6 +127,14 @@ type directoryDecoder struct {
 	keyBuf   []byte   // the key being read
 	lang     recent   // preferred languages
 	userType recent
+	// ids maps each user id read to the user's position, to find repeats.
+	ids map[string]int
+	// invalidAt is the position of the last user in invalid.
+	invalidAt int
+	// invalid holds an error for each user left out.
+	invalid []error
+	// methodErrs holds the errors of the current user's methods.
+	methodErrs []error
 	// slab holds the methods of many users: each user's Methods is a
 	// slice of it, capped, so that a million users' methods are a few
 	// hundred allocations rather than a million.
@@ -114,11 +155,16 @@ func (dd *directoryDecoder) document() (*model.Directory, error) {
 	l := dd.l
 	d := &model.Directory{}
 	if null, err := l.isNull(); err != nil || null {
-		return d, err
+		if null {
+			err = errors.New("the snapshot is null, not an object")
+		}
+		return nil, err
 	}
 	if err := l.expect('{'); err != nil {
 		return nil, err
 	}
+	var seen fieldSet
+	var unknown keySet
 	ok, err := l.first('}')
 	for ; ok && err == nil; ok, err = l.more('}') {
 		key, err := dd.key()
@@ -127,18 +173,30 @@ func (dd *directoryDecoder) document() (*model.Directory, error) {
 		}
 		switch {
 		case string(key) == "tenant" || foldEqual(key, "tenant"):
+			if err := seen.add(0, key); err != nil {
+				return nil, err
+			}
 			raw, err := l.capture(1)
 			if err != nil {
 				return nil, err
+			}
+			if err := jsonkeys.Check(raw, true); err != nil {
+				return nil, fmt.Errorf("tenant: %w", err)
 			}
 			if err := json.Unmarshal(raw, &d.Tenant); err != nil {
 				return nil, fmt.Errorf("tenant: %w", err)
 			}
 		case string(key) == "users" || foldEqual(key, "users"):
+			if err := seen.add(1, key); err != nil {
+				return nil, err
+			}
 			if d.Users, err = dd.users(); err != nil {
 				return nil, err
 			}
 		default:
+			if err := unknown.add(key); err != nil {
+				return nil, err
+			}
 			if err := l.skip(1); err != nil {
 				return nil, err
 			}
@@ -169,6 +227,9 @@ func (dd *directoryDecoder) key() ([]byte, error) {
 func (dd *directoryDecoder) users() ([]model.User, error) {
 	l := dd.l
 	if null, err := l.isNull(); err != nil || null {
+		if null {
+			err = errors.New("users is null, not an array")
+		}
 		return nil, err
 	}
 	if err := l.expect('['); err != nil {
@@ -176,13 +237,83 @@ func (dd *directoryDecoder) users() ([]model.User, error) {
 	}
 	users := make([]model.User, 0, min(dd.opts.sizeHint/bytesPerUser+1, 1<<26))
 	ok, err := l.first(']')
-	for ; ok && err == nil; ok, err = l.more(']') {
+	for pos := 0; ok && err == nil; ok, err = l.more(']') {
 		users = append(users, model.User{})
-		if err := dd.user(&users[len(users)-1]); err != nil {
-			return nil, fmt.Errorf("user %d: %w", len(users)-1, err)
+		if err := dd.nextUser(&users[len(users)-1], pos); err != nil {
+			return nil, err
 		}
+		if len(dd.invalid) > 0 && dd.invalidAt == pos {
+			users = users[:len(users)-1]
+		}
+		pos++
 	}
 	return users, err
+}
+
+// nextUser reads the user at position pos of the users array. A user that
+// is well-formed JSON but cannot be read whole is recorded in dd.invalid
+// (with dd.invalidAt = pos) for the caller to leave out; an error is
+// returned only when the snapshot cannot be read on.
+func (dd *directoryDecoder) nextUser(u *model.User, pos int) error {
+	l := dd.l
+	start, err := l.hold()
+	if err != nil {
+		return fmt.Errorf("user %d: %w", pos, err)
+	}
+	defer l.release(start.saved)
+	err = dd.user(u)
+	if err == nil {
+		err = dd.checkID(u, pos)
+	}
+	if err == nil {
+		return nil
+	}
+	if !l.recover(start, 2) {
+		return fmt.Errorf("user %d: %w", pos, err)
+	}
+	who := describe(l.since(start), "id", "userPrincipalName")
+	dd.invalid = append(dd.invalid, fmt.Errorf("user %d%s: %w: %s", pos, who, model.ErrInvalidInput, cause(err)))
+	dd.invalidAt = pos
+	return nil
+}
+
+// checkID checks that the user has an id that no user before it has.
+func (dd *directoryDecoder) checkID(u *model.User, pos int) error {
+	if u.ID == "" {
+		return errors.New("no id")
+	}
+	if j, dup := dd.ids[u.ID]; dup {
+		return fmt.Errorf("id repeats user %d", j)
+	}
+	dd.ids[u.ID] = pos
+	return nil
+}
+
+// describe names a user or method by the properties of its JSON object
+// that identify it: ` (id "u1", userPrincipalName "a@b")`, or nothing when
+// it has none. Values are shown as JSON, shortened.
+func describe(object []byte, names ...string) string {
+	var props map[string]json.RawMessage
+	if json.Unmarshal(object, &props) != nil {
+		return ""
+	}
+	var parts []string
+	for _, name := range names {
+		for k, v := range props {
+			if !strings.EqualFold(k, name) || string(v) == "null" {
+				continue
+			}
+			if len(v) > 80 {
+				v = append(v[:77:77], "..."...)
+			}
+			parts = append(parts, name+" "+string(v))
+			break
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 // The user properties read here; any other goes through encoding/json into
@@ -255,6 +386,7 @@ func (dd *directoryDecoder) user(u *model.User) error {
 		return err
 	}
 	var rest []byte // the other properties, as a JSON object
+	var seen fieldSet
 	ok, err := l.first('}')
 	for ; ok && err == nil; ok, err = l.more('}') {
 		key, err := dd.key()
@@ -262,6 +394,11 @@ func (dd *directoryDecoder) user(u *model.User) error {
 			return err
 		}
 		f := userField(key)
+		if f != uOther {
+			if err := seen.add(f, key); err != nil {
+				return err
+			}
+		}
 		switch f {
 		case uID, uUPN, uDisplayName, uMail, uPreferredLanguage, uUserType:
 			err = dd.userString(u, f)
@@ -309,9 +446,18 @@ func (dd *directoryDecoder) user(u *model.User) error {
 		return err
 	}
 	if rest != nil {
-		if err := json.Unmarshal(append(rest, '}'), u); err != nil {
+		rest = append(rest, '}')
+		if err := jsonkeys.Check(rest, true); err != nil {
 			return err
 		}
+		if err := json.Unmarshal(rest, u); err != nil {
+			return err
+		}
+	}
+	if len(dd.methodErrs) > 0 {
+		err := errors.Join(dd.methodErrs...)
+		dd.methodErrs = dd.methodErrs[:0]
+		return err
 	}
 	return nil
 }
@@ -405,8 +551,8 @@ func (dd *directoryDecoder) userMethods(u *model.User) error {
 		}
 		dd.slab = dd.slab[:len(dd.slab)+1]
 		m := &dd.slab[len(dd.slab)-1]
-		if err := dd.methods.decode(l, m, "", dd.opts.KeepRaw); err != nil {
-			return methodError(m.ID, err)
+		if err := dd.method(m, len(dd.slab)-1-start); err != nil {
+			return err
 		}
 	}
 	if err != nil {
@@ -415,4 +561,79 @@ func (dd *directoryDecoder) userMethods(u *model.User) error {
 	end := len(dd.slab)
 	u.Methods = dd.slab[start:end:end]
 	return nil
+}
+
+// method reads the method at position pos of a user's methods into m. A
+// method that is well-formed JSON but cannot be read is recorded in
+// dd.methodErrs, naming it, and the user's other methods are read on; an
+// error is returned only when the snapshot cannot be read on.
+func (dd *directoryDecoder) method(m *model.Method, pos int) error {
+	l := dd.l
+	start, err := l.hold()
+	if err != nil {
+		return err
+	}
+	defer l.release(start.saved)
+	err = dd.methods.decode(l, m, "", dd.opts.KeepRaw)
+	if err == nil {
+		return nil
+	}
+	if !l.recover(start, 3) {
+		return methodError(m.ID, err)
+	}
+	which := describe(l.since(start), "@odata.type", "id")
+	dd.methodErrs = append(dd.methodErrs, fmt.Errorf("method %d%s: %s", pos, which, cause(err)))
+	return nil
+}
+
+// fieldSet holds the known properties read from one object, to find one
+// given twice.
+type fieldSet uint64
+
+func (s *fieldSet) add(f int, key []byte) error {
+	if *s&(1<<f) != 0 {
+		return fmt.Errorf("duplicate key %q", key)
+	}
+	*s |= 1 << f
+	return nil
+}
+
+// keySet holds the other keys of one object, to find one given twice:
+// keys are compared without regard to case, as they are matched.
+type keySet struct {
+	buf  []byte
+	ends []int
+}
+
+func (k *keySet) reset() {
+	k.buf, k.ends = k.buf[:0], k.ends[:0]
+}
+
+func (k *keySet) add(key []byte) error {
+	from := 0
+	for _, end := range k.ends {
+		if bytes.EqualFold(k.buf[from:end], key) {
+			return fmt.Errorf("duplicate key %q", key)
+		}
+		from = end
+	}
+	k.buf = append(k.buf, key...)
+	k.ends = append(k.ends, len(k.buf))
+	return nil
+}
+
+// cause is the message of an error about a user or a method that was
+// well-formed JSON, for a message that names it already: without the
+// prefixes that would name it again ("decode method m: invalid input:"),
+// and without "invalid JSON", since the lexer's type errors ("'7' where a
+// string was expected") were then about a value of the wrong type.
+func cause(err error) string {
+	msg := err.Error()
+	if rest, ok := strings.CutPrefix(msg, "decode method"); ok {
+		if _, after, ok := strings.Cut(rest, ": "); ok {
+			msg = after
+		}
+	}
+	msg = strings.TrimPrefix(msg, model.ErrInvalidInput.Error()+": ")
+	return strings.TrimPrefix(msg, errSyntax.Error()+": ")
 }

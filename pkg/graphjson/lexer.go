@@ -490,6 +490,19 @@ func (l *lexer) since(m mark) []byte {
 	return l.buf[int(m.at-l.off):l.pos]
 }
 
+// recover is called after an error inside the value that starts at m,
+// which must still be held: it goes back to the value's start and skips it
+// whole. It reports whether that worked, that is whether the value is
+// well-formed JSON: then the error was about what the value holds, and
+// reading can go on after it.
+func (l *lexer) recover(m mark, depth int) bool {
+	if l.err != nil {
+		return false
+	}
+	l.pos = int(m.at - l.off)
+	return l.skip(depth) == nil
+}
+
 // isNull consumes a null and reports true, or consumes nothing.
 func (l *lexer) isNull() (bool, error) {
 	c, err := l.peek()

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/credres/credres/internal/graphtime"
+	"github.com/credres/credres/internal/jsonkeys"
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -91,7 +92,8 @@ func methodError(id string, err error) error {
 // methods (types, phone models, fixed ids), so a million methods do not
 // hold a million copies of "#microsoft.graph.passwordAuthenticationMethod".
 type methodDecoder struct {
-	vocab *[fUnknown]recent // per property; nil for a single method
+	vocab   *[fUnknown]recent // per property; nil for a single method
+	unknown keySet            // the keys not read, to find repeats
 }
 
 // decode reads one method object into m; with raw, the method keeps its
@@ -129,6 +131,8 @@ func (d *methodDecoder) fields(l *lexer, g *graphMethod) error {
 	if err := l.expect('{'); err != nil {
 		return err
 	}
+	var seen fieldSet
+	d.unknown.reset()
 	ok, err := l.first('}')
 	for ; ok && err == nil; ok, err = l.more('}') {
 		key, plain, err := l.rawString()
@@ -136,6 +140,20 @@ func (d *methodDecoder) fields(l *lexer, g *graphMethod) error {
 			return err
 		}
 		f := methodField(key, plain)
+		// The key is checked before the lexer reads on, which may refill
+		// the buffer under it.
+		if f == fUnknown {
+			if plain {
+				err = d.unknown.add(key)
+			} else if s, derr := decodeString(key, false); derr == nil {
+				err = d.unknown.add([]byte(s))
+			}
+		} else {
+			err = seen.add(f, key)
+		}
+		if err != nil {
+			return err
+		}
 		if err := l.expect(':'); err != nil {
 			return err
 		}
@@ -296,6 +314,9 @@ func (d *methodDecoder) field(l *lexer, g *graphMethod, f int) error {
 		if err != nil {
 			return err
 		}
+		if err := jsonkeys.Check(raw, true); err != nil {
+			return fmt.Errorf("device: %w", err)
+		}
 		var dev *model.HardwareDevice
 		if err := json.Unmarshal(raw, &dev); err != nil {
 			return err
@@ -425,6 +446,11 @@ func optInt(l *lexer, dst *opt[int]) error {
 }
 
 func optBool(l *lexer, dst *opt[bool]) error {
+	if c, err := l.peek(); err != nil {
+		return err
+	} else if c != 't' && c != 'f' && c != 'n' {
+		return l.syntax(fmt.Sprintf("%q where a boolean was expected", c))
+	}
 	c, err := l.literal()
 	switch {
 	case err != nil:

@@ -12,13 +12,23 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"github.com/credres/credres/internal/jsonkeys"
 	"github.com/credres/credres/pkg/model"
 )
 
 // The streaming decoder must read every snapshot exactly as encoding/json
 // reads it. referenceDirectory is the decoder it replaced: encoding/json
 // for the document and for each method, kept here as the specification.
+//
+// Beyond encoding/json, a snapshot that is null, or whose users are null, is
+// invalid, and so is a key given twice (compared without regard to case,
+// as encoding/json matches keys) in the objects credres reads: the
+// document, the tenant and all inside it, a user and all inside its
+// properties, a method and all inside its device (referenceDuplicates).
 func referenceDirectory(data []byte) (*model.Directory, error) {
+	if err := referenceDuplicates(data); err != nil {
+		return nil, fmt.Errorf("%w: %v", model.ErrInvalidInput, err)
+	}
 	var raw struct {
 		Tenant model.Tenant `json:"tenant"`
 		Users  []struct {
@@ -28,6 +38,17 @@ func referenceDirectory(data []byte) (*model.Directory, error) {
 	}
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("%w: %v", model.ErrInvalidInput, err)
+	}
+	if raw.Users == nil && !bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
+		var users struct {
+			Users json.RawMessage `json:"users"`
+		}
+		if json.Unmarshal(data, &users) == nil && string(users.Users) == "null" {
+			return nil, fmt.Errorf("%w: users is null", model.ErrInvalidInput)
+		}
+	}
+	if bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
+		return nil, fmt.Errorf("%w: the snapshot is null", model.ErrInvalidInput)
 	}
 	d := model.Directory{Tenant: raw.Tenant, Users: make([]model.User, len(raw.Users))}
 	for i, u := range raw.Users {
@@ -48,6 +69,79 @@ func referenceDirectory(data []byte) (*model.Directory, error) {
 		return nil, err
 	}
 	return &d, nil
+}
+
+// referenceDuplicates finds a key given twice where the decoder must: it
+// takes the snapshot apart with encoding/json and checks each part.
+func referenceDuplicates(data []byte) error {
+	if !json.Valid(data) {
+		return nil // encoding/json reports it
+	}
+	if err := jsonkeys.Check(data, false); err != nil {
+		return err
+	}
+	var doc map[string]json.RawMessage
+	if json.Unmarshal(data, &doc) != nil {
+		return nil
+	}
+	for k, v := range doc {
+		switch strings.ToLower(k) {
+		case "tenant":
+			if err := jsonkeys.Check(v, true); err != nil {
+				return err
+			}
+		case "users":
+			var users []json.RawMessage
+			if json.Unmarshal(v, &users) != nil {
+				return nil
+			}
+			for _, u := range users {
+				if err := referenceUserDuplicates(u); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func referenceUserDuplicates(u json.RawMessage) error {
+	if err := jsonkeys.Check(u, false); err != nil {
+		return err
+	}
+	var props map[string]json.RawMessage
+	if json.Unmarshal(u, &props) != nil {
+		return nil
+	}
+	for k, v := range props {
+		if !strings.EqualFold(k, "methods") {
+			if err := jsonkeys.Check(v, true); err != nil {
+				return err
+			}
+			continue
+		}
+		var methods []json.RawMessage
+		if json.Unmarshal(v, &methods) != nil {
+			return nil
+		}
+		for _, m := range methods {
+			if err := jsonkeys.Check(m, false); err != nil {
+				return err
+			}
+			var mprops map[string]json.RawMessage
+			if json.Unmarshal(m, &mprops) != nil {
+				continue
+			}
+			for k, v := range mprops {
+				if strings.EqualFold(k, "device") {
+					if err := jsonkeys.Check(v, true); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func referenceMethod(data []byte) (model.Method, error) {
@@ -139,8 +233,6 @@ var agreementCases = []struct {
 	{"inferred-types", `{"users":[{"id":"u","methods":[{"id":"1","secretKey":null},{"id":"2","temporaryAccessPass":"x","lifetimeInMinutes":60,"isUsableOnce":true,"startDateTime":"2024-01-01T00:00:00.1234567Z"},{"id":"3","device":{"serialNumber":"S","Status":"activated","extra":[1,{"a":null}]}},{"id":"4","aaGuid":"DE1E552D-DB1D-4423-A619-566B625CDC84"},{"id":"5","keyStrength":"normal"},{"id":"6","platform":"macOS"},{"id":"7","authenticationPhoneType":"office"},{"id":"8","emailAddress":"a@b"},{"odata.type":"#microsoft.graph.fido2AuthenticationMethod","id":"9","model":"YubiKey","attestationLevel":"attested"}]}]}`, true},
 	{"unknown-fields-of-every-shape", `{"odata.context":"x","tenant":{"id":"t","extra":{"a":[1,2.5e-3,-0,true,false,null,"s"]}},"users":[{"id":"u","extra":[[[]]],"usage":[{"kind":"fido2","lastUsed":"2025-01-01T00:00:00Z"}],"methods":[{"id":"p","@odata.type":"#microsoft.graph.passwordAuthenticationMethod","n":-12.5E+3,"o":{"p":{}}}]}],"trailer":{}}`, true},
 	{"users-before-tenant", ` { "users" : [ { "methods" : [ ] , "id" : "u" } ] , "tenant" : { "passwordAuth" : "pta" , "phsFallback" : true } } `, true},
-	{"repeated-user-key", `{"users":[{"id":"u","id":"v","methods":[{"id":"a","id":"b"}]}]}`, true},
-	{"top-level-null", `null`, true},
 	{"no-users", `{"tenant":{"id":"t"}}`, true},
 
 	{"trailing-garbage", `{"users":[]} x`, false},
@@ -164,6 +256,24 @@ var agreementCases = []struct {
 	{"bad-password-auth", `{"tenant":{"passwordAuth":"ldap"},"users":[]}`, false},
 	{"missing-comma", `{"users":[{"id":"u"} {"id":"v"}]}`, false},
 	{"empty", ``, false},
+
+	// Null where the snapshot or its users must be, and keys given twice.
+	{"top-level-null", `null`, false},
+	{"users-null", `{"tenant":{"id":"t"},"users":null}`, false},
+	{"repeated-user-key", `{"users":[{"id":"u","id":"v","methods":[{"id":"a"}]}]}`, false},
+	{"repeated-user-key-in-another-case", `{"users":[{"id":"u","ID":"v"}]}`, false},
+	{"repeated-method-key", `{"users":[{"id":"u","methods":[{"id":"a","id":"b"}]}]}`, false},
+	{"repeated-unknown-method-key", `{"users":[{"id":"u","methods":[{"id":"a","x":1,"X":2}]}]}`, false},
+	{"repeated-key-in-device", `{"users":[{"id":"u","methods":[{"id":"a","device":{"serialNumber":"1","serialNumber":"2"}}]}]}`, false},
+	{"repeated-unknown-user-key", `{"users":[{"id":"u","usage":[],"usage":[]}]}`, false},
+	{"repeated-key-inside-a-user-property", `{"users":[{"id":"u","usage":[{"kind":"fido2","kind":"sms"}]}]}`, false},
+	{"repeated-users", `{"users":[],"users":[{"id":"u"}]}`, false},
+	{"repeated-tenant-key", `{"tenant":{"id":"a","id":"b"},"users":[]}`, false},
+	{"repeated-key-deep-in-tenant", `{"tenant":{"id":"a","x":{"y":1,"y":2}},"users":[]}`, false},
+	{"repeated-unknown-document-key", `{"users":[],"odata.context":"a","odata.context":"b"}`, false},
+	{"repeated-key-in-unread-value", `{"users":[{"id":"u","methods":[{"id":"a","extra":{"b":1,"b":2}}]}],"x":{"c":1,"c":2}}`, true},
+	{"repeated-key-in-distinct-objects", `{"users":[{"id":"u","methods":[{"id":"a"},{"id":"b"}]},{"id":"v"}]}`, true},
+	{"bad-method-among-good-users", `{"users":[{"id":"u"},{"id":"v","methods":[{"id":"m","createdDateTime":"yesterday"}]},{"id":"w"}]}`, false},
 }
 
 func TestStreamingAgreesWithEncodingJSON(t *testing.T) {
