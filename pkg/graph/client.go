@@ -106,7 +106,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	pacer := cfg.Pacer
 	if pacer == nil {
-		pacer = sharedPacer(cfg.TenantID, cfg.BaseURL, clock, cfg.Limits)
+		pacer = NewPacer(clock, cfg.Limits)
 	}
 	zerolog.Ctx(ctx).Debug().Str("auth", string(method)).Str("graph", cfg.BaseURL).Msg("graph: client configured")
 	return &Client{

@@ -47,7 +47,9 @@ type Config struct {
 	Limits map[Class]Limit
 	// Clock is the time source of pacing and back-off; the wall clock when nil.
 	Clock Clock
-	// Pacer, when set, is used instead of the process-wide pacer of the tenant.
+	// Pacer, when set, paces the client; clients of one tenant in one
+	// process share its budget only through one Pacer. When nil, the
+	// client has a pacer of its own, with Clock and Limits.
 	Pacer *Pacer
 	// MaxAttempts bounds the tries of one request (429, 503, 504, network
 	// errors); 8 when zero. The caller's context deadline bounds them too.

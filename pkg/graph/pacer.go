@@ -277,23 +277,3 @@ func (s *classState) prune(now time.Time, per time.Duration) {
 	}
 	s.ends = s.ends[i:]
 }
-
-// pacers holds the process-wide pacers, one per tenant and Graph service.
-var pacers = struct {
-	sync.Mutex
-	m map[string]*Pacer
-}{m: map[string]*Pacer{}}
-
-// sharedPacer returns the process-wide pacer for a tenant at a Graph service
-// root, creating it with the given clock and limits on first use.
-func sharedPacer(tenant, baseURL string, clock Clock, limits map[Class]Limit) *Pacer {
-	key := tenant + "|" + baseURL
-	pacers.Lock()
-	defer pacers.Unlock()
-	if p, ok := pacers.m[key]; ok {
-		return p
-	}
-	p := NewPacer(clock, limits)
-	pacers.m[key] = p
-	return p
-}

@@ -158,14 +158,3 @@ func TestPacerWaitEndsWithTheContext(t *testing.T) {
 		g.Done()
 	}
 }
-
-func TestSharedPacerIsOnePerTenantAndService(t *testing.T) {
-	t.Parallel()
-	a := sharedPacer("t1", "https://graph.microsoft.com/v1.0", nil, nil)
-	if sharedPacer("t1", "https://graph.microsoft.com/v1.0", nil, nil) != a {
-		t.Error("two pacers for one tenant")
-	}
-	if sharedPacer("t2", "https://graph.microsoft.com/v1.0", nil, nil) == a {
-		t.Error("tenants share a pacer")
-	}
-}
