@@ -14,7 +14,10 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/credres/credres/pkg/entralog"
 	"github.com/credres/credres/pkg/model"
+	"github.com/credres/credres/pkg/report"
+	"github.com/credres/credres/pkg/rules"
 	"github.com/credres/credres/pkg/store"
 	"github.com/credres/credres/pkg/wiring"
 )
@@ -24,16 +27,20 @@ func init() {
 }
 
 func runExport(e env, args []string) int {
-	fs := flags(e, "export", "--graph --out FILE [--user ID|UPN]... [--state DIR | --state-table NAME]",
+	fs := flags(e, "export", "--graph --out FILE [--user ID|UPN]... [--state DIR | --state-table NAME] [--signins-since D]",
 		"Reads the live tenant from Microsoft Graph (every user, through the registration\nreport, or only the --user ones) and writes a directory snapshot (docs/SNAPSHOT.md),\nso that assess, explain, whatif and report run offline. Reads are paced to Graph's\nbudget; progress goes to standard error.\n\n"+
 			"With --state-table (the deployment's DynamoDB state table: the stack's StateTableName\n"+
 			"output; AWS credentials and region as for the aws CLI) or --state (the folder of\n"+
 			"'credres demo --state'), each user's method usage, what the sign-in logs said about\n"+
 			"when each method last worked and failed, is read from the state store into the\n"+
-			"snapshot's usage, so that explain and report judge paths by it (docs/USAGE.md).")
+			"snapshot's usage, so that explain and report judge paths by it (docs/USAGE.md).\n\n"+
+			"With --signins-since (30d, at most what the tenant keeps), the interactive sign-ins of\n"+
+			"that period are also read from Graph's sign-in log, within the reports budget, and\n"+
+			"folded into the usage: for a one-off export without a deployment.")
 	out := fs.String("out", "", "snapshot `file` to write")
 	stateDir := fs.String("state", "", "read method usage from the local pipeline's state `folder`")
 	stateTable := fs.String("state-table", "", "read method usage from this DynamoDB state `table`")
+	signInsSince := fs.String("signins-since", "", "also read the sign-ins of this `period` (30d) from Graph into the usage")
 	var g graphFlags
 	g.register(fs, true)
 	if code := parse(e, fs, args); code >= 0 {
@@ -50,6 +57,14 @@ func runExport(e env, args []string) int {
 	}
 	if *stateDir != "" && *stateTable != "" {
 		return usageError(e, fs, "give --state or --state-table, not both")
+	}
+	var period time.Duration
+	if *signInsSince != "" {
+		d, err := rules.ParseDuration(*signInsSince)
+		if err != nil || d <= 0 {
+			return usageError(e, fs, "--signins-since %q is not a positive duration (30d, 36h)", *signInsSince)
+		}
+		period = d
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -81,11 +96,64 @@ func runExport(e env, args []string) int {
 		}
 		fmt.Fprintf(e.stderr, "credres: the state store holds method usage for %d of the %d users\n", n, len(dir.Users))
 	}
+	if period > 0 {
+		if err := readGraphSignIns(ctx, e, &g, dir, time.Now().Add(-period)); err != nil {
+			return inputError(e, err)
+		}
+	}
 	if err := writeSnapshot(*out, dir); err != nil {
 		return inputError(e, err)
 	}
 	fmt.Fprintf(e.stderr, "credres: wrote %d users to %s\n", len(dir.Users), *out)
 	return exitOK
+}
+
+// readGraphSignIns reads the sign-ins since the time given from Graph's
+// sign-in log (of the --user users only, when given) and folds them into
+// the directory's usage, a page at a time.
+func readGraphSignIns(ctx context.Context, e env, g *graphFlags, dir *model.Directory, since time.Time) error {
+	client, err := g.client(ctx)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	if len(g.users) > 0 {
+		for i := range dir.Users {
+			ids = append(ids, dir.Users[i].ID)
+		}
+	}
+	folder := report.NewSignInFolder(dir)
+	start, last, printed := time.Now(), time.Time{}, false
+	pages, read, kept := 0, 0, 0
+	err = client.SignIns(ctx, since, ids, func(body []byte) error {
+		pages++
+		b, err := entralog.Parse(body)
+		if err != nil {
+			return fmt.Errorf("export: sign-ins, page %d: %w", pages, err)
+		}
+		read += len(b.SignIns)
+		kept += folder.Add(b.SignIns)
+		if now := time.Now(); now.Sub(last) >= time.Second {
+			last, printed = now, true
+			fmt.Fprintf(e.stderr, "\rcredres: read %d sign-ins (%d pages, %s)", read, pages, now.Sub(start).Round(time.Second))
+		}
+		return nil
+	})
+	if printed {
+		fmt.Fprintln(e.stderr) // end the progress line
+	}
+	if err != nil {
+		return err
+	}
+	n := 0
+	for i := range dir.Users {
+		if len(dir.Users[i].Usage) > 0 {
+			n++
+		}
+	}
+	fmt.Fprintf(e.stderr, "credres: %d sign-ins since %s, %d of users in the snapshot; %d users have method usage\n",
+		read, since.UTC().Format(time.RFC3339), kept, n)
+	return nil
 }
 
 // usageSource is the state store's reader of method usage.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/credres/credres/internal/awstest"
+	"github.com/credres/credres/pkg/graph/graphtest"
 	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/store"
@@ -181,5 +183,77 @@ func TestExportStateUsageErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "typo")); err == nil {
 		t.Error("the mistyped state folder was created")
+	}
+}
+
+// The sample Graph sign-in page, served as the tenant's sign-in log.
+func sampleSignInLog(t *testing.T) graphtest.Option {
+	t.Helper()
+	data, err := os.ReadFile("../../events/signin/graph-signins-list.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page struct {
+		Value []json.RawMessage `json:"value"`
+	}
+	if err := json.Unmarshal(data, &page); err != nil {
+		t.Fatal(err)
+	}
+	return graphtest.WithSignIns(page.Value)
+}
+
+// --signins-since reads Graph's sign-in log (in pages of two here) into
+// the snapshot's usage: the exported snapshot explains users as the sample
+// tenant does with the same sign-ins read beside it.
+func TestExportReadsTheSignInLog(t *testing.T) {
+	srv := liveTenant(t, sampleSignInLog(t))
+	out := filepath.Join(t.TempDir(), "tenant.json")
+	code, _, errOut := credres(t, "", "export", "--graph", "--out", out, "--signins-since", "2000d")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "3 sign-ins since") {
+		t.Errorf("stderr does not count the sign-ins read:\n%s", errOut)
+	}
+	for _, user := range []string{"allan.deyoung@contoso.example", "lidia.holloway@contoso.example", "adele.vance@contoso.example"} {
+		_, got, _ := credres(t, "", "explain", "--directory", out, "--user", user, "--now", "2025-03-20T00:00:00Z")
+		_, want, _ := credres(t, "", "explain", "--directory", sampleTenant, "--signins", "../../events/signin/graph-signins-list.json", "--now", "2025-03-20T00:00:00Z", "--user", user)
+		if got != want {
+			t.Errorf("%s: explain of the exported snapshot differs\ngot:\n%s\nwant:\n%s", user, got, want)
+		}
+	}
+	pages := 0
+	for _, r := range srv.Requests() {
+		for _, it := range r.Items {
+			if strings.Contains(it.URL, "/auditLogs/signIns") {
+				pages++
+				if it.Class != graphtest.ClassAuthReports {
+					t.Errorf("sign-ins read in class %s, want the reports budget", it.Class)
+				}
+			}
+		}
+	}
+	if pages != 2 {
+		t.Errorf("%d sign-in pages read, want 2 (3 records, pages of 2)", pages)
+	}
+
+	// With --user, only that user's sign-ins are asked for.
+	code, _, errOut = credres(t, "", "export", "--graph", "--user", "allan.deyoung@contoso.example", "--out", out, "--signins-since", "2000d")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	d, err := graphjson.LoadDirectory(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Users) != 1 || len(d.Users[0].Usage) != 3 { // password, key, Windows Hello
+		t.Errorf("%d users; the first one's usage: %v", len(d.Users), d.Users[0].Usage)
+	}
+	last := srv.Requests()[len(srv.Requests())-1].Items[0].URL
+	if !strings.Contains(last, "userId") {
+		t.Errorf("the sign-in read does not filter by user: %s", last)
+	}
+	if code, _, errOut := credres(t, "", "export", "--graph", "--out", out, "--signins-since", "a month"); code != exitUsage || !strings.Contains(errOut, "--signins-since") {
+		t.Errorf("bad period: exit %d: %s", code, errOut)
 	}
 }

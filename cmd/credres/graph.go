@@ -32,8 +32,10 @@ func (g *graphFlags) register(fs *flag.FlagSet, withUsers bool) {
 	fs.StringVar(&g.phsFallback, "phs-fallback", "", "with --graph: `true` if password hash sync is on as a fallback for PTA or federation (default $CREDRES_PHS_FALLBACK)")
 }
 
-// directory reads the live tenant, showing progress on stderr.
-func (g *graphFlags) directory(e env) (*model.Directory, error) {
+// client returns a Graph client configured by the flags and the
+// environment. Clients of one tenant share one pacer in the process, so
+// successive reads keep to one budget.
+func (g *graphFlags) client(ctx context.Context) (*graph.Client, error) {
 	getenv := func(k string) string {
 		switch {
 		case k == wiring.EnvGraphURL && g.url != "":
@@ -49,9 +51,14 @@ func (g *graphFlags) directory(e env) (*model.Directory, error) {
 	if err != nil {
 		return nil, err
 	}
+	return graph.New(ctx, cfg)
+}
+
+// directory reads the live tenant, showing progress on stderr.
+func (g *graphFlags) directory(e env) (*model.Directory, error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	client, err := graph.New(ctx, cfg)
+	client, err := g.client(ctx)
 	if err != nil {
 		return nil, err
 	}

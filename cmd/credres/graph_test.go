@@ -15,15 +15,15 @@ import (
 // points the CLI's environment at it. The budget is raised so that the
 // test runs in well under a second of real time; the pacer's behaviour
 // under the real budget is pkg/graph's to test.
-func liveTenant(t *testing.T) *graphtest.Server {
+func liveTenant(t *testing.T, opts ...graphtest.Option) *graphtest.Server {
 	t.Helper()
 	dir, err := graphjson.LoadDirectory(sampleTenant)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := graphtest.NewServer(t, dir, graphtest.WithToken("test-token"),
+	srv := graphtest.NewServer(t, dir, append([]graphtest.Option{graphtest.WithToken("test-token"),
 		graphtest.WithLimit(graphtest.ClassAuthReports, graphtest.Limit{Requests: 10000, Per: 10 * time.Second}),
-		graphtest.WithReportPageSize(10), graphtest.WithListPageSize(2))
+		graphtest.WithReportPageSize(10), graphtest.WithListPageSize(2)}, opts...)...)
 	t.Setenv("CREDRES_GRAPH_URL", srv.URL())
 	t.Setenv("CREDRES_GRAPH_TOKEN", "test-token")
 	t.Setenv("AZURE_TENANT_ID", dir.Tenant.ID)

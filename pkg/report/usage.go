@@ -95,20 +95,39 @@ func WithProofWindow(p *rules.Policy, window time.Duration) *rules.Policy {
 // the latest day it failed. Uses of methods credres has no kind for, and
 // sign-ins of users not in the directory, are left out.
 func MergeSignIns(d *model.Directory, signIns []entralog.SignIn) {
-	if len(signIns) == 0 {
-		return
+	if len(signIns) > 0 {
+		NewSignInFolder(d).Add(signIns)
 	}
-	index := make(map[string]int, len(d.Users))
+}
+
+// SignInFolder folds sign-ins into a directory's usage as MergeSignIns
+// does, batch after batch (a page of Graph's sign-in log at a time).
+type SignInFolder struct {
+	d     *model.Directory
+	index map[string]int
+}
+
+// NewSignInFolder indexes the directory's users.
+func NewSignInFolder(d *model.Directory) *SignInFolder {
+	f := &SignInFolder{d: d, index: make(map[string]int, len(d.Users))}
 	for i := range d.Users {
-		index[d.Users[i].ID] = i
+		f.index[d.Users[i].ID] = i
 	}
+	return f
+}
+
+// Add folds one batch of sign-ins in and returns how many were of users
+// of the directory.
+func (f *SignInFolder) Add(signIns []entralog.SignIn) int {
+	n := 0
 	for s := range signIns {
 		si := &signIns[s]
-		i, ok := index[si.UserID]
+		i, ok := f.index[si.UserID]
 		if !ok {
 			continue
 		}
-		u := &d.Users[i]
+		n++
+		u := &f.d.Users[i]
 		for _, m := range si.Methods {
 			if m.Kind == model.KindUnknown || m.Kind == "" {
 				continue
@@ -127,6 +146,7 @@ func MergeSignIns(d *model.Directory, signIns []entralog.SignIn) {
 			u.Usage[j], _ = u.Usage[j].Advance(v)
 		}
 	}
+	return n
 }
 
 // AddUsage computes the usage section and sets r.Usage. The users' usage

@@ -2,7 +2,8 @@
 // loopback interface for tests of pkg/graph (like net/http/httptest). It
 // serves a model.Directory in the response shapes Microsoft documents:
 // users, /authentication/methods (each method exactly its Method.Raw),
-// /transitiveMemberOf, the userRegistrationDetails report, paging with
+// /transitiveMemberOf, the userRegistrationDetails report, the sign-in log
+// (/auditLogs/signIns, the records given with WithSignIns), paging with
 // @odata.nextLink, $batch with per-item statuses, and sendMail. It enforces
 // Graph's 5 requests per 10 seconds for authentication methods and reports
 // itself, answering 429 with Retry-After as Graph does, injects faults
@@ -108,6 +109,32 @@ func WithLimitedRoleInfo() Option { return func(s *Server) { s.limitedRoles = tr
 // (default: the clock's time when the server starts).
 func WithLastUpdated(t time.Time) Option { return func(s *Server) { s.initialUpdate = t } }
 
+// WithSignIns sets the sign-in log the server answers /auditLogs/signIns
+// with: Graph signIn objects, each with its createdDateTime, served
+// verbatim, newest first.
+func WithSignIns(records []json.RawMessage) Option {
+	return func(s *Server) {
+		s.signIns = nil
+		for _, r := range records {
+			var head struct {
+				CreatedDateTime time.Time `json:"createdDateTime"`
+				UserID          string    `json:"userId"`
+			}
+			if err := json.Unmarshal(r, &head); err != nil {
+				s.t.Fatalf("graphtest: a sign-in without a createdDateTime: %v", err)
+			}
+			s.signIns = append(s.signIns, signIn{head.CreatedDateTime, head.UserID, r})
+		}
+		sort.SliceStable(s.signIns, func(i, j int) bool { return s.signIns[i].at.After(s.signIns[j].at) })
+	}
+}
+
+type signIn struct {
+	at   time.Time
+	user string
+	raw  json.RawMessage
+}
+
 // Server is the fake Graph. Its methods are safe for concurrent use.
 type Server struct {
 	t   testing.TB
@@ -119,6 +146,7 @@ type Server struct {
 	listPage      int
 	limitedRoles  bool
 	initialUpdate time.Time
+	signIns       []signIn
 
 	mu         sync.Mutex
 	policy     model.TenantPolicy
@@ -460,7 +488,7 @@ func (s *Server) batch(now time.Time, body []byte) (response, []Item) {
 // classOf names the throttling class Graph meters a request in.
 func classOf(path string) string {
 	switch {
-	case strings.Contains(path, "/authentication/"), strings.HasPrefix(path, "/reports/"):
+	case strings.Contains(path, "/authentication/"), strings.HasPrefix(path, "/reports/"), strings.HasPrefix(path, "/auditLogs/"):
 		return ClassAuthReports
 	case strings.HasSuffix(path, "/sendMail"):
 		return ClassMail
@@ -564,6 +592,8 @@ func (s *Server) routeLocked(method, path string, query url.Values, body []byte)
 		return s.policyLocked(s.policy.StrengthPolicies != nil, s.policy.StrengthPolicies, true)
 	case method == http.MethodGet && path == "/identity/conditionalAccess/policies":
 		return s.policyLocked(s.policy.CAPolicies != nil, s.policy.CAPolicies, true)
+	case method == http.MethodGet && path == "/auditLogs/signIns":
+		return s.signInPage(query)
 	case len(segs) >= 3 && segs[0] == "reports" && segs[1] == "authenticationMethods" && segs[2] == "userRegistrationDetails" && method == http.MethodGet:
 		if len(segs) == 4 {
 			u, ok := s.findLocked(segs[3])
@@ -826,6 +856,69 @@ func (s *Server) report(query url.Values) response {
 	}
 	b, _ := json.Marshal(out)
 	return jsonResponse(http.StatusOK, b)
+}
+
+// signInPage serves a page of the sign-in log: the records created at or
+// after the time of $filter=createdDateTime ge <RFC 3339 time>, optionally
+// preceded by "userId eq '<id>' and " (all without a filter), newest
+// first, $top at a time (at most 1 000, the list page size without $top),
+// with a nextLink that keeps the filter.
+func (s *Server) signInPage(query url.Values) response {
+	var since time.Time
+	var user string
+	if f := strings.TrimSpace(query.Get("$filter")); f != "" {
+		if rest, ok := strings.CutPrefix(f, "userId eq '"); ok {
+			id, tail, ok := strings.Cut(rest, "' and ")
+			if !ok {
+				return errorResponse(http.StatusBadRequest, "BadRequest", "Invalid filter clause.")
+			}
+			user, f = id, tail
+		}
+		field, value, ok := strings.Cut(f, " ge ")
+		t, err := time.Parse(time.RFC3339, strings.TrimSpace(value))
+		if !ok || field != "createdDateTime" || err != nil {
+			return errorResponse(http.StatusBadRequest, "BadRequest", "Invalid filter clause.")
+		}
+		since = t
+	}
+	size := s.listPage
+	if top := query.Get("$top"); top != "" {
+		n, err := strconv.Atoi(top)
+		if err != nil || n < 1 || n > 1000 {
+			return errorResponse(http.StatusBadRequest, "BadRequest", "Invalid $top.")
+		}
+		size = min(n, s.listPage)
+	}
+	var match []json.RawMessage
+	for _, si := range s.signIns {
+		if !si.at.Before(since) && (user == "" || strings.EqualFold(si.user, user)) {
+			match = append(match, si.raw)
+		}
+	}
+	from, _ := strconv.Atoi(query.Get("$skiptoken"))
+	from = min(max(from, 0), len(match))
+	to := min(from+size, len(match))
+	var out bytes.Buffer
+	out.WriteString(`{"@odata.context":"` + s.URL() + `/$metadata#auditLogs/signIns","value":[`)
+	for i, r := range match[from:to] {
+		if i > 0 {
+			out.WriteByte(',')
+		}
+		out.Write(r)
+	}
+	out.WriteByte(']')
+	if to < len(match) {
+		q := url.Values{}
+		for k, v := range query {
+			q[k] = v
+		}
+		q.Set("$skiptoken", strconv.Itoa(to))
+		next, _ := json.Marshal(s.URL() + "/auditLogs/signIns?" + q.Encode())
+		out.WriteString(`,"@odata.nextLink":`)
+		out.Write(next)
+	}
+	out.WriteByte('}')
+	return jsonResponse(http.StatusOK, out.Bytes())
 }
 
 // parseEqFilter reads "field eq 'value'", where a doubled quote stands for
