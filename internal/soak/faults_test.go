@@ -98,12 +98,12 @@ func (f *faultyStore) LoadUser(ctx context.Context, id string) (model.UserState,
 	return f.st.LoadUser(ctx, id)
 }
 
-func (f *faultyStore) SaveAssessment(ctx context.Context, id string, a model.Assessment, at time.Time) error {
+func (f *faultyStore) SaveAssessment(ctx context.Context, id string, a model.Assessment, at, since time.Time) error {
 	f.inj.kill("between publish and save")
 	if err := f.fail("save assessment"); err != nil {
 		return err
 	}
-	if err := f.st.SaveAssessment(ctx, id, a, at); err != nil {
+	if err := f.st.SaveAssessment(ctx, id, a, at, since); err != nil {
 		return err
 	}
 	return f.lost("save assessment")

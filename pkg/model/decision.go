@@ -52,6 +52,10 @@ type Decision struct {
 	// Reasons say why, as codes with their parameters; explain.Reasons
 	// words them for people.
 	Reasons []Reason `json:"reasons"`
+	// First is true for a first finding: a nudge or ticket about a user
+	// nobody has told about this episode yet (newly below policy, reached
+	// by a campaign, or newly resting on unproven methods).
+	First bool `json:"first,omitempty"`
 	// Reminder is true when a nudge repeats an earlier one on the cooldown
 	// schedule rather than reacting to a change.
 	Reminder bool `json:"reminder,omitempty"`

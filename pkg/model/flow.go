@@ -130,29 +130,69 @@ type UserState struct {
 	Assessment *Assessment `json:"assessment,omitempty"`
 	// ObservedAt is when the methods behind Assessment were read: the
 	// version that conditional writes compare.
-	ObservedAt time.Time    `json:"observedAt,omitzero"`
-	History    NudgeHistory `json:"history"`
-	Ticket     *Ticket      `json:"ticket,omitempty"`
+	ObservedAt time.Time `json:"observedAt,omitzero"`
+	// Since names the episode Assessment belongs to: the version of the
+	// last stored assessment of another standing (below policy; within
+	// policy only through unproven methods; within policy), zero when
+	// every stored assessment had this standing. A first finding is one
+	// per episode, whatever the evaluations that find it (DecisionID).
+	Since   time.Time    `json:"since,omitzero"`
+	History NudgeHistory `json:"history"`
+	Ticket  *Ticket      `json:"ticket,omitempty"`
+}
+
+// standing is what an episode keeps: below policy, within policy only
+// through unproven methods, or within policy.
+func standing(a *Assessment) int {
+	switch {
+	case !a.Compliant:
+		return 0
+	case a.RestsOnUnproven:
+		return 1
+	}
+	return 2
+}
+
+// SinceFor returns the Since to store with cur, the assessment that
+// follows the stored one: the stored Since while the standing stays, the
+// stored version when cur starts a new episode. A retry that stored cur
+// but lost the answer reads it back with the same Since, and so decides
+// the same first finding under the same id.
+func (s UserState) SinceFor(cur *Assessment) time.Time {
+	if s.Assessment == nil || standing(s.Assessment) != standing(cur) {
+		return s.ObservedAt
+	}
+	return s.Since
 }
 
 // DecisionID hashes what identifies a transition: the user, the decision and
-// its flags, the version of the stored assessment it was decided from and
-// the violations it is about. It leaves out everything the delivery stages
-// change (the nudge history, the ticket): a retry of an evaluation whose
-// assessment was not stored decides from the same version, and must publish
-// the same id even when its first decision has been delivered meanwhile.
-// Every stored assessment moves the version, so the next evaluation's
-// decisions have ids of their own.
+// its flags, the version it was decided from and the violations it is
+// about. It leaves out everything the delivery stages change (the nudge
+// history, the ticket): a retry of an evaluation whose assessment was not
+// stored decides from the same version, and must publish the same id even
+// when its first decision has been delivered meanwhile. Every stored
+// assessment moves the version, so the next evaluation's decisions have
+// ids of their own.
 //
-// A reminder is the exception: it is identified by the last nudge it
-// follows (lastNudge), not by the version. Any evaluation between a
-// reminder's decision and its entry in the history (an event and the sweep,
-// a retry after a lost answer, a history write being retried) finds the
-// same reminder due, and must publish the same id.
-func DecisionID(userID string, d Decision, prevObserved, lastNudge time.Time) string {
+// Two kinds of decision hold beyond one stored version, and are named by
+// what they follow instead. A reminder is identified by the last nudge it
+// follows (lastNudge): any evaluation between a reminder's decision and
+// its entry in the history (an event and the sweep, a retry after a lost
+// answer, a history write being retried) finds the same reminder due. A
+// first finding (Decision.First) is identified by its episode (since, the
+// Since the evaluation stores with its assessment): a campaign evaluation
+// whose save landed but whose answer was lost is retried from the
+// assessment it stored, finds the same first finding, nobody having been
+// told yet, and must publish the same id. An episode ends when the
+// standing changes, so a user who drops, recovers and drops again has a
+// new episode and a new first finding.
+func DecisionID(userID string, d Decision, prevObserved, lastNudge, since time.Time) string {
 	version := prevObserved
-	if d.Kind == DecisionNudge && d.Reminder {
+	switch {
+	case d.Kind == DecisionNudge && d.Reminder:
 		version = lastNudge
+	case d.First:
+		version = since
 	}
 	return shortHash(userID, string(d.Kind), fmt.Sprint(d.Reminder, d.Escalated, d.AdminOnly),
 		version.UTC().Format(time.RFC3339Nano), strings.Join(ViolationStrings(d.Violations), ","))

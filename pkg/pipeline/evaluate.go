@@ -40,9 +40,10 @@ type UserReader interface {
 // EvaluationStore keeps each user's last assessment.
 type EvaluationStore interface {
 	LoadUser(ctx context.Context, userID string) (model.UserState, error)
-	// SaveAssessment stores a if observedAt is newer than the stored
-	// version; otherwise it returns an error wrapping model.ErrConflict.
-	SaveAssessment(ctx context.Context, userID string, a model.Assessment, observedAt time.Time) error
+	// SaveAssessment stores a, with since (model.UserState.Since), if
+	// observedAt is newer than the stored version; otherwise it returns an
+	// error wrapping model.ErrConflict.
+	SaveAssessment(ctx context.Context, userID string, a model.Assessment, observedAt, since time.Time) error
 }
 
 // DecisionQueue takes decisions for one delivery stage.
@@ -223,10 +224,11 @@ func (ev *Evaluate) one(ctx context.Context, tenant model.Tenant, userID string,
 		Baseline: baseline, Campaign: campaign,
 	})
 	out.Assessment, out.Decision = a, d
+	since := state.SinceFor(&a)
 
 	if d.Kind != model.DecisionNone {
 		msg := model.DecisionMessage{
-			ID:         model.DecisionID(userID, d, state.ObservedAt, state.History.LastNudge()),
+			ID:         model.DecisionID(userID, d, state.ObservedAt, state.History.LastNudge(), since),
 			Decision:   d,
 			User:       summarise(&u),
 			Assessment: a,
@@ -250,7 +252,7 @@ func (ev *Evaluate) one(ctx context.Context, tenant model.Tenant, userID string,
 			}
 		}
 	}
-	if err := ev.Store.SaveAssessment(ctx, userID, a, observed); err != nil {
+	if err := ev.Store.SaveAssessment(ctx, userID, a, observed, since); err != nil {
 		if errors.Is(err, model.ErrConflict) {
 			log.Info().Msg("a newer assessment is already stored; this one is dropped")
 			return out

@@ -148,7 +148,7 @@ func TestEvaluateNeverOverwritesANewerAssessment(t *testing.T) {
 	c := &clock{time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
 	ev, st := newEvaluate(t, c, &local.SnapshotReader{Dir: tenant(t)}, queue.NewMemory(), queue.NewMemory())
 	future := c.t.Add(time.Hour)
-	if err := st.SaveAssessment(context.Background(), alex, model.Assessment{UserID: alex, Diversity: 9}, future); err != nil {
+	if err := st.SaveAssessment(context.Background(), alex, model.Assessment{UserID: alex, Diversity: 9}, future, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	_, failures := ev.Handle(context.Background(), []pipeline.Message{request(t, "m", alex)})
@@ -243,9 +243,9 @@ func TestSweep(t *testing.T) {
 	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	st, _ := store.OpenFileStore(t.TempDir(), func() time.Time { return now })
 	ctx := context.Background()
-	st.SaveAssessment(ctx, "fresh", model.Assessment{}, now.Add(-time.Hour))
-	st.SaveAssessment(ctx, "changed", model.Assessment{}, now.Add(-2*time.Hour))
-	st.SaveAssessment(ctx, "stale", model.Assessment{}, now.Add(-10*24*time.Hour))
+	st.SaveAssessment(ctx, "fresh", model.Assessment{}, now.Add(-time.Hour), time.Time{})
+	st.SaveAssessment(ctx, "changed", model.Assessment{}, now.Add(-2*time.Hour), time.Time{})
+	st.SaveAssessment(ctx, "stale", model.Assessment{}, now.Add(-10*24*time.Hour), time.Time{})
 	regs := registrations{
 		{UserID: "fresh", LastUpdated: now.Add(-3 * time.Hour)},
 		{UserID: "changed", LastUpdated: now.Add(-time.Hour)},

@@ -103,12 +103,12 @@ type saveFails struct {
 	n int
 }
 
-func (s *saveFails) SaveAssessment(ctx context.Context, userID string, a model.Assessment, at time.Time) error {
+func (s *saveFails) SaveAssessment(ctx context.Context, userID string, a model.Assessment, at, since time.Time) error {
 	if s.n > 0 {
 		s.n--
 		return fmt.Errorf("%w: table unavailable", model.ErrThrottled)
 	}
-	return s.FileStore.SaveAssessment(ctx, userID, a, at)
+	return s.FileStore.SaveAssessment(ctx, userID, a, at, since)
 }
 
 // publishedQueue keeps every decision published, duplicates included.

@@ -73,7 +73,7 @@ func TestDeliveryChecksTheDecisionIsStillTheLatest(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tc.stored != nil {
-				if err := st.SaveAssessment(ctx, adele, *tc.stored, later); err != nil {
+				if err := st.SaveAssessment(ctx, adele, *tc.stored, later, time.Time{}); err != nil {
 					t.Fatal(err)
 				}
 			}

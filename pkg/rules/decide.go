@@ -38,6 +38,11 @@ func (e *Engine) Decide(in DecisionInput) model.Decision {
 	for _, t := range transitions {
 		if t.when(s) {
 			d.Kind, d.Reasons = t.kind, t.reasons(s)
+			// A first finding is a nudge or ticket decided because nobody
+			// was told yet: past the rows of compliant users, s.first; for
+			// them, the nudge to try unproven methods.
+			d.First = (d.Kind == model.DecisionNudge || d.Kind == model.DecisionTicket) &&
+				(t.flag == flagTry || (!s.cur.Compliant && s.first))
 			switch t.flag {
 			case flagAdminOnly:
 				d.AdminOnly = true

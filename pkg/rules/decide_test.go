@@ -43,14 +43,14 @@ func TestDecide(t *testing.T) {
 		baseline bool
 		campaign bool
 		want     model.DecisionKind
-		flag     string           // "reminder", "escalated", "adminOnly"
+		flag     string           // "reminder", "escalated", "adminOnly", "first"
 		reason   model.ReasonCode // one of the reasons
 	}{
 		// previous compliant or unknown → now non-compliant
-		{name: "unknown-to-non-compliant-nudges", prev: nil, cur: oneDevice, want: model.DecisionNudge, reason: model.ReasonNewlyBelow},
-		{name: "compliant-to-non-compliant-nudges", prev: good, cur: oneDevice, want: model.DecisionNudge},
-		{name: "ticket-tier-gets-a-ticket", prev: nil, cur: adminBad, want: model.DecisionTicket, reason: model.ReasonTierTickets},
-		{name: "no-mfa-path-gets-a-ticket", prev: good, cur: noPath, want: model.DecisionTicket, reason: model.ReasonNoMFAPath},
+		{name: "unknown-to-non-compliant-nudges", prev: nil, cur: oneDevice, flag: "first", want: model.DecisionNudge, reason: model.ReasonNewlyBelow},
+		{name: "compliant-to-non-compliant-nudges", prev: good, cur: oneDevice, flag: "first", want: model.DecisionNudge},
+		{name: "ticket-tier-gets-a-ticket", prev: nil, cur: adminBad, flag: "first", want: model.DecisionTicket, reason: model.ReasonTierTickets},
+		{name: "no-mfa-path-gets-a-ticket", prev: good, cur: noPath, flag: "first", want: model.DecisionTicket, reason: model.ReasonNoMFAPath},
 		{name: "snoozed-user-is-not-nudged", prev: good, cur: oneDevice, history: model.NudgeHistory{SnoozedUntil: now.Add(day(1))}, want: model.DecisionNone, reason: model.ReasonNewlyBelowSnoozed},
 		{name: "baseline-sweep-records-only", prev: nil, cur: oneDevice, baseline: true, want: model.DecisionNone, reason: model.ReasonBaseline},
 		{name: "exempt-tier-is-never-nudged", prev: nil, cur: &exempt, want: model.DecisionNone, reason: model.ReasonExempt},
@@ -70,7 +70,7 @@ func TestDecide(t *testing.T) {
 		{name: "same-ticket-tier-with-open-ticket-does-nothing", prev: adminBad, cur: adminBad, history: model.NudgeHistory{TicketOpen: true}, want: model.DecisionNone},
 		{name: "same-ticket-tier-never-reopens-a-ticket-in-flight", prev: adminBad, cur: adminBad, want: model.DecisionNone, reason: model.ReasonTicketRequested},
 		{name: "same-never-nudged-waits-for-the-first-nudge", prev: oneDevice, cur: oneDevice, want: model.DecisionNone, reason: model.ReasonNoNudgeYet},
-		{name: "campaign-nudges-a-baselined-user", prev: oneDevice, cur: oneDevice, campaign: true, want: model.DecisionNudge, reason: model.ReasonNewlyBelow},
+		{name: "campaign-nudges-a-baselined-user", prev: oneDevice, cur: oneDevice, campaign: true, flag: "first", want: model.DecisionNudge, reason: model.ReasonNewlyBelow},
 		// non-compliant → compliant
 		{name: "fixed-resolves", prev: oneDevice, cur: good, history: nudged(3), want: model.DecisionResolve, reason: model.ReasonRemindersStop},
 		{name: "fixed-resolves-the-ticket", prev: adminBad, cur: good, history: model.NudgeHistory{TicketOpen: true}, want: model.DecisionResolve, reason: model.ReasonTicketResolved},
@@ -90,6 +90,9 @@ func TestDecide(t *testing.T) {
 			}
 			if tc.reason != "" && !slices.ContainsFunc(d.Reasons, func(r model.Reason) bool { return r.Code == tc.reason }) {
 				t.Errorf("reasons %v lack %q", d.Reasons, tc.reason)
+			}
+			if d.First != (tc.flag == "first") {
+				t.Errorf("first finding %v, want %v", d.First, tc.flag == "first")
 			}
 			switch tc.flag {
 			case "reminder":

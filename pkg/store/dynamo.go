@@ -51,6 +51,7 @@ const (
 	attrPK         = "pk"
 	attrObservedAt = "observedAt"
 	attrAssessment = "assessment"
+	attrSince      = "since"
 	attrNudges     = "nudges"
 	attrTicket     = "ticket"
 	attrSnoozed    = "snoozedUntil"
@@ -177,6 +178,13 @@ func decodeUser(item map[string]types.AttributeValue) (model.UserState, error) {
 		}
 		st.ObservedAt = t
 	}
+	if av, ok := item[attrSince]; ok {
+		t, err := nanoTime(av)
+		if err != nil {
+			return st, fmt.Errorf("attribute %s: %w", attrSince, err)
+		}
+		st.Since = t
+	}
 	if av, ok := item[attrAssessment]; ok {
 		sv, ok := av.(*types.AttributeValueMemberS)
 		if !ok {
@@ -278,12 +286,13 @@ func decodeTicket(av types.AttributeValue) (*model.Ticket, error) {
 	return &t, nil
 }
 
-// SaveAssessment stores a when observedAt is newer than the stored version;
+// SaveAssessment stores a and since (model.UserState.Since; a zero since
+// removes the attribute) when observedAt is newer than the stored version;
 // otherwise it returns an error wrapping model.ErrConflict. The condition
 // tests observedAt rather than the item's existence because the delivery
 // stages may have created the item (a nudge or a ticket) before any
 // assessment was stored.
-func (s *DynamoDB) SaveAssessment(ctx context.Context, userID string, a model.Assessment, observedAt time.Time) error {
+func (s *DynamoDB) SaveAssessment(ctx context.Context, userID string, a model.Assessment, observedAt, since time.Time) error {
 	const op = "save assessment"
 	if userID == "" {
 		return invalid(op, userID, "empty user id")
@@ -299,13 +308,21 @@ func (s *DynamoDB) SaveAssessment(ctx context.Context, userID string, a model.As
 	if err != nil {
 		return fail(op, userID, err)
 	}
+	values := map[string]types.AttributeValue{":a": &types.AttributeValueMemberS{Value: string(data)}, ":new": version}
+	expr := "SET #a = :a, #obs = :new REMOVE #since"
+	if !since.IsZero() {
+		if values[":since"], err = nanoValue(since); err != nil {
+			return fail(op, userID, err)
+		}
+		expr = "SET #a = :a, #obs = :new, #since = :since"
+	}
 	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(s.stateTable),
 		Key:                                 key(userID),
-		UpdateExpression:                    aws.String("SET #a = :a, #obs = :new"),
+		UpdateExpression:                    aws.String(expr),
 		ConditionExpression:                 aws.String("attribute_not_exists(#obs) OR #obs < :new"),
-		ExpressionAttributeNames:            map[string]string{"#a": attrAssessment, "#obs": attrObservedAt},
-		ExpressionAttributeValues:           map[string]types.AttributeValue{":a": &types.AttributeValueMemberS{Value: string(data)}, ":new": version},
+		ExpressionAttributeNames:            map[string]string{"#a": attrAssessment, "#obs": attrObservedAt, "#since": attrSince},
+		ExpressionAttributeValues:           values,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	var ccf *types.ConditionalCheckFailedException

@@ -71,7 +71,7 @@ func TestDynamoDBNewerAssessmentWinsARace(t *testing.T) {
 		}{{older, t0}, {newer, t0.Add(time.Nanosecond)}} {
 			wg.Go(func() {
 				<-start
-				errs[i] = s.SaveAssessment(ctx, user, w.a, w.at)
+				errs[i] = s.SaveAssessment(ctx, user, w.a, w.at, time.Time{})
 			})
 		}
 		close(start)
@@ -165,7 +165,7 @@ func TestDynamoDBObservedAtReadsInChunks(t *testing.T) {
 		id := "user-" + strconv.Itoa(i)
 		ids = append(ids, id)
 		if i%2 == 0 {
-			if err := s.SaveAssessment(ctx, id, model.Assessment{UserID: id}, t0.Add(time.Duration(i)*time.Second)); err != nil {
+			if err := s.SaveAssessment(ctx, id, model.Assessment{UserID: id}, t0.Add(time.Duration(i)*time.Second), time.Time{}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -248,7 +248,7 @@ func TestDynamoDBErrorsNameTheOperationAndUser(t *testing.T) {
 	client := awstest.DynamoDB(t)
 	s := NewDynamoDB(client, awstest.UniqueName(t)+"-missing", awstest.UniqueName(t)+"-missing", fixed)
 	ctx := context.Background()
-	err := s.SaveAssessment(ctx, "u-42", model.Assessment{}, t0)
+	err := s.SaveAssessment(ctx, "u-42", model.Assessment{}, t0, time.Time{})
 	if err == nil || !strings.HasPrefix(err.Error(), "store: save assessment u-42: ") {
 		t.Fatalf("err %v", err)
 	}
@@ -256,7 +256,7 @@ func TestDynamoDBErrorsNameTheOperationAndUser(t *testing.T) {
 	if !errors.As(err, &notFound) {
 		t.Errorf("err %v does not wrap the SDK's ResourceNotFoundException", err)
 	}
-	if err := s.SaveAssessment(ctx, "u-42", model.Assessment{}, time.Time{}); !errors.Is(err, model.ErrInvalidInput) {
+	if err := s.SaveAssessment(ctx, "u-42", model.Assessment{}, time.Time{}, time.Time{}); !errors.Is(err, model.ErrInvalidInput) {
 		t.Errorf("zero version: %v, want ErrInvalidInput", err)
 	}
 	if _, err := s.LoadUser(ctx, ""); !errors.Is(err, model.ErrInvalidInput) {
@@ -286,10 +286,10 @@ func TestDynamoDBConflictNamesTheStoredVersion(t *testing.T) {
 	t.Parallel()
 	s, _ := openDynamoDB(t, fixed)
 	ctx := context.Background()
-	if err := s.SaveAssessment(ctx, "u1", model.Assessment{UserID: "u1"}, t0.Add(time.Hour)); err != nil {
+	if err := s.SaveAssessment(ctx, "u1", model.Assessment{UserID: "u1"}, t0.Add(time.Hour), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	err := s.SaveAssessment(ctx, "u1", model.Assessment{UserID: "u1"}, t0)
+	err := s.SaveAssessment(ctx, "u1", model.Assessment{UserID: "u1"}, t0, time.Time{})
 	want := "store: save assessment u1: conflict: stored 2026-11-26T10:00:00Z is not older than 2026-11-26T09:00:00Z"
 	if !errors.Is(err, model.ErrConflict) || err.Error() != want {
 		t.Fatalf("err %v\nwant %s", err, want)

@@ -199,14 +199,15 @@ func (s *FileStore) LoadUser(_ context.Context, userID string) (model.UserState,
 	return f.UserState, err
 }
 
-// SaveAssessment stores a when observedAt is newer than the stored version.
-func (s *FileStore) SaveAssessment(_ context.Context, userID string, a model.Assessment, observedAt time.Time) error {
+// SaveAssessment stores a and since when observedAt is newer than the
+// stored version.
+func (s *FileStore) SaveAssessment(_ context.Context, userID string, a model.Assessment, observedAt, since time.Time) error {
 	return s.update(userID, func(st *model.UserState) error {
 		if !st.ObservedAt.IsZero() && !observedAt.After(st.ObservedAt) {
 			return fmt.Errorf("store: save assessment %s: %w: stored %s is not older than %s", userID, model.ErrConflict,
 				st.ObservedAt.Format(time.RFC3339Nano), observedAt.Format(time.RFC3339Nano))
 		}
-		st.Assessment, st.ObservedAt = &a, observedAt
+		st.Assessment, st.ObservedAt, st.Since = &a, observedAt, since
 		return nil
 	})
 }

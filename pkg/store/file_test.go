@@ -37,7 +37,7 @@ func TestFileStoreHoldsABatch(t *testing.T) {
 	s.Hold()
 	for i := range 3 {
 		at := t0.Add(time.Duration(i) * time.Minute)
-		if err := s.SaveAssessment(ctx, "u1", model.Assessment{UserID: "u1", Diversity: i}, at); err != nil {
+		if err := s.SaveAssessment(ctx, "u1", model.Assessment{UserID: "u1", Diversity: i}, at, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.RecordNudge(ctx, "u1", at); err != nil {

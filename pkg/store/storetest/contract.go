@@ -32,6 +32,7 @@ func (c *Clock) Now() time.Time { return c.T }
 func Run(t *testing.T, open func(t *testing.T, clock *Clock) Store) {
 	t.Run("unknown-user-has-zero-state", func(t *testing.T) { unknownUserHasZeroState(t, open) })
 	t.Run("older-read-never-overwrites-newer-assessment", func(t *testing.T) { olderReadNeverOverwritesNewerAssessment(t, open) })
+	t.Run("since-is-stored-with-the-assessment", func(t *testing.T) { sinceIsStoredWithTheAssessment(t, open) })
 	t.Run("history-and-ticket-survive-assessments", func(t *testing.T) { historyAndTicketSurviveAssessments(t, open) })
 	t.Run("usage-moves-forward-once-per-method-and-day", func(t *testing.T) { usageMovesForwardOncePerMethodAndDay(t, open) })
 	t.Run("claims-make-delivery-idempotent", func(t *testing.T) { claimsMakeDeliveryIdempotent(t, open) })
@@ -52,21 +53,21 @@ func olderReadNeverOverwritesNewerAssessment(t *testing.T, open func(t *testing.
 	s := open(t, &Clock{t0})
 	newer := model.Assessment{UserID: "u1", Diversity: 2, Violations: []model.Violation{}}
 	older := model.Assessment{UserID: "u1", Diversity: 1, Violations: []model.Violation{model.ViolationBelowMinDiversity}}
-	if err := s.SaveAssessment(ctx, "u1", newer, t0.Add(time.Minute)); err != nil {
+	if err := s.SaveAssessment(ctx, "u1", newer, t0.Add(time.Minute), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	err := s.SaveAssessment(ctx, "u1", older, t0)
+	err := s.SaveAssessment(ctx, "u1", older, t0, time.Time{})
 	if !errors.Is(err, model.ErrConflict) {
 		t.Fatalf("stale write: err %v, want ErrConflict", err)
 	}
-	if err := s.SaveAssessment(ctx, "u1", older, t0.Add(time.Minute)); !errors.Is(err, model.ErrConflict) {
+	if err := s.SaveAssessment(ctx, "u1", older, t0.Add(time.Minute), time.Time{}); !errors.Is(err, model.ErrConflict) {
 		t.Fatalf("same-version write: err %v, want ErrConflict", err)
 	}
 	st, err := s.LoadUser(ctx, "u1")
 	if err != nil || st.Assessment == nil || st.Assessment.Diversity != 2 || !st.ObservedAt.Equal(t0.Add(time.Minute)) {
 		t.Fatalf("state %+v, err %v", st, err)
 	}
-	if err := s.SaveAssessment(ctx, "u1", older, t0.Add(2*time.Minute)); err != nil {
+	if err := s.SaveAssessment(ctx, "u1", older, t0.Add(2*time.Minute), time.Time{}); err != nil {
 		t.Fatalf("newer write: %v", err)
 	}
 	at, err := s.ObservedAt(ctx, []string{"u1", "u2"})
@@ -76,6 +77,28 @@ func olderReadNeverOverwritesNewerAssessment(t *testing.T, open func(t *testing.
 
 }
 
+func sinceIsStoredWithTheAssessment(t *testing.T, open func(t *testing.T, clock *Clock) Store) {
+	ctx := context.Background()
+	s := open(t, &Clock{t0})
+	must(t, s.SaveAssessment(ctx, "u1", model.Assessment{UserID: "u1"}, t0.Add(time.Minute), t0))
+	st, err := s.LoadUser(ctx, "u1")
+	must(t, err)
+	if !st.Since.Equal(t0) {
+		t.Fatalf("since %v, want %v", st.Since, t0)
+	}
+	// A refused write leaves it; a zero since clears it.
+	if err := s.SaveAssessment(ctx, "u1", model.Assessment{UserID: "u1"}, t0, t0.Add(time.Hour)); !errors.Is(err, model.ErrConflict) {
+		t.Fatalf("stale write: err %v, want ErrConflict", err)
+	}
+	if st, _ := s.LoadUser(ctx, "u1"); !st.Since.Equal(t0) {
+		t.Fatalf("since %v after a refused write, want %v", st.Since, t0)
+	}
+	must(t, s.SaveAssessment(ctx, "u1", model.Assessment{UserID: "u1", Compliant: true}, t0.Add(2*time.Minute), time.Time{}))
+	if st, _ := s.LoadUser(ctx, "u1"); !st.Since.IsZero() {
+		t.Fatalf("since %v, want none", st.Since)
+	}
+}
+
 func historyAndTicketSurviveAssessments(t *testing.T, open func(t *testing.T, clock *Clock) Store) {
 	ctx := context.Background()
 	s := open(t, &Clock{t0})
@@ -83,7 +106,7 @@ func historyAndTicketSurviveAssessments(t *testing.T, open func(t *testing.T, cl
 	must(t, s.RecordNudge(ctx, "u1", t0.Add(24*time.Hour)))
 	must(t, s.SetTicket(ctx, "u1", &model.Ticket{ID: "CR-1", Status: model.TicketOpen, Opened: t0, Updated: t0}))
 	must(t, s.SetSnooze(ctx, "u1", t0.Add(48*time.Hour)))
-	must(t, s.SaveAssessment(ctx, "u1", model.Assessment{UserID: "u1"}, t0))
+	must(t, s.SaveAssessment(ctx, "u1", model.Assessment{UserID: "u1"}, t0, time.Time{}))
 	st, err := s.LoadUser(ctx, "u1")
 	must(t, err)
 	if len(st.History.Nudges) != 2 || !st.History.Nudges[1].Equal(t0.Add(24*time.Hour)) {
@@ -155,7 +178,7 @@ func usageMovesForwardOncePerMethodAndDay(t *testing.T, open func(t *testing.T, 
 		}
 	}
 	// Usage leaves the assessment alone, and the other way round.
-	must(t, s.SaveAssessment(ctx, "u1", model.Assessment{UserID: "u1"}, t0))
+	must(t, s.SaveAssessment(ctx, "u1", model.Assessment{UserID: "u1"}, t0, time.Time{}))
 	st, err := s.LoadUser(ctx, "u1")
 	if err != nil || st.Assessment == nil {
 		t.Fatalf("state %+v, %v", st, err)
