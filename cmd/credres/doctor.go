@@ -438,20 +438,13 @@ func (d *doctor) tables() {
 		{wiring.EnvClaimsTable, []string{"pk"}},
 		{wiring.EnvCheckpointTable, []string{"pk", "sk"}},
 	}
+	envs := make([]string, len(tables))
+	for i, tb := range tables {
+		envs[i] = tb.env
+	}
 	var client *dynamodb.Client
-	for _, tb := range tables {
-		name := d.getenv(tb.env)
-		label := "table " + tb.env
-		if name == "" {
-			d.skip(label, "not set (--outputs gives the stack's)")
-			continue
-		}
+	d.eachSet("table", envs, func(i int, label, name string, cfg aws.Config) {
 		if client == nil {
-			cfg, err := d.awsConfig()
-			if err != nil {
-				d.fail(label, err, "configure AWS credentials and region (aws configure)")
-				return
-			}
 			client = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 				if ep := d.getenv(wiring.EnvAWSEndpoint); ep != "" {
 					o.BaseEndpoint = aws.String(ep)
@@ -465,20 +458,45 @@ func (d *doctor) tables() {
 		switch {
 		case errors.As(err, &notFound):
 			d.fail(label, fmt.Errorf("table %s does not exist", name), "deploy the stack, or give the table name from its outputs")
-			continue
+			return
 		case err != nil:
 			d.fail(label, err, "check the region and the AWS credentials (dynamodb:DescribeTable)")
-			continue
+			return
 		}
 		var keys []string
 		for _, k := range out.Table.KeySchema {
 			keys = append(keys, aws.ToString(k.AttributeName))
 		}
-		if strings.Join(keys, ",") != strings.Join(tb.keys, ",") {
-			d.fail(label, fmt.Errorf("table %s has the key %v, credres needs %v", name, keys, tb.keys), "give the table the stack made (its outputs)")
-			continue
+		if strings.Join(keys, ",") != strings.Join(tables[i].keys, ",") {
+			d.fail(label, fmt.Errorf("table %s has the key %v, credres needs %v", name, keys, tables[i].keys), "give the table the stack made (its outputs)")
+			return
 		}
 		d.ok(label, "%s (%s)", name, out.Table.TableStatus)
+	})
+}
+
+// eachSet runs check on each of the environment variables envs that is set,
+// labelled "<what> <variable>", with the AWS configuration read once; an
+// unset one is skipped, and when the configuration cannot be read the rest
+// are not checked.
+func (d *doctor) eachSet(what string, envs []string, check func(i int, label, value string, cfg aws.Config)) {
+	var cfg *aws.Config
+	for i, env := range envs {
+		value := d.getenv(env)
+		label := what + " " + env
+		if value == "" {
+			d.skip(label, "not set (--outputs gives the stack's)")
+			continue
+		}
+		if cfg == nil {
+			c, err := d.awsConfig()
+			if err != nil {
+				d.fail(label, err, "configure AWS credentials and region (aws configure)")
+				return
+			}
+			cfg = &c
+		}
+		check(i, label, value, *cfg)
 	}
 }
 
@@ -487,19 +505,8 @@ func (d *doctor) tables() {
 func (d *doctor) queues() {
 	queues := []string{wiring.EnvEvaluateQueue, wiring.EnvNudgeQueue, wiring.EnvTicketQueue, wiring.EnvHelpdeskQueue, wiring.EnvNudgeOutbox, wiring.EnvIngestDLQ}
 	var client *sqs.Client
-	for _, env := range queues {
-		u := d.getenv(env)
-		label := "queue " + env
-		if u == "" {
-			d.skip(label, "not set (--outputs gives the stack's)")
-			continue
-		}
+	d.eachSet("queue", queues, func(i int, label, u string, cfg aws.Config) {
 		if client == nil {
-			cfg, err := d.awsConfig()
-			if err != nil {
-				d.fail(label, err, "configure AWS credentials and region (aws configure)")
-				return
-			}
 			client = sqs.NewFromConfig(cfg, func(o *sqs.Options) {
 				if ep := d.getenv(wiring.EnvSQSEndpoint); ep != "" {
 					o.BaseEndpoint = aws.String(ep)
@@ -516,16 +523,16 @@ func (d *doctor) queues() {
 		switch {
 		case errors.As(err, &missing):
 			d.fail(label, fmt.Errorf("queue %s does not exist", u), "deploy the stack, or give the queue URL from its outputs")
-			continue
+			return
 		case err != nil:
 			d.fail(label, err, "check the queue URL, the region and the AWS credentials (sqs:GetQueueAttributes)")
-			continue
+			return
 		}
 		fifo := out.Attributes[string(sqstypes.QueueAttributeNameFifoQueue)] == "true"
-		if want := env != wiring.EnvIngestDLQ; fifo != want {
+		if want := queues[i] != wiring.EnvIngestDLQ; fifo != want {
 			d.fail(label, fmt.Errorf("queue %s: FIFO is %t, want %t", u, fifo, want), "give the queue the stack made (its outputs)")
-			continue
+			return
 		}
 		d.ok(label, "%s messages waiting", out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessages)])
-	}
+	})
 }
