@@ -75,11 +75,13 @@ func parseSAMConfig(text string) (samconfig, error) {
 	return cfg, nil
 }
 
-// stripComment removes a # comment that is not inside a string.
-func stripComment(line string) string {
+// outsideStrings calls visit with each rune of s that is not inside a TOML
+// string ("basic", with backslash escapes, or 'literal'), and its index,
+// until visit returns false.
+func outsideStrings(s string, visit func(i int, r rune) bool) {
 	var quote rune
 	escaped := false
-	for i, r := range line {
+	for i, r := range s {
 		switch {
 		case escaped:
 			escaped = false
@@ -89,37 +91,42 @@ func stripComment(line string) string {
 			quote = 0
 		case quote == 0 && (r == '"' || r == '\''):
 			quote = r
-		case quote == 0 && r == '#':
-			return line[:i]
-		}
-	}
-	return line
-}
-
-func arrayClosed(s string) bool {
-	var quote rune
-	escaped := false
-	depth := 0
-	for _, r := range s {
-		switch {
-		case escaped:
-			escaped = false
-		case quote == '"' && r == '\\':
-			escaped = true
-		case quote != 0 && r == quote:
-			quote = 0
-		case quote == 0 && (r == '"' || r == '\''):
-			quote = r
-		case quote == 0 && r == '[':
-			depth++
-		case quote == 0 && r == ']':
-			depth--
-			if depth == 0 {
-				return true
+		case quote == 0:
+			if !visit(i, r) {
+				return
 			}
 		}
 	}
-	return false
+}
+
+// stripComment removes a # comment that is not inside a string.
+func stripComment(line string) string {
+	end := len(line)
+	outsideStrings(line, func(i int, r rune) bool {
+		if r == '#' {
+			end = i
+			return false
+		}
+		return true
+	})
+	return line[:end]
+}
+
+// arrayClosed reports whether s, which starts an array, holds its closing
+// bracket.
+func arrayClosed(s string) bool {
+	depth, closed := 0, false
+	outsideStrings(s, func(_ int, r rune) bool {
+		switch r {
+		case '[':
+			depth++
+		case ']':
+			depth--
+			closed = depth == 0
+		}
+		return !closed
+	})
+	return closed
 }
 
 // parseArray reads [ "a", 'b', ] into its strings.
