@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/credres/credres/pkg/entralog"
+	"github.com/credres/credres/pkg/graph"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/report"
 	"github.com/credres/credres/pkg/rules"
@@ -85,7 +86,13 @@ func runExport(e env, args []string) int {
 		}
 		src = st
 	}
-	dir, err := g.directory(e)
+	// One client reads the users and the sign-in log, so that both keep to
+	// one reports budget.
+	client, err := g.client(ctx)
+	if err != nil {
+		return inputError(e, err)
+	}
+	dir, err := g.read(ctx, e, client)
 	if err != nil {
 		return inputError(e, err)
 	}
@@ -97,7 +104,7 @@ func runExport(e env, args []string) int {
 		fmt.Fprintf(e.stderr, "credres: the state store holds method usage for %d of the %d users\n", n, len(dir.Users))
 	}
 	if period > 0 {
-		if err := readGraphSignIns(ctx, e, &g, dir, time.Now().Add(-period)); err != nil {
+		if err := readGraphSignIns(ctx, e, client, g.users, dir, time.Now().Add(-period)); err != nil {
 			return inputError(e, err)
 		}
 	}
@@ -111,13 +118,9 @@ func runExport(e env, args []string) int {
 // readGraphSignIns reads the sign-ins since the time given from Graph's
 // sign-in log (of the --user users only, when given) and folds them into
 // the directory's usage, a page at a time.
-func readGraphSignIns(ctx context.Context, e env, g *graphFlags, dir *model.Directory, since time.Time) error {
-	client, err := g.client(ctx)
-	if err != nil {
-		return err
-	}
+func readGraphSignIns(ctx context.Context, e env, client *graph.Client, users []string, dir *model.Directory, since time.Time) error {
 	var ids []string
-	if len(g.users) > 0 {
+	if len(users) > 0 {
 		for i := range dir.Users {
 			ids = append(ids, dir.Users[i].ID)
 		}
@@ -125,7 +128,7 @@ func readGraphSignIns(ctx context.Context, e env, g *graphFlags, dir *model.Dire
 	folder := report.NewSignInFolder(dir)
 	start, last, printed := time.Now(), time.Time{}, false
 	pages, read, kept := 0, 0, 0
-	err = client.SignIns(ctx, since, ids, func(body []byte) error {
+	err := client.SignIns(ctx, since, ids, func(body []byte) error {
 		pages++
 		b, err := entralog.Parse(body)
 		if err != nil {

@@ -257,3 +257,23 @@ func TestExportReadsTheSignInLog(t *testing.T) {
 		t.Errorf("bad period: exit %d: %s", code, errOut)
 	}
 }
+
+// The users and the sign-in log are read through one client, whose pacer
+// keeps both to the reports budget: the server, enforcing the budget
+// itself, never refuses a request.
+func TestExportKeepsToOneReportsBudget(t *testing.T) {
+	budget := graphtest.Limit{Requests: 5, Per: 100 * time.Millisecond}
+	srv := liveTenant(t, sampleSignInLog(t), graphtest.WithLimit(graphtest.ClassAuthReports, budget), graphtest.WithListPageSize(1))
+	t.Setenv("CREDRES_GRAPH_REPORTS_BUDGET", "5/100ms")
+	out := filepath.Join(t.TempDir(), "tenant.json")
+	code, _, errOut := credres(t, "", "export", "--graph", "--out", out, "--signins-since", "2000d")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if over := srv.OverBudget(); len(over) > 0 {
+		t.Errorf("the server refused %d requests over the reports budget, the first %s", len(over), over[0].URL)
+	}
+	if m := srv.MaxInWindow(graphtest.ClassAuthReports, budget.Per); m > budget.Requests {
+		t.Errorf("%d requests within %s, budget %d", m, budget.Per, budget.Requests)
+	}
+}

@@ -33,8 +33,8 @@ func (g *graphFlags) register(fs *flag.FlagSet, withUsers bool) {
 }
 
 // client returns a Graph client configured by the flags and the
-// environment. Clients of one tenant share one pacer in the process, so
-// successive reads keep to one budget.
+// environment. Each client paces its own requests: successive reads that
+// must keep to one budget go through one client.
 func (g *graphFlags) client(ctx context.Context) (*graph.Client, error) {
 	getenv := func(k string) string {
 		switch {
@@ -62,6 +62,12 @@ func (g *graphFlags) directory(e env) (*model.Directory, error) {
 	if err != nil {
 		return nil, err
 	}
+	return g.read(ctx, e, client)
+}
+
+// read reads the live tenant through the client, showing progress on
+// stderr.
+func (g *graphFlags) read(ctx context.Context, e env, client *graph.Client) (*model.Directory, error) {
 	start := time.Now()
 	last := time.Time{}
 	progress := func(done, total int) {
