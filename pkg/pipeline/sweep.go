@@ -2,9 +2,13 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"github.com/credres/credres/pkg/model"
 	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/credres/credres/pkg/model"
 )
 
 // RegistrationReader walks the registration report.
@@ -50,6 +54,36 @@ type SweepStats struct {
 
 const sweepChunk = 100
 
+// A sweep makes one read of assessment times and one enqueue per 100
+// users, so a walk over a large tenant meets transient failures (a
+// throttled read, an unavailable queue) on nearly every run; ending the
+// walk at the first would leave the users after it unswept, run after
+// run. Each request is tried sweepAttempts times, waiting sweepRetryWait,
+// then twice as long, between tries; invalid input is not tried again.
+const (
+	sweepAttempts  = 5
+	sweepRetryWait = 50 * time.Millisecond
+)
+
+// retry runs op until it succeeds, fails with invalid input, ctx ends, or
+// sweepAttempts tries have failed; it returns op's last error.
+func retry(ctx context.Context, what string, op func() error) error {
+	wait := sweepRetryWait
+	for attempt := 1; ; attempt++ {
+		err := op()
+		if err == nil || errors.Is(err, model.ErrInvalidInput) || attempt == sweepAttempts {
+			return err
+		}
+		zerolog.Ctx(ctx).Warn().Err(err).Int("attempt", attempt).Msg("sweep: " + what + " failed; tried again")
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+}
+
 // Run walks the registration report once. Without Campaign, a sweep
 // request is a baseline for users never assessed, so that only changes are
 // acted on; with Baseline every request is a baseline.
@@ -69,7 +103,11 @@ func (s *Sweep) Run(ctx context.Context, opt SweepOptions) (SweepStats, error) {
 		for i, r := range chunk {
 			ids[i] = r.UserID
 		}
-		seen, err := s.Store.ObservedAt(ctx, ids)
+		var seen map[string]time.Time
+		err := retry(ctx, "read assessment times", func() (err error) {
+			seen, err = s.Store.ObservedAt(ctx, ids)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("sweep: read assessment times: %w", err)
 		}
@@ -98,7 +136,9 @@ func (s *Sweep) Run(ctx context.Context, opt SweepOptions) (SweepStats, error) {
 		if len(reqs) == 0 {
 			return nil
 		}
-		if err := s.Queue.SendRequests(ctx, reqs); err != nil {
+		// A retried enqueue sends the same requests, with the same
+		// deduplication ids: the queue drops what went through before.
+		if err := retry(ctx, "enqueue", func() error { return s.Queue.SendRequests(ctx, reqs) }); err != nil {
 			return fmt.Errorf("sweep: enqueue %d requests: %w", len(reqs), err)
 		}
 		stats.Enqueued += len(reqs)
