@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
@@ -64,11 +65,12 @@ type assessOutput struct {
 }
 
 func runAssess(e env, args []string) int {
-	fs := flags(e, "assess", "(--directory FILE | --graph [--user ID|UPN]...) [--policy FILE] [--format table|json]",
-		"Evaluates every user: sign-in paths, dependency diversity, single points of failure,\nviolations of the user's policy tier and what to register to fix them.")
+	fs := flags(e, "assess", "(--directory FILE | --graph [--user ID|UPN]...) [--policy FILE] [--format table|json] [--now TIME]",
+		"Evaluates every user: sign-in paths, dependency diversity, single points of failure,\nviolations of the user's policy tier and what to register to fix them. In tiers with a\nproofWindow, paths are judged at --now by the snapshot's method usage (docs/USAGE.md).")
 	directory := fs.String("directory", "", "directory snapshot `file` (see docs/SNAPSHOT.md)")
 	policyFile := fs.String("policy", "", "policy `file` (YAML); the embedded default policy when empty")
 	format := fs.String("format", "table", "output `format`: table or json")
+	nowFlag := fs.String("now", "", "judge method usage at this RFC 3339 `time` instead of the clock")
 	var g graphFlags
 	g.register(fs, true)
 	if code := parse(e, fs, args); code >= 0 {
@@ -80,6 +82,14 @@ func runAssess(e env, args []string) int {
 	if *format != "table" && *format != "json" {
 		return usageError(e, fs, "--format must be table or json, not %q", *format)
 	}
+	now := time.Now().UTC()
+	if *nowFlag != "" {
+		t, err := time.Parse(time.RFC3339, *nowFlag)
+		if err != nil {
+			return usageError(e, fs, "--now %q is not an RFC 3339 time", *nowFlag)
+		}
+		now = t.UTC()
+	}
 	dir, code := loadSource(e, fs, *directory, &g)
 	if code >= 0 {
 		return code
@@ -88,6 +98,8 @@ func runAssess(e env, args []string) int {
 	if err != nil {
 		return inputError(e, err)
 	}
+	// The policy's own proofWindow and countUnproven apply, as in report.
+	engine = engine.At(now)
 	w := bufio.NewWriterSize(e.stdout, 1<<16)
 	defer w.Flush()
 	if *format == "json" {

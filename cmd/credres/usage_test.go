@@ -166,6 +166,43 @@ func TestReportAppliesThePolicysProofWindow(t *testing.T) {
 	}
 }
 
+// assess judges paths by the policy's proofWindow as report does: the same
+// compliance under a policy whose tier leaves unproven paths out, and the
+// assessment says why.
+func TestAssessAppliesThePolicysProofWindow(t *testing.T) {
+	for _, policy := range []string{"", usagePolicy} {
+		args := []string{"--directory", usageTenant, "--now", usageNow, "--format", "json"}
+		if policy != "" {
+			args = append(args, "--policy", policy)
+		}
+		var r usageReport
+		runJSON(t, &r, append([]string{"report"}, args...)...)
+		var a struct {
+			Users []struct {
+				ID              string `json:"id"`
+				Compliant       bool   `json:"compliant"`
+				RestsOnUnproven bool   `json:"restsOnUnproven"`
+			} `json:"users"`
+			Summary struct {
+				Compliant int `json:"compliant"`
+			} `json:"summary"`
+		}
+		runJSON(t, &a, append([]string{"assess"}, args...)...)
+		if a.Summary.Compliant != r.Summary.Compliant {
+			t.Errorf("policy %q: assess counts %d compliant, report %d", policy, a.Summary.Compliant, r.Summary.Compliant)
+		}
+		for _, u := range a.Users {
+			// Without a proofWindow in the policy, assess judges no proof.
+			if u.ID == usageUser("09") && (u.Compliant != (policy == "") || u.RestsOnUnproven != (policy != "")) {
+				t.Errorf("policy %q: ivy compliant %v, restsOnUnproven %v", policy, u.Compliant, u.RestsOnUnproven)
+			}
+		}
+	}
+	if code, _, errOut := credres(t, "", "assess", "--directory", usageTenant, "--now", "today"); code != exitUsage || !strings.Contains(errOut, "RFC 3339") {
+		t.Errorf("bad --now: exit %d: %s", code, errOut)
+	}
+}
+
 func TestReportUsageHTML(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "report.html")
 	code, _, errOut := credres(t, "", "report", "--directory", usageTenant, "--signins", usageSignIns, "--now", usageNow, "--out", out)
