@@ -84,7 +84,7 @@ func Usage(u *model.User, a *model.Assessment, logsRead bool) []string {
 	}
 	if a.RestsOnUnproven {
 		if a.Compliant {
-			out = append(out, "The user is within policy only through unproven paths: without them they would fall below it. credres asks them once to sign in with each unproven method, to check that it still works.")
+			out = append(out, "The user is within policy only through unproven paths: without them they would fall below it. Signing in once with each unproven method checks that it still works; in tiers with a proofWindow, credres asks the user to.")
 		} else {
 			out = append(out, "Counting the unproven paths, the user would be within policy; the tier does not count them.")
 		}
