@@ -188,3 +188,15 @@ func TestAssessSnapshotIsWhole(t *testing.T) {
 		}
 	}
 }
+
+// Sign-in files are read one document at a time too: /dev/zero is bad input.
+func TestSignInsFromDevZero(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero")
+	}
+	code, _, errOut := credres(t, "", "explain", "--directory", sampleTenant, "--user", "adele.vance@contoso.example", "--signins", "/dev/zero")
+	if code != exitBadInput || !strings.Contains(errOut, `sign-ins /dev/zero: document 0: invalid input: invalid character '\x00'`) {
+		t.Errorf("exit %d, %s", code, errOut)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/credres/credres/internal/bounded"
 	"github.com/credres/credres/pkg/azcred"
 	"github.com/credres/credres/pkg/eventhubs"
 	"github.com/credres/credres/pkg/graph"
@@ -90,9 +91,14 @@ func runDoctor(e env, args []string) int {
 
 // readOutputs reads describe-stacks' Outputs list, or a plain object.
 func readOutputs(path string, into map[string]string) error {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("doctor: %w", err)
+	}
+	defer f.Close()
+	b, err := bounded.ReadAll(f, 16<<20) // a stack's outputs are a few kilobytes
+	if err != nil {
+		return fmt.Errorf("doctor: %s: %w", path, err)
 	}
 	var list []struct{ OutputKey, OutputValue string }
 	if err := json.Unmarshal(b, &list); err != nil {

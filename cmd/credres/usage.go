@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -113,15 +114,25 @@ func readSignIns(paths []string) ([]entralog.SignIn, error) {
 	slices.Sort(files)
 	var out []entralog.SignIn
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		// One document at a time, as credres parse reads: memory holds the
+		// sign-ins and one document, and a document over the limit is an
+		// error.
+		r, err := os.Open(f)
 		if err != nil {
 			return nil, fmt.Errorf("sign-ins: %w", err)
 		}
-		b, err := entralog.Parse(data)
-		if err != nil {
+		var errs []error
+		err = entralog.ParseReader(r, maxDocumentBytes, func(b entralog.Batch, err error) error {
+			out = append(out, b.SignIns...)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			return nil
+		})
+		r.Close()
+		if err = errors.Join(append(errs, err)...); err != nil {
 			return nil, model.PrefixErrors("sign-ins "+f, err)
 		}
-		out = append(out, b.SignIns...)
 	}
 	return out, nil
 }
