@@ -129,6 +129,7 @@ Done.
   tenant id (TenantId parameter)          $tenant_id
   application id (ClientId parameter)     $app_id
   service principal object id             $sp_id
-    (infra/main.bicep receiverPrincipalId, for the Entra mode of Event Hubs)
+    (not for receiverPrincipalId: ingest reads Event Hubs with a connection
+    string or an app registration of its own, docs/DEPLOY.md, A5)
 Next: give the app a credential and store it in AWS Secrets Manager (docs/DEPLOY.md, step A4).
 SUMMARY

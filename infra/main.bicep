@@ -36,7 +36,7 @@ param consumerGroupName string = 'credres'
 @description('Create a Listen-only shared access policy on the hub, for the connection-string mode of the ingest function.')
 param createListenRule bool = true
 
-@description('Object id of a service principal to make Azure Event Hubs Data Receiver on the hub (Entra mode of the ingest function); empty for none.')
+@description('Object id of the service principal of the Event Hubs app registration (its own, never the Graph app) to make Azure Event Hubs Data Receiver on the hub (Entra mode of the ingest function); empty for none.')
 param receiverPrincipalId string = ''
 
 @description('Tags for every resource.')

@@ -57,6 +57,7 @@ func runDoctor(e env, args []string) int {
 			"  aws cloudformation describe-stacks --stack-name credres --query 'Stacks[0].Outputs' > outputs.json\n"+
 			"  AZURE_TENANT_ID=... AZURE_CLIENT_ID=... CREDRES_GRAPH_SECRET_ARN=... \\\n"+
 			"  CREDRES_EVENTHUB_NAMESPACE=... CREDRES_EVENTHUB_CONNECTION_SECRET_ARN=... credres doctor --outputs outputs.json\n\n"+
+			"(or, for the Entra mode of Event Hubs, CREDRES_EVENTHUB_CLIENT_ID=... CREDRES_EVENTHUB_CREDENTIAL_SECRET_ARN=...).\n"+
 			"Each check prints ok, skip (not configured) or FAIL with the fix. Exit status 1 when one fails.")
 	outputs := fs.String("outputs", "", "the stack's outputs as JSON (describe-stacks Outputs, or an object of name to value)")
 	user := fs.String("user", "", "a user to read (object `id` or UPN); default: the first user of the registration report")
@@ -408,26 +409,23 @@ func (d *doctor) eventHubs() {
 	ctx, cancel := d.ctx()
 	defer cancel()
 	if cfg.ConnectionSecretARN == "" && cfg.ConnectionString == "" {
-		// Entra mode: the app registration reads the hub, as ingest does.
-		var src model.SecretSource
-		if d.getenv(wiring.EnvGraphSecretARN) != "" {
-			acfg, err := d.awsConfig()
-			if err != nil {
-				d.fail("event hubs", err, "configure AWS credentials and region to read CREDRES_GRAPH_SECRET_ARN")
-				return
-			}
-			src = secrets.NewManager(secretsmanager.NewFromConfig(acfg))
-		}
-		cred, _, err := azcred.Credential(ctx, wiring.AzureApp(d.getenv, src))
+		// Entra mode: the Event Hubs app registration reads the hub, as
+		// ingest does; never the Graph app.
+		acfg, err := d.awsConfig()
 		if err != nil {
-			d.fail("event hubs", err, "set AZURE_TENANT_ID, AZURE_CLIENT_ID and CREDRES_GRAPH_SECRET_ARN, or CREDRES_EVENTHUB_CONNECTION_SECRET_ARN (docs/DEPLOY.md, A5)")
+			d.fail("event hubs", err, "configure AWS credentials and region to read CREDRES_EVENTHUB_CREDENTIAL_SECRET_ARN")
+			return
+		}
+		cred, _, err := azcred.Credential(ctx, wiring.HubApp(d.getenv, secrets.NewManager(secretsmanager.NewFromConfig(acfg))))
+		if err != nil {
+			d.fail("event hubs", err, "set AZURE_TENANT_ID, CREDRES_EVENTHUB_CLIENT_ID and CREDRES_EVENTHUB_CREDENTIAL_SECRET_ARN, or CREDRES_EVENTHUB_CONNECTION_SECRET_ARN (docs/DEPLOY.md, A5)")
 			return
 		}
 		cfg.Credential = cred
 	}
 	partitions, err := eventhubs.Probe(ctx, cfg)
 	if err != nil {
-		d.fail("event hubs", err, "check the namespace, the hub, the consumer group and the credential: Listen on the hub for a connection string, or the role Azure Event Hubs Data Receiver for the app (docs/DEPLOY.md, A5)")
+		d.fail("event hubs", err, "check the namespace, the hub, the consumer group and the credential: Listen on the hub for a connection string, or the role Azure Event Hubs Data Receiver for the Event Hubs app (docs/DEPLOY.md, A5)")
 		return
 	}
 	d.ok("event hubs", "hub %s has %d partitions; consumer group %s opened", cfg.EventHub, len(partitions), cfg.ConsumerGroup)

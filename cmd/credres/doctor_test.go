@@ -98,7 +98,7 @@ func doctorEnv(t *testing.T, opts ...graphtest.Option) *graphtest.Server {
 	} {
 		t.Setenv(k, v)
 	}
-	for _, k := range []string{"CREDRES_EVENTHUB_NAMESPACE", "CREDRES_EVENTHUB_CONNECTION_SECRET_ARN", "CREDRES_GRAPH_SECRET_ARN", "AZURE_CLIENT_SECRET"} {
+	for _, k := range []string{"CREDRES_EVENTHUB_NAMESPACE", "CREDRES_EVENTHUB_CONNECTION_SECRET_ARN", "CREDRES_EVENTHUB_CLIENT_ID", "CREDRES_EVENTHUB_CREDENTIAL_SECRET_ARN", "CREDRES_GRAPH_SECRET_ARN", "AZURE_CLIENT_SECRET"} {
 		t.Setenv(k, "")
 	}
 	return srv

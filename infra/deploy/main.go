@@ -161,6 +161,7 @@ func deployAWS(args []string, stdout, stderr io.Writer, r runner) int {
 		} else {
 			problems = append(problems, d.Refused...)
 			problems = append(problems, startupProblems(params, d)...)
+			problems = append(problems, leastPrivilegeProblems(params)...)
 		}
 	}
 	if len(problems) > 0 {
@@ -264,7 +265,7 @@ func deployAzure(args []string, stdout, stderr io.Writer, r runner) int {
 	namespace := fs.String("namespace", "", "the Event Hubs namespace name, globally unique (6 to 50 characters)")
 	appID := fs.String("app-id", "", "the application (client) id of an existing credres app registration")
 	createApp := fs.String("create-app", "", "or: the display name of a new app registration")
-	receiver := fs.String("receiver-principal-id", "", "the app's service principal object id, for the Entra mode of Event Hubs (needs Owner or User Access Administrator)")
+	receiver := fs.String("receiver-principal-id", "", "the service principal object id of the Event Hubs app registration (not the Graph app), for the Entra mode of Event Hubs (needs Owner or User Access Administrator)")
 	dry := fs.Bool("dry-run", false, "check, and print the commands instead of running them")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -343,6 +344,23 @@ const envLimit = 4096
 // table name), which Deploy leaves as <LogicalId>: a queue URL with a
 // 50-character stack name is about 130 bytes.
 const resourceValueSize = 130
+
+// leastPrivilegeProblems refuses what would give ingest, which parses
+// untrusted stream data and reads no Graph, the Graph app's credential
+// under another name: its Event Hubs secret or app being the Graph app's.
+func leastPrivilegeProblems(params map[string]string) []string {
+	var problems []string
+	graphSecret := strings.TrimSpace(params["GraphSecretArn"])
+	for _, p := range []string{"EventHubSecretArn", "EventHubCredentialSecretArn"} {
+		if v := strings.TrimSpace(params[p]); v != "" && v == graphSecret {
+			problems = append(problems, fmt.Sprintf("%s is GraphSecretArn: ingest must never hold the Graph credential; give it a Listen-only connection string or the credential of an app registration of its own (docs/DEPLOY.md, A5)", p))
+		}
+	}
+	if v := strings.TrimSpace(params["EventHubClientId"]); v != "" && strings.EqualFold(v, strings.TrimSpace(params["ClientId"])) {
+		problems = append(problems, "EventHubClientId is ClientId: ingest reads the hub as an app registration of its own, which holds only Azure Event Hubs Data Receiver (docs/DEPLOY.md, A5)")
+	}
+	return problems
+}
 
 // startupProblems finds what the template's Rules cannot see but the
 // functions would refuse at start-up, or Lambda at deployment: a policy

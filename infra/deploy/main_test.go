@@ -39,11 +39,12 @@ func filled(t *testing.T) string {
 	}
 	s := string(b)
 	for old, new := range map[string]string{
-		"<aws region, e.g. eu-west-1>":      "eu-west-1",
-		"<tenant id, a GUID>":               "00000000-0000-4000-8000-000000000001",
-		"<application (client) id, a GUID>": "00000000-0000-4000-8000-000000000002",
-		"<arn:aws:secretsmanager:...>":      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:credres/graph-AbCdEf",
-		"<namespace host>":                  "contoso-credres-audit.servicebus.windows.net",
+		"<aws region, e.g. eu-west-1>":                          "eu-west-1",
+		"<tenant id, a GUID>":                                   "00000000-0000-4000-8000-000000000001",
+		"<application (client) id, a GUID>":                     "00000000-0000-4000-8000-000000000002",
+		"<arn:aws:secretsmanager:...>":                          "arn:aws:secretsmanager:eu-west-1:123456789012:secret:credres/graph-AbCdEf",
+		"<namespace host>":                                      "contoso-credres-audit.servicebus.windows.net",
+		"<arn:aws:secretsmanager:... of the connection string>": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:credres/eventhubs-AbCdEf",
 	} {
 		if !strings.Contains(s, old) {
 			t.Fatalf("samconfig.toml.example no longer holds %q", old)
@@ -114,10 +115,20 @@ func TestAWSRefuses(t *testing.T) {
 	}{
 		{"the-example-unchanged", string(example), []string{
 			"region is not set", `TenantId is still the example's placeholder`, `ClientId is still`, `GraphSecretArn is still`, `EventHubNamespace is still`,
+			`EventHubSecretArn is still`,
 		}},
+		{"no-event-hubs-credential", strings.Replace(filled(t), `"EventHubSecretArn=arn:aws:secretsmanager:eu-west-1:123456789012:secret:credres/eventhubs-AbCdEf",`, "", 1), []string{"rule EventHubsCredential: Give EventHubSecretArn"}},
+		{"event-hubs-with-the-graph-secret", strings.Replace(filled(t), "secret:credres/eventhubs-AbCdEf", "secret:credres/graph-AbCdEf", 1), []string{"EventHubSecretArn is GraphSecretArn"}},
+		{"event-hubs-as-the-graph-app", strings.Replace(filled(t), `"EventHubSecretArn=arn:aws:secretsmanager:eu-west-1:123456789012:secret:credres/eventhubs-AbCdEf",`,
+			`"EventHubClientId=00000000-0000-4000-8000-000000000002", "EventHubCredentialSecretArn=arn:aws:secretsmanager:eu-west-1:123456789012:secret:credres/graph-AbCdEf",`, 1),
+			[]string{"EventHubCredentialSecretArn is GraphSecretArn", "EventHubClientId is ClientId"}},
 		{"no-tenant", strings.Replace(filled(t), `"TenantId=00000000-0000-4000-8000-000000000001",`, "", 1), []string{"parameter TenantId: no value and no default"}},
 		{"tenant-not-a-guid", strings.Replace(filled(t), "TenantId=00000000-0000-4000-8000-000000000001", "TenantId=contoso.onmicrosoft.com", 1), []string{`parameter TenantId: "contoso.onmicrosoft.com" does not match its AllowedPattern`}},
-		{"no-event-hubs-address", strings.Replace(filled(t), `"EventHubNamespace=contoso-credres-audit.servicebus.windows.net",`, "", 1), []string{"rule EventHubsAddress: Give EventHubNamespace"}},
+		// Without a connection string to name it, the namespace is required.
+		{"no-event-hubs-address", strings.NewReplacer(`"EventHubNamespace=contoso-credres-audit.servicebus.windows.net",`, "",
+			`"EventHubSecretArn=arn:aws:secretsmanager:eu-west-1:123456789012:secret:credres/eventhubs-AbCdEf",`,
+			`"EventHubClientId=00000000-0000-4000-8000-000000000009", "EventHubCredentialSecretArn=arn:aws:secretsmanager:eu-west-1:123456789012:secret:credres/eventhubs-app-AbCdEf",`).Replace(filled(t)),
+			[]string{"rule EventHubsAddress: Give EventHubNamespace"}},
 		{"jira-without-settings", strings.Replace(filled(t), `"DryRun=false",`, `"DryRun=false", "TicketChannel=jira",`, 1), []string{"rule JiraSettings: TicketChannel=jira needs JiraUrl."}},
 		{"teams-without-sender", strings.Replace(filled(t), `"DryRun=false",`, `"DryRun=false", "TeamsNudges=true",`, 1), []string{"rule TeamsNeedsMailSender"}},
 		{"no-capabilities", strings.Replace(filled(t), `capabilities = "CAPABILITY_IAM"`, "", 1), []string{"capabilities must include CAPABILITY_IAM"}},

@@ -107,28 +107,33 @@ func repoOptions(t *testing.T) Options {
 	for _, v := range consts {
 		known[v] = true
 	}
-	// The app registration's credential (pkg/azcred), for Graph and for
-	// Event Hubs in Entra mode.
+	// The app registration's credential (pkg/azcred), for Graph; Event
+	// Hubs in Entra mode has an app registration of its own.
 	app := []string{name("wiring.EnvAzureTenantID"), name("wiring.EnvAzureClientID"), name("wiring.EnvGraphSecretARN")}
+	hubApp := []string{name("wiring.EnvAzureTenantID"), name("wiring.EnvEventHubClientID"), name("wiring.EnvEventHubCredentialSecret")}
 	graph := append(slices.Clone(app), name("wiring.EnvGraphURL"), name("wiring.EnvGraphReportsBudget"))
 	return Options{
 		KnownEnv: known,
+		// A webhook URL may carry a token: it comes from a secret
+		// (EnvWebhookURLSecret), never a plain variable.
 		SecretEnv: []string{
 			name("wiring.EnvAzureClientSecret"), name("wiring.EnvAzureClientSecret"), name("wiring.EnvAzureCertificatePassword"), name("wiring.EnvGraphToken"),
+			wiring.EnvWebhookURL,
 		},
 		SecretRefEnv: []string{
 			name("wiring.EnvGraphSecretARN"), name("wiring.EnvGraphSecretARN"), name("wiring.EnvEventHubConnectionSecret"),
-			wiring.EnvServiceNowSecret, wiring.EnvJiraSecret, wiring.EnvWebhookSecret,
+			name("wiring.EnvEventHubCredentialSecret"),
+			wiring.EnvServiceNowSecret, wiring.EnvJiraSecret, wiring.EnvWebhookSecret, wiring.EnvWebhookURLSecret,
 		},
 		RequiredEnv: map[string][]string{
 			// Without a connection-string secret, ingest authenticates to
-			// Event Hubs as the app registration (functions/ingest).
+			// Event Hubs as an app registration of its own (functions/ingest).
 			"IngestFunction": append([]string{
 				wiring.EnvLogLevel, wiring.EnvTenantID, wiring.EnvCheckpointTable, wiring.EnvEvaluateQueue,
 				wiring.EnvIngestDLQ, wiring.EnvIngestBudget,
 				name("wiring.EnvEventHubNamespace"), name("wiring.EnvEventHubName"), name("wiring.EnvEventHubConsumerGroup"),
 				name("wiring.EnvEventHubConnectionSecret"),
-			}, app...),
+			}, hubApp...),
 			"EvaluateFunction": append([]string{
 				wiring.EnvLogLevel, wiring.EnvTenantID, wiring.EnvPasswordAuth, wiring.EnvPHSFallback, wiring.EnvPolicy,
 				wiring.EnvStateTable, wiring.EnvNudgeQueue, wiring.EnvTicketQueue,

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/wiring"
 )
@@ -68,6 +70,9 @@ func (noTokens) Token(context.Context) (string, error) { return "", errors.New("
 const (
 	sampleSecret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:credres/x-AbCdEf"
 	sampleGUID   = "00000000-0000-4000-8000-000000000001"
+	// The Event Hubs app registration and its credential's secret.
+	sampleHubGUID   = "00000000-0000-4000-8000-000000000002"
+	sampleHubSecret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:credres/eventhubs-AbCdEf"
 )
 
 // startupScenarios vary the parameters whose combinations the code checks
@@ -81,6 +86,11 @@ var startupScenarios = []struct {
 		"EventHubNamespace": {"", "contoso-audit.servicebus.windows.net", "contoso-audit.servicebus.usgovcloudapi.net"},
 		"EventHubSecretArn": {"", sampleSecret},
 		"EventHubStartAt":   {"earliest", "latest"},
+	}},
+	{"event-hubs-credential", map[string][]string{
+		"EventHubSecretArn":           {"", sampleSecret},
+		"EventHubClientId":            {"", sampleHubGUID},
+		"EventHubCredentialSecretArn": {"", sampleHubSecret},
 	}},
 	{"mail-and-teams", map[string][]string{
 		"MailSender":  {"", "credres@contoso.example", sampleGUID},
@@ -103,10 +113,10 @@ var startupScenarios = []struct {
 		"DryRun":             {"false", "true"},
 	}},
 	{"webhook", map[string][]string{
-		"TicketChannel":    {"webhook"},
-		"WebhookUrl":       {"", "https://hooks.contoso.example/credres?token=abc"},
-		"WebhookSecretArn": {"", sampleSecret},
-		"DryRun":           {"false", "true"},
+		"TicketChannel":       {"webhook"},
+		"WebhookUrlSecretArn": {"", sampleSecret},
+		"WebhookSecretArn":    {"", sampleSecret},
+		"DryRun":              {"false", "true"},
 	}},
 	{"graph-url", map[string][]string{
 		"GraphUrl":   {"https://graph.microsoft.com/v1.0", "https://graph.microsoft.us/v1.0", "http://graph.microsoft.com/v1.0", "graph.microsoft.com", "https://graph.microsoft.com/v1.0?x=1"},
@@ -161,6 +171,7 @@ func TestRulesAgreeWithStartUp(t *testing.T) {
 	base := map[string]string{
 		"TenantId": sampleGUID, "ClientId": sampleGUID, "GraphSecretArn": sampleSecret,
 		"EventHubNamespace": "contoso-audit.servicebus.windows.net",
+		"EventHubClientId":  sampleHubGUID, "EventHubCredentialSecretArn": sampleHubSecret,
 	}
 	tried := 0
 	for _, sc := range startupScenarios {
@@ -204,12 +215,65 @@ func TestRulesAgreeWithStartUp(t *testing.T) {
 	t.Logf("%d combinations of parameters tried", tried)
 }
 
+// TestIngestNeverHoldsTheGraphCredential: ingest parses untrusted stream
+// data and reads no Graph, so in either mode of Event Hubs authentication
+// its environment names no Graph app or credential and its role grants no
+// Graph secret; the webhook URL, which may carry a token, reaches ticket
+// only through its secret.
+func TestIngestNeverHoldsTheGraphCredential(t *testing.T) {
+	t.Parallel()
+	template := readRepo(t, "template.yaml")
+	for _, mode := range []map[string]string{
+		{"EventHubClientId": sampleHubGUID, "EventHubCredentialSecretArn": sampleHubSecret},
+		{"EventHubSecretArn": sampleHubSecret},
+	} {
+		params := map[string]string{"TenantId": sampleGUID, "ClientId": sampleGUID, "GraphSecretArn": sampleSecret,
+			"EventHubNamespace": "a.servicebus.windows.net", "TicketChannel": "webhook",
+			"WebhookUrlSecretArn": sampleSecret, "WebhookSecretArn": sampleSecret}
+		for k, v := range mode {
+			params[k] = v
+		}
+		d, err := Deploy(template, params)
+		if err != nil || len(d.Refused) != 0 {
+			t.Fatalf("%v: %v %v", mode, err, d.Refused)
+		}
+		for k, v := range d.Env["IngestFunction"] {
+			if v == sampleSecret || v == sampleGUID && k != "AZURE_TENANT_ID" && k != "CREDRES_TENANT_ID" {
+				t.Errorf("%v: ingest is given %s=%s, the Graph app's", mode, k, v)
+			}
+		}
+		ticket := d.Env["TicketFunction"]
+		if _, set := ticket["CREDRES_WEBHOOK_URL"]; set || ticket["CREDRES_WEBHOOK_URL_SECRET"] != sampleSecret {
+			t.Errorf("ticket's webhook URL: %q, its secret %q", ticket["CREDRES_WEBHOOK_URL"], ticket["CREDRES_WEBHOOK_URL_SECRET"])
+		}
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(template, &doc); err != nil {
+		t.Fatal(err)
+	}
+	role := get(get(doc.Content[0], "Resources"), "IngestRole")
+	if role == nil {
+		t.Fatal("no IngestRole")
+	}
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n.Kind == yaml.ScalarNode && n.Tag == "!Ref" && (n.Value == "GraphSecretArn" || n.Value == "ClientId") {
+			t.Errorf("IngestRole line %d refers to %s", n.Line, n.Value)
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(role)
+}
+
 // TestDeployEvaluates checks Deploy itself on the repository's template:
 // defaults, conditions and the refusals of a missing required parameter.
 func TestDeployEvaluates(t *testing.T) {
 	t.Parallel()
 	template := readRepo(t, "template.yaml")
-	d, err := Deploy(template, map[string]string{"TenantId": sampleGUID, "ClientId": sampleGUID, "GraphSecretArn": sampleSecret, "EventHubNamespace": "a.servicebus.windows.net"})
+	d, err := Deploy(template, map[string]string{"TenantId": sampleGUID, "ClientId": sampleGUID, "GraphSecretArn": sampleSecret, "EventHubNamespace": "a.servicebus.windows.net",
+		"EventHubClientId": sampleHubGUID, "EventHubCredentialSecretArn": sampleHubSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,14 +287,14 @@ func TestDeployEvaluates(t *testing.T) {
 	if _, set := ingest["CREDRES_EVENTHUB_CONNECTION_SECRET_ARN"]; set {
 		t.Error("the connection-string secret is set without EventHubSecretArn")
 	}
-	if got := ingest["CREDRES_GRAPH_SECRET_ARN"]; got != sampleSecret {
-		t.Errorf("ingest in Entra mode reads %q, want the Graph secret", got)
+	if ingest["CREDRES_EVENTHUB_CLIENT_ID"] != sampleHubGUID || ingest["CREDRES_EVENTHUB_CREDENTIAL_SECRET_ARN"] != sampleHubSecret {
+		t.Errorf("ingest in Entra mode reads the Event Hubs app %q with %q", ingest["CREDRES_EVENTHUB_CLIENT_ID"], ingest["CREDRES_EVENTHUB_CREDENTIAL_SECRET_ARN"])
 	}
 	d, err = Deploy(template, map[string]string{"TenantId": "not-a-guid"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"ClientId: no value", "GraphSecretArn: no value", "TenantId: \"not-a-guid\" does not match", "rule EventHubsAddress"}
+	want := []string{"ClientId: no value", "GraphSecretArn: no value", "TenantId: \"not-a-guid\" does not match", "rule EventHubsAddress", "rule EventHubsCredential"}
 	for _, w := range want {
 		if !strings.Contains(strings.Join(d.Refused, "\n"), w) {
 			t.Errorf("refusals %q lack %q", d.Refused, w)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/rs/zerolog"
 
@@ -42,6 +43,11 @@ type WebhookConfig struct {
 	// URL receives a POST per event. It is never logged or put in an
 	// error, as such URLs often hold a token.
 	URL string
+	// URLSecret, instead of URL, names a secret whose value is the URL,
+	// read through Secrets before each post: a URL that carries a token is
+	// a credential, kept with the others, and a rotated one is used once
+	// the secret source's cache expires, without a restart.
+	URLSecret string
 	// Secrets and Secret name the shared HMAC secret.
 	Secrets    model.SecretSource
 	Secret     string
@@ -56,21 +62,57 @@ type WebhookConfig struct {
 // came from credres. It is at-least-once: a receiver de-duplicates by the
 // X-Credres-Delivery header. Any 2xx answer is success.
 type Webhook struct {
-	ep      *endpoint
 	secrets model.SecretSource
 	secret  string
+	cfg     WebhookConfig
+
+	mu    sync.Mutex
+	ep    *endpoint
+	epURL string // the URL ep was built for, when it came from URLSecret
 }
 
 // NewWebhook checks cfg and returns a webhook.
 func NewWebhook(cfg WebhookConfig) (*Webhook, error) {
+	if cfg.Secret == "" || cfg.Secrets == nil {
+		return nil, fmt.Errorf("webhook: %w: no signing secret configured", model.ErrInvalidInput)
+	}
+	w := &Webhook{secrets: cfg.Secrets, secret: cfg.Secret, cfg: cfg}
+	switch {
+	case cfg.URL != "" && cfg.URLSecret != "":
+		return nil, fmt.Errorf("webhook: %w: give the URL or the secret that holds it, not both", model.ErrInvalidInput)
+	case cfg.URLSecret != "":
+		return w, nil
+	}
 	base, err := parseBase("webhook", cfg.URL, true)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Secret == "" || cfg.Secrets == nil {
-		return nil, fmt.Errorf("webhook: %w: no signing secret configured", model.ErrInvalidInput)
+	w.ep = newEndpoint("webhook", base, cfg.HTTPClient, cfg.Clock)
+	return w, nil
+}
+
+// endpoint returns the endpoint to post to: the configured URL's, or the
+// one the URL secret holds now.
+func (w *Webhook) endpoint(ctx context.Context) (*endpoint, error) {
+	if w.cfg.URLSecret == "" {
+		return w.ep, nil
 	}
-	return &Webhook{ep: newEndpoint("webhook", base, cfg.HTTPClient, cfg.Clock), secrets: cfg.Secrets, secret: cfg.Secret}, nil
+	raw, err := secretValue(ctx, "webhook", w.secrets, w.cfg.URLSecret)
+	if err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ep != nil && raw == w.epURL {
+		return w.ep, nil
+	}
+	// The URL is never quoted: it may hold a token.
+	base, err := parseBase("webhook", raw, true)
+	if err != nil {
+		return nil, fmt.Errorf("%w (the URL from secret %s)", err, w.cfg.URLSecret)
+	}
+	w.ep, w.epURL = newEndpoint("webhook", base, w.cfg.HTTPClient, w.cfg.Clock), raw
+	return w.ep, nil
 }
 
 // SendTicket posts the ticket event.
@@ -91,20 +133,24 @@ func (w *Webhook) SendNudge(ctx context.Context, _ model.DecisionMessage, rec mo
 }
 
 func (w *Webhook) post(ctx context.Context, event, delivery string, record any) error {
+	ep, err := w.endpoint(ctx)
+	if err != nil {
+		return err
+	}
 	key, err := secretValue(ctx, "webhook", w.secrets, w.secret)
 	if err != nil {
 		return err
 	}
 	body := jsonBody(record)
-	err = w.ep.retry(ctx, "post "+event, func(ctx context.Context) error {
-		ts := strconv.FormatInt(w.ep.clock.Now().Unix(), 10)
+	err = ep.retry(ctx, "post "+event, func(ctx context.Context) error {
+		ts := strconv.FormatInt(ep.clock.Now().Unix(), 10)
 		h := http.Header{}
 		h.Set(SignatureHeader, Sign([]byte(key), ts, delivery, body))
 		h.Set(TimestampHeader, ts)
 		h.Set(DeliveryHeader, delivery)
 		h.Set(EventHeader, event)
 		h.Set("User-Agent", "credres-webhook")
-		_, err := w.ep.send(ctx, request{method: http.MethodPost, body: body, header: h})
+		_, err := ep.send(ctx, request{method: http.MethodPost, body: body, header: h})
 		return err
 	})
 	if err != nil {

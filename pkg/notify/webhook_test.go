@@ -1,6 +1,7 @@
 package notify_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -223,4 +225,63 @@ func ExampleVerifySignature() {
 	// opened CR-0123456789
 	// 202
 	// 200
+}
+
+// rotating is a secret source whose values change, as a rotated secret's
+// do once the secret source's cache expires.
+type rotating struct {
+	mu     sync.Mutex
+	values map[string]string
+	reads  int
+}
+
+func (r *rotating) Secret(_ context.Context, name string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reads++
+	v, ok := r.values[name]
+	if !ok {
+		return "", fmt.Errorf("secret %s: %w", name, model.ErrNotFound)
+	}
+	return v, nil
+}
+
+func (r *rotating) set(name, value string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.values[name] = value
+}
+
+// The URL, token and all, may come from a secret: it is read before each
+// post, so a rotated URL is used without a restart, and never quoted.
+func TestWebhookURLFromSecret(t *testing.T) {
+	t.Parallel()
+	first := notifytest.NewWebhookReceiver(t, hookSecret)
+	second := notifytest.NewWebhookReceiver(t, hookSecret)
+	src := &rotating{values: map[string]string{"hook": hookSecret, "hook-url": first.URL()}}
+	clock := notifytest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	w, err := notify.NewWebhook(notify.WebhookConfig{URLSecret: "hook-url", Secrets: src, Secret: "hook", Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	send(t, w, ticket("opened", "CR-AAAAAAAAAA", "d-1"))
+	src.set("hook-url", second.URL())
+	send(t, w, ticket("opened", "CR-AAAAAAAAAB", "d-2"))
+	if len(first.Deliveries()) != 1 || len(second.Deliveries()) != 1 {
+		t.Fatalf("deliveries: %d to the first URL, %d to the rotated one; want 1 and 1", len(first.Deliveries()), len(second.Deliveries()))
+	}
+
+	src.set("hook-url", "http://hooks.example/x?token=tok-secret-123")
+	ctx, _ := logged(t)
+	err = w.SendTicket(ctx, model.DecisionMessage{}, ticket("opened", "CR-AAAAAAAAAC", "d-3"))
+	if err == nil || !errors.Is(err, model.ErrInvalidInput) || strings.Contains(err.Error(), "tok-secret-123") || !strings.Contains(err.Error(), "secret hook-url") {
+		t.Errorf("plain http from the secret: err = %v", err)
+	}
+	src.set("hook-url", "")
+	if err := w.SendTicket(ctx, model.DecisionMessage{}, ticket("opened", "CR-AAAAAAAAAC", "d-3")); err == nil || !errors.Is(err, model.ErrInvalidInput) {
+		t.Errorf("empty URL secret: err = %v", err)
+	}
+	if _, err := notify.NewWebhook(notify.WebhookConfig{URL: first.URL(), URLSecret: "hook-url", Secrets: src, Secret: "hook"}); err == nil {
+		t.Error("both a URL and a URL secret were accepted")
+	}
 }

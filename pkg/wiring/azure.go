@@ -33,6 +33,13 @@ const (
 	EnvEventHubName             = "CREDRES_EVENTHUB_NAME"
 	EnvEventHubConsumerGroup    = "CREDRES_EVENTHUB_CONSUMER_GROUP"
 	EnvEventHubConnectionSecret = "CREDRES_EVENTHUB_CONNECTION_SECRET_ARN"
+	// EnvEventHubClientID and EnvEventHubCredentialSecret are the Entra
+	// mode's own app registration, one that holds only "Azure Event Hubs
+	// Data Receiver" on the hub, and the secret with its client secret or
+	// PEM certificate: ingest parses untrusted stream data and is never
+	// given the Graph app's credential.
+	EnvEventHubClientID         = "CREDRES_EVENTHUB_CLIENT_ID"
+	EnvEventHubCredentialSecret = "CREDRES_EVENTHUB_CREDENTIAL_SECRET_ARN"
 	EnvEventHubStartAt          = "CREDRES_EVENTHUB_START_AT"
 	EnvEventHubMaxEvents        = "CREDRES_EVENTHUB_MAX_EVENTS"
 	EnvEventHubReceiveWait      = "CREDRES_EVENTHUB_RECEIVE_WAIT"
@@ -46,6 +53,16 @@ func AzureApp(getenv func(string) string, secrets model.SecretSource) azcred.App
 		TenantID: getenv(EnvAzureTenantID), ClientID: getenv(EnvAzureClientID), ClientSecret: getenv(EnvAzureClientSecret),
 		CertificatePath: getenv(EnvAzureCertificatePath), SecretARN: getenv(EnvGraphSecretARN),
 		FederatedTokenFile: getenv(EnvAzureFederatedTokenFile), Secrets: secrets,
+	}
+}
+
+// HubApp reads the Event Hubs app registration of the Entra mode from the
+// environment: the tenant, CREDRES_EVENTHUB_CLIENT_ID and the secret named
+// by CREDRES_EVENTHUB_CREDENTIAL_SECRET_ARN, never the Graph app's.
+func HubApp(getenv func(string) string, secrets model.SecretSource) azcred.App {
+	return azcred.App{
+		TenantID: getenv(EnvAzureTenantID), ClientID: strings.TrimSpace(getenv(EnvEventHubClientID)),
+		SecretARN: strings.TrimSpace(getenv(EnvEventHubCredentialSecret)), Secrets: secrets,
 	}
 }
 
@@ -112,8 +129,9 @@ func NewGraph(ctx context.Context, getenv func(string) string, secrets model.Sec
 }
 
 // HubConfig reads the Event Hubs eventhubs.Config from the environment (pass os.Getenv); the
-// caller sets Secrets when ConnectionSecretARN is set. Malformed values are
-// errors naming the variable.
+// caller sets Secrets when ConnectionSecretARN is set, and otherwise the
+// Credential of HubApp, whose two settings are then required. Malformed
+// values are errors naming the variable.
 func HubConfig(getenv func(string) string) (eventhubs.Config, error) {
 	c := eventhubs.Config{
 		Namespace:           strings.TrimSpace(getenv(EnvEventHubNamespace)),
@@ -151,6 +169,9 @@ func HubConfig(getenv func(string) string) (eventhubs.Config, error) {
 	}
 	if err := c.Validate(); err != nil {
 		return eventhubs.Config{}, err
+	}
+	if c.ConnectionSecretARN == "" && (strings.TrimSpace(getenv(EnvEventHubClientID)) == "" || strings.TrimSpace(getenv(EnvEventHubCredentialSecret)) == "") {
+		return eventhubs.Config{}, fmt.Errorf("eventhubs: config: %w: without a connection string (%s), %s and %s are required: the Event Hubs app registration and its credential", model.ErrInvalidInput, EnvEventHubConnectionSecret, EnvEventHubClientID, EnvEventHubCredentialSecret)
 	}
 	return c, nil
 }

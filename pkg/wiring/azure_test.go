@@ -1,7 +1,9 @@
 package wiring
 
 import (
+	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -46,11 +48,25 @@ func TestGraphConfig(t *testing.T) {
 	}
 }
 
+// The Event Hubs app of the Entra mode is its own: its client id and the
+// secret of its credential, with the tenant; nothing of the Graph app's.
+func TestHubApp(t *testing.T) {
+	t.Parallel()
+	app := HubApp(envOf(map[string]string{
+		EnvAzureTenantID: "t", EnvAzureClientID: "graph-app", EnvGraphSecretARN: "arn:graph", EnvAzureClientSecret: "graph-secret",
+		EnvEventHubClientID: "hub-app", EnvEventHubCredentialSecret: "arn:hub",
+	}), nil)
+	if app.TenantID != "t" || app.ClientID != "hub-app" || app.SecretARN != "arn:hub" || app.ClientSecret != "" || app.CertificatePath != "" || app.FederatedTokenFile != "" {
+		t.Errorf("HubApp = %+v", app)
+	}
+}
+
 func TestHubConfig(t *testing.T) {
 	t.Parallel()
 	t.Run("defaults", func(t *testing.T) {
 		t.Parallel()
-		c, err := HubConfig(envOf(map[string]string{EnvEventHubNamespace: "contoso-audit.servicebus.windows.net"}))
+		c, err := HubConfig(envOf(map[string]string{EnvEventHubNamespace: "contoso-audit.servicebus.windows.net",
+			EnvEventHubClientID: "00000000-0000-4000-8000-000000000009", EnvEventHubCredentialSecret: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:eh-app"}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,6 +114,10 @@ func TestHubConfig(t *testing.T) {
 		"expiry-negative":           {map[string]string{EnvEventHubNamespace: "a.servicebus.windows.net", EnvEventHubOwnershipExpiry: "-5m"}, EnvEventHubOwnershipExpiry},
 		"wait-beyond-half-the-lock": {map[string]string{EnvEventHubNamespace: "a.servicebus.windows.net", EnvEventHubReceiveWait: "3m"}, "half the ownership expiry"},
 		"open-wait-beyond-half":     {map[string]string{EnvEventHubNamespace: "a.servicebus.windows.net", EnvEventHubOpenWait: "1m", EnvEventHubOwnershipExpiry: "90s"}, "half the ownership expiry"},
+		// Entra mode reads the hub as an app registration of its own, never
+		// the Graph app's.
+		"entra-mode-without-its-app":        {map[string]string{EnvEventHubNamespace: "a.servicebus.windows.net", EnvAzureClientID: "c", EnvGraphSecretARN: "arn:graph"}, EnvEventHubClientID},
+		"entra-mode-without-its-credential": {map[string]string{EnvEventHubNamespace: "a.servicebus.windows.net", EnvEventHubClientID: "c"}, EnvEventHubCredentialSecret},
 	}
 	for name, tc := range bad {
 		t.Run(name, func(t *testing.T) {
@@ -107,5 +127,36 @@ func TestHubConfig(t *testing.T) {
 				t.Fatalf("err = %v, want invalid input naming %s", err, tc.name)
 			}
 		})
+	}
+}
+
+// Ingest parses untrusted stream data and reads no Graph: given the Graph
+// credential, it refuses to start.
+func TestIngestRefusesTheGraphCredential(t *testing.T) {
+	t.Setenv("AWS_REGION", "eu-west-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+	vars := map[string]string{
+		EnvTenantID: "00000000-0000-4000-8000-000000000001", EnvStateTable: "state", EnvCheckpointTable: "checkpoints",
+		EnvEvaluateQueue: "https://sqs.eu-west-1.amazonaws.com/1/evaluate.fifo", EnvIngestDLQ: "https://sqs.eu-west-1.amazonaws.com/1/dlq",
+		EnvEventHubNamespace: "a.servicebus.windows.net", EnvEventHubConnectionSecret: "arn:hub",
+	}
+	for _, withGraph := range []bool{false, true} {
+		if withGraph {
+			vars[EnvGraphSecretARN] = "arn:graph"
+		}
+		e, err := Load(context.Background(), envOf(vars))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = e.Ingest()
+		switch {
+		case !withGraph && err != nil:
+			t.Errorf("without the Graph credential: %v", err)
+		case withGraph && (!errors.Is(err, model.ErrInvalidInput) || !strings.Contains(err.Error(), EnvGraphSecretARN)):
+			t.Errorf("with the Graph credential: err = %v, want a refusal naming %s", err, EnvGraphSecretARN)
+		}
 	}
 }

@@ -26,6 +26,7 @@ const (
 	EnvJiraDoneTransition        = "CREDRES_JIRA_DONE_TRANSITION"
 	EnvJiraSecret                = "CREDRES_JIRA_SECRET"
 	EnvWebhookURL                = "CREDRES_WEBHOOK_URL"
+	EnvWebhookURLSecret          = "CREDRES_WEBHOOK_URL_SECRET"
 	EnvWebhookSecret             = "CREDRES_WEBHOOK_SECRET"
 	EnvDryRun                    = "CREDRES_DRY_RUN"
 )
@@ -77,8 +78,11 @@ type ChannelConfig struct {
 	JiraDoneTransition string
 	JiraSecret         string
 
-	WebhookURL    string
-	WebhookSecret string
+	// WebhookURL is the webhook's URL, or WebhookURLSecret names the
+	// secret that holds it (a URL that carries a token is a credential).
+	WebhookURL       string
+	WebhookURLSecret string
+	WebhookSecret    string
 }
 
 // NudgeChannels reads the nudge function's channels: the sender mailbox
@@ -116,7 +120,16 @@ func (e *Settings) TicketChannels() ChannelConfig {
 		c.JiraDoneTransition = e.setting(EnvJiraDoneTransition, need)
 		c.JiraSecret = e.setting(EnvJiraSecret, need)
 	case TicketWebhook:
-		c.WebhookURL = e.url(EnvWebhookURL, need, true)
+		// The URL, or the secret that holds it: a deployment gives the
+		// secret, a local run may give either.
+		c.WebhookURLSecret = e.Optional(EnvWebhookURLSecret, "")
+		c.WebhookURL = e.url(EnvWebhookURL, false, true)
+		switch {
+		case c.WebhookURL != "" && c.WebhookURLSecret != "":
+			e.fail(EnvWebhookURL, "give %s or %s, not both", EnvWebhookURL, EnvWebhookURLSecret)
+		case need && c.WebhookURL == "" && c.WebhookURLSecret == "":
+			e.fail(EnvWebhookURLSecret, "required but not set (a local run may give %s instead)", EnvWebhookURL)
+		}
 		c.WebhookSecret = e.setting(EnvWebhookSecret, need)
 	default:
 		e.fail(EnvTicketChannel, "%q is not sqs, servicenow, jira or webhook", c.TicketChannel)

@@ -65,6 +65,24 @@ func TestTicketChannels(t *testing.T) {
 			problems: []string{EnvWebhookURL},
 		},
 		{
+			name: "webhook-url-from-a-secret",
+			env:  map[string]string{EnvTicketChannel: TicketWebhook, EnvWebhookURLSecret: "arn:aws:secretsmanager:eu-west-1:1:secret:hook-url", EnvWebhookSecret: "S"},
+			want: func(c ChannelConfig) bool {
+				return c.WebhookURL == "" && c.WebhookURLSecret == "arn:aws:secretsmanager:eu-west-1:1:secret:hook-url"
+			},
+		},
+		{
+			name:     "webhook-needs-its-url-or-the-secret-that-holds-it",
+			env:      map[string]string{EnvTicketChannel: TicketWebhook, EnvWebhookSecret: "S"},
+			problems: []string{EnvWebhookURLSecret},
+		},
+		{
+			name: "webhook-url-and-url-secret-exclude-each-other",
+			env: map[string]string{EnvTicketChannel: TicketWebhook, EnvWebhookURL: "https://hooks.contoso.example/in?token=abc",
+				EnvWebhookURLSecret: "arn:aws:secretsmanager:eu-west-1:1:secret:hook-url", EnvWebhookSecret: "S"},
+			problems: []string{EnvWebhookURL, EnvWebhookURLSecret},
+		},
+		{
 			name: "loopback-http-is-allowed",
 			env:  map[string]string{EnvTicketChannel: TicketJira, EnvJiraURL: "http://127.0.0.1:8080", EnvJiraProject: "CR", EnvJiraDoneTransition: "31", EnvJiraSecret: "J"},
 			want: func(c ChannelConfig) bool { return c.JiraURL == "http://127.0.0.1:8080" },

@@ -24,9 +24,10 @@ func IngestFunction(ctx context.Context, env *Env, log zerolog.Logger) (any, err
 	}
 	hcfg.Secrets = env.Secrets
 	if hcfg.ConnectionString == "" && hcfg.ConnectionSecretARN == "" {
-		// No shared access policy: the app registration reads the hub with
-		// the "Azure Event Hubs Data Receiver" role (docs/EVENTHUBS.md).
-		if hcfg.Credential, _, err = azcred.Credential(ctx, AzureApp(env.get, env.Secrets)); err != nil {
+		// No shared access policy: an app registration of its own reads the
+		// hub with the "Azure Event Hubs Data Receiver" role, and nothing
+		// else (docs/EVENTHUBS.md).
+		if hcfg.Credential, _, err = azcred.Credential(ctx, HubApp(env.get, env.Secrets)); err != nil {
 			return nil, err
 		}
 	}

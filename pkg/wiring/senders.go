@@ -31,7 +31,7 @@ func NewTicketSender(cfg ChannelConfig, secrets model.SecretSource, httpClient *
 			DoneTransition: cfg.JiraDoneTransition, Secrets: secrets, Secret: cfg.JiraSecret, HTTPClient: httpClient,
 		})
 	case TicketWebhook:
-		s, err = notify.NewWebhook(notify.WebhookConfig{URL: cfg.WebhookURL, Secrets: secrets, Secret: cfg.WebhookSecret, HTTPClient: httpClient})
+		s, err = notify.NewWebhook(notify.WebhookConfig{URL: cfg.WebhookURL, URLSecret: cfg.WebhookURLSecret, Secrets: secrets, Secret: cfg.WebhookSecret, HTTPClient: httpClient})
 	case TicketSQS:
 		return nil, fmt.Errorf("notify: ticket channel %q: %w: the helpdesk queue is built with queue.NewHelpdeskQueue", cfg.TicketChannel, model.ErrInvalidInput)
 	default:

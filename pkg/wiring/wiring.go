@@ -282,6 +282,11 @@ func (e *Env) Ingest() (*pipeline.Ingest, time.Duration, error) {
 		Usage: e.store(false), ProofWindow: e.Engine.Policy().ShortestProofWindow(),
 	}
 	budget := e.Duration(EnvIngestBudget, 50*time.Second)
+	// Ingest parses untrusted stream data and reads no Graph: it must not
+	// hold the credential that can.
+	if strings.TrimSpace(e.get(EnvGraphSecretARN)) != "" {
+		e.fail(EnvGraphSecretARN, "ingest reads no Graph and is never given the Graph credential; it reads the hub with %s, or with %s and %s", EnvEventHubConnectionSecret, EnvEventHubClientID, EnvEventHubCredentialSecret)
+	}
 	return st, budget, e.Err()
 }
 
