@@ -48,7 +48,16 @@ demo: build ## Assess the sample tenant, ask what outages would do, then run the
 	@echo "   sample sign-ins, paths judged by them (proofWindow 90d): users compliant only through unproven methods are asked to try them"
 	@$(BIN)/credres demo --state .credres/demo-proof --policy events/policy-proof.yaml --now 2025-03-19T18:00:00Z --quiet
 	@echo
-	@echo "Delivered messages: .credres/demo/outbox/ and .credres/demo-proof/outbox/ (nudges.jsonl and tickets.jsonl)"
+	@echo "== credres demo: a change of the tenant's own policy (Conditional Access now asks everyone for phishing-resistant MFA)"
+	@rm -rf .credres/demo-policy
+	@$(BIN)/credres demo --state .credres/demo-policy --policy events/policy-example.yaml --events none --sweep --baseline --now 2026-11-30T09:00:00Z --quiet
+	@$(BIN)/credres demo --state .credres/demo-policy --policy events/policy-example.yaml --directory events/tenant-policy-change.json \
+		--events events/policy-changes/eventhub-update-conditional-access-policy.json --now 2026-12-01T10:00:00Z --quiet
+	@echo "== credres demo four days later: the grace period is over, users still below policy are nudged"
+	@$(BIN)/credres demo --state .credres/demo-policy --policy events/policy-example.yaml --directory events/tenant-policy-change.json \
+		--events none --now 2026-12-05T10:00:00Z --quiet
+	@echo
+	@echo "Delivered messages: .credres/demo/outbox/, .credres/demo-proof/outbox/ and .credres/demo-policy/outbox/ (nudges.jsonl and tickets.jsonl)"
 
 .PHONY: test
 test: lint ## Run the checks of `make lint`, then every test, starting local DynamoDB and SQS servers on 127.0.0.1

@@ -163,6 +163,9 @@ func printDemo(w io.Writer, dir *model.Directory, res *local.Result, window time
 		fmt.Fprintf(w, " (skipped: %s)", strings.Join(parts, ", "))
 	}
 	fmt.Fprintln(w)
+	if in.PolicyChanges > 0 || in.PolicyRepeats > 0 {
+		fmt.Fprintf(w, "ingest: %d changes of the tenant's own policy recorded for the sweep (%d repeated)\n", in.PolicyChanges, in.PolicyRepeats)
+	}
 	if in.Malformed > 0 {
 		fmt.Fprintf(w, "ingest: %d messages had malformed records (see dead-letters.jsonl)\n", in.Malformed)
 	}
@@ -170,7 +173,14 @@ func printDemo(w io.Writer, dir *model.Directory, res *local.Result, window time
 		printSignIns(w, users, res, window, at)
 	}
 	if s := res.Sweep; s != nil {
-		fmt.Fprintf(w, "sweep: %d users, %d never assessed, %d changed, %d stale -> %d evaluation requests\n", s.Users, s.New, s.Changed, s.Stale, s.Enqueued)
+		switch {
+		case s.PolicyChange != "":
+			fmt.Fprintf(w, "sweep: the tenant's policy changed (%s): every user of %d -> %d evaluation requests\n", mask.Line(s.PolicyChange), s.Users, s.Enqueued)
+		case s.GraceEnded > 0:
+			fmt.Fprintf(w, "sweep: a policy change's grace period ended: every user of %d -> %d evaluation requests\n", s.Users, s.Enqueued)
+		default:
+			fmt.Fprintf(w, "sweep: %d users, %d never assessed, %d changed, %d stale -> %d evaluation requests\n", s.Users, s.New, s.Changed, s.Stale, s.Enqueued)
+		}
 	}
 	fmt.Fprintf(w, "evaluate: %d users\n", len(res.Outcomes))
 	for _, o := range res.Outcomes {

@@ -12,7 +12,10 @@ import (
 // broken".
 const (
 	// SkipIrrelevantActivity is any activity that cannot change a user's
-	// authentication methods: group or policy changes, password resets,
+	// authentication methods: group changes, policy changes credres does
+	// not model (named locations, security defaults; Parse returns the
+	// changes of the tenant's own policy it reads as PolicyChanges, and
+	// ParseAudit skips them here), password resets,
 	// passkey creation options, or an "Update user" that touches no
 	// authentication property.
 	SkipIrrelevantActivity = "irrelevant-activity"

@@ -266,10 +266,32 @@ func (t text) String() string { return strings.TrimSpace(string(t)) }
 // wrapping model.ErrInvalidInput. Skips are decided before anything is required, so
 // that an irrelevant record is never reported as malformed.
 func normaliseRecord(raw json.RawMessage) (model.MethodChangeEvent, string, error) {
+	ev, _, skip, err := normaliseAny(raw)
+	if err == nil && skip == "" && ev.AuditID == "" {
+		// A policy change, which names no user: ParseAudit's callers
+		// want user events only.
+		return ev, SkipIrrelevantActivity, nil
+	}
+	return ev, skip, err
+}
+
+// normaliseAny turns one record into a user's method-change event, a change
+// of the tenant's own policy, a skip reason, or an error wrapping
+// model.ErrInvalidInput.
+func normaliseAny(raw json.RawMessage) (model.MethodChangeEvent, *model.PolicyChange, string, error) {
 	r, skip, err := readRecord(raw)
 	if r == nil {
-		return model.MethodChangeEvent{}, skip, err
+		return model.MethodChangeEvent{}, nil, skip, err
 	}
+	if pk := policyKind(r.activity); pk != "" {
+		pc, skip, err := r.policyChange(pk)
+		return model.MethodChangeEvent{}, pc, skip, err
+	}
+	ev, skip, err := r.normalise()
+	return ev, nil, skip, err
+}
+
+func (r *record) normalise() (model.MethodChangeEvent, string, error) {
 	kind := classifyActivity(r.activity)
 	switch kind {
 	case actIrrelevant:

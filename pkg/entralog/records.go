@@ -17,6 +17,11 @@ import (
 type Batch struct {
 	Audit   []model.MethodChangeEvent
 	SignIns []SignIn
+	// PolicyChanges are the changes of the tenant's own policy (the
+	// authentication methods policy, authentication strengths and
+	// Conditional Access policies), in input order: each asks for a
+	// tenant-wide re-evaluation.
+	PolicyChanges []model.PolicyChange
 	// Skipped counts well-formed records set aside, by reason: the audit
 	// skip reasons (Skip…) and the sign-in ones (SkipSignIn…).
 	Skipped map[string]int
@@ -163,12 +168,14 @@ func (b *Batch) add(rec json.RawMessage) error {
 		}
 		return nil
 	}
-	ev, skip, err := normaliseRecord(rec)
+	ev, pc, skip, err := normaliseAny(rec)
 	switch {
 	case err != nil:
 		return err
 	case skip != "":
 		b.Skipped[skip]++
+	case pc != nil:
+		b.PolicyChanges = append(b.PolicyChanges, *pc)
 	default:
 		b.Audit = append(b.Audit, ev)
 	}

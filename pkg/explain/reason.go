@@ -98,6 +98,10 @@ var reasonWords = map[model.ReasonCode]func(model.Reason) string{
 	model.ReasonUnprovenProven: func(r model.Reason) string {
 		return fmt.Sprintf("compliant with tier %q through proven paths now: the methods the user was asked to try are used or no longer needed", r.Tier)
 	},
+	model.ReasonPolicyChangeGrace: func(r model.Reason) string {
+		return fmt.Sprintf("the tenant changed its own policy: the first nudge waits until %s, the end of the grace period, and is sent only if the user is still below policy then", r.Until.UTC().Format("2006-01-02 15:04 UTC"))
+	},
+	model.ReasonPolicyChangeDrops: fixed("a change of the tenant's own policy dropped many users below policy at once: their nudges wait for the grace period"),
 	model.ReasonEmergencySetBack: func(r model.Reason) string {
 		return fmt.Sprintf("the emergency access accounts are back within policy as a set: diversity %d (minimum %d)", r.Diversity, r.MinDiversity)
 	},

@@ -54,6 +54,8 @@ func TestReasonWordsEveryCode(t *testing.T) {
 		{model.Reason{Code: model.ReasonRestsOnUnproven, Tier: "standard", Methods: []string{"key-1"}}, `compliant with tier "standard" only through methods the sign-in logs do not prove (key-1): below policy if they no longer work`},
 		{model.Reason{Code: model.ReasonTryAsked}, "nudge: the user is asked to sign in once with them"},
 		{model.Reason{Code: model.ReasonTryAlreadyAsked}, "the user was already asked to try them"},
+		{model.Reason{Code: model.ReasonPolicyChangeGrace, Until: time.Date(2026, 12, 4, 9, 14, 0, 0, time.UTC)}, `the tenant changed its own policy: the first nudge waits until 2026-12-04 09:14 UTC, the end of the grace period, and is sent only if the user is still below policy then`},
+		{model.Reason{Code: model.ReasonPolicyChangeDrops}, `a change of the tenant's own policy dropped many users below policy at once: their nudges wait for the grace period`},
 		{model.Reason{Code: model.ReasonUnprovenProven, Tier: "standard"}, `compliant with tier "standard" through proven paths now: the methods the user was asked to try are used or no longer needed`},
 		{model.Reason{Code: "3 nudges ignored"}, "3 nudges ignored"},
 		{model.Reason{Code: model.ReasonEmergencySetBack, Diversity: 2, MinDiversity: 2}, "the emergency access accounts are back within policy as a set: diversity 2 (minimum 2)"},

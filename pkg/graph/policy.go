@@ -45,6 +45,14 @@ type policyCache struct {
 // left out and logged: the outputs then say that it was not included. A
 // malformed answer is an error naming the field, like a malformed snapshot.
 func (c *Client) TenantPolicy(ctx context.Context) (model.TenantPolicy, error) {
+	return c.TenantPolicySince(ctx, time.Time{})
+}
+
+// TenantPolicySince is TenantPolicy, except that a policy kept from a read
+// before since is read again: an evaluation that follows a change of the
+// tenant's policy, made at since, must not be given the policy from before
+// it (docs/POLICY.md, "Policy changes").
+func (c *Client) TenantPolicySince(ctx context.Context, since time.Time) (model.TenantPolicy, error) {
 	ttl := c.cfg.PolicyTTL
 	if ttl == 0 {
 		ttl = DefaultPolicyTTL
@@ -53,7 +61,7 @@ func (c *Client) TenantPolicy(ctx context.Context) (model.TenantPolicy, error) {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	now := c.clock.Now()
-	if pc.val != nil && ttl > 0 && now.Sub(pc.at) < ttl {
+	if pc.val != nil && ttl > 0 && now.Sub(pc.at) < ttl && !pc.at.Before(since) {
 		return *pc.val, nil
 	}
 	var p model.TenantPolicy

@@ -193,7 +193,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	if cfg.Events != nil {
 		in := pipeline.Ingest{Queue: requests, Dead: dead, TenantID: cfg.Directory.Tenant.ID,
-			Usage: usageLog{st, res}, ProofWindow: cfg.Engine.Policy().ShortestProofWindow()}
+			Usage: usageLog{st, res}, ProofWindow: cfg.Engine.Policy().ShortestProofWindow(), PolicyChanges: st, Now: cfg.Now}
 		stats, err := in.Drain(ctx, cfg.Events)
 		res.Ingest = stats
 		if err != nil {
@@ -201,20 +201,23 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	reader := &SnapshotReader{Dir: cfg.Directory}
-	if cfg.Sweep {
-		sw := pipeline.Sweep{Registrations: reader, Store: st, Queue: requests, MaxAge: cfg.MaxAge, Now: cfg.Now}
-		stats, err := sw.Run(ctx, pipeline.SweepOptions{Baseline: cfg.Baseline, Campaign: cfg.Campaign})
+	// Without Sweep, the sweep still runs for the tenant's policy changes,
+	// as its frequent schedule does in the cloud.
+	sw := pipeline.Sweep{Registrations: reader, Store: st, Queue: requests, MaxAge: cfg.MaxAge, Now: cfg.Now, PolicyChanges: st}
+	stats, err := sw.Run(ctx, pipeline.SweepOptions{Baseline: cfg.Baseline, Campaign: cfg.Campaign, PolicyChangesOnly: !cfg.Sweep})
+	if cfg.Sweep || stats.Users > 0 {
 		res.Sweep = &stats
-		if err != nil {
-			return res, err
-		}
+	}
+	if err != nil {
+		return res, err
 	}
 	eval := pipeline.Evaluate{
 		Users: reader, Store: st, Engine: cfg.Engine, Tenant: cfg.Directory.Tenant,
 		Nudges: nudges, Tickets: tickets, Dead: deadFile{deadPath, "evaluate"}, Now: cfg.Now, Usage: st,
+		PolicyChanges: st,
 	}
 	nudge := pipeline.NudgeStage{Store: st, Sender: rec, Render: cfg.Render, Dead: deadFile{deadPath, "nudge"}, Now: cfg.Now}
-	ticket := pipeline.TicketStage{Store: st, Sender: rec, Render: cfg.Render, Dead: deadFile{deadPath, "ticket"}, Now: cfg.Now}
+	ticket := pipeline.TicketStage{Store: st, Sender: rec, Render: cfg.Render, Dead: deadFile{deadPath, "ticket"}, Now: cfg.Now, PolicyChanges: st}
 	if cfg.DryRun {
 		dry := &dryRecorder{out: out, rec: rec}
 		nudge.DryRun, ticket.DryRun = dry, dry

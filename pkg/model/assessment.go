@@ -3,6 +3,7 @@ package model
 import (
 	"slices"
 	"strings"
+	"time"
 )
 
 // Violation is a code of docs/DESIGN.md, Policy: one way an assessment
@@ -111,6 +112,11 @@ type Assessment struct {
 	// RestsOnUnproven is true when the user is compliant only because
 	// unproven paths count: without them they would be below policy.
 	RestsOnUnproven bool `json:"restsOnUnproven,omitempty"`
+	// HeldUntil is set on a stored assessment whose first nudge waits for
+	// a policy change's grace period (docs/POLICY.md, "Policy changes"):
+	// the evaluate stage copies it from the decision, and the next
+	// decision reads it from the previous assessment.
+	HeldUntil time.Time `json:"heldUntil,omitzero"`
 }
 
 // CAResult is one Conditional Access policy with an authentication

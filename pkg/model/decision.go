@@ -71,4 +71,11 @@ type Decision struct {
 	// Try lists the unproven methods (ids) a compliant user relies on: the
 	// nudge asks the user to check that they still work (docs/USAGE.md).
 	Try []string `json:"try,omitempty"`
+	// HeldUntil is when a first nudge held for a policy change's grace
+	// period is due (docs/POLICY.md, "Policy changes").
+	HeldUntil time.Time `json:"heldUntil,omitzero"`
+	// PolicyDrop is true when the tenant's policy change this evaluation
+	// follows dropped the user below policy: they were within policy
+	// before it.
+	PolicyDrop bool `json:"policyDrop,omitempty"`
 }

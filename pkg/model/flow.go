@@ -15,6 +15,9 @@ const (
 	ReasonSweep    = "sweep"    // scheduled reconciliation
 	ReasonCampaign = "campaign" // a sweep that acts on first findings
 	ReasonUsage    = "usage"    // a sign-in changed a method's state of proof
+	// ReasonPolicyChange: the tenant changed its own policy, and the sweep
+	// re-evaluates every user (docs/POLICY.md, "Policy changes").
+	ReasonPolicyChange = "policy-change"
 )
 
 // EvaluationRequest asks for one user to be evaluated again. It carries no
@@ -29,15 +32,25 @@ type EvaluationRequest struct {
 	Time     time.Time `json:"time"`
 	// Baseline records the assessment without acting on a first finding.
 	Baseline bool `json:"baseline,omitempty"`
+	// PolicyChange (the audit id) and PolicyChangeAt name the change of the
+	// tenant's own policy a policy-change request follows: a user it
+	// newly drops below policy is not nudged before PolicyChangeAt plus
+	// the policy's grace period.
+	PolicyChange   string    `json:"policyChange,omitempty"`
+	PolicyChangeAt time.Time `json:"policyChangeAt,omitzero"`
 }
 
 // DeduplicationID identifies the request for a FIFO queue: the audit record
 // id for audit events (the same record delivered twice is one request), the
 // user and time for sweeps and for usage (whose time is the day of the use,
-// so that one day's change of proof is one request).
+// so that one day's change of proof is one request), the policy change and
+// the user for a policy change's re-evaluation.
 func (r EvaluationRequest) DeduplicationID() string {
 	if r.AuditID != "" {
 		return shortHash("audit", r.AuditID, r.UserID)
+	}
+	if r.PolicyChange != "" {
+		return shortHash(r.Reason, r.PolicyChange, r.UserID, r.Time.UTC().Format(time.RFC3339Nano))
 	}
 	return shortHash(r.Reason, r.UserID, r.Time.UTC().Format(time.RFC3339Nano))
 }
@@ -50,8 +63,12 @@ func (r EvaluationRequest) Validate() error {
 	}
 	switch r.Reason {
 	case ReasonAudit, ReasonSweep, ReasonCampaign, ReasonUsage:
+	case ReasonPolicyChange:
+		if r.PolicyChange == "" || r.PolicyChangeAt.IsZero() {
+			return fmt.Errorf("%w: policy-change request without its policyChange and policyChangeAt", ErrInvalidInput)
+		}
 	default:
-		return fmt.Errorf("%w: evaluation request reason %q is not audit, sweep, campaign or usage", ErrInvalidInput, r.Reason)
+		return fmt.Errorf("%w: evaluation request reason %q is not audit, sweep, campaign, usage or policy-change", ErrInvalidInput, r.Reason)
 	}
 	return nil
 }
@@ -106,6 +123,10 @@ type DecisionMessage struct {
 	User       UserSummary `json:"user"`
 	Assessment Assessment  `json:"assessment"`
 	Time       time.Time   `json:"time"`
+	// PolicyChange, set on the one tenant-side ticket about a change of
+	// the tenant's own policy, is that change and the users it dropped;
+	// such a ticket names no user (User is empty).
+	PolicyChange *PolicyChangeState `json:"policyChange,omitempty"`
 }
 
 // Ticket is a helpdesk ticket credres opened for a user.
@@ -274,15 +295,18 @@ type TicketRecord struct {
 	Violations        []Violation `json:"violations"`
 	TenantSide        []Violation `json:"tenantSide,omitempty"`
 	// Reasons are the decision's reasons in words.
-	Reasons         []string  `json:"reasons"`
-	Methods         []string  `json:"methods,omitempty"`
-	Recommendations []string  `json:"recommendations,omitempty"`
-	Escalated       bool      `json:"escalated,omitempty"`
-	AdminOnly       bool      `json:"adminOnly,omitempty"`
-	Time            time.Time `json:"time"`
-	Title           string    `json:"title,omitempty"`
-	Description     string    `json:"description,omitempty"`
-	DryRun          bool      `json:"dryRun,omitempty"`
+	Reasons         []string `json:"reasons"`
+	Methods         []string `json:"methods,omitempty"`
+	Recommendations []string `json:"recommendations,omitempty"`
+	Escalated       bool     `json:"escalated,omitempty"`
+	AdminOnly       bool     `json:"adminOnly,omitempty"`
+	// PolicyChange is the change and the counts of a tenant-side ticket
+	// about a change of the tenant's own policy.
+	PolicyChange *PolicyChangeTicket `json:"policyChange,omitempty"`
+	Time         time.Time           `json:"time"`
+	Title        string              `json:"title,omitempty"`
+	Description  string              `json:"description,omitempty"`
+	DryRun       bool                `json:"dryRun,omitempty"`
 }
 
 // UserResult is one user read live, or why not.

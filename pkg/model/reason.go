@@ -98,6 +98,13 @@ const (
 	// ReasonUnprovenProven: Tier; the methods the user was asked to try are
 	// used (or no longer needed).
 	ReasonUnprovenProven ReasonCode = "unproven-methods-proven"
+	// ReasonPolicyChangeGrace: Until; the tenant changed its own policy
+	// and the user's first nudge waits until then (docs/POLICY.md, "Policy
+	// changes").
+	ReasonPolicyChangeGrace ReasonCode = "policy-change-grace"
+	// ReasonPolicyChangeDrops: the one tenant-side ticket about a change of
+	// the tenant's own policy that dropped many users below policy.
+	ReasonPolicyChangeDrops ReasonCode = "policy-change-drops"
 )
 
 // Reason is one reason for a decision: a code and the parameters that code

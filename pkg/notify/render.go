@@ -348,6 +348,9 @@ type ticketData struct {
 // RenderTicket writes a ticket's title and description for the helpdesk:
 // who, what is at risk, the user's current methods (masked) and the remedy.
 func (r *Renderer) RenderTicket(dm model.DecisionMessage, rec model.TicketRecord) (model.RenderedTicket, error) {
+	if rec.PolicyChange != nil {
+		return renderPolicyTicket(rec.PolicyChange), nil
+	}
 	a := dm.Assessment
 	// Ticket systems are no place for addresses: the user principal name is
 	// masked, and the object id names the user exactly.
@@ -435,4 +438,49 @@ func (r *Renderer) renderTry(dm model.DecisionMessage, lang string, nt *nudgeTem
 		return model.RenderedNudge{}, fmt.Errorf("render try nudge html (%s): %w", lang, err)
 	}
 	return model.RenderedNudge{Language: lang, Subject: data.Subject, Text: text.String(), HTML: html.String()}, nil
+}
+
+// renderPolicyTicket words the one tenant-side ticket about a change of the
+// tenant's own policy: what changed, who changed it (masked), and how many
+// users it dropped below policy, by violation.
+func renderPolicyTicket(pc *model.PolicyChangeTicket) model.RenderedTicket {
+	name := mask.Line(pc.PolicyName)
+	if name == "" {
+		name = mask.Line(pc.PolicyID)
+	}
+	title := fmt.Sprintf("Policy change dropped %d users below policy: %s", pc.Dropped, name)
+	var b strings.Builder
+	fmt.Fprintf(&b, "The tenant's own policy changed: %q on %q", mask.Line(pc.Activity), name)
+	if pc.PolicyID != "" && pc.PolicyID != pc.PolicyName {
+		fmt.Fprintf(&b, " (%s)", mask.Line(pc.PolicyID))
+	}
+	fmt.Fprintf(&b, " at %s", pc.Time.UTC().Format("2006-01-02 15:04 UTC"))
+	if pc.By != "" {
+		fmt.Fprintf(&b, " by %s", mask.Line(pc.By))
+	}
+	fmt.Fprintf(&b, " (audit record %s).\n\n", mask.Line(pc.AuditID))
+	b.WriteString("Re-evaluating the tenant")
+	if pc.Evaluated > 0 {
+		fmt.Fprintf(&b, " (%d users)", pc.Evaluated)
+	}
+	fmt.Fprintf(&b, " found %d users within policy before the change and below policy after it.\n", pc.Dropped)
+	if len(pc.Violations) > 0 {
+		b.WriteString("\nBy violation (a user may have several):\n")
+		keys := make([]string, 0, len(pc.Violations))
+		for v := range pc.Violations {
+			keys = append(keys, string(v))
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			fmt.Fprintf(&b, "- %s: %d\n", k, pc.Violations[model.Violation(k)])
+		}
+	}
+	if pc.Held > 0 {
+		fmt.Fprintf(&b, "\nThe first nudges of %d of them wait until %s, the end of the grace period: if the change is a rollout in progress, finish it (or undo the change) by then, and users within policy again hear nothing.", pc.Held, pc.GraceUntil.UTC().Format("2006-01-02 15:04 UTC"))
+	}
+	if n := pc.Dropped - pc.Held; n > 0 {
+		fmt.Fprintf(&b, "\n%d of them have tickets of their own already (locked out, without an MFA path, or in a tier whose violations go to the helpdesk): they are not held.", n)
+	}
+	b.WriteString("\nThe counts are those when this ticket was opened; a re-evaluation still under way may add users.")
+	return model.RenderedTicket{Title: title, Description: b.String()}
 }

@@ -84,6 +84,10 @@ type TicketStage struct {
 	DryRun DryRunLog
 	Dead   DeadLetters
 	Now    func() time.Time
+	// PolicyChanges, when set, gives a tenant-side ticket about a policy
+	// change the counts as they stand when it is delivered, rather than
+	// when the threshold was reached.
+	PolicyChanges PolicyChangeStore
 }
 
 // Handle delivers a batch of decision messages and returns the ones to
@@ -192,6 +196,9 @@ func (n *NudgeStage) send(ctx context.Context, dm model.DecisionMessage, rec *mo
 func (t *TicketStage) Handle(ctx context.Context, msgs []Message) []Failure {
 	return deliverAll(ctx, msgs, t.Store, t.Dead, "ticket", func(ctx context.Context, dm model.DecisionMessage) error {
 		userID := dm.Decision.UserID
+		if dm.PolicyChange != nil {
+			return t.policyTicket(ctx, dm)
+		}
 		state, err := t.Store.LoadUser(ctx, userID)
 		if err != nil {
 			return err
@@ -237,6 +244,45 @@ func (t *TicketStage) Handle(ctx context.Context, msgs []Message) []Failure {
 		}
 		return fmt.Errorf("%w: the ticket stage does not handle %q decisions", model.ErrInvalidInput, dm.Decision.Kind)
 	})
+}
+
+// policyTicket opens the one tenant-side ticket about a change of the
+// tenant's own policy: the change and how many users it dropped, by
+// violation. Its delivery claim makes it once, however often the decision
+// comes; it is never resolved by credres (the users' own episodes are).
+func (t *TicketStage) policyTicket(ctx context.Context, dm model.DecisionMessage) error {
+	st := *dm.PolicyChange
+	if t.PolicyChanges != nil {
+		cur, err := t.PolicyChanges.LoadPolicyChange(ctx, st.Change.AuditID)
+		if err != nil {
+			return err
+		}
+		st = cur
+	}
+	now := t.Now()
+	userID := dm.Decision.UserID
+	tk := &model.Ticket{ID: model.TicketID(userID, dm.Time), Status: model.TicketOpen, Opened: now, Updated: now, Reason: "policy-change"}
+	rec := ticketRecord(dm, tk, "opened", now)
+	rec.UserPrincipalName = ""
+	c := st.Change
+	by := c.InitiatedBy.AppDisplayName
+	if c.InitiatedBy.UserPrincipalName != "" {
+		by = mask.Email(c.InitiatedBy.UserPrincipalName)
+	}
+	violations := st.Violations
+	if violations == nil {
+		violations = map[model.Violation]int{}
+	}
+	rec.PolicyChange = &model.PolicyChangeTicket{
+		AuditID: c.AuditID, Activity: c.Activity, Kind: c.Kind, PolicyID: c.PolicyID, PolicyName: c.PolicyName,
+		Time: c.Time, By: by, Evaluated: st.Users, Dropped: st.Dropped, Held: st.Held,
+		Violations: violations, GraceUntil: st.GraceUntil,
+	}
+	dm.PolicyChange = &st
+	if err := t.send(ctx, dm, rec); err != nil {
+		return err
+	}
+	return t.Store.SetTicket(ctx, userID, tk)
 }
 
 // send renders and delivers one ticket event (or records it in a dry run).

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -79,6 +81,11 @@ type Evaluate struct {
 	// logs (docs/USAGE.md), which tiers with a proofWindow judge paths by;
 	// it is read only when some tier has one.
 	Usage UsageReader
+	// PolicyChanges, when set, counts the users a change of the tenant's
+	// own policy drops below policy, and the evaluation whose count
+	// reaches the policy's policyChanges.ticketAt decides the change's one
+	// tenant-side ticket (docs/POLICY.md, "Policy changes").
+	PolicyChanges PolicyChangeStore
 }
 
 // UsageReader reads what the sign-in logs said about a user's methods.
@@ -106,9 +113,11 @@ func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Fa
 		msgs     []Message
 		baseline bool
 		campaign bool
+		change   policyChangeRef
 	}
 	users := map[string]*pending{}
 	var order []string
+	var changedAt time.Time // the latest policy change the batch follows
 	for _, m := range msgs {
 		var req model.EvaluationRequest
 		err := json.Unmarshal(m.Body, &req)
@@ -135,13 +144,24 @@ func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Fa
 		// A batch acts on first findings unless every request is a baseline.
 		p.baseline = p.baseline && req.Baseline
 		p.campaign = p.campaign || req.Reason == model.ReasonCampaign
+		if req.PolicyChange != "" && req.PolicyChangeAt.After(p.change.at) {
+			p.change = policyChangeRef{id: req.PolicyChange, at: req.PolicyChangeAt}
+		}
+		if req.PolicyChangeAt.After(changedAt) {
+			changedAt = req.PolicyChangeAt
+		}
 	}
 	if len(order) == 0 {
 		return nil, failures
 	}
 	tenant := ev.Tenant
 	if ev.Policy != nil {
-		p, err := ev.Policy.TenantPolicy(ctx)
+		read := ev.Policy.TenantPolicy
+		if since, ok := ev.Policy.(PolicySince); ok && !changedAt.IsZero() {
+			// The policy changed: a copy kept from before is stale.
+			read = func(ctx context.Context) (model.TenantPolicy, error) { return since.TenantPolicySince(ctx, changedAt) }
+		}
+		p, err := read(ctx)
 		if err != nil {
 			log.Error().Err(err).Msg("the tenant's policy cannot be read; the batch is retried")
 			var outcomes []Outcome
@@ -164,7 +184,7 @@ func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Fa
 		p := users[id]
 		var out Outcome
 		if i < len(results) {
-			out = ev.one(ctx, tenant, id, results[i], p.baseline, p.campaign)
+			out = ev.one(ctx, tenant, id, results[i], p.baseline, p.campaign, p.change)
 		} else {
 			out = Outcome{UserID: id, Err: fmt.Errorf("evaluate %s: the reader returned no result", id)}
 		}
@@ -186,7 +206,13 @@ func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Fa
 	return outcomes, failures
 }
 
-func (ev *Evaluate) one(ctx context.Context, tenant model.Tenant, userID string, res model.UserResult, baseline, campaign bool) Outcome {
+// policyChangeRef names the policy change a user's requests follow.
+type policyChangeRef struct {
+	id string
+	at time.Time
+}
+
+func (ev *Evaluate) one(ctx context.Context, tenant model.Tenant, userID string, res model.UserResult, baseline, campaign bool, change policyChangeRef) Outcome {
 	out := Outcome{UserID: userID}
 	log := zerolog.Ctx(ctx).With().Str("userId", userID).Logger()
 	if res.Err != nil {
@@ -221,8 +247,10 @@ func (ev *Evaluate) one(ctx context.Context, tenant model.Tenant, userID string,
 	a := ev.Engine.EvaluateAt(tenant, &u, observed)
 	d := ev.Engine.Decide(rules.DecisionInput{
 		Previous: state.Assessment, Current: a, History: state.History, Now: observed,
-		Baseline: baseline, Campaign: campaign,
+		Baseline: baseline, Campaign: campaign, PolicyChangeAt: change.at,
 	})
+	// The hold is kept with the assessment, for the next decision.
+	a.HeldUntil = d.HeldUntil
 	out.Assessment, out.Decision = a, d
 	since := state.SinceFor(&a)
 
@@ -260,6 +288,15 @@ func (ev *Evaluate) one(ctx context.Context, tenant model.Tenant, userID string,
 		out.Err = fmt.Errorf("evaluate %s: %w", userID, err)
 		return out
 	}
+	if d.PolicyDrop && change.id != "" && ev.PolicyChanges != nil {
+		// Counted after the assessment is stored: a retry decides from
+		// the stored one and finds no new drop, so nobody counts twice
+		// (the count is idempotent per user besides).
+		if err := ev.countDrop(ctx, change.id, userID, a, d, observed); err != nil {
+			out.Err = fmt.Errorf("evaluate %s: %w", userID, err)
+			return out
+		}
+	}
 	log.Info().Int("diversity", a.Diversity).Bool("compliant", a.Compliant).
 		Str("decision", string(d.Kind)).Strs("violations", model.ViolationStrings(a.Violations)).Msg("evaluated")
 	return out
@@ -274,4 +311,52 @@ func summarise(u *model.User) model.UserSummary {
 		s.Methods = append(s.Methods, model.NoteOf(m))
 	}
 	return s
+}
+
+// countDrop counts a user a policy change dropped below policy and, when
+// the count reaches the policy's ticketAt, decides the change's one
+// tenant-side ticket: the store lets one evaluation claim it, and the
+// ticket's decision id comes from the change, so a retry sends the same.
+func (ev *Evaluate) countDrop(ctx context.Context, changeID, userID string, a model.Assessment, d model.Decision, observed time.Time) error {
+	vs := a.UserViolations()
+	if len(vs) == 0 {
+		vs = a.TenantSide
+	}
+	// Counted by kind: a single point of failure names its dependency,
+	// which differs from user to user.
+	var violations []model.Violation
+	for _, v := range vs {
+		kind, _, _ := strings.Cut(string(v), ":")
+		if !slices.Contains(violations, model.Violation(kind)) {
+			violations = append(violations, model.Violation(kind))
+		}
+	}
+	st, err := ev.PolicyChanges.CountPolicyDrop(ctx, changeID, userID, violations, d.HeldUntil)
+	if err != nil {
+		return fmt.Errorf("count the drop for policy change %s: %w", changeID, err)
+	}
+	threshold := ev.Engine.Policy().PolicyChanges.TicketAt
+	if st.Dropped < threshold {
+		return nil
+	}
+	claimed, err := ev.PolicyChanges.ClaimPolicyTicket(ctx, changeID, threshold, observed)
+	if err != nil || !claimed {
+		return err
+	}
+	return ev.Tickets.SendDecisions(ctx, []model.DecisionMessage{PolicyTicket(st, observed)})
+}
+
+// PolicyTicket is the decision message of the one tenant-side ticket about
+// a policy change that dropped many users below policy. It names no user:
+// its message group is the change's (model.PolicyTicketUser).
+func PolicyTicket(st model.PolicyChangeState, at time.Time) model.DecisionMessage {
+	user := model.PolicyTicketUser(st.Change.AuditID)
+	return model.DecisionMessage{
+		ID: user + "-ticket",
+		Decision: model.Decision{
+			Kind: model.DecisionTicket, UserID: user, AdminOnly: true, Violations: []model.Violation{},
+			Reasons: []model.Reason{{Code: model.ReasonPolicyChangeDrops, Until: st.GraceUntil}},
+		},
+		Time: at, PolicyChange: &st,
+	}
 }

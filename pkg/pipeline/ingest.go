@@ -50,6 +50,13 @@ type Ingest struct {
 	// it, requests an evaluation of the user; zero (no tier judges proof)
 	// requests none.
 	ProofWindow time.Duration
+	// PolicyChanges keeps the changes of the tenant's own policy for the
+	// sweep's tenant-wide re-evaluation; nil counts them as skipped
+	// ("policy-change-not-kept").
+	PolicyChanges PolicyChangeStore
+	// Now stamps when a policy change was recorded; nil uses the change's
+	// own time.
+	Now func() time.Time
 
 	memo usageMemo
 }
@@ -84,6 +91,11 @@ type IngestStats struct {
 	// ProofChanges counts users whose methods changed state of proof: each
 	// is one evaluation request.
 	ProofChanges int `json:"proofChanges,omitempty"`
+	// PolicyChanges counts the changes of the tenant's own policy recorded
+	// for the sweep; PolicyRepeats those already recorded (the same audit
+	// record delivered again).
+	PolicyChanges int `json:"policyChanges,omitempty"`
+	PolicyRepeats int `json:"policyRepeats,omitempty"`
 }
 
 func (s *IngestStats) add(reason string, n int) {
@@ -157,6 +169,11 @@ func (in *Ingest) Drain(ctx context.Context, r AuditReceiver) (IngestStats, erro
 					return stats, err
 				}
 			}
+			for _, pc := range batch.PolicyChanges {
+				if err := in.recordPolicyChange(ctx, &stats, m.Position, pc); err != nil {
+					return stats, err
+				}
+			}
 			for _, ev := range batch.Audit {
 				if in.TenantID != "" && ev.TenantID != "" && ev.TenantID != in.TenantID {
 					stats.add("other-tenant", 1)
@@ -192,6 +209,39 @@ func (in *Ingest) Drain(ctx context.Context, r AuditReceiver) (IngestStats, erro
 			return stats, fmt.Errorf("ingest: checkpoint: %w", err)
 		}
 	}
+}
+
+// recordPolicyChange keeps a change of the tenant's own policy for the
+// sweep, before the checkpoint moves past it; a repeat of a recorded one
+// changes nothing, so that the tenant is re-evaluated once per change.
+func (in *Ingest) recordPolicyChange(ctx context.Context, stats *IngestStats, position string, pc model.PolicyChange) error {
+	if in.TenantID != "" && pc.TenantID != "" && pc.TenantID != in.TenantID {
+		stats.add("other-tenant", 1)
+		return nil
+	}
+	if in.PolicyChanges == nil {
+		stats.add("policy-change-not-kept", 1)
+		return nil
+	}
+	at := pc.Time
+	if in.Now != nil {
+		at = in.Now()
+	}
+	added, err := in.PolicyChanges.AddPolicyChange(ctx, pc, at)
+	switch {
+	case errors.Is(err, model.ErrInvalidInput):
+		body, _ := json.Marshal(pc)
+		return in.deadLetter(ctx, stats, position, body, err.Error())
+	case err != nil:
+		return fmt.Errorf("ingest: record policy change %s: %w", pc.AuditID, err)
+	case added:
+		stats.PolicyChanges++
+		zerolog.Ctx(ctx).Info().Str("auditId", pc.AuditID).Str("activity", pc.Activity).Str("policyId", pc.PolicyID).
+			Msg("the tenant changed its own policy; the sweep re-evaluates every user")
+	default:
+		stats.PolicyRepeats++
+	}
+	return nil
 }
 
 // enqueue sends reqs. When the queue refuses the batch as invalid, the
@@ -321,6 +371,8 @@ func (into *IngestStats) merge(s IngestStats) {
 	into.UsageWrites += s.UsageWrites
 	into.UsageKnown += s.UsageKnown
 	into.ProofChanges += s.ProofChanges
+	into.PolicyChanges += s.PolicyChanges
+	into.PolicyRepeats += s.PolicyRepeats
 	for k, v := range s.UnknownMethods {
 		into.unknown(k, v)
 	}

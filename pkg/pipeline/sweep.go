@@ -32,6 +32,10 @@ type Sweep struct {
 	Queue         RequestQueue
 	MaxAge        time.Duration
 	Now           func() time.Time
+	// PolicyChanges, when set, holds the changes of the tenant's own policy
+	// that ingest recorded: a run that finds one waiting re-evaluates every
+	// user for it (docs/POLICY.md, "Policy changes").
+	PolicyChanges PolicyChangeStore
 }
 
 // SweepOptions choose how a sweep acts on first findings.
@@ -41,6 +45,11 @@ type SweepOptions struct {
 	Baseline bool
 	// Campaign acts on every finding, including first ones.
 	Campaign bool
+	// PolicyChangesOnly runs only when a change of the tenant's own policy
+	// waits for its re-evaluation (or its grace period has ended), and
+	// does nothing otherwise: the frequent schedule that gives policy
+	// changes effect within minutes rather than at the daily sweep.
+	PolicyChangesOnly bool
 }
 
 // SweepStats counts what a sweep did.
@@ -50,6 +59,11 @@ type SweepStats struct {
 	New      int `json:"new"`
 	Stale    int `json:"stale"`
 	Enqueued int `json:"enqueued"`
+	// PolicyChange is the audit id of the policy change this run
+	// re-evaluated every user for; GraceEnded counts the changes whose
+	// grace period ended, for whose held nudges it re-evaluated every user.
+	PolicyChange string `json:"policyChange,omitempty"`
+	GraceEnded   int    `json:"graceEnded,omitempty"`
 }
 
 const sweepChunk = 100
@@ -87,6 +101,13 @@ func retry(ctx context.Context, what string, op func() error) error {
 // Run walks the registration report once. Without Campaign, a sweep
 // request is a baseline for users never assessed, so that only changes are
 // acted on; with Baseline every request is a baseline.
+//
+// When changes of the tenant's own policy wait (PolicyChanges), every user
+// is due, not only the changed, new and stale ones: a policy-change request
+// names the latest change, and the others waiting are swept with it. A
+// change whose grace period has ended makes every user due as well, so
+// that the held first nudges go out. Users never assessed are baselines
+// as in any sweep that is not a campaign.
 func (s *Sweep) Run(ctx context.Context, opt SweepOptions) (SweepStats, error) {
 	var stats SweepStats
 	now := s.Now()
@@ -94,6 +115,31 @@ func (s *Sweep) Run(ctx context.Context, opt SweepOptions) (SweepStats, error) {
 	if opt.Campaign {
 		reason = model.ReasonCampaign
 	}
+	var pending, graceDue []model.PolicyChangeState
+	if s.PolicyChanges != nil {
+		changes, err := s.PolicyChanges.PolicyChanges(ctx)
+		if err != nil {
+			return stats, fmt.Errorf("sweep: read policy changes: %w", err)
+		}
+		for _, c := range changes {
+			switch {
+			case c.Pending():
+				pending = append(pending, c)
+			case c.GraceDue(now):
+				graceDue = append(graceDue, c)
+			}
+		}
+	}
+	if opt.PolicyChangesOnly && len(pending) == 0 && len(graceDue) == 0 {
+		return stats, nil
+	}
+	var change *model.PolicyChange
+	if len(pending) > 0 {
+		// Oldest first: the latest change is the one in force.
+		change = &pending[len(pending)-1].Change
+		stats.PolicyChange = change.AuditID
+	}
+	everyone := len(pending) > 0 || len(graceDue) > 0
 	var chunk []model.Registration
 	flush := func() error {
 		if len(chunk) == 0 {
@@ -116,6 +162,8 @@ func (s *Sweep) Run(ctx context.Context, opt SweepOptions) (SweepStats, error) {
 			at, known := seen[r.UserID]
 			var due bool
 			switch {
+			case everyone:
+				due = true
 			case !known:
 				stats.New++
 				due = true
@@ -130,7 +178,11 @@ func (s *Sweep) Run(ctx context.Context, opt SweepOptions) (SweepStats, error) {
 				continue
 			}
 			baseline := opt.Baseline || (!opt.Campaign && !known)
-			reqs = append(reqs, model.EvaluationRequest{UserID: r.UserID, Reason: reason, Time: now, Baseline: baseline})
+			req := model.EvaluationRequest{UserID: r.UserID, Reason: reason, Time: now, Baseline: baseline}
+			if change != nil {
+				req.Reason, req.PolicyChange, req.PolicyChangeAt = model.ReasonPolicyChange, change.AuditID, change.Time
+			}
+			reqs = append(reqs, req)
 		}
 		chunk = chunk[:0]
 		if len(reqs) == 0 {
@@ -155,5 +207,21 @@ func (s *Sweep) Run(ctx context.Context, opt SweepOptions) (SweepStats, error) {
 	if err != nil {
 		return stats, fmt.Errorf("sweep: read the registration report: %w", err)
 	}
-	return stats, flush()
+	if err := flush(); err != nil {
+		return stats, err
+	}
+	// Marked only once every user is enqueued: a sweep that fails is run
+	// again, and the queue drops what it already has.
+	for _, c := range pending {
+		if err := s.PolicyChanges.MarkPolicySwept(ctx, c.Change.AuditID, now, stats.Enqueued, false); err != nil {
+			return stats, fmt.Errorf("sweep: policy change %s: %w", c.Change.AuditID, err)
+		}
+	}
+	for _, c := range graceDue {
+		if err := s.PolicyChanges.MarkPolicySwept(ctx, c.Change.AuditID, now, stats.Enqueued, true); err != nil {
+			return stats, fmt.Errorf("sweep: policy change %s: %w", c.Change.AuditID, err)
+		}
+		stats.GraceEnded++
+	}
+	return stats, nil
 }

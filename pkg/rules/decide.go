@@ -21,6 +21,11 @@ type DecisionInput struct {
 	// Campaign acts on findings nobody has been told about yet, such as
 	// those a baseline recorded.
 	Campaign bool
+	// PolicyChangeAt, when set, is when the tenant changed its own policy,
+	// for an evaluation that follows the change: the first nudge of a
+	// user found below policy waits until PolicyChangeAt plus the
+	// policy's grace period (docs/POLICY.md, "Policy changes").
+	PolicyChangeAt time.Time
 }
 
 // Decide compares the new assessment with the previous one and says what to
@@ -52,7 +57,10 @@ func (e *Engine) Decide(in DecisionInput) model.Decision {
 				d.Reminder = true
 			case flagTry:
 				d.Try, d.Channel = tryIDs(s.cur), e.channelFor(s.cur.Tier)
+			case flagHeld:
+				d.HeldUntil = s.graceUntil
 			}
+			d.PolicyDrop = s.policyDrop && (d.Kind == model.DecisionTicket || t.flag == flagHeld)
 			return d
 		}
 	}
@@ -87,6 +95,14 @@ type situation struct {
 	// newlyResting: the user rests on unproven methods and was not asked
 	// about it yet.
 	newlyResting bool
+	// graceUntil: a first nudge waits until then, for a policy change's
+	// grace period (zero when none applies); held: the previous
+	// evaluation held the first nudge, and nothing was said since.
+	graceUntil time.Time
+	held       bool
+	// policyDrop: the evaluation follows a policy change, and the user
+	// was within policy before it.
+	policyDrop bool
 }
 
 func (e *Engine) situation(in *DecisionInput) *situation {
@@ -95,7 +111,16 @@ func (e *Engine) situation(in *DecisionInput) *situation {
 		s.h.SnoozedUntil = until
 	}
 	s.ticketOpen = s.h.TicketOpen
-	s.first = s.prev == nil || s.prev.Compliant || (in.Campaign && len(s.h.Nudges) == 0 && !s.ticketOpen)
+	if !in.PolicyChangeAt.IsZero() {
+		s.graceUntil = in.PolicyChangeAt.Add(time.Duration(e.policy.PolicyChanges.Grace))
+		s.policyDrop = s.prev != nil && s.prev.Compliant
+	}
+	// A held first nudge stays the first: nobody has told the user yet.
+	s.held = s.prev != nil && !s.prev.Compliant && !s.prev.HeldUntil.IsZero() && len(s.h.Nudges) == 0 && !s.ticketOpen
+	if s.held && s.prev.HeldUntil.After(s.graceUntil) {
+		s.graceUntil = s.prev.HeldUntil
+	}
+	s.first = s.prev == nil || s.prev.Compliant || s.held || (in.Campaign && len(s.h.Nudges) == 0 && !s.ticketOpen)
 	s.userSide = s.cur.UserViolations()
 	s.noCA = s.cur.HasViolation(model.ViolationNoCAPath)
 	s.noPath = s.noCA || s.cur.HasViolation(model.ViolationNoMFAPath)
@@ -124,6 +149,7 @@ const (
 	flagEscalated      // a ticket after ignored nudges
 	flagReminder       // a nudge on the cooldown schedule
 	flagTry            // a nudge to try unproven methods
+	flagHeld           // a first nudge held for a policy change's grace period
 )
 
 // transition is one row of the decision table: when its condition holds
@@ -171,6 +197,9 @@ var transitions = []transition{
 	{func(s *situation) bool { return len(s.userSide) == 0 }, model.DecisionNone, flagNone, just(model.ReasonTenantSideTicketOpen)},
 	// A first finding.
 	{func(s *situation) bool { return s.first && s.helpdesk }, model.DecisionTicket, flagNone, firstTicket},
+	// The tenant changed its own policy: the user's first nudge waits for
+	// the grace period (tickets above do not).
+	{func(s *situation) bool { return s.first && (s.policyDrop || s.held) && s.now.Before(s.graceUntil) }, model.DecisionNone, flagHeld, graceHeld},
 	{func(s *situation) bool { return s.first && s.snoozed() }, model.DecisionNone, flagNone, snoozed(model.ReasonNewlyBelowSnoozed)},
 	{func(s *situation) bool { return s.first }, model.DecisionNudge, flagNone, newlyBelow},
 	// Below policy before and now, the helpdesk's case.
@@ -251,6 +280,10 @@ func firstTicket(s *situation) []model.Reason {
 		why = model.Reason{Code: model.ReasonNoMFAPath}
 	}
 	return []model.Reason{why, {Code: model.ReasonNewlyBelow, Violations: s.userSide}}
+}
+
+func graceHeld(s *situation) []model.Reason {
+	return []model.Reason{{Code: model.ReasonPolicyChangeGrace, Until: s.graceUntil}, {Code: model.ReasonNewlyBelow, Tier: s.cur.Tier, Violations: s.userSide}}
 }
 
 func newlyBelow(s *situation) []model.Reason {

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,5 +168,82 @@ snoozed:
 	}
 	if _, err := ParsePolicy([]byte("tiers:\n  - name: a\n    match: {all: true}\nsnoozed: {x: tomorrow}\n")); err == nil {
 		t.Errorf("bad snooze date accepted")
+	}
+}
+
+// TestDecidePolicyChangeGrace: a user a change of the tenant's own policy
+// drops is not nudged before the change's time plus the grace period (3
+// days by default), is nudged after it if still below policy, and hears
+// nothing if fixed meanwhile; tickets are not held.
+func TestDecidePolicyChangeGrace(t *testing.T) {
+	t.Parallel()
+	e := New(nil)
+	changed := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	eval := func(roles []string, specs ...string) *model.Assessment {
+		u := user(t, "u", specs...)
+		u.Roles = roles
+		a := e.Evaluate(cloud, u)
+		return &a
+	}
+	good := eval(nil, "password", "auth:a1", "fido2:k1")
+	oneDevice := eval(nil, "password", "auth:a1", "mobile")
+	noPath := eval(nil, "password")
+	until := changed.Add(DefaultPolicyChangeGrace)
+
+	// The change's re-evaluation: held, counted as a drop.
+	d := e.Decide(DecisionInput{Previous: good, Current: *oneDevice, Now: changed.Add(time.Hour), PolicyChangeAt: changed})
+	if d.Kind != model.DecisionNone || !d.HeldUntil.Equal(until) || !d.PolicyDrop ||
+		!slices.ContainsFunc(d.Reasons, func(r model.Reason) bool { return r.Code == model.ReasonPolicyChangeGrace && r.Until.Equal(until) }) {
+		t.Fatalf("drop by a policy change: %+v", d)
+	}
+	held := *oneDevice
+	held.HeldUntil = d.HeldUntil
+	// Any evaluation within the grace period keeps holding it, even a campaign.
+	for _, in := range []DecisionInput{
+		{Previous: &held, Current: *oneDevice, Now: changed.Add(48 * time.Hour)},
+		{Previous: &held, Current: *oneDevice, Now: changed.Add(48 * time.Hour), Campaign: true},
+	} {
+		if d := e.Decide(in); d.Kind != model.DecisionNone || !d.HeldUntil.Equal(until) || d.PolicyDrop {
+			t.Errorf("within the grace period: %+v", d)
+		}
+	}
+	// After it: the first nudge.
+	if d := e.Decide(DecisionInput{Previous: &held, Current: *oneDevice, Now: until.Add(time.Minute)}); d.Kind != model.DecisionNudge || !d.HeldUntil.IsZero() ||
+		!slices.ContainsFunc(d.Reasons, func(r model.Reason) bool { return r.Code == model.ReasonNewlyBelow }) {
+		t.Errorf("after the grace period: %+v", d)
+	}
+	// Fixed within it: resolved, which sends nobody anything (no nudge
+	// was delivered, no ticket is open).
+	if d := e.Decide(DecisionInput{Previous: &held, Current: *good, Now: changed.Add(24 * time.Hour)}); d.Kind != model.DecisionResolve {
+		t.Errorf("fixed within the grace period: %+v", d)
+	}
+	// A lockout is a ticket at once, counted as a drop.
+	if d := e.Decide(DecisionInput{Previous: good, Current: *noPath, Now: changed.Add(time.Hour), PolicyChangeAt: changed}); d.Kind != model.DecisionTicket || !d.PolicyDrop || !d.HeldUntil.IsZero() {
+		t.Errorf("no MFA path after a policy change: %+v", d)
+	}
+	// A user below policy before the change is no drop: the usual rules.
+	if d := e.Decide(DecisionInput{Previous: oneDevice, Current: *oneDevice, Now: changed.Add(time.Hour), PolicyChangeAt: changed}); d.PolicyDrop || !d.HeldUntil.IsZero() {
+		t.Errorf("already below policy: %+v", d)
+	}
+	// A re-evaluation after the grace period of a late change nudges at once.
+	if d := e.Decide(DecisionInput{Previous: good, Current: *oneDevice, Now: until.Add(time.Hour), PolicyChangeAt: changed}); d.Kind != model.DecisionNudge {
+		t.Errorf("re-evaluated after the grace period: %+v", d)
+	}
+}
+
+func TestPolicyChangesSettings(t *testing.T) {
+	t.Parallel()
+	with := func(grace, ticketAt string) []byte {
+		y := strings.Replace(string(DefaultPolicyYAML()), "grace: 3d", "grace: "+grace, 1)
+		return []byte(strings.Replace(y, "ticketAt: 10", "ticketAt: "+ticketAt, 1))
+	}
+	p, err := ParsePolicy(with("5d", "25"))
+	if err != nil || time.Duration(p.PolicyChanges.Grace) != 5*24*time.Hour || p.PolicyChanges.TicketAt != 25 {
+		t.Fatalf("%+v, %v", p, err)
+	}
+	for _, bad := range [][2]string{{"31d", "10"}, {"-1h", "10"}, {"3d", "-2"}} {
+		if _, err := ParsePolicy(with(bad[0], bad[1])); err == nil || !strings.Contains(err.Error(), "policyChanges") {
+			t.Errorf("grace %s, ticketAt %s: %v", bad[0], bad[1], err)
+		}
 	}
 }

@@ -26,6 +26,9 @@ func DefaultPolicyYAML() []byte { return append([]byte(nil), defaultPolicyYAML..
 type Policy struct {
 	Tiers  []Tier      `yaml:"tiers"`
 	Nudges NudgePolicy `yaml:"nudges"`
+	// PolicyChanges says how a change of the tenant's own policy is acted
+	// on (docs/POLICY.md, "Policy changes").
+	PolicyChanges PolicyChangePolicy `yaml:"policyChanges"`
 	// Exempt lists users (object ids or user principal names) who are
 	// assessed and reported but never nudged or ticketed, whatever their
 	// tier: break-glass accounts.
@@ -196,6 +199,30 @@ func ParseDuration(s string) (time.Duration, error) {
 	return days + rest, nil
 }
 
+// PolicyChangePolicy is how credres treats the users a change of the
+// tenant's own policy (the authentication methods policy, an
+// authentication strength, a Conditional Access policy) drops below policy.
+type PolicyChangePolicy struct {
+	// Grace is how long the first nudges of the users a change drops
+	// wait, so that a rollout in progress is not announced to everyone
+	// it touches: users within policy again by then hear nothing.
+	Grace Duration `yaml:"grace"`
+	// TicketAt is how many dropped users make a change the tenant's
+	// matter: at this count one tenant-side ticket names the change and
+	// the counts.
+	TicketAt int `yaml:"ticketAt"`
+}
+
+// Policy change defaults.
+const (
+	DefaultPolicyChangeGrace    = 3 * 24 * time.Hour
+	DefaultPolicyChangeTicketAt = 10
+)
+
+// MaxPolicyChangeGrace bounds the grace period: nudges held longer than a
+// month would leave users exposed without a word.
+const MaxPolicyChangeGrace = 30 * 24 * time.Hour
+
 // Nudge schedule defaults, used where a policy file leaves them out.
 const (
 	DefaultCooldown      = 7 * 24 * time.Hour
@@ -365,6 +392,18 @@ func (p *Policy) validate() error {
 	}
 	if p.Nudges.Cooldown < 0 || p.Nudges.Window < 0 || p.Nudges.EscalateAfter < 0 {
 		errs = append(errs, fmt.Errorf("nudges: %w: cooldown, window and escalateAfter must not be negative", model.ErrInvalidInput))
+	}
+	if p.PolicyChanges.Grace == 0 {
+		p.PolicyChanges.Grace = Duration(DefaultPolicyChangeGrace)
+	}
+	if p.PolicyChanges.TicketAt == 0 {
+		p.PolicyChanges.TicketAt = DefaultPolicyChangeTicketAt
+	}
+	if g := time.Duration(p.PolicyChanges.Grace); g < 0 || g > MaxPolicyChangeGrace {
+		errs = append(errs, fmt.Errorf("policyChanges: %w: grace %s is not between 0 and %s", model.ErrInvalidInput, Duration(g), Duration(MaxPolicyChangeGrace)))
+	}
+	if p.PolicyChanges.TicketAt < 0 {
+		errs = append(errs, fmt.Errorf("policyChanges: %w: ticketAt %d is negative", model.ErrInvalidInput, p.PolicyChanges.TicketAt))
 	}
 	return errors.Join(errs...)
 }
