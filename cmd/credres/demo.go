@@ -238,6 +238,12 @@ func printDemo(w io.Writer, dir *model.Directory, res *local.Result, window time
 		fmt.Fprintf(w, " -> %s/%s", res.OutboxDir, file)
 	}
 	fmt.Fprintln(w)
+	for _, t := range res.Tickets {
+		if pc := t.PolicyChange; pc != nil {
+			fmt.Fprintf(w, "ticket: one tenant-side ticket %s about the policy change: %d users dropped, the first nudges of %d held until %s\n",
+				t.TicketID, pc.Dropped, pc.Held, pc.GraceUntil.UTC().Format(time.RFC3339))
+		}
+	}
 	for _, d := range res.Dead {
 		fmt.Fprintf(w, "dead letter (%s): %s\n", d.Stage, mask.Line(d.Reason))
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -160,5 +161,44 @@ func TestDemoProofNudgesJoniToTryHerKey(t *testing.T) {
 	}
 	if code, out, _ := credres(t, "", append(args[:len(args)-1], "2025-03-20T18:00:00Z")...); code != exitOK || !strings.Contains(out, "nothing new to send") {
 		t.Fatalf("second day: exit %d\n%s", code, out)
+	}
+}
+
+// TestDemoPolicyChange plays make demo's policy change: the sample tenant
+// recorded, then the sample Conditional Access change with the tenant as it
+// is after it, then the end of the grace period.
+func TestDemoPolicyChange(t *testing.T) {
+	state := t.TempDir()
+	policy := []string{"--state", state, "--policy", "../../events/policy-example.yaml"}
+	after := append(slices.Clone(policy), "--directory", "../../events/tenant-policy-change.json")
+	code, out, errOut := credres(t, "", append([]string{"demo"}, append(slices.Clone(policy), "--events", "none", "--sweep", "--baseline", "--now", "2026-11-30T09:00:00Z", "--quiet")...)...)
+	if code != 0 {
+		t.Fatalf("baseline: exit %d\n%s%s", code, out, errOut)
+	}
+	change := "../../events/policy-changes/eventhub-update-conditional-access-policy.json"
+	code, out, errOut = credres(t, "", append([]string{"demo"}, append(slices.Clone(after), "--events", change, "--now", "2026-12-01T10:00:00Z", "--quiet")...)...)
+	if code != 0 {
+		t.Fatalf("change: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"ingest: 1 changes of the tenant's own policy recorded for the sweep (0 repeated)",
+		"every user of 46 -> 46 evaluation requests",
+		"nudge: 0 delivered",
+		"ticket: one tenant-side ticket CR-",
+		"6 users dropped, the first nudges of 5 held until 2026-12-04T09:14:22Z",
+		"(the tenant changed its own policy: the first nudge waits until 2026-12-04 09:14 UTC",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the change's run lacks %q:\n%s", want, out)
+		}
+	}
+	// The same record again: nothing.
+	code, out, _ = credres(t, "", append([]string{"demo"}, append(slices.Clone(after), "--events", change, "--now", "2026-12-01T11:00:00Z", "--quiet")...)...)
+	if code != 0 || !strings.Contains(out, "(1 repeated)") || strings.Contains(out, "tenant-side ticket") || !strings.Contains(out, "nudge: 0 delivered") {
+		t.Errorf("the record again:\n%s", out)
+	}
+	code, out, _ = credres(t, "", append([]string{"demo"}, append(slices.Clone(after), "--events", "none", "--now", "2026-12-05T10:00:00Z", "--quiet")...)...)
+	if code != 0 || !strings.Contains(out, "a policy change's grace period ended") || !strings.Contains(out, "nudge: 5 delivered") {
+		t.Errorf("after the grace period:\n%s", out)
 	}
 }
