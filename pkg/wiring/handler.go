@@ -117,6 +117,10 @@ type ScheduleInput struct {
 	// Baseline and Campaign choose the sweep's behaviour on first findings.
 	Baseline bool `json:"baseline,omitempty"`
 	Campaign bool `json:"campaign,omitempty"`
+	// PolicyChanges runs the sweep only for changes of the tenant's own
+	// policy (re-evaluation of every user, or the end of a grace period):
+	// the frequent schedule; without any, the run does nothing.
+	PolicyChanges bool `json:"policyChanges,omitempty"`
 }
 
 // Ingest drains every partition within budget (less than the function's
@@ -145,12 +149,13 @@ func Sweep(stage *pipeline.Sweep, log zerolog.Logger) func(ctx context.Context, 
 			l.Error().Err(err).Msg("sweep rejected")
 			return pipeline.SweepStats{}, err
 		}
-		stats, err := stage.Run(ctx, pipeline.SweepOptions{Baseline: in.Baseline, Campaign: in.Campaign})
+		stats, err := stage.Run(ctx, pipeline.SweepOptions{Baseline: in.Baseline, Campaign: in.Campaign, PolicyChangesOnly: in.PolicyChanges})
 		ev := l.Info()
 		if err != nil {
 			ev = l.Error().Err(err)
 		}
-		ev.Int("users", stats.Users).Int("enqueued", stats.Enqueued).Bool("baseline", in.Baseline).Bool("campaign", in.Campaign).Msg("sweep done")
+		ev.Int("users", stats.Users).Int("enqueued", stats.Enqueued).Bool("baseline", in.Baseline).Bool("campaign", in.Campaign).
+			Bool("policyChangesOnly", in.PolicyChanges).Str("policyChange", stats.PolicyChange).Int("graceEnded", stats.GraceEnded).Msg("sweep done")
 		return stats, err
 	}
 }

@@ -171,7 +171,7 @@ func (e *Env) Evaluate(users pipeline.UserReader) (*pipeline.Evaluate, error) {
 	st := &pipeline.Evaluate{
 		Users: users, Store: state, Engine: e.Engine, Tenant: e.Tenant,
 		Nudges: e.queue(EnvNudgeQueue), Tickets: e.queue(EnvTicketQueue), Dead: e.dead(), Now: e.Now,
-		Usage: state,
+		Usage: state, PolicyChanges: state,
 	}
 	// Graph also reads the tenant's own policy (cached for its PolicyTTL).
 	if p, ok := users.(pipeline.TenantPolicyReader); ok {
@@ -247,7 +247,8 @@ func (e *Env) Ticket(sender pipeline.TicketSender) (*pipeline.TicketStage, error
 	if err != nil {
 		return nil, err
 	}
-	st := &pipeline.TicketStage{Store: e.store(true), Sender: sender, Render: r, Dead: e.dead(), Now: e.Now}
+	state := e.store(true)
+	st := &pipeline.TicketStage{Store: state, Sender: sender, Render: r, Dead: e.dead(), Now: e.Now, PolicyChanges: state}
 	if e.Bool(EnvDryRun, false) {
 		st.DryRun = st.Store.(*store.DynamoDB)
 	}
@@ -267,9 +268,10 @@ func (e *Env) NudgeOutboxQueue() *queue.NudgeOutboxQueue {
 
 // Sweep builds the sweep stage over the registration report (Graph).
 func (e *Env) Sweep(regs pipeline.RegistrationReader) (*pipeline.Sweep, error) {
+	state := e.store(false)
 	st := &pipeline.Sweep{
-		Registrations: regs, Store: e.store(false), Queue: e.queue(EnvEvaluateQueue),
-		MaxAge: e.Duration(EnvSweepMaxAge, 7*24*time.Hour), Now: e.Now,
+		Registrations: regs, Store: state, Queue: e.queue(EnvEvaluateQueue),
+		MaxAge: e.Duration(EnvSweepMaxAge, 7*24*time.Hour), Now: e.Now, PolicyChanges: state,
 	}
 	return st, e.Err()
 }
@@ -277,9 +279,10 @@ func (e *Env) Sweep(regs pipeline.RegistrationReader) (*pipeline.Sweep, error) {
 // Ingest builds the ingest stage; malformed records go to the ingest
 // dead-letter queue, method usage from sign-ins to the state table.
 func (e *Env) Ingest() (*pipeline.Ingest, time.Duration, error) {
+	state := e.store(false)
 	st := &pipeline.Ingest{
 		Queue: e.queue(EnvEvaluateQueue), Dead: e.queue(EnvIngestDLQ), TenantID: e.Tenant.ID,
-		Usage: e.store(false), ProofWindow: e.Engine.Policy().ShortestProofWindow(),
+		Usage: state, ProofWindow: e.Engine.Policy().ShortestProofWindow(), PolicyChanges: state, Now: e.Now,
 	}
 	budget := e.Duration(EnvIngestBudget, 50*time.Second)
 	// Ingest parses untrusted stream data and reads no Graph: it must not
