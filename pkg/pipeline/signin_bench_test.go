@@ -272,9 +272,9 @@ func BenchmarkIngestSignIns(b *testing.B) {
 		b.ReportMetric(float64(audit.peak)/(1<<20), "audit-peak-heap-MB")
 		b.ReportMetric(float64(si.bytes)/records, "B/signin")
 		b.ReportMetric(float64(si.allc)/records, "allocs/signin")
-		b.Logf("%d sign-in records (%d users): %s processing, %.0f/s; skipped %v; unknown %v; %d users' usage writes (%d UpdateItem), %d already known; %d evaluation requests; audit baseline %d records in %s",
+		b.Logf("%d sign-in records (%d users): %s processing, %.0f/s; skipped %v; unknown %v; %d users' usage writes of %d methods (%d UpdateItem), %d already known; %d evaluation requests; audit baseline %d records in %s",
 			si.stats.Records, *benchUsers, si.elapsed.Round(time.Millisecond), rate, si.stats.Skipped, si.stats.UnknownMethods,
-			usage.calls, usage.updateItems, si.stats.UsageKnown, q.n, audit.stats.Records, audit.elapsed.Round(time.Millisecond))
+			usage.calls, si.stats.UsageWrites, usage.updateItems, si.stats.UsageKnown, q.n, audit.stats.Records, audit.elapsed.Round(time.Millisecond))
 	}
 }
 
