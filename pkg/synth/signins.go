@@ -69,9 +69,10 @@ type SignIns struct {
 	batch  []signInRecord
 }
 
-// signInUser is a user with the steps their methods log.
+// signInUser is a user with the steps their methods log. It copies what
+// the records name, so that the stream does not hold the tenant.
 type signInUser struct {
-	u *model.User
+	id, upn, name string
 	// password is false for users who sign in without one.
 	password bool
 	// factors are the second factors (or passwordless methods) the user
@@ -147,7 +148,7 @@ func (g *SignIns) Body() ([]byte, error) {
 // newSignInUser lists the steps a user's methods log, strongest first, as
 // Entra's system-preferred multifactor authentication would offer them.
 func newSignInUser(u *model.User) (signInUser, bool) {
-	su := signInUser{u: u}
+	su := signInUser{id: u.ID, upn: u.UserPrincipalName, name: u.DisplayName}
 	var strong, app, codes, phones, other []signInStep
 	for i := range u.Methods {
 		m := &u.Methods[i]
@@ -330,8 +331,8 @@ func (g *SignIns) record() signInRecord {
 	su := &g.users[g.rng.IntN(len(g.users))]
 	interactive := n < shareInteractive
 	app := userApps[g.rng.IntN(len(userApps))]
-	rec.Identity = su.u.DisplayName
-	p.UserDisplayName, p.UserPrincipalName, p.UserID = su.u.DisplayName, su.u.UserPrincipalName, su.u.ID
+	rec.Identity = su.name
+	p.UserDisplayName, p.UserPrincipalName, p.UserID = su.name, su.upn, su.id
 	p.AppID, p.AppDisplayName = app.id, app.name
 	p.ResourceDisplayName, p.ResourceID = "Office 365 Exchange Online", "00000002-0000-0ff1-ce00-000000000000"
 	p.IsInteractive = &interactive
