@@ -34,7 +34,7 @@ demo: build ## Assess the sample tenant, ask what outages would do, then run the
 	@$(BIN)/credres explain --directory events/tenant.json --user adele.vance@contoso.example
 	@echo
 	@rm -rf .credres/demo
-	@echo "== credres demo: the sample audit events through ingest -> evaluate -> nudge/ticket"
+	@echo "== credres demo: the sample audit events and sign-ins through ingest -> evaluate -> nudge/ticket"
 	@$(BIN)/credres demo --state .credres/demo
 	@echo
 	@echo "== credres demo again: the same events send nothing new"
