@@ -184,3 +184,73 @@ func TestEveryEpisodeHasItsFirstNudge(t *testing.T) {
 		}
 	}
 }
+
+// The nudge to try unproven methods is a first finding too: a campaign's,
+// retried after a lost answer while the first is sent but not yet
+// recorded, is sent once.
+func TestCampaignTryNudgeRetriedAfterALostSaveIsSentOnce(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)}
+	policy, err := rules.ParsePolicy([]byte(`
+tiers:
+  - name: standard
+    match: {all: true}
+    minDiversity: 2
+    accept: [entra-mfa]
+    requireNonTelephony: true
+    proofWindow: 180d
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := store.OpenFileStore(t.TempDir(), c.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const user = "0b8a1d6e-3c1f-4a5e-9a77-1f2d3c4b5a32"
+	u := &model.User{ID: user, UserPrincipalName: "joni.sherman@contoso.example", Mail: "joni.sherman@contoso.example",
+		Methods: []model.Method{
+			{ID: "pw", Kind: model.KindPassword},
+			{ID: "phone", Kind: model.KindMobilePhone, PhoneNumber: "+1 2065550134"},
+			{ID: "key-1", Kind: model.KindFIDO2, DisplayName: "Joni's YubiKey"},
+		}}
+	// The logs know Joni by her phone; her key was never used.
+	if _, err := fs.RecordUsage(ctx, user, []model.MethodUsage{{Kind: model.KindMobilePhone, Instance: "+X XXXXXXXX34", LastUsed: c.t.Add(-24 * time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	nudges := &publishedQueue{}
+	ev := &pipeline.Evaluate{Users: methodsReader{u}, Store: &saveAnswerLost{fs, 1}, Engine: rules.New(policy),
+		Tenant: model.Tenant{PasswordAuth: model.PasswordCloud}, Nudges: nudges, Tickets: &publishedQueue{}, Now: c.Now, Usage: fs}
+	sender := &countingSender{}
+	stage := pipeline.NudgeStage{Store: fs, Sender: sender, Now: c.Now}
+	deliver := func(st pipeline.DeliveryStore) {
+		stage.Store = st
+		for _, d := range nudges.ds {
+			body, _ := json.Marshal(d)
+			stage.Handle(ctx, []pipeline.Message{{ID: "n-" + d.ID, GroupID: user, Body: body}})
+		}
+		nudges.ds = nil
+		c.t = c.t.Add(pipeline.DefaultClaimLease + time.Minute)
+	}
+	req := campaignRequest(t, "m1", user, c.t)
+	if _, failures := ev.Handle(ctx, []pipeline.Message{req}); len(failures) != 1 {
+		t.Fatalf("failures %v, want the evaluation retried after its lost answer", failures)
+	}
+	first := nudges.ds
+	if len(first) != 1 || len(first[0].Decision.Try) == 0 {
+		t.Fatalf("published %+v, want the nudge to try the key", first)
+	}
+	deliver(historyFails{fs})
+	if _, failures := ev.Handle(ctx, []pipeline.Message{req}); len(failures) != 0 {
+		t.Fatalf("retry failed: %v", failures)
+	}
+	for _, d := range nudges.ds {
+		if d.ID != first[0].ID {
+			t.Errorf("the retry published %s decision %s, the first attempt %s", d.Decision.Kind, d.ID, first[0].ID)
+		}
+	}
+	deliver(fs)
+	if sender.n != 1 {
+		t.Errorf("sent %d nudges, want 1", sender.n)
+	}
+}
