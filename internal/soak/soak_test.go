@@ -118,11 +118,17 @@ func counts(m map[string]int) string {
 }
 
 // clock is the storm's time: it stands still but for a millisecond per
-// reading, and jumps when the driver moves it (past claim leases, on to
-// the reminders).
+// reading, and jumps when the driver moves it on to the next phase.
+//
+// Claims expire by a clock of their own (claims): the storm's time plus
+// every visibility timeout a redelivery waited. The driver plays the
+// batches one after another, where Lambda runs them side by side; adding
+// the waits to the storm's time would move it on by days in a large storm,
+// and reminders would fall due in the middle of it.
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu     sync.Mutex
+	t      time.Time
+	leases time.Duration // waited for redeliveries, on claims' clock only
 }
 
 func (c *clock) Now() time.Time {
@@ -132,7 +138,18 @@ func (c *clock) Now() time.Time {
 	return c.t
 }
 
+// claims is the time claims expire by.
+func (c *clock) claims() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(time.Millisecond)
+	return c.t.Add(c.leases)
+}
+
 func (c *clock) jump(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// redelivery lets a visibility timeout pass for the claims.
+func (c *clock) redelivery(d time.Duration) { c.mu.Lock(); c.leases += d; c.mu.Unlock() }
 
 // world is the storm: the snapshots, the servers' tables and queues, the
 // stages and the injector.
@@ -185,7 +202,7 @@ func newWorld(t *testing.T, nUsers, nEvents int, seed int64, rate float64) *worl
 	w.reader = &switchReader{dir: w.s0}
 
 	name := awstest.UniqueName(t)
-	w.st = store.NewDynamoDB(awstest.DynamoDB(t), name+"-state", name+"-claims", w.clk.Now)
+	w.st = store.NewDynamoDB(awstest.DynamoDB(t), name+"-state", name+"-claims", w.clk.claims)
 	if err := w.st.CreateTables(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -385,7 +402,7 @@ func (w *world) stage(t *testing.T, ctx context.Context, q string, handle func([
 			}
 		}
 		if len(failed) > 0 {
-			w.clk.jump(pipeline.DefaultClaimLease + time.Minute)
+			w.clk.redelivery(pipeline.DefaultClaimLease + time.Minute)
 		}
 	}
 }
