@@ -85,9 +85,11 @@ type userGraph struct {
 	keepSeconds bool
 	seconds     []path
 	smsSignIn   depSet
-	// acc is what the tenant's policy lets the user do; nil when the
-	// snapshot carries no policy.
-	acc *access
+	// accv is what the tenant's policy lets the user do, when hasAcc (the
+	// snapshot carries a policy); kept by value, so that evaluating a user
+	// allocates nothing for it (access returns it).
+	accv   access
+	hasAcc bool
 	// beforeCA is how many paths the user had before the strengths of
 	// Conditional Access removed those that do not satisfy them.
 	beforeCA int
@@ -175,9 +177,10 @@ func (g *userGraph) addPath(p path) {
 // the tenant's policy (acc, nil when unknown) lets the user use each method.
 func (g *userGraph) build(t model.Tenant, u *model.User, acc *access) {
 	g.reset()
-	g.acc = acc
+	g.hasAcc = acc != nil
 	g.ch = everyChannel
 	if acc != nil {
+		g.accv = *acc
 		g.ch = acc.ch
 	}
 	g.hasPassword, g.passwordDeps = false, 0
@@ -273,7 +276,7 @@ func (g *userGraph) method(m *model.Method) {
 			g.second(b, inst, cPasswordHardwareOath)
 		}
 	case model.KindFIDO2, model.KindPasskeyAuthenticator:
-		if g.ch&chFIDO2 == 0 || (g.acc != nil && !g.acc.keyAllowed(m.AAGUID)) {
+		if g.ch&chFIDO2 == 0 || (g.hasAcc && !g.accv.keyAllowed(m.AAGUID)) {
 			g.ignore(m, model.IgnoredDisabledByTenant)
 		} else if m.Kind == model.KindFIDO2 {
 			g.passwordless(model.DepSecurityKey, m.ID, cFIDO2)
@@ -414,12 +417,12 @@ func (g *userGraph) constrain() {
 	for _, p := range ps {
 		g.allCombos |= p.combos
 	}
-	if g.acc == nil || g.acc.nReqs == 0 {
+	if !g.hasAcc || g.accv.nReqs == 0 {
 		return
 	}
 	kept := 0
 	for _, p := range ps {
-		if g.acc.satisfies(p.combos) {
+		if g.accv.satisfies(p.combos) {
 			ps[kept] = p
 			kept++
 		}

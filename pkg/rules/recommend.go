@@ -48,7 +48,7 @@ type fresh struct {
 func (g *userGraph) candidatePaths(c candidate, f fresh, out []path) []path {
 	ch := g.channels()
 	add := func(p path) {
-		if g.acc == nil || g.acc.satisfies(p.combos) {
+		if !g.hasAcc || g.accv.satisfies(p.combos) {
 			out = append(out, p)
 		}
 	}
@@ -98,10 +98,10 @@ func (g *userGraph) candidatePaths(c candidate, f fresh, out []path) []path {
 
 // channels returns what the tenant's policy lets the user use.
 func (g *userGraph) channels() channel {
-	if g.acc == nil {
+	if !g.hasAcc {
 		return everyChannel
 	}
-	return g.acc.ch
+	return g.accv.ch
 }
 
 // allowedKind reports whether the tenant's policy lets the user register
@@ -113,9 +113,9 @@ func (g *userGraph) allowedKind(k model.MethodKind) bool {
 		if ch&chFIDO2 == 0 {
 			return false
 		}
-		if g.acc != nil {
+		if g.hasAcc {
 			for aaguid := range model.AuthenticatorAAGUIDs {
-				if g.acc.keyAllowed(aaguid) {
+				if g.accv.keyAllowed(aaguid) {
 					return true
 				}
 			}

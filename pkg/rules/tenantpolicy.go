@@ -550,13 +550,11 @@ func (g *userGraph) caResults(acc *access) []model.CAResult {
 // with every method type enabled for them (the strengths still apply),
 // named by the configurations it needs that are off for the user today.
 func (g *userGraph) tenantRecommend(tier *Tier, mask depSet, u *model.User) []model.TenantRecommendation {
-	real := g.acc
-	open := *real
-	open.ch = everyChannel &^ chSMSSignIn
-	open.fido = nil
-	g.acc = &open
+	real := g.accv
+	g.accv.ch = everyChannel &^ chSMSSignIn
+	g.accv.fido = nil
 	recs := g.recommend(tier, mask, u)
-	g.acc = real
+	g.accv = real
 	if len(recs) == 0 {
 		return nil
 	}
