@@ -113,22 +113,7 @@ func (c *Client) getPolicy(ctx context.Context, path string, list bool) ([]byte,
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", model.ErrInvalidInput, err)
 		}
-		var body []byte
-		err = c.do(ctx, ClassDirectory, "read "+path, true, func(ctx context.Context) error {
-			ri := abs.NewRequestInformation()
-			ri.Method = abs.GET
-			ri.SetUri(*u)
-			ri.Headers.TryAdd("Accept", "application/json")
-			raw, err := c.adapter.SendPrimitive(ctx, ri, "[]byte", errorMapping)
-			if err != nil {
-				if ae, ok := asAPIError(err, c.clock.Now()); ok {
-					return ae
-				}
-				return err
-			}
-			body, _ = raw.([]byte)
-			return nil
-		})
+		body, err := c.getRaw(ctx, ClassDirectory, "read "+path, u)
 		if err != nil {
 			return nil, err
 		}
@@ -155,4 +140,21 @@ func (c *Client) getPolicy(ctx context.Context, path string, list bool) ([]byte,
 		items = []json.RawMessage{}
 	}
 	return json.Marshal(items)
+}
+
+// getRaw reads one page outside the SDK's models (a policy, a page of the
+// sign-in log) as the bytes Graph sent, paced in class and retried by
+// httpretry's rule.
+func (c *Client) getRaw(ctx context.Context, class Class, op string, u *url.URL) ([]byte, error) {
+	var body []byte
+	err := c.do(ctx, class, op, true, func(ctx context.Context) error {
+		ri := abs.NewRequestInformation()
+		ri.Method = abs.GET
+		ri.SetUri(*u)
+		ri.Headers.TryAdd("Accept", "application/json")
+		raw, err := c.adapter.SendPrimitive(ctx, ri, "[]byte", errorMapping)
+		body, _ = raw.([]byte)
+		return err
+	})
+	return body, err
 }

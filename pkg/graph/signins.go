@@ -7,8 +7,6 @@ import (
 	"net/url"
 	"time"
 
-	abs "github.com/microsoft/kiota-abstractions-go"
-
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -53,22 +51,7 @@ func (c *Client) signIns(ctx context.Context, filter string, page func(body []by
 		if err != nil {
 			return fmt.Errorf("graph: read sign-ins: %w: %v", model.ErrInvalidInput, err)
 		}
-		var body []byte
-		err = c.do(ctx, ClassAuthReports, "read sign-ins", true, func(ctx context.Context) error {
-			ri := abs.NewRequestInformation()
-			ri.Method = abs.GET
-			ri.SetUri(*u)
-			ri.Headers.TryAdd("Accept", "application/json")
-			raw, err := c.adapter.SendPrimitive(ctx, ri, "[]byte", errorMapping)
-			if err != nil {
-				if ae, ok := asAPIError(err, c.clock.Now()); ok {
-					return ae
-				}
-				return err
-			}
-			body, _ = raw.([]byte)
-			return nil
-		})
+		body, err := c.getRaw(ctx, ClassAuthReports, "read sign-ins", u)
 		if err != nil {
 			return fmt.Errorf("graph: read sign-ins, page %d: %w", n, err)
 		}
