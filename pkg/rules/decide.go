@@ -61,6 +61,12 @@ func (e *Engine) Decide(in DecisionInput) model.Decision {
 				d.HeldUntil = s.graceUntil
 			}
 			d.PolicyDrop = s.policyDrop && (d.Kind == model.DecisionTicket || t.flag == flagHeld)
+			if d.Kind == model.DecisionNudge && !s.cur.Compliant && s.cur.RestsOnUnproven {
+				// Below policy only because its tier leaves unproven
+				// methods out (countUnproven: false): the remedy is to use
+				// the methods the user has, not to register new ones.
+				d.Try = tryIDs(s.cur)
+			}
 			return d
 		}
 	}

@@ -94,6 +94,11 @@ func TestDecideAsksOnceToTryAnUnprovenMethod(t *testing.T) {
 	proven.RestsOnUnproven = false
 	proven.Proof = []model.MethodProof{{ID: "key1", Kind: model.KindFIDO2, Proof: model.ProofWorking}}
 	nudged := model.NudgeHistory{Nudges: []time.Time{now.Add(-time.Hour)}}
+	below := resting
+	below.Compliant, below.Diversity = false, 1
+	below.Violations = []model.Violation{model.ViolationBelowMinDiversity}
+	belowOther := below
+	belowOther.RestsOnUnproven = false
 	for _, tc := range []struct {
 		name     string
 		prev     *model.Assessment
@@ -109,6 +114,10 @@ func TestDecideAsksOnceToTryAnUnprovenMethod(t *testing.T) {
 		{"baseline-records-only", nil, resting, model.NudgeHistory{}, true, model.DecisionNone, nil},
 		{"key-used-resolves-the-nudge", &resting, proven, nudged, false, model.DecisionResolve, nil},
 		{"proven-and-never-nudged-is-quiet", &proven, proven, model.NudgeHistory{}, false, model.DecisionNone, nil},
+		// countUnproven: false: below policy only without the unproven key.
+		{"below-policy-without-the-unproven-key-is-asked-to-try-it", &proven, below, model.NudgeHistory{}, false, model.DecisionNudge, []string{"key1"}},
+		{"a-reminder-asks-again", &below, below, model.NudgeHistory{Nudges: []time.Time{now.AddDate(0, 0, -9)}}, false, model.DecisionNudge, []string{"key1"}},
+		{"below-policy-for-another-reason-is-not-asked-to-try", &proven, belowOther, model.NudgeHistory{}, false, model.DecisionNudge, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := e.Decide(DecisionInput{Previous: tc.prev, Current: tc.cur, History: tc.h, Now: now, Baseline: tc.baseline})
