@@ -105,7 +105,7 @@ func TestFixturesRoundTrip(t *testing.T) {
 			t.Errorf("%s loses values through events.SQSEvent", name)
 		}
 	}
-	for _, name := range []string{"schedule-ingest.json", "schedule-sweep-baseline.json", "schedule-sweep-campaign.json"} {
+	for _, name := range []string{"schedule-ingest.json", "schedule-sweep-baseline.json", "schedule-sweep-campaign.json", "schedule-sweep-policy-changes.json"} {
 		var in ScheduleInput
 		readEvent(t, name, &in)
 	}
@@ -284,5 +284,44 @@ func checkLogs(t *testing.T, logs []byte) {
 				t.Errorf("log line leaks %q: %s", secret, line)
 			}
 		}
+	}
+}
+
+// TestSweepHandlerPolicyChanges: the frequent schedule's input runs the
+// sweep only when a change of the tenant's own policy waits, and then for
+// every user, once.
+func TestSweepHandlerPolicyChanges(t *testing.T) {
+	dir := sampleTenant(t)
+	st, err := store.OpenFileStore(t.TempDir(), clock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	requests := queue.NewMemory()
+	var in ScheduleInput
+	readEvent(t, "schedule-sweep-policy-changes.json", &in)
+	if !in.PolicyChanges {
+		t.Fatalf("input %+v", in)
+	}
+	sweep := Sweep(&pipeline.Sweep{Registrations: &local.SnapshotReader{Dir: dir}, Store: st, Queue: requests, Now: clock(), PolicyChanges: st}, zerolog.Nop())
+	if stats, err := sweep(invocation(), in); err != nil || stats.Users != 0 || requests.Len() != 0 {
+		t.Fatalf("nothing waiting: %+v, %v, %d requests", stats, err, requests.Len())
+	}
+	change := model.PolicyChange{AuditID: "IPCGraph_1", Activity: "Update conditional access policy", Time: t0, Kind: model.PolicyConditionalAccess}
+	if _, err := st.AddPolicyChange(invocation(), change, t0); err != nil {
+		t.Fatal(err)
+	}
+	stats, err := sweep(invocation(), in)
+	if err != nil || stats.Enqueued != len(dir.Users) || stats.PolicyChange != "IPCGraph_1" {
+		t.Fatalf("a change waiting: %+v, %v", stats, err)
+	}
+	for _, m := range requests.Receive(0) {
+		var r model.EvaluationRequest
+		json.Unmarshal(m.Body, &r)
+		if r.Reason != model.ReasonPolicyChange || r.PolicyChange != "IPCGraph_1" || !r.PolicyChangeAt.Equal(t0) || r.Validate() != nil {
+			t.Fatalf("request %+v", r)
+		}
+	}
+	if stats, err := sweep(invocation(), in); err != nil || stats.Users != 0 {
+		t.Errorf("the change swept again: %+v, %v", stats, err)
 	}
 }
