@@ -86,3 +86,29 @@ func TestTenantPolicyMalformedNamesTheField(t *testing.T) {
 		t.Errorf("Directory read a malformed policy without an error")
 	}
 }
+
+// TestTenantPolicySinceReadsAgainAfterAChange: a policy kept from before a
+// change of the tenant's policy is read again, whatever the TTL; one read
+// after it is kept.
+func TestTenantPolicySinceReadsAgainAfterAChange(t *testing.T) {
+	t.Parallel()
+	snap := loadDir(t, sampleTenant)
+	e := newEnv(t, snap, func(c *graph.Config) { c.PolicyTTL = time.Hour })
+	if _, err := e.c.TenantPolicy(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Advance(time.Minute)
+	changed := e.clk.Now()
+	e.srv.SetTenantPolicy(model.TenantPolicy{AuthMethodsPolicy: snap.Tenant.AuthMethodsPolicy})
+	e.clk.Advance(time.Minute)
+	p, err := e.c.TenantPolicySince(e.ctx, changed)
+	if err != nil || p.CAPolicies != nil || p.AuthMethodsPolicy == nil {
+		t.Fatalf("after the change: %+v, %v; want the changed policy", p, err)
+	}
+	if _, err := e.c.TenantPolicySince(e.ctx, changed); err != nil {
+		t.Fatal(err)
+	}
+	if n := policyReads(e); n != 6 {
+		t.Errorf("%d policy requests, want 6 (three parts before the change, three after, then kept)", n)
+	}
+}
