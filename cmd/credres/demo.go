@@ -202,7 +202,7 @@ func printDemo(w io.Writer, dir *model.Directory, res *local.Result, window time
 		}
 		reason := ""
 		if len(o.Decision.Reasons) > 0 {
-			reason = " (" + mask.Line(explain.Reason(o.Decision.Reasons[0])) + ")"
+			reason = " (" + mask.Line(explain.ReasonIn(o.Decision.Reasons[0], &a)) + ")"
 		}
 		fmt.Fprintf(w, "  %-36s diversity %d/%d, %s\n", name, a.Diversity, a.MinDiversity, state)
 		if unproven := unprovenMethods(a.Proof); unproven != "" {

@@ -19,14 +19,44 @@ func Reason(r model.Reason) string {
 	return string(r.Code)
 }
 
+// ReasonIn words r as Reason does, naming the methods it speaks of by kind
+// and name as the assessment a knows them (fido2 "Work key"), rather than
+// by their Graph ids; a method a does not know keeps its id.
+func ReasonIn(r model.Reason, a *model.Assessment) string {
+	if a != nil && len(r.Methods) > 0 {
+		named := make([]string, len(r.Methods))
+		for i, id := range r.Methods {
+			named[i] = proofLabel(id, a)
+		}
+		r.Methods = named
+	}
+	return Reason(r)
+}
+
+// proofLabel names method id by its kind and display name, as the proof knows it.
+func proofLabel(id string, a *model.Assessment) string {
+	for _, p := range a.Proof {
+		if p.ID == id {
+			if p.Name != "" {
+				return fmt.Sprintf("%s %q", p.Kind, p.Name)
+			}
+			return string(p.Kind)
+		}
+	}
+	return id
+}
+
 // Reasons words each reason.
-func Reasons(rs []model.Reason) []string {
+func Reasons(rs []model.Reason) []string { return ReasonsIn(rs, nil) }
+
+// ReasonsIn words each reason as ReasonIn does.
+func ReasonsIn(rs []model.Reason, a *model.Assessment) []string {
 	if rs == nil {
 		return nil
 	}
 	out := make([]string, len(rs))
 	for i, r := range rs {
-		out[i] = Reason(r)
+		out[i] = ReasonIn(r, a)
 	}
 	return out
 }

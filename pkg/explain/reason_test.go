@@ -97,3 +97,19 @@ func TestMethodNoteIsWordedAndMasked(t *testing.T) {
 		}
 	}
 }
+
+func TestReasonInNamesMethodsByKindAndName(t *testing.T) {
+	a := &model.Assessment{Proof: []model.MethodProof{
+		{ID: "key1", Kind: model.KindFIDO2, Name: "Work key"},
+		{ID: "phone", Kind: model.KindMobilePhone},
+	}}
+	r := model.Reason{Code: model.ReasonRestsOnUnproven, Tier: "standard", Methods: []string{"key1", "phone", "gone"}}
+	got := ReasonIn(r, a)
+	want := `compliant with tier "standard" only through methods the sign-in logs do not prove (fido2 "Work key", mobile-phone, gone): below policy if they no longer work`
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if Reason(r) == got || ReasonsIn([]model.Reason{r}, a)[0] != got {
+		t.Error("Reason keeps the ids; ReasonsIn names them as ReasonIn does")
+	}
+}

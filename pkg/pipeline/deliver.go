@@ -99,7 +99,7 @@ func (n *NudgeStage) Handle(ctx context.Context, msgs []Message) []Failure {
 			rec := model.NudgeRecord{
 				DecisionID: dm.ID, UserID: dm.Decision.UserID, Decision: string(dm.Decision.Kind),
 				Reminder: dm.Decision.Reminder, Violations: dm.Assessment.UserViolations(),
-				Reasons: explain.Reasons(dm.Decision.Reasons), Time: n.Now(), Channel: dm.Decision.Channel, To: mask.Email(dm.User.Mail),
+				Reasons: explain.ReasonsIn(dm.Decision.Reasons, &dm.Assessment), Time: n.Now(), Channel: dm.Decision.Channel, To: mask.Email(dm.User.Mail),
 			}
 			if rec.Channel == "" {
 				rec.Channel = "email"
@@ -352,7 +352,7 @@ func ticketRecord(dm model.DecisionMessage, tk *model.Ticket, action string, now
 		// object id, the user principal name only masked.
 		UserID: dm.Decision.UserID, UserPrincipalName: mask.Email(dm.User.UserPrincipalName),
 		Decision: string(dm.Decision.Kind), Tier: a.Tier, Diversity: a.Diversity,
-		Violations: dm.Decision.Violations, TenantSide: a.TenantSide, Reasons: explain.Reasons(dm.Decision.Reasons),
+		Violations: dm.Decision.Violations, TenantSide: a.TenantSide, Reasons: explain.ReasonsIn(dm.Decision.Reasons, &dm.Assessment),
 		Methods: explain.MethodNotes(dm.User.Methods), Escalated: dm.Decision.Escalated, AdminOnly: dm.Decision.AdminOnly,
 		Time: now,
 	}
