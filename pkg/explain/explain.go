@@ -228,9 +228,23 @@ func Sentences(u *model.User, a *model.Assessment) []string {
 		}
 		out = append(out, s)
 	}
+	tried := false
+	if !a.Compliant && a.RestsOnUnproven {
+		// The tier leaves unproven methods out, and with them the user
+		// would be within policy: using them is the remedy, before any
+		// new method.
+		var names []string
+		for _, p := range a.Proof {
+			if !p.Proven() {
+				names = append(names, strings.TrimSpace(Method(methodByID(u, p.ID))))
+			}
+		}
+		out = append(out, fmt.Sprintf("Best next step: sign in once with each of %s: proven again, they bring the user within policy.", strings.Join(names, " and ")))
+		tried = true
+	}
 	for i, r := range a.Recommendations {
 		lead := "Best next step"
-		if i > 0 {
+		if i > 0 || tried {
 			lead = "Alternatively"
 		}
 		if r.Diversity < a.MinDiversity {
