@@ -3,6 +3,7 @@ package rules
 import (
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/credres/credres/pkg/model"
@@ -133,13 +134,25 @@ type compiledTenant struct {
 	amp, sp, cap any // the model pointers it was built from
 	words        int
 	byID         map[string][]int
-	byRole       map[string][]int
-	always       []int
-	hasMethods   bool
-	configs      []compiledConfig
-	absent       channel // channels of configurations the policy does not list
-	cas          []compiledCA
-	slots        int // membership slots numbered so far
+	// mayHaveID is a filter of byID's keys (idFilterBit): a user's groups
+	// are mostly in no policy, and a bit that is clear rules a key out
+	// without hashing it.
+	mayHaveID  [idFilterWords]uint64
+	byRole     map[string][]int
+	always     []int
+	hasMethods bool
+	configs    []compiledConfig
+	absent     channel // channels of configurations the policy does not list
+	cas        []compiledCA
+	slots      int // membership slots numbered so far
+	// alwaysBits are the slots of always as bits, what every user starts
+	// from.
+	alwaysBits []uint64
+	// shared keeps the Conditional Access results per applied policies and
+	// satisfiable combinations (share): memoised, still a pure function of
+	// the policy.
+	sharedMu sync.Mutex
+	shared   atomic.Pointer[map[caKey][]model.CAResult]
 }
 
 // tenantCache keeps the compiled form of the last tenant policy seen: a
@@ -187,6 +200,10 @@ func compileTenant(t *model.Tenant) *compiledTenant {
 		}
 	}
 	ct.words = (ct.slots + 63) / 64
+	ct.alwaysBits = make([]uint64, ct.words)
+	for _, slot := range ct.always {
+		ct.alwaysBits[slot>>6] |= 1 << (slot & 63)
+	}
 	return ct
 }
 
@@ -201,6 +218,8 @@ func (ct *compiledTenant) newSlot() int {
 func (ct *compiledTenant) addID(id string, slot int) {
 	id = strings.ToLower(id)
 	ct.byID[id] = append(ct.byID[id], slot)
+	b := idFilterBit(id)
+	ct.mayHaveID[b>>6] |= 1 << (b & 63)
 }
 
 // addRole makes a directory role's members reach slot.
@@ -403,12 +422,14 @@ func (ct *compiledTenant) accessFor(u *model.User, privileged bool) access {
 			hit[s>>6] |= 1 << (s & 63)
 		}
 	}
-	set(ct.always)
-	set(ct.byID[lowerID(u.ID)])
-	for _, g := range u.Groups {
-		if s, ok := ct.byID[lowerID(g)]; ok {
-			set(s)
+	copy(hit, ct.alwaysBits)
+	for _, id := range u.Groups {
+		if id = lowerID(id); ct.mayHave(id) {
+			set(ct.byID[id])
 		}
+	}
+	if id := lowerID(u.ID); ct.mayHave(id) {
+		set(ct.byID[id])
 	}
 	if len(ct.byRole) > 0 {
 		for _, r := range u.Roles {
@@ -463,6 +484,27 @@ func (ct *compiledTenant) accessFor(u *model.User, privileged bool) access {
 }
 
 // lowerID returns s in lower case, without allocating when it already is.
+// idFilterWords is the size of the id filter: 4 096 bits.
+const idFilterWords = 64
+
+// idFilterBit is an id's bit in the id filter, from its length and a few of
+// its bytes (ids are GUIDs, whose hex digits spread evenly).
+func idFilterBit(id string) uint {
+	if id == "" {
+		return 0
+	}
+	n := len(id)
+	h := uint(n)*131 + uint(id[0])*31 + uint(id[n/2])*7 + uint(id[n-1]) + uint(id[n/3])*17
+	return h & (idFilterWords*64 - 1)
+}
+
+// mayHave reports whether id (lower-cased) may be a key of byID: false
+// means it is not.
+func (ct *compiledTenant) mayHave(id string) bool {
+	b := idFilterBit(id)
+	return ct.mayHaveID[b>>6]&(1<<(b&63)) != 0
+}
+
 func lowerID(s string) string {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; 'A' <= c && c <= 'Z' {
@@ -528,21 +570,85 @@ func (g *userGraph) caResults(acc *access) []model.CAResult {
 	if n == 0 {
 		return nil
 	}
-	out := make([]model.CAResult, 0, n)
-	add := func(i uint16) {
-		ca := &acc.ct.cas[i]
-		out = append(out, model.CAResult{
+	ct := acc.ct
+	key, shareable := caKeyOf(acc, g.allCombos)
+	if shareable {
+		if m := ct.shared.Load(); m != nil {
+			if out, ok := (*m)[key]; ok {
+				return out
+			}
+		}
+	}
+	out := make([]model.CAResult, n)
+	for k := range out {
+		ca := &ct.cas[acc.extraOr(k)]
+		out[k] = model.CAResult{
 			ID: ca.p.ID, Scope: ca.scope, ReportOnly: !ca.enforced,
 			Satisfied: ca.allowed&g.allCombos != 0 || !ca.constrains,
-		})
+		}
 	}
-	for _, i := range acc.applied[:acc.nApplied] {
-		add(i)
-	}
-	for _, i := range acc.extra {
-		add(i)
+	if shareable {
+		ct.share(key, out)
 	}
 	return out
+}
+
+// caKey is what a user's Conditional Access results depend on: which
+// policies apply to them (a bit per policy) and which combinations their
+// paths satisfied.
+type caKey struct {
+	applied [2]uint64
+	combos  combo
+}
+
+// caKeyOf is the user's caKey; false for a tenant of more than 128
+// policies, whose results are not shared.
+func caKeyOf(acc *access, combos combo) (caKey, bool) {
+	k := caKey{combos: combos}
+	if len(acc.ct.cas) > 128 {
+		return k, false
+	}
+	for i := range acc.nApplied + len(acc.extra) {
+		j := acc.extraOr(i)
+		k.applied[j>>6] |= 1 << (j & 63)
+	}
+	return k, true
+}
+
+// maxSharedResults bounds the shared results of one policy: tenants have
+// a few kinds of users, so a few hundred keys cover them.
+const maxSharedResults = 4096
+
+// share keeps out as the results of every user with key: users alike share
+// one read-only slice (nothing modifies an assessment's results) instead of
+// each allocating their own. Readers load the map without locking; a
+// writer copies it.
+func (ct *compiledTenant) share(key caKey, out []model.CAResult) {
+	ct.sharedMu.Lock()
+	defer ct.sharedMu.Unlock()
+	old := ct.shared.Load()
+	var next map[caKey][]model.CAResult
+	if old == nil {
+		next = map[caKey][]model.CAResult{}
+	} else {
+		if _, ok := (*old)[key]; ok || len(*old) >= maxSharedResults {
+			return
+		}
+		next = make(map[caKey][]model.CAResult, len(*old)+1)
+		for k, v := range *old {
+			next[k] = v
+		}
+	}
+	next[key] = out
+	ct.shared.Store(&next)
+}
+
+// extraOr is the k-th applied policy: the inline ones first, then extra.
+func (a *access) extraOr(k int) uint16 {
+	if k < a.nApplied {
+		return a.applied[k]
+	}
+	return a.extra[k-a.nApplied]
 }
 
 // tenantRecommend finds what the tenant would have to enable for the user

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -402,5 +403,33 @@ func TestLockedOutByConditionalAccessOpensATicket(t *testing.T) {
 	d := e.Decide(DecisionInput{Current: cur, Now: time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)})
 	if d.Kind != model.DecisionTicket {
 		t.Fatalf("decision %s, want a ticket: %v", d.Kind, d.Reasons)
+	}
+}
+
+// TestIDFilterHasNoFalseNegatives: every id a policy targets passes the
+// filter that spares most lookups of the groups no policy names.
+func TestIDFilterHasNoFalseNegatives(t *testing.T) {
+	t.Parallel()
+	ct := &compiledTenant{byID: map[string][]int{}, byRole: map[string][]int{}}
+	ids := []string{"", "a", "All", "f0E1d2C3-b4a5-4968-8776-655443322110", "user@contoso.example", "Ünïcode-Group"}
+	for i := range 2000 {
+		ids = append(ids, fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", i*2654435761, i, i*7, i*13, i*104729))
+	}
+	for i, id := range ids {
+		ct.addID(id, i)
+	}
+	for _, id := range ids {
+		if low := strings.ToLower(id); !ct.mayHave(low) {
+			t.Errorf("%q is targeted but the filter rules it out", id)
+		}
+	}
+	rejected := 0
+	for i := range 2000 {
+		if !ct.mayHave(fmt.Sprintf("%08x-0000-4000-9000-%012x", i*40503, i)) {
+			rejected++
+		}
+	}
+	if rejected == 0 {
+		t.Error("the filter rules nothing out")
 	}
 }
