@@ -110,6 +110,9 @@ func TestParseRetryAfter(t *testing.T) {
 		{"-1", 0, false},
 		{"NaN", 0, false},
 		{"Inf", 0, false},
+		{"nan", 0, false},
+		{"1e9", 0, false},
+		{"10", 10 * time.Second, true},
 		{"86401", 0, false},
 		{"soon", 0, false},
 	}

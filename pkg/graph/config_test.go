@@ -9,7 +9,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"math/big"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credres/credres/internal/httpretry"
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -140,38 +138,6 @@ func TestNationalClouds(t *testing.T) {
 	}
 	if cloudFor("graph.microsoft.com").ActiveDirectoryAuthorityHost != "" {
 		t.Error("global cloud should keep azidentity's default")
-	}
-}
-
-func TestParseRetryAfter(t *testing.T) {
-	t.Parallel()
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	for in, want := range map[string]time.Duration{
-		"2.128": 2128 * time.Millisecond,
-		"10":    10 * time.Second,
-		" 0.5 ": 500 * time.Millisecond,
-		now.Add(7 * time.Second).Format(http.TimeFormat): 7 * time.Second,
-	} {
-		if got, ok := httpretry.ParseRetryAfter(in, now); !ok || got != want {
-			t.Errorf("%q: %s %v, want %s", in, got, ok, want)
-		}
-	}
-	for _, in := range []string{"", "soon", "-3", "1e9", "NaN", "nan"} {
-		if _, ok := httpretry.ParseRetryAfter(in, now); ok {
-			t.Errorf("%q accepted", in)
-		}
-	}
-}
-
-func TestBackoffGrowsWithJitter(t *testing.T) {
-	t.Parallel()
-	for attempt := 1; attempt <= 9; attempt++ {
-		hi := time.Second << min(attempt-1, 5)
-		for range 50 {
-			if d := httpretry.Backoff(attempt); d < hi/2 || d > hi {
-				t.Fatalf("attempt %d: %s outside [%s, %s]", attempt, d, hi/2, hi)
-			}
-		}
 	}
 }
 

@@ -3,7 +3,6 @@ package notify
 import (
 	"encoding/json"
 	"errors"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -12,33 +11,6 @@ import (
 	"github.com/credres/credres/internal/httpretry"
 	"github.com/credres/credres/pkg/model"
 )
-
-func TestParseRetryAfter(t *testing.T) {
-	t.Parallel()
-	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	cases := []struct {
-		in   string
-		want time.Duration
-		ok   bool
-	}{
-		{"7", 7 * time.Second, true},
-		{" 2.5 ", 2500 * time.Millisecond, true},
-		{"0", 0, true},
-		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
-		{now.Add(-time.Minute).Format(http.TimeFormat), 0, true}, // a date in the past: now
-		{"", 0, false},
-		{"-1", 0, false},
-		{"NaN", 0, false},
-		{"1e9", 0, false},
-		{"soon", 0, false},
-	}
-	for _, tc := range cases {
-		got, ok := httpretry.ParseRetryAfter(tc.in, now)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("httpretry.ParseRetryAfter(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
-		}
-	}
-}
 
 func TestStatusErrorClassification(t *testing.T) {
 	t.Parallel()
