@@ -161,9 +161,22 @@ func (r *Report) AddUsage(d *model.Directory, e *rules.Engine, signIns []entralo
 		SignIns: len(signIns), Methods: []MethodShare{}, PhoneNetworkOnly: newGroup(),
 		NeverUsed: []MethodKindGroup{}, BelowWithoutUnproven: newGroup(),
 	}
-	// Shares of the MFA sign-ins, and the users who signed in with a
-	// method credres has no kind for (a certificate): their usage does not
-	// show it, so they are not said to rely on the phone network alone.
+	otherMFA := u.addShares(signIns)
+	js := judgeUsage(d, e, now, window, otherMFA)
+	u.addJudged(d, js)
+	lists := [][]string{u.PhoneNetworkOnly.Users, u.BelowWithoutUnproven.Users}
+	for _, g := range u.NeverUsed {
+		lists = append(lists, g.Users)
+	}
+	r.name(d, lists...)
+	r.Usage = u
+}
+
+// addShares counts the MFA sign-ins and each method kind's share of them.
+// It returns, per user, the last success of a method credres has no kind
+// for (a certificate): their usage does not show it, so they are not said
+// to rely on the phone network alone.
+func (u *Usage) addShares(signIns []entralog.SignIn) map[string]time.Time {
 	counts := map[model.MethodKind]int{}
 	otherMFA := map[string]time.Time{}
 	var kinds []model.MethodKind
@@ -192,12 +205,19 @@ func (r *Report) AddUsage(d *model.Directory, e *rules.Engine, signIns []entralo
 	slices.SortFunc(u.Methods, func(a, b MethodShare) int {
 		return cmp.Or(cmp.Compare(b.SignIns, a.SignIns), cmp.Compare(a.Kind, b.Kind))
 	})
+	return otherMFA
+}
 
-	// Every user with usage is judged once, on every core.
-	type judged struct {
-		counted, seen, phoneOnly, below bool
-		never                           []model.MethodKind
-	}
+// judged is what the usage section needs of one user.
+type judged struct {
+	counted, seen, phoneOnly, below bool
+	never                           []model.MethodKind
+}
+
+// judgeUsage judges every user with usage once, on every core: users the
+// policy leaves alone are not counted, users without usage are counted but
+// not seen.
+func judgeUsage(d *model.Directory, e *rules.Engine, now time.Time, window time.Duration, otherMFA map[string]time.Time) []judged {
 	js := make([]judged, len(d.Users))
 	windows := map[string]time.Duration{}
 	for _, t := range e.Policy().Tiers {
@@ -230,6 +250,11 @@ func (r *Report) AddUsage(d *model.Directory, e *rules.Engine, signIns []entralo
 			}
 		}
 	})
+	return js
+}
+
+// addJudged tallies the judged users into the section's groups.
+func (u *Usage) addJudged(d *model.Directory, js []judged) {
 	never := map[model.MethodKind]*MethodKindGroup{}
 	for i := range js {
 		j := &js[i]
@@ -265,13 +290,6 @@ func (r *Report) AddUsage(d *model.Directory, e *rules.Engine, signIns []entralo
 	slices.SortFunc(u.NeverUsed, func(a, b MethodKindGroup) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Kind, b.Kind))
 	})
-
-	lists := [][]string{u.PhoneNetworkOnly.Users, u.BelowWithoutUnproven.Users}
-	for _, g := range u.NeverUsed {
-		lists = append(lists, g.Users)
-	}
-	r.name(d, lists...)
-	r.Usage = u
 }
 
 // excluded reports whether the policy leaves the user alone: a guest or a
