@@ -111,103 +111,35 @@ func retry(ctx context.Context, what string, op func() error) error {
 func (s *Sweep) Run(ctx context.Context, opt SweepOptions) (SweepStats, error) {
 	var stats SweepStats
 	now := s.Now()
-	reason := model.ReasonSweep
-	if opt.Campaign {
-		reason = model.ReasonCampaign
-	}
-	var pending, graceDue []model.PolicyChangeState
-	if s.PolicyChanges != nil {
-		changes, err := s.PolicyChanges.PolicyChanges(ctx)
-		if err != nil {
-			return stats, fmt.Errorf("sweep: read policy changes: %w", err)
-		}
-		for _, c := range changes {
-			switch {
-			case c.Pending():
-				pending = append(pending, c)
-			case c.GraceDue(now):
-				graceDue = append(graceDue, c)
-			}
-		}
+	pending, graceDue, err := s.policyChangesDue(ctx, now)
+	if err != nil {
+		return stats, err
 	}
 	if opt.PolicyChangesOnly && len(pending) == 0 && len(graceDue) == 0 {
 		return stats, nil
 	}
-	var change *model.PolicyChange
+	w := &sweepRun{s: s, ctx: ctx, opt: opt, now: now, stats: &stats, reason: model.ReasonSweep,
+		everyone: len(pending) > 0 || len(graceDue) > 0}
+	if opt.Campaign {
+		w.reason = model.ReasonCampaign
+	}
 	if len(pending) > 0 {
 		// Oldest first: the latest change is the one in force.
-		change = &pending[len(pending)-1].Change
-		stats.PolicyChange = change.AuditID
+		w.change = &pending[len(pending)-1].Change
+		stats.PolicyChange = w.change.AuditID
 	}
-	everyone := len(pending) > 0 || len(graceDue) > 0
-	var chunk []model.Registration
-	flush := func() error {
-		if len(chunk) == 0 {
-			return nil
-		}
-		ids := make([]string, len(chunk))
-		for i, r := range chunk {
-			ids[i] = r.UserID
-		}
-		var seen map[string]time.Time
-		err := retry(ctx, "read assessment times", func() (err error) {
-			seen, err = s.Store.ObservedAt(ctx, ids)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("sweep: read assessment times: %w", err)
-		}
-		var reqs []model.EvaluationRequest
-		for _, r := range chunk {
-			at, known := seen[r.UserID]
-			var due bool
-			switch {
-			case everyone:
-				due = true
-			case !known:
-				stats.New++
-				due = true
-			case r.LastUpdated.After(at):
-				stats.Changed++
-				due = true
-			case s.MaxAge > 0 && now.Sub(at) >= s.MaxAge:
-				stats.Stale++
-				due = true
-			}
-			if !due {
-				continue
-			}
-			baseline := opt.Baseline || (!opt.Campaign && !known)
-			req := model.EvaluationRequest{UserID: r.UserID, Reason: reason, Time: now, Baseline: baseline}
-			if change != nil {
-				req.Reason, req.PolicyChange, req.PolicyChangeAt = model.ReasonPolicyChange, change.AuditID, change.Time
-			}
-			reqs = append(reqs, req)
-		}
-		chunk = chunk[:0]
-		if len(reqs) == 0 {
-			return nil
-		}
-		// A retried enqueue sends the same requests, with the same
-		// deduplication ids: the queue drops what went through before.
-		if err := retry(ctx, "enqueue", func() error { return s.Queue.SendRequests(ctx, reqs) }); err != nil {
-			return fmt.Errorf("sweep: enqueue %d requests: %w", len(reqs), err)
-		}
-		stats.Enqueued += len(reqs)
-		return nil
-	}
-	err := s.Registrations.Registrations(ctx, func(r model.Registration) error {
+	err = s.Registrations.Registrations(ctx, func(r model.Registration) error {
 		stats.Users++
-		chunk = append(chunk, r)
-		if len(chunk) == sweepChunk {
-			return flush()
+		w.chunk = append(w.chunk, r)
+		if len(w.chunk) == sweepChunk {
+			return w.flush()
 		}
 		return nil
 	})
 	if err != nil {
 		return stats, fmt.Errorf("sweep: read the registration report: %w", err)
 	}
-	if err := flush(); err != nil {
+	if err := w.flush(); err != nil {
 		return stats, err
 	}
 	// Marked only once every user is enqueued: a sweep that fails is run
@@ -224,4 +156,101 @@ func (s *Sweep) Run(ctx context.Context, opt SweepOptions) (SweepStats, error) {
 		stats.GraceEnded++
 	}
 	return stats, nil
+}
+
+// policyChangesDue returns the policy changes waiting for their sweep, and
+// those whose grace period has ended, oldest first.
+func (s *Sweep) policyChangesDue(ctx context.Context, now time.Time) (pending, graceDue []model.PolicyChangeState, err error) {
+	if s.PolicyChanges == nil {
+		return nil, nil, nil
+	}
+	changes, err := s.PolicyChanges.PolicyChanges(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sweep: read policy changes: %w", err)
+	}
+	for _, c := range changes {
+		switch {
+		case c.Pending():
+			pending = append(pending, c)
+		case c.GraceDue(now):
+			graceDue = append(graceDue, c)
+		}
+	}
+	return pending, graceDue, nil
+}
+
+// sweepRun is one sweep's walk: the users read so far and not yet sent
+// (chunk), and what decides their requests.
+type sweepRun struct {
+	s        *Sweep
+	ctx      context.Context
+	opt      SweepOptions
+	now      time.Time
+	reason   string
+	change   *model.PolicyChange // the policy change in force, if one waits
+	everyone bool                // a policy change re-evaluates every user
+	chunk    []model.Registration
+	stats    *SweepStats
+}
+
+// flush enqueues the evaluation requests of the chunk's users that are
+// due, reading their assessment times in one request; both reads and
+// enqueues are retried.
+func (w *sweepRun) flush() error {
+	if len(w.chunk) == 0 {
+		return nil
+	}
+	ids := make([]string, len(w.chunk))
+	for i, r := range w.chunk {
+		ids[i] = r.UserID
+	}
+	var seen map[string]time.Time
+	err := retry(w.ctx, "read assessment times", func() (err error) {
+		seen, err = w.s.Store.ObservedAt(w.ctx, ids)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sweep: read assessment times: %w", err)
+	}
+	var reqs []model.EvaluationRequest
+	for _, r := range w.chunk {
+		at, known := seen[r.UserID]
+		if req, due := w.request(r, at, known); due {
+			reqs = append(reqs, req)
+		}
+	}
+	w.chunk = w.chunk[:0]
+	if len(reqs) == 0 {
+		return nil
+	}
+	// A retried enqueue sends the same requests, with the same
+	// deduplication ids: the queue drops what went through before.
+	if err := retry(w.ctx, "enqueue", func() error { return w.s.Queue.SendRequests(w.ctx, reqs) }); err != nil {
+		return fmt.Errorf("sweep: enqueue %d requests: %w", len(reqs), err)
+	}
+	w.stats.Enqueued += len(reqs)
+	return nil
+}
+
+// request says whether a user is due for evaluation (everyone after a
+// policy change; otherwise never assessed, changed since, or stale), and
+// with which request.
+func (w *sweepRun) request(r model.Registration, at time.Time, known bool) (model.EvaluationRequest, bool) {
+	switch {
+	case w.everyone:
+	case !known:
+		w.stats.New++
+	case r.LastUpdated.After(at):
+		w.stats.Changed++
+	case w.s.MaxAge > 0 && w.now.Sub(at) >= w.s.MaxAge:
+		w.stats.Stale++
+	default:
+		return model.EvaluationRequest{}, false
+	}
+	baseline := w.opt.Baseline || (!w.opt.Campaign && !known)
+	req := model.EvaluationRequest{UserID: r.UserID, Reason: w.reason, Time: w.now, Baseline: baseline}
+	if w.change != nil {
+		req.Reason, req.PolicyChange, req.PolicyChangeAt = model.ReasonPolicyChange, w.change.AuditID, w.change.Time
+	}
+	return req, true
 }
