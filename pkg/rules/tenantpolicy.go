@@ -581,7 +581,7 @@ func (g *userGraph) caResults(acc *access) []model.CAResult {
 	}
 	out := make([]model.CAResult, n)
 	for k := range out {
-		ca := &ct.cas[acc.extraOr(k)]
+		ca := &ct.cas[acc.appliedAt(k)]
 		out[k] = model.CAResult{
 			ID: ca.p.ID, Scope: ca.scope, ReportOnly: !ca.enforced,
 			Satisfied: ca.allowed&g.allCombos != 0 || !ca.constrains,
@@ -609,7 +609,7 @@ func caKeyOf(acc *access, combos combo) (caKey, bool) {
 		return k, false
 	}
 	for i := range acc.nApplied + len(acc.extra) {
-		j := acc.extraOr(i)
+		j := acc.appliedAt(i)
 		k.applied[j>>6] |= 1 << (j & 63)
 	}
 	return k, true
@@ -643,8 +643,9 @@ func (ct *compiledTenant) share(key caKey, out []model.CAResult) {
 	ct.shared.Store(&next)
 }
 
-// extraOr is the k-th applied policy: the inline ones first, then extra.
-func (a *access) extraOr(k int) uint16 {
+// appliedAt is the k-th policy applied to the user: the inline ones first,
+// then extra.
+func (a *access) appliedAt(k int) uint16 {
 	if k < a.nApplied {
 		return a.applied[k]
 	}
