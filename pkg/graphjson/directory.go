@@ -186,6 +186,17 @@ func (dd *directoryDecoder) document() (*model.Directory, error) {
 			if err := json.Unmarshal(raw, &d.Tenant); err != nil {
 				return nil, fmt.Errorf("tenant: %w", err)
 			}
+		case string(key) == "exportedAt" || foldEqual(key, "exportedAt"):
+			if err := seen.add(2, key); err != nil {
+				return nil, err
+			}
+			raw, err := l.capture(1)
+			if err != nil {
+				return nil, err
+			}
+			if err := json.Unmarshal(raw, &d.ExportedAt); err != nil {
+				return nil, fmt.Errorf("exportedAt: %w", err)
+			}
 		case string(key) == "users" || foldEqual(key, "users"):
 			if err := seen.add(1, key); err != nil {
 				return nil, err

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/credres/credres/internal/jsonkeys"
 	"github.com/credres/credres/pkg/model"
@@ -30,8 +31,9 @@ func referenceDirectory(data []byte) (*model.Directory, error) {
 		return nil, fmt.Errorf("%w: %v", model.ErrInvalidInput, err)
 	}
 	var raw struct {
-		Tenant model.Tenant `json:"tenant"`
-		Users  []struct {
+		ExportedAt time.Time    `json:"exportedAt"`
+		Tenant     model.Tenant `json:"tenant"`
+		Users      []struct {
 			model.User
 			Methods []json.RawMessage `json:"methods"`
 		} `json:"users"`
@@ -50,7 +52,7 @@ func referenceDirectory(data []byte) (*model.Directory, error) {
 	if bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
 		return nil, fmt.Errorf("%w: the snapshot is null", model.ErrInvalidInput)
 	}
-	d := model.Directory{Tenant: raw.Tenant, Users: make([]model.User, len(raw.Users))}
+	d := model.Directory{ExportedAt: raw.ExportedAt, Tenant: raw.Tenant, Users: make([]model.User, len(raw.Users))}
 	for i, u := range raw.Users {
 		d.Users[i] = u.User
 		if u.Methods == nil {
@@ -226,6 +228,7 @@ var agreementCases = []struct {
 	name, json string
 	valid      bool
 }{
+	{"exported-devices-registration", `{"exportedAt":"2026-12-01T08:30:00.5+01:00","tenant":{"id":"t"},"users":[{"id":"u1","devices":[{"id":"d1","operatingSystem":"MacMDM","trustType":"AzureAd","owned":true}],"registrationDetails":{"isSsprRegistered":false,"systemPreferredAuthenticationMethods":["push"]}},{"id":"u2","devices":[]},{"id":"u3","devices":null}]}`, true},
 	{"escapes-and-unicode", `{"tenant":{"id":"t"},"users":[{"id":"u1","userPrincipalName":"ren\u00e9e@contoso.example","displayName":"Ren\u00e9e \"R\" M\u00fcller \ud83d\ude00","mail":"a\/b","methods":[{"@odata.type":"#microsoft.graph.microsoftAuthenticatorAuthenticationMethod","id":"a\u0031","displayName":"Pixel\t8","deviceTag":"SoftwareTokenActivated"}]}]}`, true},
 	{"raw-utf8-and-invalid-utf8", "{\"users\":[{\"id\":\"u1\",\"displayName\":\"J\xc3\xbcrgen \xff\xfe\",\"methods\":[{\"@odata.type\":\"#microsoft.graph.passwordAuthenticationMethod\",\"id\":\"p\xe2\x82\xac\"}]}]}", true},
 	{"keys-in-other-cases", `{"Tenant":{"ID":"t","PasswordAuth":"phs"},"USERS":[{"Id":"u1","UserPrincipalName":"x@y","OnPremisesSyncEnabled":true,"Roles":["Global Administrator"],"METHODS":[{"@ODATA.TYPE":"#microsoft.graph.phoneAuthenticationMethod","ID":"m","PhoneType":"mobile","PHONENUMBER":"+1 555"}]}]}`, true},
@@ -338,6 +341,9 @@ func checkAgreement(t *testing.T, data []byte) {
 		if !tc.raw {
 			w = withoutRaw(want)
 		}
+		if got.ExportedAt.Equal(w.ExportedAt) {
+			got.ExportedAt = w.ExportedAt // the same instant; zones parse to distinct pointers
+		}
 		if !reflect.DeepEqual(got, w) {
 			t.Fatalf("%s: decoders differ:\n got %s\nwant %s", tc.name, dump(got), dump(w))
 		}
@@ -388,7 +394,7 @@ func withoutRaw(d *model.Directory) *model.Directory {
 
 func dump(d *model.Directory) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "tenant %+v\n", d.Tenant)
+	fmt.Fprintf(&b, "exportedAt %s tenant %+v\n", d.ExportedAt, d.Tenant)
 	for _, u := range d.Users {
 		fmt.Fprintf(&b, "user %+v\n", u)
 		for _, m := range u.Methods {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -69,7 +70,56 @@ type User struct {
 	// Usage is what the sign-in logs say about the user's methods (when
 	// each last worked or failed), when known.
 	Usage []MethodUsage `json:"usage,omitempty"`
+	// Devices are the devices registered to or owned by the user in Entra
+	// ID. Nil means the snapshot does not know them; an empty list means
+	// the user has none, so that advice can tell "no Windows PC" from "not
+	// known" (the field is written as [] then, and left out when nil).
+	Devices []Device `json:"devices,omitzero"`
+	// The registration report's view of the user's preferences and
+	// self-service password reset, when the snapshot was enriched with it;
+	// shown in reports as Entra's "User registration details" shows them.
+	Registration *RegistrationDetails `json:"registrationDetails,omitempty"`
 }
+
+// Device is one device of a user, as Graph's registeredDevices and
+// ownedDevices list it.
+type Device struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName,omitempty"`
+	// OperatingSystem is Graph's operatingSystem: "Windows", "MacMDM" or
+	// "macOS", "iOS", "Android", "Linux", ...
+	OperatingSystem        string `json:"operatingSystem,omitempty"`
+	OperatingSystemVersion string `json:"operatingSystemVersion,omitempty"`
+	// TrustType is how the device joined: "AzureAd" (Microsoft Entra
+	// joined), "ServerAd" (hybrid joined) or "Workplace" (registered).
+	TrustType string `json:"trustType,omitempty"`
+	// Registered and Owned say through which relation Graph listed the
+	// device (registeredDevices, ownedDevices); a device may be both.
+	Registered bool `json:"registered,omitempty"`
+	Owned      bool `json:"owned,omitempty"`
+}
+
+// RegistrationDetails are the fields of a user's row in Graph's
+// registration report (userRegistrationDetails) that credres shows but
+// does not reason about. Absent fields are unknown.
+type RegistrationDetails struct {
+	// IsSsprRegistered: the user registered for self-service password reset.
+	IsSsprRegistered *bool `json:"isSsprRegistered,omitempty"`
+	// UserPreferredMethodForSecondaryAuthentication is the default method
+	// the user chose ("push", "sms", "oath", "voiceMobile", "none", ...).
+	UserPreferredMethodForSecondaryAuthentication string `json:"userPreferredMethodForSecondaryAuthentication,omitempty"`
+	// SystemPreferredAuthenticationMethods is the method Entra prompts for
+	// first when system-preferred MFA is on ("push", "fido2", "sms", ...).
+	SystemPreferredAuthenticationMethods []string `json:"systemPreferredAuthenticationMethods,omitempty"`
+	// IsSystemPreferredAuthenticationMethodEnabled: system-preferred MFA is
+	// enabled for the user.
+	IsSystemPreferredAuthenticationMethodEnabled *bool `json:"isSystemPreferredAuthenticationMethodEnabled,omitempty"`
+	// IsAdmin is the report's own admin flag (active roles only).
+	IsAdmin *bool `json:"isAdmin,omitempty"`
+}
+
+// DevicesKnown reports whether the snapshot says which devices the user has.
+func (u User) DevicesKnown() bool { return u.Devices != nil }
 
 // Admin reports whether the user holds or is eligible for a directory role.
 func (u User) Admin() bool { return len(u.Roles)+len(u.EligibleRoles) > 0 }
@@ -105,8 +155,11 @@ func (u User) PasswordlessPhoneSignIn() bool {
 
 // Directory is a snapshot of a tenant: the input of assess, whatif and report.
 type Directory struct {
-	Tenant Tenant `json:"tenant"`
-	Users  []User `json:"users"`
+	// ExportedAt is when the snapshot was read from Graph (written by
+	// credres export); zero when unknown.
+	ExportedAt time.Time `json:"exportedAt,omitzero"`
+	Tenant     Tenant    `json:"tenant"`
+	Users      []User    `json:"users"`
 }
 
 // Validate checks what decoding cannot: known password mode, ids present and
