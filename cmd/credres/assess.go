@@ -19,10 +19,6 @@ import (
 	"github.com/credres/credres/pkg/rules"
 )
 
-func init() {
-	register(command{"assess", "evaluate every user of a directory snapshot (or live from Graph)", runAssess})
-}
-
 // summary is the tenant-wide view of an assessment run.
 type summary struct {
 	Users        int            `json:"users"`
@@ -65,8 +61,7 @@ type assessOutput struct {
 }
 
 func runAssess(e env, args []string) int {
-	fs := flags(e, "assess", "(--directory FILE | --graph [--user ID|UPN]...) [--policy FILE] [--format table|json] [--now TIME]",
-		"Evaluates every user: sign-in paths, dependency diversity, single points of failure,\nviolations of the user's policy tier and what to register to fix them. In tiers with a\nproofWindow, paths are judged at --now by the snapshot's method usage (docs/USAGE.md).")
+	fs := flags(e, "assess")
 	directory := fs.String("directory", "", "directory snapshot `file` (see docs/SNAPSHOT.md)")
 	policyFile := fs.String("policy", "", "policy `file` (YAML); the embedded default policy when empty")
 	format := fs.String("format", "table", "output `format`: table or json")
@@ -75,9 +70,6 @@ func runAssess(e env, args []string) int {
 	g.register(fs, true)
 	if code := parse(e, fs, args); code >= 0 {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(e, fs, "unexpected argument %q", fs.Arg(0))
 	}
 	if *format != "table" && *format != "json" {
 		return usageError(e, fs, "--format must be table or json, not %q", *format)

@@ -22,108 +22,91 @@ import (
 	"github.com/credres/credres/pkg/rules"
 )
 
-func init() {
-	register(command{"demo", "run ingest → evaluate → nudge/ticket locally, with no cloud", runDemo})
+// demoOptions are the demo's flags, checked.
+type demoOptions struct {
+	directory, events, stateDir, policyFile, templates string
+	sweep, baseline, campaign, dryRun, quiet           bool
+	maxAge                                             time.Duration
+	// now is the pipeline's clock; at is the time usage is judged at in
+	// the output: the run's start.
+	now func() time.Time
+	at  time.Time
 }
 
-func runDemo(e env, args []string) int {
-	fs := flags(e, "demo", "[--directory FILE] [--events PATH] [--state DIR] [--policy FILE] [--sweep [--baseline|--campaign]] [--now TIME]",
-		"Runs the pipeline in one process through the Lambda functions' handler code: the\naudit events are ingested, each named user is read from the directory snapshot\n(standing in for Microsoft Graph), assessed, and nudged or ticketed. Sign-in\nrecords among the events record when each method last worked or failed; with a\npolicy tier's proofWindow, a sign-in that changes what is proven evaluates its user.\nDelivered messages are appended to <state>/outbox/nudges.jsonl and tickets.jsonl.\nState persists between runs: the same events again send nothing new; a changed\nsnapshot is reacted to as the decision rules say.\n\nWith no flags it runs on the sample tenant, sample audit events and sample sign-ins\nbuilt into credres.")
-	directory := fs.String("directory", "", "directory snapshot `file` (default: the built-in sample tenant)")
-	eventsPath := fs.String("events", "", "audit and sign-in records: a `file` or folder of Event Hubs bodies or Graph pages (default: the built-in sample audit events and sign-ins; \"none\" for none)")
-	stateDir := fs.String("state", ".credres", "state `folder`: store, outbox and dead letters")
-	policyFile := fs.String("policy", "", "policy `file` (YAML); the embedded default policy when empty")
-	sweep := fs.Bool("sweep", false, "also reconcile every user of the snapshot, as the scheduled sweep does")
-	baseline := fs.Bool("baseline", false, "with --sweep: record first findings without nudging anyone")
-	campaign := fs.Bool("campaign", false, "with --sweep: act on first findings too")
+// demoFlags parses the demo's flags; it returns the exit status to stop
+// with, or -1 to go on.
+func demoFlags(e env, args []string) (demoOptions, int) {
+	fs := flags(e, "demo")
+	var o demoOptions
+	fs.StringVar(&o.directory, "directory", "", "directory snapshot `file` (default: the built-in sample tenant)")
+	fs.StringVar(&o.events, "events", "", "audit and sign-in records: a `file` or folder of Event Hubs bodies or Graph pages (default: the built-in sample audit events and sign-ins; \"none\" for none)")
+	fs.StringVar(&o.stateDir, "state", ".credres", "state `folder`: store, outbox and dead letters")
+	fs.StringVar(&o.policyFile, "policy", "", "policy `file` (YAML); the embedded default policy when empty")
+	fs.BoolVar(&o.sweep, "sweep", false, "also reconcile every user of the snapshot, as the scheduled sweep does")
+	fs.BoolVar(&o.baseline, "baseline", false, "with --sweep: record first findings without nudging anyone")
+	fs.BoolVar(&o.campaign, "campaign", false, "with --sweep: act on first findings too")
 	maxAge := fs.String("max-age", "", "with --sweep: re-evaluate users assessed longer ago than this (e.g. 7d)")
 	nowFlag := fs.String("now", "", "evaluate at this RFC 3339 `time` instead of the clock (to play through reminders)")
-	templates := fs.String("templates", "", "`folder` of nudge and ticket templates overriding the built-in ones")
-	dryRun := fs.Bool("dry-run", false, "record every intended message in <state>/outbox/dry-run.jsonl and send nothing")
-	quiet := fs.Bool("quiet", false, "do not print the rendered messages")
+	fs.StringVar(&o.templates, "templates", "", "`folder` of nudge and ticket templates overriding the built-in ones")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "record every intended message in <state>/outbox/dry-run.jsonl and send nothing")
+	fs.BoolVar(&o.quiet, "quiet", false, "do not print the rendered messages")
 	if code := parse(e, fs, args); code >= 0 {
-		return code
+		return o, code
 	}
-	if fs.NArg() > 0 {
-		return usageError(e, fs, "unexpected argument %q", fs.Arg(0))
+	if (o.baseline || o.campaign || *maxAge != "") && !o.sweep {
+		return o, usageError(e, fs, "--baseline, --campaign and --max-age go with --sweep")
 	}
-	if (*baseline || *campaign || *maxAge != "") && !*sweep {
-		return usageError(e, fs, "--baseline, --campaign and --max-age go with --sweep")
+	if o.baseline && o.campaign {
+		return o, usageError(e, fs, "--baseline and --campaign exclude each other")
 	}
-	if *baseline && *campaign {
-		return usageError(e, fs, "--baseline and --campaign exclude each other")
-	}
-	now := time.Now
-	// at is the time usage is judged at in the output: the run's start.
-	at := now()
+	o.now = time.Now
+	o.at = o.now()
 	if *nowFlag != "" {
 		t, err := time.Parse(time.RFC3339, *nowFlag)
 		if err != nil {
-			return usageError(e, fs, "--now: %v", err)
+			return o, usageError(e, fs, "--now: %v", err)
 		}
-		at = t
+		o.at = t
 		// Each call moves on by a millisecond so that successive writes of
 		// one run stay ordered, as they would on a real clock.
 		var tick time.Duration
-		now = func() time.Time { tick += time.Millisecond; return t.Add(tick) }
+		o.now = func() time.Time { tick += time.Millisecond; return t.Add(tick) }
 	}
-	var age time.Duration
 	if *maxAge != "" {
 		d, err := rules.ParseDuration(*maxAge)
 		if err != nil {
-			return usageError(e, fs, "--max-age: %v", err)
+			return o, usageError(e, fs, "--max-age: %v", err)
 		}
-		age = d
+		o.maxAge = d
 	}
+	return o, -1
+}
 
-	var dir *model.Directory
-	var err error
-	if *directory == "" {
-		f, ferr := events.Files.Open("tenant.json")
-		if ferr != nil {
-			return inputError(e, ferr)
-		}
-		dir, err = graphjson.DecodeDirectory(f)
-		f.Close()
-	} else {
-		// The pipeline only evaluates: the methods' Graph objects are not kept.
-		dir, err = graphjson.LoadDirectoryWith(*directory, graphjson.DirectoryOptions{})
-	}
-	dir, code := readDirectory(e, dir, err)
+func runDemo(e env, args []string) int {
+	o, code := demoFlags(e, args)
 	if code >= 0 {
 		return code
 	}
-	var receiver pipeline.AuditReceiver
-	err = nil
-	switch *eventsPath {
-	case "none":
-	case "":
-		audit, aerr := local.ReadAuditFiles(events.Files, "audit")
-		signIns, serr := local.ReadAuditFiles(events.Files, "signin")
-		if err = errors.Join(aerr, serr); err == nil {
-			receiver = local.Chain(audit, signIns)
-		}
-	default:
-		var files *local.FileReceiver
-		if files, err = local.ReadAuditFiles(nil, *eventsPath); err == nil {
-			receiver = files
-		}
+	dir, code := demoDirectory(e, o.directory)
+	if code >= 0 {
+		return code
 	}
+	receiver, err := demoEvents(o.events)
 	if err != nil {
 		return inputError(e, err)
 	}
-	engine, err := loadEngine(*policyFile)
+	engine, err := loadEngine(o.policyFile)
 	if err != nil {
 		return inputError(e, err)
 	}
-	renderer, err := notify.NewRenderer(engine.Policy().Nudges, *templates)
+	renderer, err := notify.NewRenderer(engine.Policy().Nudges, o.templates)
 	if err != nil {
 		return inputError(e, err)
 	}
 	cfg := local.Config{
-		Directory: dir, StateDir: *stateDir, Engine: engine, Now: now,
-		Sweep: *sweep, Baseline: *baseline, Campaign: *campaign, MaxAge: age,
-		Render: renderer, DryRun: *dryRun,
+		Directory: dir, StateDir: o.stateDir, Engine: engine, Now: o.now,
+		Sweep: o.sweep, Baseline: o.baseline, Campaign: o.campaign, MaxAge: o.maxAge,
+		Render: renderer, DryRun: o.dryRun,
 	}
 	if receiver != nil {
 		cfg.Events = receiver
@@ -134,8 +117,8 @@ func runDemo(e env, args []string) int {
 	}
 	w := bufio.NewWriter(e.stdout)
 	defer w.Flush()
-	printDemo(w, dir, res, engine.Policy().ShortestProofWindow(), at)
-	if !*quiet {
+	printDemo(w, dir, res, engine.Policy().ShortestProofWindow(), o.at)
+	if !o.quiet {
 		printMessages(w, res)
 	}
 	if len(res.Dead) > 0 || res.Ingest.Malformed > 0 {
@@ -144,9 +127,58 @@ func runDemo(e env, args []string) int {
 	return exitOK
 }
 
+// demoDirectory reads the snapshot file, or the built-in sample tenant
+// when file is empty.
+func demoDirectory(e env, file string) (*model.Directory, int) {
+	if file != "" {
+		// The pipeline only evaluates: the methods' Graph objects are not kept.
+		dir, err := graphjson.LoadDirectoryWith(file, graphjson.DirectoryOptions{})
+		return readDirectory(e, dir, err)
+	}
+	f, err := events.Files.Open("tenant.json")
+	if err != nil {
+		return nil, inputError(e, err)
+	}
+	defer f.Close()
+	dir, err := graphjson.DecodeDirectory(f)
+	return readDirectory(e, dir, err)
+}
+
+// demoEvents opens the records of --events: the built-in sample audit
+// events and sign-ins when path is empty, none for "none".
+func demoEvents(path string) (pipeline.AuditReceiver, error) {
+	switch path {
+	case "none":
+		return nil, nil
+	case "":
+		audit, aerr := local.ReadAuditFiles(events.Files, "audit")
+		signIns, serr := local.ReadAuditFiles(events.Files, "signin")
+		if err := errors.Join(aerr, serr); err != nil {
+			return nil, err
+		}
+		return local.Chain(audit, signIns), nil
+	}
+	files, err := local.ReadAuditFiles(nil, path)
+	if err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+// printDemo says what each stage of the run did.
 func printDemo(w io.Writer, dir *model.Directory, res *local.Result, window time.Duration, at time.Time) {
-	in := res.Ingest
 	users := dir.Index()
+	printIngest(w, res.Ingest)
+	if res.Ingest.SignInRecords > 0 {
+		printSignIns(w, users, res, window, at)
+	}
+	printSweep(w, res.Sweep)
+	printOutcomes(w, users, res.Outcomes)
+	printDeliveries(w, res)
+}
+
+// printIngest says what ingest read and what it made of it.
+func printIngest(w io.Writer, in pipeline.IngestStats) {
 	fmt.Fprintf(w, "ingest: %d messages, %d audit records", in.Messages, in.Records-in.SignInRecords)
 	if in.SignInRecords > 0 {
 		fmt.Fprintf(w, " and %d sign-in records", in.SignInRecords)
@@ -169,21 +201,25 @@ func printDemo(w io.Writer, dir *model.Directory, res *local.Result, window time
 	if in.Malformed > 0 {
 		fmt.Fprintf(w, "ingest: %d messages had malformed records (see dead-letters.jsonl)\n", in.Malformed)
 	}
-	if in.SignInRecords > 0 {
-		printSignIns(w, users, res, window, at)
+}
+
+// printSweep says what the sweep asked to evaluate, when it ran.
+func printSweep(w io.Writer, s *pipeline.SweepStats) {
+	switch {
+	case s == nil:
+	case s.PolicyChange != "":
+		fmt.Fprintf(w, "sweep: the tenant's policy changed (%s): every user of %d -> %d evaluation requests\n", mask.Line(s.PolicyChange), s.Users, s.Enqueued)
+	case s.GraceEnded > 0:
+		fmt.Fprintf(w, "sweep: a policy change's grace period ended: every user of %d -> %d evaluation requests\n", s.Users, s.Enqueued)
+	default:
+		fmt.Fprintf(w, "sweep: %d users, %d never assessed, %d changed, %d stale -> %d evaluation requests\n", s.Users, s.New, s.Changed, s.Stale, s.Enqueued)
 	}
-	if s := res.Sweep; s != nil {
-		switch {
-		case s.PolicyChange != "":
-			fmt.Fprintf(w, "sweep: the tenant's policy changed (%s): every user of %d -> %d evaluation requests\n", mask.Line(s.PolicyChange), s.Users, s.Enqueued)
-		case s.GraceEnded > 0:
-			fmt.Fprintf(w, "sweep: a policy change's grace period ended: every user of %d -> %d evaluation requests\n", s.Users, s.Enqueued)
-		default:
-			fmt.Fprintf(w, "sweep: %d users, %d never assessed, %d changed, %d stale -> %d evaluation requests\n", s.Users, s.New, s.Changed, s.Stale, s.Enqueued)
-		}
-	}
-	fmt.Fprintf(w, "evaluate: %d users\n", len(res.Outcomes))
-	for _, o := range res.Outcomes {
+}
+
+// printOutcomes shows each evaluated user's assessment and decision.
+func printOutcomes(w io.Writer, users *model.UserIndex, outcomes []pipeline.Outcome) {
+	fmt.Fprintf(w, "evaluate: %d users\n", len(outcomes))
+	for _, o := range outcomes {
 		name := o.UserID
 		if u, ok := users.Find(o.UserID); ok {
 			name = u.UserPrincipalName
@@ -210,6 +246,11 @@ func printDemo(w io.Writer, dir *model.Directory, res *local.Result, window time
 		}
 		fmt.Fprintf(w, "  %-36s -> %s%s\n", "", o.Decision.Kind, reason)
 	}
+}
+
+// printDeliveries counts the nudges and tickets sent and where they were
+// written, and names the dead letters.
+func printDeliveries(w io.Writer, res *local.Result) {
 	sent, file := "delivered", "nudges.jsonl"
 	if len(res.Nudges) > 0 && res.Nudges[0].DryRun || len(res.Tickets) > 0 && res.Tickets[0].DryRun {
 		sent, file = "recorded (dry run, nothing sent)", "dry-run.jsonl"

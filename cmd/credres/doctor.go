@@ -29,10 +29,6 @@ import (
 	"github.com/credres/credres/pkg/wiring"
 )
 
-func init() {
-	register(command{"doctor", "check a deployment from a terminal: Graph, Event Hubs, tables, queues", runDoctor})
-}
-
 // stackOutputs maps the stack's outputs (template.yaml) to the settings the
 // functions are given.
 var stackOutputs = map[string]string{
@@ -48,25 +44,12 @@ var stackOutputs = map[string]string{
 }
 
 func runDoctor(e env, args []string) int {
-	fs := flags(e, "doctor", "[--outputs FILE] [--user ID|UPN]",
-		"Checks, before the first event arrives, what a deployment needs: a Graph token for the app\n"+
-			"registration and each Graph permission (one harmless read each), the sender mailbox, the\n"+
-			"Event Hubs hub and consumer group, the DynamoDB tables and the SQS queues. Settings come from\n"+
-			"the environment, named as the functions' (docs/DEPLOY.md, Environment variables); --outputs\n"+
-			"adds the stack's outputs:\n\n"+
-			"  aws cloudformation describe-stacks --stack-name credres --query 'Stacks[0].Outputs' > outputs.json\n"+
-			"  AZURE_TENANT_ID=... AZURE_CLIENT_ID=... CREDRES_GRAPH_SECRET_ARN=... \\\n"+
-			"  CREDRES_EVENTHUB_NAMESPACE=... CREDRES_EVENTHUB_CONNECTION_SECRET_ARN=... credres doctor --outputs outputs.json\n\n"+
-			"(or, for the Entra mode of Event Hubs, CREDRES_EVENTHUB_CLIENT_ID=... CREDRES_EVENTHUB_CREDENTIAL_SECRET_ARN=...).\n"+
-			"Each check prints ok, skip (not configured) or FAIL with the fix. Exit status 1 when one fails.")
+	fs := flags(e, "doctor")
 	outputs := fs.String("outputs", "", "the stack's outputs as JSON (describe-stacks Outputs, or an object of name to value)")
 	user := fs.String("user", "", "a user to read (object `id` or UPN); default: the first user of the registration report")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long each check may take")
 	if code := parse(e, fs, args); code >= 0 {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(e, fs, "unexpected argument %q", fs.Arg(0))
 	}
 	settings := map[string]string{}
 	if *outputs != "" {

@@ -8,13 +8,8 @@ import (
 	"github.com/credres/credres/pkg/rules"
 )
 
-func init() {
-	register(command{"explain", "explain one user's assessment in plain sentences", runExplain})
-}
-
 func runExplain(e env, args []string) int {
-	fs := flags(e, "explain", "--directory FILE --user ID|UPN [--policy FILE] [--signins PATH] [--now TIME] [--proof-window D]",
-		"Explains one user's assessment in sentences an administrator can paste into a ticket:\nthe user's methods (phone numbers and addresses masked), what can lock them out,\nwhat the policy asks and what to register and, when the snapshot carries the user's\nmethod usage or --signins names sign-in records, which paths the sign-in logs prove\nand when each method was last used. Paths are judged at --now by the tier's\nproofWindow, or by --proof-window when the tier sets none (docs/USAGE.md).")
+	fs := flags(e, "explain")
 	directory := fs.String("directory", "", "directory snapshot `file`")
 	who := fs.String("user", "", "the user's object `id` or user principal name")
 	policyFile := fs.String("policy", "", "policy `file` (YAML); the embedded default policy when empty")
@@ -22,9 +17,6 @@ func runExplain(e env, args []string) int {
 	pf.register(fs)
 	if code := parse(e, fs, args); code >= 0 {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(e, fs, "unexpected argument %q", fs.Arg(0))
 	}
 	if *who == "" {
 		return usageError(e, fs, "--user ID|UPN is required")

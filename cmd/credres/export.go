@@ -23,76 +23,66 @@ import (
 	"github.com/credres/credres/pkg/wiring"
 )
 
-func init() {
-	register(command{"export", "write a directory snapshot of the live tenant for offline use", runExport})
+// exportOptions are export's flags, checked.
+type exportOptions struct {
+	out, stateDir, stateTable string
+	// signIns is how far back to read Graph's sign-in log; 0 reads none.
+	signIns time.Duration
+	graph   graphFlags
 }
 
-func runExport(e env, args []string) int {
-	fs := flags(e, "export", "--graph --out FILE [--user ID|UPN]... [--state DIR | --state-table NAME] [--signins-since D]",
-		"Reads the live tenant from Microsoft Graph (every user, through the registration\nreport, or only the --user ones) and writes a directory snapshot (docs/SNAPSHOT.md),\nso that assess, explain, whatif and report run offline. Reads are paced to Graph's\nbudget; progress goes to standard error.\n\n"+
-			"With --state-table (the deployment's DynamoDB state table: the stack's StateTableName\n"+
-			"output; AWS credentials and region as for the aws CLI) or --state (the folder of\n"+
-			"'credres demo --state'), each user's method usage, what the sign-in logs said about\n"+
-			"when each method last worked and failed, is read from the state store into the\n"+
-			"snapshot's usage, so that explain and report judge paths by it (docs/USAGE.md).\n\n"+
-			"With --signins-since (30d, at most what the tenant keeps), the interactive sign-ins of\n"+
-			"that period are also read from Graph's sign-in log, within the reports budget, and\n"+
-			"folded into the usage: for a one-off export without a deployment.")
-	out := fs.String("out", "", "snapshot `file` to write")
-	stateDir := fs.String("state", "", "read method usage from the local pipeline's state `folder`")
-	stateTable := fs.String("state-table", "", "read method usage from this DynamoDB state `table`")
+// exportFlags parses export's flags; it returns the exit status to stop
+// with, or -1 to go on.
+func exportFlags(e env, args []string) (exportOptions, int) {
+	fs := flags(e, "export")
+	var o exportOptions
+	fs.StringVar(&o.out, "out", "", "snapshot `file` to write")
+	fs.StringVar(&o.stateDir, "state", "", "read method usage from the local pipeline's state `folder`")
+	fs.StringVar(&o.stateTable, "state-table", "", "read method usage from this DynamoDB state `table`")
 	signInsSince := fs.String("signins-since", "", "also read the sign-ins of this `period` (30d) from Graph into the usage")
-	var g graphFlags
-	g.register(fs, true)
+	o.graph.register(fs, true)
 	if code := parse(e, fs, args); code >= 0 {
-		return code
+		return o, code
 	}
-	if fs.NArg() > 0 {
-		return usageError(e, fs, "unexpected argument %q", fs.Arg(0))
+	if !o.graph.enabled {
+		return o, usageError(e, fs, "--graph is required: export reads the live tenant")
 	}
-	if !g.enabled {
-		return usageError(e, fs, "--graph is required: export reads the live tenant")
+	if o.out == "" {
+		return o, usageError(e, fs, "--out FILE is required")
 	}
-	if *out == "" {
-		return usageError(e, fs, "--out FILE is required")
+	if o.stateDir != "" && o.stateTable != "" {
+		return o, usageError(e, fs, "give --state or --state-table, not both")
 	}
-	if *stateDir != "" && *stateTable != "" {
-		return usageError(e, fs, "give --state or --state-table, not both")
-	}
-	var period time.Duration
 	if *signInsSince != "" {
 		d, err := rules.ParseDuration(*signInsSince)
 		if err != nil || d <= 0 {
-			return usageError(e, fs, "--signins-since %q is not a positive duration (30d, 36h)", *signInsSince)
+			return o, usageError(e, fs, "--signins-since %q is not a positive duration (30d, 36h)", *signInsSince)
 		}
-		period = d
+		o.signIns = d
+	}
+	return o, -1
+}
+
+func runExport(e env, args []string) int {
+	o, code := exportFlags(e, args)
+	if code >= 0 {
+		return code
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	// The state store is opened before Graph is read, so that a wrong
 	// folder or table fails at once, not after an hour of paced reads.
-	var src usageSource
-	switch {
-	case *stateDir != "":
-		st, err := openStateFolder(*stateDir)
-		if err != nil {
-			return inputError(e, err)
-		}
-		src = st
-	case *stateTable != "":
-		st, err := openStateTable(ctx, *stateTable)
-		if err != nil {
-			return inputError(e, err)
-		}
-		src = st
-	}
-	// One client reads the users and the sign-in log, so that both keep to
-	// one reports budget.
-	client, err := g.client(ctx)
+	src, err := openUsageSource(ctx, o.stateDir, o.stateTable)
 	if err != nil {
 		return inputError(e, err)
 	}
-	dir, err := g.read(ctx, e, client)
+	// One client reads the users and the sign-in log, so that both keep to
+	// one reports budget.
+	client, err := o.graph.client(ctx)
+	if err != nil {
+		return inputError(e, err)
+	}
+	dir, err := o.graph.read(ctx, e, client)
 	if err != nil {
 		return inputError(e, err)
 	}
@@ -103,16 +93,28 @@ func runExport(e env, args []string) int {
 		}
 		fmt.Fprintf(e.stderr, "credres: the state store holds method usage for %d of the %d users\n", n, len(dir.Users))
 	}
-	if period > 0 {
-		if err := readGraphSignIns(ctx, e, client, g.users, dir, time.Now().Add(-period)); err != nil {
+	if o.signIns > 0 {
+		if err := readGraphSignIns(ctx, e, client, o.graph.users, dir, time.Now().Add(-o.signIns)); err != nil {
 			return inputError(e, err)
 		}
 	}
-	if err := writeSnapshot(*out, dir); err != nil {
+	if err := writeSnapshot(o.out, dir); err != nil {
 		return inputError(e, err)
 	}
-	fmt.Fprintf(e.stderr, "credres: wrote %d users to %s\n", len(dir.Users), *out)
+	fmt.Fprintf(e.stderr, "credres: wrote %d users to %s\n", len(dir.Users), o.out)
 	return exitOK
+}
+
+// openUsageSource opens the state store that --state or --state-table
+// names, or returns nil when neither is given.
+func openUsageSource(ctx context.Context, stateDir, stateTable string) (usageSource, error) {
+	switch {
+	case stateDir != "":
+		return openStateFolder(stateDir)
+	case stateTable != "":
+		return openStateTable(ctx, stateTable)
+	}
+	return nil, nil
 }
 
 // readGraphSignIns reads the sign-ins since the time given from Graph's

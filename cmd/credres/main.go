@@ -8,6 +8,7 @@
 package main
 
 import (
+	"embed"
 	"flag"
 	"fmt"
 	"io"
@@ -55,9 +56,17 @@ type command struct {
 	run           func(e env, args []string) int
 }
 
-var commands []command
-
-func register(c command) { commands = append(commands, c) }
+// commands are credres's commands, each in a file of its name.
+var commands = []command{
+	{"assess", "evaluate every user of a directory snapshot (or live from Graph)", runAssess},
+	{"demo", "run ingest → evaluate → nudge/ticket locally, with no cloud", runDemo},
+	{"doctor", "check a deployment from a terminal: Graph, Event Hubs, tables, queues", runDoctor},
+	{"explain", "explain one user's assessment in plain sentences", runExplain},
+	{"export", "write a directory snapshot of the live tenant for offline use", runExport},
+	{"parse", "normalise Entra audit and sign-in records into events (JSON Lines)", runParse},
+	{"report", "tenant resilience report: outages, risks, hybrid exposure (HTML or JSON)", runReport},
+	{"whatif", "who would be locked out if dependencies failed together", runWhatif},
+}
 
 func main() {
 	os.Exit(run(env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:]))
@@ -105,9 +114,32 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "Exit status: 0 success, 1 bad input, 2 usage error.")
 }
 
-// flags returns a flag set that prints the command's usage and reports
+// helpFiles hold each command's usage text, help/<command>.txt: the
+// synopsis on the first line, a blank line, then what the command does.
+//
+//go:embed help/*.txt
+var helpFiles embed.FS
+
+// helpText returns the synopsis and the description of the named command.
+func helpText(name string) (synopsis, about string) {
+	data, err := helpFiles.ReadFile("help/" + name + ".txt")
+	if err != nil {
+		panic(fmt.Sprintf("credres: no usage text for command %s: %v", name, err))
+	}
+	synopsis, about, _ = strings.Cut(strings.TrimSuffix(string(data), "\n"), "\n\n")
+	return synopsis, about
+}
+
+// flags returns the named command's flag set, with the usage text of
+// help/<name>.txt.
+func flags(e env, name string) *flag.FlagSet {
+	synopsis, about := helpText(name)
+	return flagSet(e, name, synopsis, about)
+}
+
+// flagSet returns a flag set that prints the command's usage and reports
 // errors instead of exiting.
-func flags(e env, name, synopsis, about string) *flag.FlagSet {
+func flagSet(e env, name, synopsis, about string) *flag.FlagSet {
 	fs := flag.NewFlagSet("credres "+name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
@@ -118,8 +150,21 @@ func flags(e env, name, synopsis, about string) *flag.FlagSet {
 	return fs
 }
 
-// parse parses flags; it returns the exit status to stop with, or -1 to go on.
+// parse parses the flags of a command that takes no arguments; it returns
+// the exit status to stop with, or -1 to go on.
 func parse(e env, fs *flag.FlagSet, args []string) int {
+	if code := parseArgs(e, fs, args); code >= 0 {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return usageError(e, fs, "unexpected argument %q", fs.Arg(0))
+	}
+	return -1
+}
+
+// parseArgs parses flags and leaves the arguments after them to the
+// command; it returns the exit status to stop with, or -1 to go on.
+func parseArgs(e env, fs *flag.FlagSet, args []string) int {
 	fs.SetOutput(e.stderr)
 	for _, a := range args {
 		if a == "-h" || a == "--help" || a == "-help" {

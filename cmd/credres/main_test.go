@@ -222,4 +222,31 @@ func TestEveryCommandHasHelp(t *testing.T) {
 	if code, out, _ := credres(t, "", "--help"); code != exitOK || !strings.Contains(out, "Commands:") {
 		t.Errorf("--help: exit %d", code)
 	}
+	// Every usage text is a command's, and reads as one: a synopsis, a
+	// blank line, a description.
+	files, err := helpFiles.ReadDir("help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(f.Name(), ".txt")
+		if !slices.ContainsFunc(commands, func(c command) bool { return c.name == name }) {
+			t.Errorf("help/%s is the usage text of no command", f.Name())
+		}
+		if synopsis, about := helpText(name); synopsis == "" || about == "" || strings.Contains(synopsis, "\n") {
+			t.Errorf("help/%s: synopsis %q, description %q", f.Name(), synopsis, about)
+		}
+	}
+}
+
+func TestArgumentsAreRefused(t *testing.T) {
+	for _, c := range commands {
+		if c.name == "parse" { // its arguments are files
+			continue
+		}
+		code, _, errOut := credres(t, "", c.name, "stray")
+		if code != exitUsage || !strings.Contains(errOut, `unexpected argument "stray"`) {
+			t.Errorf("%s stray: exit %d, %q", c.name, code, errOut)
+		}
+	}
 }

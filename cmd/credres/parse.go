@@ -14,14 +14,9 @@ import (
 	"github.com/credres/credres/pkg/model"
 )
 
-func init() {
-	register(command{"parse", "normalise Entra audit and sign-in records into events (JSON Lines)", runParse})
-}
-
 func runParse(e env, args []string) int {
-	fs := flags(e, "parse", "[FILE...]",
-		"Reads Entra audit and sign-in records, mixed (an Event Hubs body {\"records\":[...]},\na diagnostic record, Graph directoryAudit or signIn objects or a Graph list\n{\"value\":[...]}) from the files, or from standard input when none are given, and\nwrites JSON Lines: {\"kind\":\"audit\",...} for each relevant audit record (a\nmethod-change event) and {\"kind\":\"signin\",...} for each user sign-in, with the\nmethods its steps used. Skipped records and unknown sign-in methods are counted\non standard error; a malformed record is named with its file and position, and\nthe others are still written (exit status 1). Inputs are read one JSON document at a\ntime; a document larger than 256 MiB, or invalid JSON, ends its input (exit status 1).")
-	if code := parse(e, fs, args); code >= 0 {
+	fs := flags(e, "parse")
+	if code := parseArgs(e, fs, args); code >= 0 {
 		return code
 	}
 	w := bufio.NewWriter(e.stdout)

@@ -11,28 +11,8 @@ import (
 	"github.com/credres/credres/pkg/report"
 )
 
-func init() {
-	register(command{"report", "tenant resilience report: outages, risks, hybrid exposure (HTML or JSON)", runReport})
-}
-
 func runReport(e env, args []string) int {
-	fs := flags(e, "report", "(--directory FILE | --graph) [--policy FILE] [--out FILE] [--format html|json] [--signins PATH] [--now TIME] [--proof-window D]",
-		"Builds the tenant resilience report: users by dependency diversity per tier, who would be\n"+
-			"locked out if each dependency kind (and the worst pairs of kinds) failed, single points\n"+
-			"of failure, telephony-only users, privileged users without a phishing-resistant method,\n"+
-			"users without any MFA path, what password hash sync as a fallback would change, and\n"+
-			"the recommendations that would bring the most users within policy.\n\n"+
-			"HTML is one self-contained page (inline SVG charts, no script, opens offline) and needs\n"+
-			"--out; JSON carries the same figures with every user listed, to --out or standard\n"+
-			"output. The format defaults to html when --out ends in .html, json otherwise.\n"+
-			"Outages follow 'credres whatif': a kind means every instance, tier accept lists do not\n"+
-			"apply, and users without any path are listed apart. See docs/REPORT.md.\n\n"+
-			"When the snapshot carries method usage (credres export --state-table), or --signins\n"+
-			"names sign-in records (files or folders, in any shape 'credres parse' reads), the report\n"+
-			"gains a usage section: the share of MFA sign-ins per method, users whose every MFA\n"+
-			"sign-in used the phone network, registered methods never used, and users within policy\n"+
-			"only through unproven paths. Paths are judged at --now by each tier's proofWindow, and\n"+
-			"by --proof-window in the tiers that set none (docs/USAGE.md).")
+	fs := flags(e, "report")
 	directory := fs.String("directory", "", "directory snapshot `file` (see docs/SNAPSHOT.md)")
 	policyFile := fs.String("policy", "", "policy `file` (YAML); the embedded default policy when empty")
 	out := fs.String("out", "", "write the report to `file` instead of standard output")
@@ -43,9 +23,6 @@ func runReport(e env, args []string) int {
 	g.register(fs, false)
 	if code := parse(e, fs, args); code >= 0 {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(e, fs, "unexpected argument %q", fs.Arg(0))
 	}
 	if *format == "" {
 		*format = "json"

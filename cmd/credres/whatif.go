@@ -9,10 +9,6 @@ import (
 	"github.com/credres/credres/pkg/rules"
 )
 
-func init() {
-	register(command{"whatif", "who would be locked out if dependencies failed together", runWhatif})
-}
-
 type userRef struct {
 	ID                string `json:"id"`
 	UserPrincipalName string `json:"userPrincipalName"`
@@ -27,17 +23,14 @@ type whatifOutput struct {
 }
 
 func runWhatif(e env, args []string) int {
-	fs := flags(e, "whatif", "--directory FILE --down DEP[,DEP...] [--format table|json]",
-		"Lists the users who would have no way to sign in if the given dependencies failed\ntogether. A dependency without its /<id> suffix means every instance of it\n(security-key: all keys). Tier accept lists do not apply: an outage is an outage.\nUsers who have no sign-in path even without an outage are listed apart.\n\nDependencies: "+strings.Join(model.DependencyKinds[1:], ", "))
+	synopsis, about := helpText("whatif")
+	fs := flagSet(e, "whatif", synopsis, about+" "+strings.Join(model.DependencyKinds[1:], ", "))
 	directory := fs.String("directory", "", "directory snapshot `file`")
 	var down stringList
 	fs.Var(&down, "down", "failing dependency `ids`, comma-separated or repeated")
 	format := fs.String("format", "table", "output `format`: table or json")
 	if code := parse(e, fs, args); code >= 0 {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(e, fs, "unexpected argument %q", fs.Arg(0))
 	}
 	if len(down) == 0 {
 		return usageError(e, fs, "--down DEP is required")
