@@ -147,6 +147,7 @@ type Server struct {
 	limitedRoles  bool
 	initialUpdate time.Time
 	signIns       []signIn
+	large         *largeTenant // WithLargeTenant (large.go)
 
 	mu         sync.Mutex
 	policy     model.TenantPolicy
@@ -548,6 +549,9 @@ func (s *Server) overLocked(class string, now time.Time) (time.Duration, bool) {
 }
 
 func (s *Server) findLocked(key string) (*model.User, bool) {
+	if s.large != nil {
+		return s.large.find(key)
+	}
 	for i := range s.users {
 		u := &s.users[i]
 		if strings.EqualFold(u.ID, key) || strings.EqualFold(u.UserPrincipalName, key) {
@@ -830,6 +834,9 @@ func (s *Server) reportRow(u *model.User, single bool) map[string]any {
 // report serves a page of the registration report, or the rows matching
 // $filter=userPrincipalName eq '…' (or id eq '…').
 func (s *Server) report(query url.Values) response {
+	if s.large != nil && query.Get("$filter") == "" {
+		return s.largePage(query)
+	}
 	if f := query.Get("$filter"); f != "" {
 		field, value, ok := parseEqFilter(f)
 		if !ok {
