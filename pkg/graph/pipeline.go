@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/pipeline"
 )
@@ -46,7 +48,55 @@ func (c *Client) Registrations(ctx context.Context, fn func(model.Registration) 
 	})
 }
 
+// RegistrationPage reads one page of the registration report for a
+// resumable sweep: the first when link is empty, otherwise the page at link,
+// an @odata.nextLink the report gave (kept between invocations), which must
+// point at this client's service. It returns the rows and the next page's
+// link ("" after the last page). Each page is one request of the reports
+// budget.
+func (c *Client) RegistrationPage(ctx context.Context, link string) ([]model.Registration, string, error) {
+	if link != "" {
+		if err := c.sameService(link); err != nil {
+			return nil, "", fmt.Errorf("graph: list registration details: %w", err)
+		}
+	}
+	resp, err := c.registrationPage(ctx, link)
+	if err != nil {
+		return nil, "", fmt.Errorf("graph: list registration details: %w", err)
+	}
+	if resp == nil {
+		return nil, "", nil
+	}
+	rows := make([]model.Registration, 0, len(resp.GetValue()))
+	for _, row := range resp.GetValue() {
+		if row == nil {
+			continue
+		}
+		d := detailFrom(row)
+		rows = append(rows, model.Registration{UserID: d.ID, MethodsRegistered: d.MethodsRegistered, LastUpdated: d.LastUpdated})
+	}
+	return rows, deref(resp.GetOdataNextLink()), nil
+}
+
+// registrationPage reads the report's first page (next empty) or the page
+// at next.
+func (c *Client) registrationPage(ctx context.Context, next string) (models.UserRegistrationDetailsCollectionResponseable, error) {
+	b := c.reports.AuthenticationMethods().UserRegistrationDetails()
+	var resp models.UserRegistrationDetailsCollectionResponseable
+	err := c.do(ctx, ClassAuthReports, "list registration details", true, func(ctx context.Context) error {
+		var err error
+		if next == "" {
+			resp, err = b.Get(ctx, nil)
+		} else {
+			resp, err = b.WithUrl(next).Get(ctx, nil)
+		}
+		return err
+	})
+	return resp, err
+}
+
 var (
 	_ pipeline.UserReader         = (*Client)(nil)
 	_ pipeline.RegistrationReader = (*Client)(nil)
+	_ pipeline.RegistrationPager  = (*Client)(nil)
 )

@@ -109,20 +109,10 @@ func parseRegistration(body []byte) (*RegistrationDetail, error) {
 // error returned by fn stops the read and is returned as is. Each page is one
 // request of the reports budget.
 func (c *Client) RegistrationDetails(ctx context.Context, fn func(RegistrationDetail) error) error {
-	b := c.reports.AuthenticationMethods().UserRegistrationDetails()
 	next := ""
 	trail := pageTrail{}
 	for page := 1; ; page++ {
-		var resp models.UserRegistrationDetailsCollectionResponseable
-		err := c.do(ctx, ClassAuthReports, "list registration details", true, func(ctx context.Context) error {
-			var err error
-			if next == "" {
-				resp, err = b.Get(ctx, nil)
-			} else {
-				resp, err = b.WithUrl(next).Get(ctx, nil)
-			}
-			return err
-		})
+		resp, err := c.registrationPage(ctx, next)
 		if err != nil {
 			return fmt.Errorf("graph: list registration details page %d: %w", page, err)
 		}
