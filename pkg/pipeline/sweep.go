@@ -36,6 +36,19 @@ type Sweep struct {
 	// that ingest recorded: a run that finds one waiting re-evaluates every
 	// user for it (docs/POLICY.md, "Policy changes").
 	PolicyChanges PolicyChangeStore
+	// Checkpoints and Pages, when both are set, make the sweep resumable
+	// (sweep_resume.go): one sweep at a time under a lease, read one report
+	// page at a time, its cursor kept between invocations. Registrations is
+	// then not used.
+	Checkpoints SweepCheckpoints
+	Pages       RegistrationPager
+	// Budget is how long one invocation walks (by Now) before it keeps its
+	// cursor and returns, for the next invocation to continue; 0: no limit.
+	Budget time.Duration
+	// Lease is how long a sweep's lease lasts from its last checkpoint
+	// (default DefaultSweepLease): an invocation that crashed holds the
+	// sweep no longer than this.
+	Lease time.Duration
 }
 
 // SweepOptions choose how a sweep acts on first findings.
@@ -64,6 +77,14 @@ type SweepStats struct {
 	// grace period ended, for whose held nudges it re-evaluated every user.
 	PolicyChange string `json:"policyChange,omitempty"`
 	GraceEnded   int    `json:"graceEnded,omitempty"`
+	// A resumable sweep counts from its start, across invocations: Pages
+	// are the report pages read, Invocations the runs so far. Done is set
+	// by the run that finished the walk; Busy by a run that found another
+	// holding the sweep's lease and did nothing.
+	Pages       int  `json:"pages,omitempty"`
+	Invocations int  `json:"invocations,omitempty"`
+	Done        bool `json:"done,omitempty"`
+	Busy        bool `json:"busy,omitempty"`
 }
 
 const sweepChunk = 100
@@ -109,6 +130,9 @@ func retry(ctx context.Context, what string, op func() error) error {
 // that the held first nudges go out. Users never assessed are baselines
 // as in any sweep that is not a campaign.
 func (s *Sweep) Run(ctx context.Context, opt SweepOptions) (SweepStats, error) {
+	if s.Checkpoints != nil && s.Pages != nil {
+		return s.runResumable(ctx, opt)
+	}
 	var stats SweepStats
 	now := s.Now()
 	pending, graceDue, err := s.policyChangesDue(ctx, now)
@@ -118,16 +142,7 @@ func (s *Sweep) Run(ctx context.Context, opt SweepOptions) (SweepStats, error) {
 	if opt.PolicyChangesOnly && len(pending) == 0 && len(graceDue) == 0 {
 		return stats, nil
 	}
-	w := &sweepRun{s: s, ctx: ctx, opt: opt, now: now, stats: &stats, reason: model.ReasonSweep,
-		everyone: len(pending) > 0 || len(graceDue) > 0}
-	if opt.Campaign {
-		w.reason = model.ReasonCampaign
-	}
-	if len(pending) > 0 {
-		// Oldest first: the latest change is the one in force.
-		w.change = &pending[len(pending)-1].Change
-		stats.PolicyChange = w.change.AuditID
-	}
+	w := s.newRun(ctx, opt, now, &stats, latestChange(pending), len(pending) > 0 || len(graceDue) > 0)
 	err = s.Registrations.Registrations(ctx, func(r model.Registration) error {
 		stats.Users++
 		w.chunk = append(w.chunk, r)
@@ -177,6 +192,28 @@ func (s *Sweep) policyChangesDue(ctx context.Context, now time.Time) (pending, g
 		}
 	}
 	return pending, graceDue, nil
+}
+
+// latestChange is the change in force among those pending (oldest
+// first), or nil.
+func latestChange(pending []model.PolicyChangeState) *model.PolicyChange {
+	if len(pending) == 0 {
+		return nil
+	}
+	return &pending[len(pending)-1].Change
+}
+
+// newRun starts a walk that enqueues its requests as of now, for the
+// policy change in force (nil: none), every user when everyone.
+func (s *Sweep) newRun(ctx context.Context, opt SweepOptions, now time.Time, stats *SweepStats, change *model.PolicyChange, everyone bool) *sweepRun {
+	w := &sweepRun{s: s, ctx: ctx, opt: opt, now: now, stats: stats, reason: model.ReasonSweep, change: change, everyone: everyone}
+	if opt.Campaign {
+		w.reason = model.ReasonCampaign
+	}
+	if change != nil {
+		stats.PolicyChange = change.AuditID
+	}
+	return w
 }
 
 // sweepRun is one sweep's walk: the users read so far and not yet sent

@@ -155,7 +155,8 @@ func Sweep(stage *pipeline.Sweep, log zerolog.Logger) func(ctx context.Context, 
 			ev = l.Error().Err(err)
 		}
 		ev.Int("users", stats.Users).Int("enqueued", stats.Enqueued).Bool("baseline", in.Baseline).Bool("campaign", in.Campaign).
-			Bool("policyChangesOnly", in.PolicyChanges).Str("policyChange", stats.PolicyChange).Int("graceEnded", stats.GraceEnded).Msg("sweep done")
+			Bool("policyChangesOnly", in.PolicyChanges).Str("policyChange", stats.PolicyChange).Int("graceEnded", stats.GraceEnded).
+			Int("pages", stats.Pages).Int("invocations", stats.Invocations).Bool("done", stats.Done).Bool("busy", stats.Busy).Msg("sweep done")
 		return stats, err
 	}
 }

@@ -36,6 +36,7 @@ const (
 	EnvIngestDLQ       = "CREDRES_INGEST_DEAD_LETTER_QUEUE_URL"
 	EnvIngestBudget    = "CREDRES_INGEST_BUDGET"
 	EnvSweepMaxAge     = "CREDRES_SWEEP_MAX_AGE"
+	EnvSweepBudget     = "CREDRES_SWEEP_BUDGET"
 	EnvLogLevel        = "CREDRES_LOG_LEVEL"
 )
 

@@ -266,12 +266,20 @@ func (e *Env) NudgeOutboxQueue() *queue.NudgeOutboxQueue {
 	return queue.NewNudgeOutboxQueue(e.SQS, e.Required(EnvNudgeOutbox))
 }
 
-// Sweep builds the sweep stage over the registration report (Graph).
+// Sweep builds the sweep stage over the registration report (Graph). A
+// reader that reads the report page by page (Graph does) makes the sweep
+// resumable: each invocation walks for CREDRES_SWEEP_BUDGET (less than the
+// function's timeout), keeps its cursor in the state table and returns;
+// the next scheduled run continues it (docs/DEPLOY.md, "The sweep").
 func (e *Env) Sweep(regs pipeline.RegistrationReader) (*pipeline.Sweep, error) {
 	state := e.store(false)
 	st := &pipeline.Sweep{
 		Registrations: regs, Store: state, Queue: e.queue(EnvEvaluateQueue),
 		MaxAge: e.Duration(EnvSweepMaxAge, 7*24*time.Hour), Now: e.Now, PolicyChanges: state,
+	}
+	if pages, ok := regs.(pipeline.RegistrationPager); ok {
+		st.Pages, st.Checkpoints = pages, state
+		st.Budget = e.Duration(EnvSweepBudget, 13*time.Minute)
 	}
 	return st, e.Err()
 }
