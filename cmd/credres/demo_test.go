@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/credres/credres/internal/golden"
 )
 
 func outboxLines(t *testing.T, state, file string) []map[string]any {
@@ -131,7 +133,7 @@ func TestDemoGolden(t *testing.T) {
 				}
 				fmt.Fprintf(&all, "== run %d\n%s", run, strings.ReplaceAll(out, state, "<state>"))
 			}
-			golden(t, tc.name, all.String())
+			golden.Assert(t, filepath.Join("testdata", tc.name), all.String())
 		})
 	}
 }

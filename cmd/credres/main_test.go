@@ -3,17 +3,15 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/credres/credres/internal/golden"
 	"github.com/credres/credres/pkg/model"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 const sampleTenant = "../../events/tenant.json"
 
@@ -23,27 +21,6 @@ func credres(t *testing.T, stdin string, args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
 	code := run(env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut}, args)
 	return code, out.String(), errOut.String()
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	file := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run `go test ./cmd/credres -update` to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s; rerun with -update and review the diff.\ngot:\n%s", file, got)
-	}
 }
 
 func TestGoldenOutputs(t *testing.T) {
@@ -67,7 +44,7 @@ func TestGoldenOutputs(t *testing.T) {
 			if code != exitOK {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
-			golden(t, tc.name, out)
+			golden.Assert(t, filepath.Join("testdata", tc.name), out)
 		})
 	}
 }
@@ -86,8 +63,8 @@ func TestParseGolden(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	golden(t, "parse-events.jsonl", out)
-	golden(t, "parse-events.stderr", errOut)
+	golden.Assert(t, filepath.Join("testdata", "parse-events.jsonl"), out)
+	golden.Assert(t, filepath.Join("testdata", "parse-events.stderr"), errOut)
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		if !strings.HasPrefix(line, `{"kind":"audit",`) && !strings.HasPrefix(line, `{"kind":"signin",`) {
 			t.Errorf("line without its kind first: %s", line)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/credres/credres/internal/golden"
 	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/report"
@@ -21,7 +22,7 @@ func TestReportGolden(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	golden(t, "report-sample.json", out)
+	golden.Assert(t, filepath.Join("testdata", "report-sample.json"), out)
 }
 
 // reportSnapshots writes the tenants the report is checked on: the sample

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/credres/credres/internal/golden"
 )
 
 // The usage tenant (testdata/usage-tenant.json) is a small cloud tenant
@@ -62,7 +64,7 @@ func TestUsageGolden(t *testing.T) {
 			if code != exitOK {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
-			golden(t, tc.name, out)
+			golden.Assert(t, filepath.Join("testdata", tc.name), out)
 		})
 	}
 }

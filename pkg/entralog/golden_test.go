@@ -4,17 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/credres/credres/internal/golden"
 	"github.com/credres/credres/pkg/entralog"
 	"github.com/credres/credres/pkg/model"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // auditInputs lists the audit corpus: Microsoft doc samples copied verbatim
 // and records built from the documented shapes (see testdata/audit/SOURCES.md).
@@ -42,20 +40,7 @@ func TestParseAuditGolden(t *testing.T) {
 			t.Parallel()
 			batch, perr := entralog.ParseAudit(readFile(t, in))
 			got := goldenLines(t, batch, perr)
-			golden := strings.TrimSuffix(in, ".json") + ".golden.jsonl"
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -run TestParseAuditGolden -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the golden file\n--- got\n%s--- want\n%s", filepath.Base(in), got, want)
-			}
+			golden.Assert(t, strings.TrimSuffix(in, ".json")+".golden.jsonl", got)
 		})
 	}
 }

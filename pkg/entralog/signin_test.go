@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credres/credres/internal/golden"
 	"github.com/credres/credres/pkg/entralog"
 	"github.com/credres/credres/pkg/model"
 )
@@ -50,20 +51,7 @@ func TestParseGolden(t *testing.T) {
 			}
 			b, perr := entralog.Parse(data)
 			got := signInGoldenLines(t, b, perr)
-			golden := filepath.Join("testdata", "signin", name+".golden.jsonl")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -run TestParseGolden -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the golden file\n--- got\n%s--- want\n%s", name, got, want)
-			}
+			golden.Assert(t, filepath.Join("testdata", "signin", name+".golden.jsonl"), got)
 		})
 	}
 }

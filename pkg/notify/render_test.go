@@ -2,7 +2,6 @@ package notify
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,12 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credres/credres/internal/golden"
 	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/rules"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // method builds a Graph method object from a short spec.
 func method(t *testing.T, spec string) model.Method {
@@ -112,25 +110,6 @@ func decisionFor(t *testing.T, e *rules.Engine, sc scenario, lang string) model.
 		User: model.UserSummary{ID: u.ID, UserPrincipalName: u.UserPrincipalName, DisplayName: u.DisplayName, Mail: u.Mail, PreferredLanguage: lang, Methods: methods}}
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	file := filepath.Join("testdata", name)
-	if *update {
-		os.MkdirAll(filepath.Dir(file), 0o755)
-		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs; rerun with -update and review.\ngot:\n%s", file, got)
-	}
-}
-
 func TestNudgeGolden(t *testing.T) {
 	p, err := rules.ParsePolicy(nudgePolicy)
 	if err != nil {
@@ -159,8 +138,8 @@ func TestNudgeGolden(t *testing.T) {
 				if !strings.Contains(n.Text, "https://mysignins.microsoft.com/security-info") || !strings.Contains(n.HTML, `href="https://mysignins.microsoft.com/security-info"`) {
 					t.Errorf("no security-info link")
 				}
-				golden(t, fmt.Sprintf("nudge/%s.%s.txt", sc.name, n.Language), "Subject: "+n.Subject+"\n\n"+n.Text)
-				golden(t, fmt.Sprintf("nudge/%s.%s.html", sc.name, n.Language), n.HTML)
+				golden.Assert(t, filepath.Join("testdata", fmt.Sprintf("nudge/%s.%s.txt", sc.name, n.Language)), "Subject: "+n.Subject+"\n\n"+n.Text)
+				golden.Assert(t, filepath.Join("testdata", fmt.Sprintf("nudge/%s.%s.html", sc.name, n.Language)), n.HTML)
 			})
 		}
 	}
@@ -241,7 +220,7 @@ func TestTicketGolden(t *testing.T) {
 			if strings.Contains(out.Description, "2065550147") {
 				t.Errorf("phone number leaked")
 			}
-			golden(t, "ticket/"+tc.name+".txt", out.Title+"\n\n"+out.Description+"\n")
+			golden.Assert(t, filepath.Join("testdata", "ticket", tc.name+".txt"), out.Title+"\n\n"+out.Description+"\n")
 		})
 	}
 }

@@ -3,17 +3,15 @@ package report
 import (
 	"encoding/base64"
 	"encoding/json"
-	"flag"
 	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/credres/credres/internal/golden"
 	"github.com/credres/credres/pkg/rules"
 )
-
-var update = flag.Bool("update", false, "rewrite docs/report.png from the browser test")
 
 // screenshotFile is the picture of the sample tenant's report in the docs.
 const screenshotFile = "../../docs/report.png"
@@ -154,7 +152,7 @@ func TestHTMLInChromium(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(t.ArtifactDir(), "report.png"), png, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if *update {
+	if golden.Updating() {
 		if err := os.WriteFile(screenshotFile, png, 0o644); err != nil {
 			t.Fatal(err)
 		}

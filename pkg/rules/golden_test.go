@@ -1,12 +1,10 @@
 package rules
 
 import (
-	"bytes"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/credres/credres/internal/golden"
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -54,31 +52,6 @@ func TestGoldenAssessments(t *testing.T) {
 			}
 			got = append(got, e.Evaluate(tenant, u))
 		}
-		checkGolden(t, filepath.Join("testdata", "golden", name+".json"), got)
-	}
-}
-
-func checkGolden(t *testing.T, file string, v any) {
-	t.Helper()
-	got, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the engine's output; run `go test ./pkg/rules -update` and review the diff.\ngot:\n%s", file, got)
+		golden.AssertJSON(t, filepath.Join("testdata", "golden", name+".json"), got)
 	}
 }

@@ -2,7 +2,6 @@ package rules
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"strings"
 	"testing"
@@ -11,8 +10,6 @@ import (
 	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // methods builds Graph method objects from short specs and decodes them the
 // way a snapshot is decoded:

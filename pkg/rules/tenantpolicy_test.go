@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credres/credres/internal/golden"
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -245,7 +246,7 @@ func TestGoldenTenantPolicy(t *testing.T) {
 		}
 		got = append(got, result{c.name, e.Evaluate(tenant, u)})
 	}
-	checkGolden(t, filepath.Join("testdata", "golden", "tenant-policy.json"), got)
+	golden.AssertJSON(t, filepath.Join("testdata", "golden", "tenant-policy.json"), got)
 }
 
 // TestConditionalAccessTargeting checks who an enforced strength applies to.

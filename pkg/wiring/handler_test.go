@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/rs/zerolog"
 
+	"github.com/credres/credres/internal/golden"
 	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/local"
 	"github.com/credres/credres/pkg/model"
@@ -24,8 +24,6 @@ import (
 	"github.com/credres/credres/pkg/rules"
 	"github.com/credres/credres/pkg/store"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 var t0 = time.Date(2026, 11, 26, 9, 5, 0, 0, time.UTC)
 
@@ -44,30 +42,6 @@ func readEvent(t *testing.T, name string, v any) []byte {
 		t.Fatalf("%s: %v", name, err)
 	}
 	return data
-}
-
-func golden(t *testing.T, name string, v any) {
-	t.Helper()
-	got, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	file := filepath.Join("testdata", name)
-	if *update {
-		os.MkdirAll("testdata", 0o755)
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs; rerun with -update and review.\ngot:\n%s", file, got)
-	}
 }
 
 func sampleTenant(t *testing.T) *model.Directory {
@@ -167,7 +141,7 @@ func TestEvaluateHandler(t *testing.T) {
 		t.Errorf("users read = %d, want 4 (two requests for one user coalesce)", reader.Reads)
 	}
 	out := map[string]any{"response": resp, "nudges": bodies(nudges), "tickets": bodies(tickets)}
-	golden(t, "evaluate.json", out)
+	golden.AssertJSON(t, filepath.Join("testdata", "evaluate.json"), out)
 	checkLogs(t, logs.Bytes())
 
 	// Redelivery of the same batch decides nothing new.
@@ -213,7 +187,7 @@ func TestNudgeAndTicketHandlers(t *testing.T) {
 	if n := bytes.Count(ticketLines, []byte("\n")); n != 1 {
 		t.Errorf("tickets opened = %d, want 1", n)
 	}
-	golden(t, "deliver.json", map[string]any{
+	golden.AssertJSON(t, filepath.Join("testdata", "deliver.json"), map[string]any{
 		"nudgeResponse": nresp, "ticketResponse": tresp,
 		"nudges": json.RawMessage(bytes.TrimSpace(nudgeLines)), "tickets": json.RawMessage(bytes.TrimSpace(ticketLines)),
 	})
@@ -256,7 +230,7 @@ func TestScheduleHandlers(t *testing.T) {
 	if err != nil || res.Stats.Requests == 0 || !recv.Committed {
 		t.Fatalf("ingest: %+v, %v, committed %v", res, err, recv.Committed)
 	}
-	golden(t, "ingest.json", res)
+	golden.AssertJSON(t, filepath.Join("testdata", "ingest.json"), res)
 }
 
 type staticReceivers struct{ r pipeline.AuditReceiver }
