@@ -85,10 +85,44 @@ func TestGraphFailureIsBadInput(t *testing.T) {
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
 
+// asGraphAnswers writes the sample tenant as Graph describes it: Graph
+// always answers userType and accountEnabled, which the report's user rows
+// show, so the snapshot that says nothing of them is given Graph's answer.
+func asGraphAnswers(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(sampleTenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range doc["users"].([]any) {
+		u := u.(map[string]any)
+		if _, ok := u["userType"]; !ok {
+			u["userType"] = "Member"
+		}
+		if _, ok := u["accountEnabled"]; !ok {
+			u["accountEnabled"] = true
+		}
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "tenant.json")
+	if err := os.WriteFile(file, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
 func TestReportGraphEqualsDirectory(t *testing.T) {
 	liveTenant(t)
-	_, want, _ := credres(t, "", "report", "--directory", sampleTenant, "--format", "json")
-	code, got, errOut := credres(t, "", "report", "--graph", "--format", "json")
+	const now = "2026-12-07T12:00:00Z" // the time of generation, which the report carries
+	_, want, _ := credres(t, "", "report", "--directory", asGraphAnswers(t), "--format", "json", "--now", now)
+	code, got, errOut := credres(t, "", "report", "--graph", "--format", "json", "--now", now)
 	if code != exitOK || got != want {
 		t.Errorf("report --graph (exit %d, %s) differs from report --directory", code, errOut)
 	}

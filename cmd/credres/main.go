@@ -64,7 +64,7 @@ var commands = []command{
 	{"explain", "explain one user's assessment in plain sentences", runExplain},
 	{"export", "write a directory snapshot of the live tenant for offline use", runExport},
 	{"parse", "normalise Entra audit and sign-in records into events (JSON Lines)", runParse},
-	{"report", "tenant resilience report: outages, risks, hybrid exposure (HTML or JSON)", runReport},
+	{"report", "tenant resilience report: outages, risks, hybrid exposure (HTML, JSON or CSV)", runReport},
 	{"whatif", "who would be locked out if dependencies failed together", runWhatif},
 }
 

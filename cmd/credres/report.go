@@ -16,7 +16,7 @@ func runReport(e env, args []string) int {
 	directory := fs.String("directory", "", "directory snapshot `file` (see docs/SNAPSHOT.md)")
 	policyFile := fs.String("policy", "", "policy `file` (YAML); the embedded default policy when empty")
 	out := fs.String("out", "", "write the report to `file` instead of standard output")
-	format := fs.String("format", "", "output `format`: html or json (default: html when --out ends in .html, json otherwise)")
+	format := fs.String("format", "", "output `format`: html, json or csv (default: by --out's extension .html or .csv, json otherwise)")
 	var pf proofFlags
 	pf.register(fs)
 	var g graphFlags
@@ -24,17 +24,9 @@ func runReport(e env, args []string) int {
 	if code := parse(e, fs, args); code >= 0 {
 		return code
 	}
-	if *format == "" {
-		*format = "json"
-		if ext := strings.ToLower(filepath.Ext(*out)); ext == ".html" || ext == ".htm" {
-			*format = "html"
-		}
-	}
-	if *format != "html" && *format != "json" {
-		return usageError(e, fs, "--format must be html or json, not %q", *format)
-	}
-	if *format == "html" && *out == "" {
-		return usageError(e, fs, "--format html needs --out FILE")
+	f, err := reportFormat(*format, *out)
+	if err != nil {
+		return usageError(e, fs, "%v", err)
 	}
 	pr, err := pf.check()
 	if err != nil {
@@ -54,13 +46,11 @@ func runReport(e env, args []string) int {
 	// The policy's own proofWindow and countUnproven apply to every figure;
 	// the usage section judges the tiers that set none by --proof-window.
 	r := report.Build(dir, engine.At(pr.now))
+	r.GeneratedAt = pr.now
 	if len(pr.signIns) > 0 || hasUsage(dir) {
 		r.AddUsage(dir, pr.engine(engine), pr.signIns, pr.now, pr.window)
 	}
-	write := r.WriteJSON
-	if *format == "html" {
-		write = r.WriteHTML
-	}
+	write := map[string]func(io.Writer) error{"json": r.WriteJSON, "html": r.WriteHTML, "csv": r.WriteCSV}[f]
 	if *out == "" {
 		w := bufio.NewWriterSize(e.stdout, 1<<16)
 		if err := write(w); err != nil {
@@ -75,6 +65,30 @@ func runReport(e env, args []string) int {
 		return inputError(e, err)
 	}
 	return exitOK
+}
+
+// reportFormat resolves --format: by --out's extension when empty (html
+// for .html and .htm, csv for .csv, json otherwise).
+func reportFormat(format, out string) (string, error) {
+	if format == "" {
+		switch strings.ToLower(filepath.Ext(out)) {
+		case ".html", ".htm":
+			return "html", nil
+		case ".csv":
+			return "csv", nil
+		}
+		return "json", nil
+	}
+	switch format {
+	case "json", "csv":
+		return format, nil
+	case "html":
+		if out == "" {
+			return "", fmt.Errorf("--format html needs --out FILE")
+		}
+		return format, nil
+	}
+	return "", fmt.Errorf("--format must be html, json or csv, not %q", format)
 }
 
 // writeFile writes through a temporary file in the same directory and

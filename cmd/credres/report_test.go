@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/credres/credres/internal/golden"
 	"github.com/credres/credres/pkg/graphjson"
@@ -18,11 +19,69 @@ import (
 )
 
 func TestReportGolden(t *testing.T) {
-	code, out, errOut := credres(t, "", "report", "--directory", sampleTenant, "--format", "json")
+	code, out, errOut := credres(t, "", "report", "--directory", sampleTenant, "--format", "json", "--now", "2026-12-07T12:00:00Z")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	golden.Assert(t, filepath.Join("testdata", "report-sample.json"), out)
+}
+
+// registrationTenant writes the sample tenant with an export time and the
+// registration report's fields on its first users, as an export that read
+// them writes the snapshot.
+func registrationTenant(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(sampleTenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["exportedAt"] = "2026-12-07T06:00:00Z"
+	users := doc["users"].([]any)
+	for i, reg := range []string{
+		`{"isSsprRegistered":true,"userPreferredMethodForSecondaryAuthentication":"push","systemPreferredAuthenticationMethods":["push"],"isSystemPreferredAuthenticationMethodEnabled":true,"isAdmin":false}`,
+		`{"isSsprRegistered":false,"userPreferredMethodForSecondaryAuthentication":"none","systemPreferredAuthenticationMethods":[],"isSystemPreferredAuthenticationMethodEnabled":false}`,
+		`{"isSsprRegistered":true,"userPreferredMethodForSecondaryAuthentication":"sms","systemPreferredAuthenticationMethods":["sms"],"isSystemPreferredAuthenticationMethodEnabled":true}`,
+	} {
+		u := users[i].(map[string]any)
+		var r any
+		if err := json.Unmarshal([]byte(reg), &r); err != nil {
+			t.Fatal(err)
+		}
+		u["registrationDetails"] = r
+		u["userType"] = []string{"Member", "Guest", "Member"}[i]
+	}
+	users[3].(map[string]any)["displayName"] = "=cmd|' /C calc'!A0"
+	out, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "tenant.json")
+	if err := os.WriteFile(file, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// The CSV export: one row per user with the registration details, unknown
+// where the snapshot does not say, a formula defused.
+func TestReportCSVGolden(t *testing.T) {
+	code, out, errOut := credres(t, "", "report", "--directory", registrationTenant(t), "--format", "csv", "--now", "2026-12-07T12:00:00Z")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	golden(t, "report-registration.csv", out)
+	var r report.Report
+	runJSON(t, &r, "report", "--directory", registrationTenant(t), "--format", "json", "--now", "2026-12-07T12:00:00+01:00")
+	if !r.ExportedAt.Equal(time.Date(2026, 12, 7, 6, 0, 0, 0, time.UTC)) || !r.GeneratedAt.Equal(time.Date(2026, 12, 7, 11, 0, 0, 0, time.UTC)) {
+		t.Errorf("exportedAt %v, generatedAt %v", r.ExportedAt, r.GeneratedAt)
+	}
+	if u := r.Users[1]; u.UserType != "guest" || u.SSPRRegistered == nil || *u.SSPRRegistered || u.DefaultMethod != "none" {
+		t.Errorf("second user %+v", u)
+	}
 }
 
 // reportSnapshots writes the tenants the report is checked on: the sample
@@ -156,8 +215,9 @@ func TestReportFiles(t *testing.T) {
 		prefix string
 	}{
 		{"html-from-the-extension", []string{"--out", filepath.Join(dir, "report.html")}, "report.html", "<!DOCTYPE html>"},
-		{"json-from-the-extension", []string{"--out", filepath.Join(dir, "report.json")}, "report.json", "{\n  \"tenant\""},
-		{"format-wins-over-extension", []string{"--format", "json", "--out", filepath.Join(dir, "json.html")}, "json.html", "{\n  \"tenant\""},
+		{"json-from-the-extension", []string{"--out", filepath.Join(dir, "report.json")}, "report.json", "{\n  \"generatedAt\""},
+		{"format-wins-over-extension", []string{"--format", "json", "--out", filepath.Join(dir, "json.html")}, "json.html", "{\n  \"generatedAt\""},
+		{"csv-from-the-extension", []string{"--out", filepath.Join(dir, "users.csv")}, "users.csv", "id,userPrincipalName,displayName,userType,"},
 		{"html-into-any-name", []string{"--format", "html", "--out", filepath.Join(dir, "page")}, "page", "<!DOCTYPE html>"},
 	}
 	for _, tc := range tests {
@@ -195,7 +255,7 @@ func TestReportExitStatus(t *testing.T) {
 	}{
 		{"without-directory", []string{"report"}, exitUsage, "--directory FILE is required"},
 		{"html-needs-out", []string{"report", "--directory", sampleTenant, "--format", "html"}, exitUsage, "--format html needs --out FILE"},
-		{"bad-format", []string{"report", "--directory", sampleTenant, "--format", "pdf"}, exitUsage, "html or json"},
+		{"bad-format", []string{"report", "--directory", sampleTenant, "--format", "pdf"}, exitUsage, "html, json or csv"},
 		{"extra-argument", []string{"report", "--directory", sampleTenant, "now"}, exitUsage, `unexpected argument "now"`},
 		{"missing-snapshot", []string{"report", "--directory", filepath.Join(dir, "nope.json")}, exitBadInput, "nope.json"},
 		{"bad-policy", []string{"report", "--directory", sampleTenant, "--policy", sampleTenant}, exitBadInput, "policy"},

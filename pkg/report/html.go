@@ -26,6 +26,7 @@ var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"inc":      func(i int) int { return i + 1 },
 	"limit":    func() int { return HTMLListLimit },
 	"verifier": verifier,
+	"when":     timeOrUnknown,
 }).Parse(pageTemplate))
 
 // verifier names, for a sentence, what verifies synchronised users'
@@ -69,6 +70,8 @@ type page struct {
 	Recs       *chart
 	// UsageLists are the usage section's user lists (nil without usage).
 	UsageLists []userList
+	// Registration counts the users' registration details.
+	Registration *registration
 }
 
 type tierView struct {
@@ -102,52 +105,9 @@ func (r *Report) list(label, about string, ids []string) userList {
 }
 
 func newPage(r *Report) *page {
-	p := &page{R: r}
-	users := r.Summary.Users
-
-	var singles, pairs []bar
-	for _, o := range r.Outages {
-		label := strings.Join(o.Down, " + ")
-		about := outageAbout(o.Down)
-		b := bar{Label: label, Value: o.LockedOut, Title: fmt.Sprintf("%s: %s of %s users locked out (%s)", label, num(o.LockedOut), num(users), pct(o.LockedOut, users))}
-		if len(o.Down) == 1 {
-			singles = append(singles, b)
-			p.SingleList = append(p.SingleList, r.list(label, about, o.Users))
-		} else {
-			pairs = append(pairs, b)
-			p.PairList = append(p.PairList, r.list(label, about, o.Users))
-		}
-	}
-	p.Singles = newChart("chart-single-outages", "Users locked out by a single outage",
-		"For each dependency kind, how many users would have no way to sign in if every instance of it failed.", "outage", singles, false)
-	if len(pairs) > 0 {
-		p.Pairs = newChart("chart-pair-outages", "Users locked out by two outages together",
-			"The pairs of dependency kinds that lock out more users together than either alone.", "pair", pairs, false)
-	}
-
-	for i, td := range r.Diversity {
-		v := tierView{T: td}
-		if td.Users > 0 {
-			counts := []int{td.ByDiversity.Zero, td.ByDiversity.One, td.ByDiversity.Two, td.ByDiversity.ThreePlus}
-			labels := []string{"0 (no path)", "1", "2", "3 or more"}
-			bars := make([]bar, 4)
-			for d, n := range counts {
-				bars[d] = bar{Label: labels[d], Value: n, Title: fmt.Sprintf("diversity %s: %s of %s users of tier %s", labels[d], num(n), num(td.Users), td.Tier)}
-				switch {
-				case d == 0:
-					bars[d].Class = "bad"
-				case d < td.MinDiversity:
-					bars[d].Class = "warn"
-				default:
-					bars[d].Class = "good"
-				}
-			}
-			v.Chart = newChart(fmt.Sprintf("chart-diversity-%d", i), "Diversity of tier "+td.Tier,
-				fmt.Sprintf("Users of tier %s by the number of independent failures it takes to lock them out (the tier requires %d).", td.Tier, td.MinDiversity), "diversity", bars, false)
-		}
-		p.Tiers = append(p.Tiers, v)
-	}
-
+	p := &page{R: r, Registration: newRegistration(r.Users)}
+	p.outages()
+	p.tiers()
 	if len(r.SPOFs) > 0 {
 		bars := make([]bar, len(r.SPOFs))
 		for i, g := range r.SPOFs {
@@ -183,6 +143,56 @@ func newPage(r *Report) *page {
 		}
 	}
 	return p
+}
+
+// outages lays out the single and pair outage charts and their lists.
+func (p *page) outages() {
+	r, users := p.R, p.R.Summary.Users
+	var singles, pairs []bar
+	for _, o := range r.Outages {
+		label := strings.Join(o.Down, " + ")
+		about := outageAbout(o.Down)
+		b := bar{Label: label, Value: o.LockedOut, Title: fmt.Sprintf("%s: %s of %s users locked out (%s)", label, num(o.LockedOut), num(users), pct(o.LockedOut, users))}
+		if len(o.Down) == 1 {
+			singles = append(singles, b)
+			p.SingleList = append(p.SingleList, r.list(label, about, o.Users))
+		} else {
+			pairs = append(pairs, b)
+			p.PairList = append(p.PairList, r.list(label, about, o.Users))
+		}
+	}
+	p.Singles = newChart("chart-single-outages", "Users locked out by a single outage",
+		"For each dependency kind, how many users would have no way to sign in if every instance of it failed.", "outage", singles, false)
+	if len(pairs) > 0 {
+		p.Pairs = newChart("chart-pair-outages", "Users locked out by two outages together",
+			"The pairs of dependency kinds that lock out more users together than either alone.", "pair", pairs, false)
+	}
+}
+
+// tiers lays out one diversity chart per tier with users.
+func (p *page) tiers() {
+	for i, td := range p.R.Diversity {
+		v := tierView{T: td}
+		if td.Users > 0 {
+			counts := []int{td.ByDiversity.Zero, td.ByDiversity.One, td.ByDiversity.Two, td.ByDiversity.ThreePlus}
+			labels := []string{"0 (no path)", "1", "2", "3 or more"}
+			bars := make([]bar, 4)
+			for d, n := range counts {
+				bars[d] = bar{Label: labels[d], Value: n, Title: fmt.Sprintf("diversity %s: %s of %s users of tier %s", labels[d], num(n), num(td.Users), td.Tier)}
+				switch {
+				case d == 0:
+					bars[d].Class = "bad"
+				case d < td.MinDiversity:
+					bars[d].Class = "warn"
+				default:
+					bars[d].Class = "good"
+				}
+			}
+			v.Chart = newChart(fmt.Sprintf("chart-diversity-%d", i), "Diversity of tier "+td.Tier,
+				fmt.Sprintf("Users of tier %s by the number of independent failures it takes to lock them out (the tier requires %d).", td.Tier, td.MinDiversity), "diversity", bars, false)
+		}
+		p.Tiers = append(p.Tiers, v)
+	}
 }
 
 // chart is a horizontal bar chart, laid out for an inline SVG.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/credres/credres/pkg/model"
 )
@@ -150,77 +151,88 @@ var plain = func() (t [256]bool) {
 
 func (j *jsonWriter) report(r *Report) {
 	j.open('{')
+	j.time("generatedAt", r.GeneratedAt)
+	j.time("exportedAt", r.ExportedAt)
 	j.key("tenant")
 	j.tenant(r.Tenant)
 	j.key("summary")
 	j.summary(&r.Summary)
-	j.key("diversity")
-	j.open('[')
-	for i := range r.Diversity {
-		j.elem()
-		j.tierDiversity(&r.Diversity[i])
-	}
-	j.close(']')
-	j.key("outages")
-	j.open('[')
-	for _, o := range r.Outages {
-		j.elem()
-		j.open('{')
+	objects(j, "diversity", r.Diversity, j.tierDiversity)
+	objects(j, "outages", r.Outages, func(o *Outage) {
 		strs(j, "down", o.Down)
 		j.int("lockedOut", o.LockedOut)
 		strs(j, "users", o.Users)
-		j.close('}')
-	}
-	j.close(']')
+	})
 	j.key("withoutAnyPath")
 	j.group(r.WithoutAnyPath)
-	j.key("spofs")
-	j.open('[')
-	for _, g := range r.SPOFs {
-		j.elem()
-		j.open('{')
-		j.str("kind", g.Kind)
-		j.int("count", g.Count)
-		strs(j, "users", g.Users)
-		j.close('}')
-	}
-	j.close(']')
+	objects(j, "spofs", r.SPOFs, func(g *KindGroup) { j.kindGroup(g.Kind, g.Count, g.Users) })
 	j.key("telephonyOnly")
 	j.group(r.TelephonyOnly)
 	j.key("privilegedWithoutPhishingResistant")
 	j.group(r.PrivilegedWithoutPhishingResistant)
 	j.key("hybrid")
 	j.hybrid(&r.Hybrid)
-	j.key("recommendations")
-	j.open('[')
-	for _, rec := range r.Recommendations {
-		j.elem()
-		j.open('{')
+	objects(j, "recommendations", r.Recommendations, func(rec *Recommendation) {
 		strs(j, "add", rec.Add)
 		j.str("action", rec.Action)
 		j.int("cost", rec.Cost)
 		j.int("users", rec.Users)
 		j.int("firstChoice", rec.FirstChoice)
-		j.close('}')
-	}
-	j.close(']')
+	})
 	j.key("tenantPolicy")
 	j.tenantPolicy(&r.TenantPolicy)
 	if r.Usage != nil {
 		j.key("usage")
 		j.usage(r.Usage)
 	}
+	j.key("users")
+	j.open('[')
+	for i := range r.Users {
+		j.userRow(&r.Users[i])
+	}
+	j.close(']')
+	j.names(r.UserPrincipalNames)
+	j.close('}')
+}
+
+// objects writes a list of objects, each member written by each.
+func objects[T any](j *jsonWriter, name string, list []T, each func(*T)) {
+	j.key(name)
+	j.open('[')
+	for i := range list {
+		j.elem()
+		j.open('{')
+		each(&list[i])
+		j.close('}')
+	}
+	j.close(']')
+}
+
+func (j *jsonWriter) kindGroup(kind string, count int, users []string) {
+	j.str("kind", kind)
+	j.int("count", count)
+	strs(j, "users", users)
+}
+
+// time writes t in RFC 3339, as encoding/json does, and nothing when it is
+// zero (omitzero).
+func (j *jsonWriter) time(name string, t time.Time) {
+	if !t.IsZero() {
+		j.str(name, t.Format(time.RFC3339Nano))
+	}
+}
+
+func (j *jsonWriter) names(upns map[string]string) {
 	j.key("userPrincipalNames")
 	j.open('{')
-	ids := make([]string, 0, len(r.UserPrincipalNames))
-	for id := range r.UserPrincipalNames {
+	ids := make([]string, 0, len(upns))
+	for id := range upns {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids) // as encoding/json orders map keys
 	for _, id := range ids {
-		j.str(id, r.UserPrincipalNames[id])
+		j.str(id, upns[id])
 	}
-	j.close('}')
 	j.close('}')
 }
 
@@ -262,7 +274,6 @@ func (j *jsonWriter) diversityCounts(c DiversityCounts) {
 }
 
 func (j *jsonWriter) tierDiversity(td *TierDiversity) {
-	j.open('{')
 	j.str("tier", td.Tier)
 	j.int("minDiversity", td.MinDiversity)
 	if td.Exempt {
@@ -272,7 +283,6 @@ func (j *jsonWriter) tierDiversity(td *TierDiversity) {
 	j.int("compliant", td.Compliant)
 	j.key("byDiversity")
 	j.diversityCounts(td.ByDiversity)
-	j.close('}')
 }
 
 func (j *jsonWriter) group(g Group) {
@@ -313,31 +323,15 @@ func (j *jsonWriter) usage(u *Usage) {
 	j.int("usersNotSeen", u.UsersNotSeen)
 	j.int("signIns", u.SignIns)
 	j.int("mfaSignIns", u.MFASignIns)
-	j.key("methods")
-	j.open('[')
-	for _, m := range u.Methods {
-		j.elem()
-		j.open('{')
+	objects(j, "methods", u.Methods, func(m *MethodShare) {
 		j.str("kind", string(m.Kind))
 		j.int("signIns", m.SignIns)
 		j.key("share")
 		j.buf = strconv.AppendFloat(j.buf, m.Share, 'f', -1, 64)
-		j.close('}')
-	}
-	j.close(']')
+	})
 	j.key("phoneNetworkOnly")
 	j.group(u.PhoneNetworkOnly)
-	j.key("neverUsed")
-	j.open('[')
-	for _, g := range u.NeverUsed {
-		j.elem()
-		j.open('{')
-		j.str("kind", string(g.Kind))
-		j.int("count", g.Count)
-		strs(j, "users", g.Users)
-		j.close('}')
-	}
-	j.close(']')
+	objects(j, "neverUsed", u.NeverUsed, func(g *MethodKindGroup) { j.kindGroup(string(g.Kind), g.Count, g.Users) })
 	j.key("belowWithoutUnproven")
 	j.group(u.BelowWithoutUnproven)
 	j.close('}')

@@ -25,6 +25,7 @@ import (
 	"cmp"
 	"math/bits"
 	"slices"
+	"time"
 
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/rules"
@@ -51,6 +52,11 @@ const (
 // Report is the tenant resilience report. Every list of users holds object
 // ids in the order of the snapshot; UserPrincipalNames names them.
 type Report struct {
+	// GeneratedAt is when the report was made (credres report's --now, the
+	// clock by default); ExportedAt is when the snapshot was read from Graph
+	// (model.Directory.ExportedAt). Each is left out when zero: unknown.
+	GeneratedAt time.Time `json:"generatedAt,omitzero"`
+	ExportedAt  time.Time `json:"exportedAt,omitzero"`
 	// Tenant is the snapshot's tenant, as read, without its own policy
 	// (TenantPolicy says what of it was applied).
 	Tenant model.Tenant `json:"tenant"`
@@ -90,6 +96,10 @@ type Report struct {
 	// Usage is what the sign-in logs say about registered methods, when
 	// the snapshot or the sign-in records read carry usage (AddUsage).
 	Usage *Usage `json:"usage,omitempty"`
+	// Users lists every user of the snapshot, in its order, with what
+	// Entra's "User registration details" shows of them; the CSV export
+	// writes the same rows.
+	Users []UserRow `json:"users"`
 	// UserPrincipalNames maps the object id of every user listed in the
 	// report to their user principal name.
 	UserPrincipalNames map[string]string `json:"userPrincipalNames"`
@@ -269,6 +279,8 @@ var (
 // facts is what the report needs of one user, computed in parallel.
 type facts struct {
 	tier              int // index into the policy's tiers; -1 for none, past them for the excluded rows
+	tierName          string
+	excluded          string
 	diversity         int
 	compliant         bool
 	exempt            bool
@@ -335,6 +347,7 @@ func (b *builder) user(f *facts, u *model.User, buf []rules.KindSet) []rules.Kin
 	if i, ok := b.tierIndex[as.Tier]; ok && as.Tier != "" {
 		f.tier = i
 	}
+	f.tierName, f.excluded = as.Tier, as.Excluded
 	f.diversity = as.Diversity
 	f.compliant = as.Compliant
 	f.exempt = as.Exempt
@@ -431,9 +444,11 @@ type aggregator struct {
 
 func aggregate(d *model.Directory, tiers []rules.Tier, fs []facts) *Report {
 	a := newAggregator(d, tiers, fs)
+	a.r.Users = make([]UserRow, len(fs))
 	for i := range fs {
 		a.count(&fs[i])
 		a.list(i, &fs[i])
+		a.r.Users[i] = newUserRow(&d.Users[i], &fs[i])
 	}
 	a.diversity()
 	a.outages()
@@ -450,6 +465,7 @@ func newAggregator(d *model.Directory, tiers []rules.Tier, fs []facts) *aggregat
 	tenant := d.Tenant
 	tenant.AuthMethodsPolicy, tenant.StrengthPolicies, tenant.CAPolicies = nil, nil, nil
 	a.r = &Report{
+		ExportedAt:                         d.ExportedAt,
 		Tenant:                             tenant,
 		WithoutAnyPath:                     newGroup(),
 		TelephonyOnly:                      newGroup(),

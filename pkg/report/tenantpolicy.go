@@ -155,34 +155,18 @@ func (j *jsonWriter) tenantPolicy(tp *TenantPolicy) {
 	j.open('{')
 	j.bool("included", tp.Included)
 	strs(j, "notes", tp.Notes)
-	j.key("changes")
-	j.open('[')
-	for _, c := range tp.Changes {
-		j.elem()
-		j.open('{')
+	objects(j, "changes", tp.Changes, func(c *rules.TenantChange) {
 		strs(j, "enable", c.Enable)
 		j.str("action", c.Action)
 		strs(j, "users", c.Users)
-		j.close('}')
-	}
-	j.close(']')
-	j.key("methods")
-	j.open('[')
-	for _, m := range tp.Methods {
-		j.elem()
-		j.open('{')
+	})
+	objects(j, "methods", tp.Methods, func(m *MethodFigures) {
 		j.str("config", m.Config)
 		j.str("enabledFor", m.EnabledFor)
 		j.int("unusable", m.Unusable)
 		j.int("wouldComeWithin", m.WouldComeWithin)
-		j.close('}')
-	}
-	j.close(']')
-	j.key("strengths")
-	j.open('[')
-	for _, s := range tp.Strengths {
-		j.elem()
-		j.open('{')
+	})
+	objects(j, "strengths", tp.Strengths, func(s *StrengthFigures) {
 		j.str("id", s.ID)
 		j.str("displayName", s.DisplayName)
 		j.str("strength", s.Strength)
@@ -191,8 +175,6 @@ func (j *jsonWriter) tenantPolicy(tp *TenantPolicy) {
 		}
 		j.int("appliesTo", s.AppliesTo)
 		j.int("noSatisfyingPath", s.NoSatisfyingPath)
-		j.close('}')
-	}
-	j.close(']')
+	})
 	j.close('}')
 }
