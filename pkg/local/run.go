@@ -180,6 +180,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer st.Close()
 	outDir := filepath.Join(cfg.StateDir, "outbox")
 	out, err := notify.OpenOutbox(outDir)
 	if err != nil {

@@ -77,8 +77,12 @@ func (q *Memory) Receive(max int) []pipeline.Message {
 }
 
 // Return puts messages back at the front, as SQS makes failed messages
-// visible again.
+// visible again. Returning none costs nothing: the local runner returns
+// after every batch.
 func (q *Memory) Return(msgs []pipeline.Message) {
+	if len(msgs) == 0 {
+		return
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.msgs = append(append([]pipeline.Message(nil), msgs...), q.msgs...)

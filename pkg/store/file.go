@@ -22,46 +22,92 @@ import (
 	"github.com/credres/credres/pkg/model"
 )
 
-// FileStore keeps state as JSON files under a folder:
+// FileStore keeps state under a folder:
 //
-//	users/<hash of user id>.json   model.UserState
-//	claims/<hash of key>.json      delivery claims with their expiry
+//	journal.jsonl                   users' states and delivery claims, one JSON object per line
+//	usage/<hash of user id>.json    model.MethodUsage per user
+//	policy-changes.json             the tenant's policy changes
 //
-// It serialises access within one process; the local runner is one process.
-// While open it is the folder's only writer, so it keeps the users' states
-// it has read or written and reads each file at most once.
+// The journal is appended to: each change is one line holding the user's
+// whole state (or the claim), and a later line replaces an earlier one.
+// Opening the store reads it whole; the store then keeps every user's
+// state and claim in memory and is the folder's only writer. It serialises
+// access within one process; the local runner is one process.
 //
 // Between Hold and Flush, changes to users' state stay in memory and Flush
-// writes each changed user's file once: the local runner holds a batch's
-// changes, so a user named by ten events of a batch costs one write, not
-// one per change. Claims are always written at once: they guard deliveries.
+// appends each changed user's line once, the whole batch in one write: a
+// batch of ten events costs one write, not one file per user. Claims are
+// always written at once, one line each: they guard deliveries.
+//
+// Crashes: nothing is synced to the disk (as before, when every user and
+// claim had its own file renamed into place), so what a crash of the
+// process leaves is what was written. A crash in the middle of Flush
+// leaves the batch's lines written before it, whole, and at most one line
+// cut short, which the next Open drops: those users keep their state from
+// before the batch, and the local runner delivers the batch again, as it
+// does when Flush fails. A claim's line is written before the delivery it
+// guards. A folder of the earlier layout (users/<hash>.json,
+// claims/<hash>.json) is read once and folded into the journal.
 type FileStore struct {
 	dir string
 	now func() time.Time
 	mu  sync.Mutex
 	// held is the users changed since Hold, nil when not holding.
 	held map[string]userFile
-	// known is each user's state as this store last read or wrote it.
-	known map[string]userFile
+	// users is each user's state as written to the journal.
+	users map[string]userFile
+	// claims is each claim as written to the journal.
+	claims map[string]claimFile
+	j      journal
+	// compactSlack is how many stale lines the journal may hold beyond
+	// its live records before it is rewritten.
+	compactSlack int
 }
 
 // OpenFileStore opens (creating if needed) a store under dir. now is the
 // clock that claims expire by.
 func OpenFileStore(dir string, now func() time.Time) (*FileStore, error) {
-	for _, sub := range []string{"users", "claims"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
-			return nil, fmt.Errorf("store: open %s: %w", dir, err)
-		}
+	s := &FileStore{dir: dir, now: now, users: map[string]userFile{}, claims: map[string]claimFile{}, compactSlack: compactSlack}
+	if err := s.open(); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	return &FileStore{dir: dir, now: now}, nil
+	return s, nil
+}
+
+// open reads the earlier layout's files and the journal, rewrites the
+// journal when it holds them or is mostly stale, and opens it for
+// appending. The users folder stays: it marks a state folder.
+func (s *FileStore) open() error {
+	if err := os.MkdirAll(filepath.Join(s.dir, "users"), 0o755); err != nil {
+		return err
+	}
+	legacy, err := s.readLegacy()
+	if err != nil {
+		return err
+	}
+	if err := s.replay(); err != nil {
+		return err
+	}
+	if len(legacy) > 0 || s.stale() {
+		if err := s.compact(); err != nil {
+			return err
+		}
+		return removeLegacy(legacy)
+	}
+	return s.openJournal()
+}
+
+// Close closes the journal. The store is not used after.
+func (s *FileStore) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.j.close()
 }
 
 func fileName(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:16]) + ".json"
 }
-
-func (s *FileStore) userPath(id string) string { return filepath.Join(s.dir, "users", fileName(id)) }
 
 func (s *FileStore) readJSON(path string, v any) (bool, error) {
 	data, err := os.ReadFile(path)
@@ -111,27 +157,15 @@ func (f userFile) clone() userFile {
 	return f
 }
 
-func (s *FileStore) load(id string) (userFile, error) {
+func (s *FileStore) load(id string) userFile {
 	if f, ok := s.held[id]; ok {
-		return f.clone(), nil
+		return f.clone()
 	}
-	if f, ok := s.known[id]; ok {
-		return f.clone(), nil
+	f, ok := s.users[id]
+	if !ok {
+		f.UserID = id
 	}
-	var f userFile
-	if _, err := s.readJSON(s.userPath(id), &f); err != nil {
-		return f, fmt.Errorf("store: load user %s: %w", id, err)
-	}
-	f.UserID = id
-	s.remember(f)
-	return f.clone(), nil
-}
-
-func (s *FileStore) remember(f userFile) {
-	if s.known == nil {
-		s.known = map[string]userFile{}
-	}
-	s.known[f.UserID] = f.clone()
+	return f.clone()
 }
 
 func (s *FileStore) save(f userFile) error {
@@ -139,21 +173,18 @@ func (s *FileStore) save(f userFile) error {
 		s.held[f.UserID] = f
 		return nil
 	}
-	if err := s.writeJSON(s.userPath(f.UserID), f); err != nil {
-		delete(s.known, f.UserID) // the file may or may not have changed
+	if err := s.j.append([]journalRecord{{User: &f}}); err != nil {
 		return fmt.Errorf("store: save user %s: %w", f.UserID, err)
 	}
-	s.remember(f)
+	s.users[f.UserID] = f
+	s.compactIfStale()
 	return nil
 }
 
 func (s *FileStore) update(id string, change func(*model.UserState) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, err := s.load(id)
-	if err != nil {
-		return err
-	}
+	f := s.load(id)
 	if err := change(&f.UserState); err != nil {
 		return err
 	}
@@ -169,34 +200,38 @@ func (s *FileStore) Hold() {
 	}
 }
 
-// Flush writes every user changed since Hold, each once, and stops holding.
-// A user whose file could not be written stays held, so a later Flush
-// tries again.
+// Flush appends every user changed since Hold to the journal, each once,
+// in one write, and stops holding. When the write fails, no user's change
+// is kept on disk and all stay held, so a later Flush tries again.
 func (s *FileStore) Flush() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	held := s.held
 	s.held = nil
-	var errs []error
-	for id, f := range held {
-		if err := s.save(f); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		delete(held, id)
+	if len(held) == 0 {
+		return nil
 	}
-	if len(held) > 0 {
+	records := make([]journalRecord, 0, len(held))
+	for _, id := range sortedKeys(held) {
+		f := held[id]
+		records = append(records, journalRecord{User: &f})
+	}
+	if err := s.j.append(records); err != nil {
 		s.held = held
+		return fmt.Errorf("store: save %d users: %w", len(held), err)
 	}
-	return errors.Join(errs...)
+	for id, f := range held {
+		s.users[id] = f
+	}
+	s.compactIfStale()
+	return nil
 }
 
 // LoadUser returns the user's state; a user never seen has the zero state.
 func (s *FileStore) LoadUser(_ context.Context, userID string) (model.UserState, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, err := s.load(userID)
-	return f.UserState, err
+	return s.load(userID).UserState, nil
 }
 
 // SaveAssessment stores a and since when observedAt is newer than the
@@ -270,20 +305,14 @@ type claimFile struct {
 func (s *FileStore) Claim(_ context.Context, key string, lease time.Duration) (model.ClaimResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	path := filepath.Join(s.dir, "claims", fileName(key))
-	var c claimFile
-	found, err := s.readJSON(path, &c)
-	if err != nil {
-		return 0, fmt.Errorf("store: claim %s: %w", key, err)
-	}
 	now := s.now()
-	if found && now.Before(c.Expires) {
+	if c, found := s.claims[key]; found && now.Before(c.Expires) {
 		if c.Done {
 			return model.AlreadyDone, nil
 		}
 		return model.InProgress, nil
 	}
-	if err := s.writeJSON(path, claimFile{Key: key, Expires: now.Add(lease)}); err != nil {
+	if err := s.putClaim(claimFile{Key: key, Expires: now.Add(lease)}); err != nil {
 		return 0, fmt.Errorf("store: claim %s: %w", key, err)
 	}
 	return model.Claimed, nil
@@ -293,10 +322,19 @@ func (s *FileStore) Claim(_ context.Context, key string, lease time.Duration) (m
 func (s *FileStore) Complete(_ context.Context, key string, retention time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	path := filepath.Join(s.dir, "claims", fileName(key))
-	if err := s.writeJSON(path, claimFile{Key: key, Done: true, Expires: s.now().Add(retention)}); err != nil {
+	if err := s.putClaim(claimFile{Key: key, Done: true, Expires: s.now().Add(retention)}); err != nil {
 		return fmt.Errorf("store: complete %s: %w", key, err)
 	}
+	return nil
+}
+
+// putClaim appends the claim's line at once.
+func (s *FileStore) putClaim(c claimFile) error {
+	if err := s.j.append([]journalRecord{{Claim: &c}}); err != nil {
+		return err
+	}
+	s.claims[c.Key] = c
+	s.compactIfStale()
 	return nil
 }
 

@@ -2,9 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
-	"io/fs"
-	"os"
 	"testing"
 	"time"
 
@@ -23,7 +20,7 @@ func TestFileStoreContract(t *testing.T) {
 }
 
 // Held changes are the store's state at once and on disk at Flush, each
-// user's file written once however many changes the batch made; a fresh
+// user's line written once however many changes the batch made; a fresh
 // store reads what was flushed.
 func TestFileStoreHoldsABatch(t *testing.T) {
 	t.Parallel()
@@ -44,8 +41,8 @@ func TestFileStoreHoldsABatch(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := os.Stat(s.userPath("u1")); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("the user's file was written before Flush (%v)", err)
+	if n := journalLines(t, dir, "u1"); n != 0 {
+		t.Fatalf("the user was written %d times before Flush", n)
 	}
 	st, err := s.LoadUser(ctx, "u1")
 	if err != nil || st.Assessment == nil || st.Assessment.Diversity != 2 || len(st.History.Nudges) != 3 {
@@ -54,6 +51,9 @@ func TestFileStoreHoldsABatch(t *testing.T) {
 	st.History.Nudges[0] = time.Time{} // a caller's copy, not the store's
 	if err := s.Flush(); err != nil {
 		t.Fatal(err)
+	}
+	if n := journalLines(t, dir, "u1"); n != 1 {
+		t.Fatalf("Flush wrote the user %d times, want once", n)
 	}
 	fresh, err := OpenFileStore(dir, func() time.Time { return t0 })
 	if err != nil {
@@ -67,7 +67,7 @@ func TestFileStoreHoldsABatch(t *testing.T) {
 	if err := s.SetSnooze(ctx, "u2", t0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(s.userPath("u2")); err != nil {
-		t.Fatalf("without Hold the change is not on disk: %v", err)
+	if n := journalLines(t, dir, "u2"); n != 1 {
+		t.Fatalf("without Hold the change is not on disk (%d lines)", n)
 	}
 }

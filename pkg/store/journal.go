@@ -1,0 +1,252 @@
+package store
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// journalName is the file store's journal: one JSON object per line, each
+// a user's whole state or one claim, and a later line about the same user
+// or claim key replaces what the earlier said. Lines are only appended,
+// each batch's in one write; the journal is rewritten whole (through a
+// temporary file and a rename) only when most of its lines are stale.
+const journalName = "journal.jsonl"
+
+// journalRecord is one line of the journal.
+type journalRecord struct {
+	User  *userFile  `json:"user,omitempty"`
+	Claim *claimFile `json:"claim,omitempty"`
+}
+
+// compactSlack is how many stale lines the journal may hold, beyond as
+// many as it has live records, before it is rewritten.
+const compactSlack = 4096
+
+// journal is the open journal file.
+type journal struct {
+	path string
+	f    *os.File
+	// size is the length of the journal's whole lines: a failed append
+	// is cut back to it.
+	size int64
+	// lines is how many lines the journal holds, stale ones included.
+	lines int
+	// err, once set, fails every later append: the journal could not be
+	// restored after a failed write.
+	err error
+	// buf is the last append's lines, reused.
+	buf []byte
+}
+
+// append writes records as lines, in one write. On failure the journal is
+// cut back to its length before, so it never keeps part of a batch that
+// was reported as failed.
+func (j *journal) append(records []journalRecord) error {
+	if j.err != nil {
+		return j.err
+	}
+	buf := j.buf[:0]
+	for i := range records {
+		line, err := json.Marshal(&records[i])
+		if err != nil {
+			return err
+		}
+		buf = append(append(buf, line...), '\n')
+	}
+	if _, err := j.f.Write(buf); err != nil {
+		if terr := j.f.Truncate(j.size); terr != nil {
+			j.err = fmt.Errorf("journal %s could not be restored after a failed write: %w", j.path, terr)
+		}
+		return err
+	}
+	j.size += int64(len(buf))
+	j.lines += len(records)
+	if cap(buf) <= 1<<20 {
+		j.buf = buf
+	}
+	return nil
+}
+
+func (j *journal) close() error {
+	if j.f == nil {
+		return nil
+	}
+	err := j.f.Close()
+	j.f = nil
+	return err
+}
+
+// replay reads the journal into the store's users and claims. A last line
+// without its newline, or that is not a whole record, is what a crash in
+// the middle of an append leaves: it is dropped (the journal is cut back
+// to the lines before it), as a rename that never happened left the
+// previous file. Any other line that cannot be read is an error.
+func (s *FileStore) replay() error {
+	path := filepath.Join(s.dir, journalName)
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	var good int64
+	for n := 1; len(data) > 0; n++ {
+		line, rest, whole := bytes.Cut(data, []byte("\n"))
+		var r journalRecord
+		err := json.Unmarshal(line, &r)
+		if err == nil && r.User == nil && r.Claim == nil {
+			err = errors.New("neither a user nor a claim")
+		}
+		if !whole || (err != nil && len(rest) == 0) {
+			break // the tail of an append a crash cut short
+		}
+		if err != nil {
+			return fmt.Errorf("%s line %d: %w", journalName, n, err)
+		}
+		s.apply(r)
+		good += int64(len(line)) + 1
+		s.j.lines++
+		data = rest
+	}
+	s.j.path, s.j.size = path, good
+	if st, err := os.Stat(path); err == nil && st.Size() > good {
+		return os.Truncate(path, good)
+	}
+	return nil
+}
+
+func (s *FileStore) apply(r journalRecord) {
+	if r.User != nil {
+		s.users[r.User.UserID] = *r.User
+	}
+	if r.Claim != nil {
+		s.claims[r.Claim.Key] = *r.Claim
+	}
+}
+
+// readLegacy reads the one-file-per-user and one-file-per-claim layout of
+// earlier versions (users/<hash>.json, claims/<hash>.json) and returns
+// the files read; the journal's lines, newer, are applied over them.
+func (s *FileStore) readLegacy() ([]string, error) {
+	var files []string
+	for _, sub := range []string{"users", "claims"} {
+		names, err := filepath.Glob(filepath.Join(s.dir, sub, "*.json"))
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range names {
+			var r journalRecord
+			if sub == "users" {
+				r.User = new(userFile)
+				_, err = s.readJSON(name, r.User)
+			} else {
+				r.Claim = new(claimFile)
+				_, err = s.readJSON(name, r.Claim)
+			}
+			if err != nil {
+				return nil, err
+			}
+			if (r.User != nil && r.User.UserID == "") || (r.Claim != nil && r.Claim.Key == "") {
+				return nil, fmt.Errorf("%s names no user or key", name)
+			}
+			s.apply(r)
+			files = append(files, name)
+		}
+	}
+	return files, nil
+}
+
+// stale says whether the journal holds more stale lines than it may.
+func (s *FileStore) stale() bool {
+	return s.j.lines > 2*(len(s.users)+len(s.claims))+s.compactSlack
+}
+
+// compact rewrites the journal with one line per user and per live claim
+// (a claim past its expiry is as good as none), through a temporary file
+// and a rename: a crash leaves the old journal or the new one, both whole.
+func (s *FileStore) compact() error {
+	now := s.now()
+	records := make([]journalRecord, 0, len(s.users)+len(s.claims))
+	for _, id := range sortedKeys(s.users) {
+		f := s.users[id]
+		records = append(records, journalRecord{User: &f})
+	}
+	for _, key := range sortedKeys(s.claims) {
+		c := s.claims[key]
+		if !now.Before(c.Expires) {
+			delete(s.claims, key)
+			continue
+		}
+		records = append(records, journalRecord{Claim: &c})
+	}
+	tmp := journal{path: s.j.path + ".tmp"}
+	var err error
+	if tmp.f, err = os.OpenFile(tmp.path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644); err != nil {
+		return err
+	}
+	err = tmp.append(records)
+	if cerr := tmp.close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.path, s.j.path)
+	}
+	if err != nil {
+		os.Remove(tmp.path)
+		return err
+	}
+	if err := s.j.close(); err != nil {
+		return err
+	}
+	s.j.size, s.j.lines = tmp.size, tmp.lines
+	return s.openJournal()
+}
+
+// openJournal opens the journal for appending.
+func (s *FileStore) openJournal() error {
+	f, err := os.OpenFile(s.j.path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		s.j.err = err
+		return err
+	}
+	s.j.f, s.j.err = f, nil
+	return nil
+}
+
+// compactIfStale compacts a journal grown stale. It only saves space: on
+// failure the journal stays as it is, whole, and compaction is tried again
+// once as many lines again have been appended.
+func (s *FileStore) compactIfStale() {
+	if !s.stale() {
+		return
+	}
+	if err := s.compact(); err != nil {
+		s.compactSlack += s.j.lines
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int { return cmp.Compare(a, b) })
+	return keys
+}
+
+// removeLegacy deletes the earlier layout's files once the journal holds
+// what they said.
+func removeLegacy(files []string) error {
+	var errs []error
+	for _, name := range files {
+		if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
