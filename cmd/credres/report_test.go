@@ -73,7 +73,7 @@ func TestReportCSVGolden(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	golden(t, "report-registration.csv", out)
+	golden.Assert(t, filepath.Join("testdata", "report-registration.csv"), out)
 	var r report.Report
 	runJSON(t, &r, "report", "--directory", registrationTenant(t), "--format", "json", "--now", "2026-12-07T12:00:00+01:00")
 	if !r.ExportedAt.Equal(time.Date(2026, 12, 7, 6, 0, 0, 0, time.UTC)) || !r.GeneratedAt.Equal(time.Date(2026, 12, 7, 11, 0, 0, 0, time.UTC)) {
