@@ -322,46 +322,7 @@ func (p *Policy) validate() error {
 	}
 	names := map[string]bool{}
 	for i := range p.Tiers {
-		t := &p.Tiers[i]
-		where := fmt.Sprintf("tier %d (%s)", i+1, t.Name)
-		if t.Name == "" {
-			errs = append(errs, fmt.Errorf("tier %d: %w: no name", i+1, model.ErrInvalidInput))
-		}
-		if names[t.Name] {
-			errs = append(errs, fmt.Errorf("%s: %w: name repeats an earlier tier", where, model.ErrInvalidInput))
-		}
-		names[t.Name] = true
-		if !t.Match.All && !t.EmergencyAccess && len(t.Match.Roles)+len(t.Match.Groups)+len(t.Match.Users) == 0 {
-			errs = append(errs, fmt.Errorf("%s: %w: match selects nobody (give all, roles, groups or users)", where, model.ErrInvalidInput))
-		}
-		if t.ProofWindow < 0 {
-			errs = append(errs, fmt.Errorf("%s: %w: proofWindow %s is negative", where, model.ErrInvalidInput, t.ProofWindow))
-		}
-		if t.CountUnproven != nil && t.ProofWindow == 0 {
-			errs = append(errs, fmt.Errorf("%s: %w: countUnproven needs a proofWindow", where, model.ErrInvalidInput))
-		}
-		if t.MinDiversity < 0 {
-			errs = append(errs, fmt.Errorf("%s: %w: minDiversity %d is negative", where, model.ErrInvalidInput, t.MinDiversity))
-		}
-		for _, dep := range t.Accept {
-			if !acceptable[dep] {
-				errs = append(errs, fmt.Errorf("%s: %w: accept %q: only shared services can be accepted (entra-mfa, on-premises, phone-carrier, push-service, email-provider)", where, model.ErrInvalidInput, dep))
-			}
-		}
-		switch t.NudgeChannel {
-		case "":
-			t.NudgeChannel = model.ChannelEmail
-		case model.ChannelEmail, model.ChannelTeams:
-		default:
-			errs = append(errs, fmt.Errorf("%s: %w: nudgeChannel %q is not email or teams", where, model.ErrInvalidInput, t.NudgeChannel))
-		}
-		switch t.OnViolation {
-		case "":
-			t.OnViolation = model.DecisionNudge
-		case model.DecisionNudge, model.DecisionTicket:
-		default:
-			errs = append(errs, fmt.Errorf("%s: %w: onViolation %q is not nudge or ticket", where, model.ErrInvalidInput, t.OnViolation))
-		}
+		errs = append(errs, p.Tiers[i].validate(i, names)...)
 	}
 	for key, v := range map[string]*string{"guests": &p.Guests, "disabledAccounts": &p.DisabledAccounts} {
 		switch *v {
@@ -372,40 +333,99 @@ func (p *Policy) validate() error {
 			errs = append(errs, fmt.Errorf("%s: %w: %q is not include or exclude", key, model.ErrInvalidInput, *v))
 		}
 	}
-	if p.Nudges.Cooldown == 0 {
-		p.Nudges.Cooldown = Duration(DefaultCooldown)
+	errs = append(errs, p.Nudges.validate()...)
+	errs = append(errs, p.PolicyChanges.validate()...)
+	return errors.Join(errs...)
+}
+
+// validate checks the i-th tier and fills in its defaults; names holds the
+// names of the tiers before it.
+func (t *Tier) validate(i int, names map[string]bool) []error {
+	var errs []error
+	where := fmt.Sprintf("tier %d (%s)", i+1, t.Name)
+	if t.Name == "" {
+		errs = append(errs, fmt.Errorf("tier %d: %w: no name", i+1, model.ErrInvalidInput))
 	}
-	if p.Nudges.EscalateAfter == 0 {
-		p.Nudges.EscalateAfter = DefaultEscalateAfter
+	if names[t.Name] {
+		errs = append(errs, fmt.Errorf("%s: %w: name repeats an earlier tier", where, model.ErrInvalidInput))
 	}
-	if p.Nudges.Window == 0 {
-		p.Nudges.Window = Duration(DefaultWindow)
+	names[t.Name] = true
+	if !t.Match.All && !t.EmergencyAccess && len(t.Match.Roles)+len(t.Match.Groups)+len(t.Match.Users) == 0 {
+		errs = append(errs, fmt.Errorf("%s: %w: match selects nobody (give all, roles, groups or users)", where, model.ErrInvalidInput))
 	}
-	if p.Nudges.Language == "" {
-		p.Nudges.Language = DefaultLanguage
+	if t.ProofWindow < 0 {
+		errs = append(errs, fmt.Errorf("%s: %w: proofWindow %s is negative", where, model.ErrInvalidInput, t.ProofWindow))
 	}
-	if p.Nudges.Contact == "" {
-		p.Nudges.Contact = DefaultContact
+	if t.CountUnproven != nil && t.ProofWindow == 0 {
+		errs = append(errs, fmt.Errorf("%s: %w: countUnproven needs a proofWindow", where, model.ErrInvalidInput))
 	}
-	if p.Nudges.SecurityInfoURL == "" {
-		p.Nudges.SecurityInfoURL = DefaultSecurityInfoURL
+	if t.MinDiversity < 0 {
+		errs = append(errs, fmt.Errorf("%s: %w: minDiversity %d is negative", where, model.ErrInvalidInput, t.MinDiversity))
 	}
-	if p.Nudges.Cooldown < 0 || p.Nudges.Window < 0 || p.Nudges.EscalateAfter < 0 {
-		errs = append(errs, fmt.Errorf("nudges: %w: cooldown, window and escalateAfter must not be negative", model.ErrInvalidInput))
+	for _, dep := range t.Accept {
+		if !acceptable[dep] {
+			errs = append(errs, fmt.Errorf("%s: %w: accept %q: only shared services can be accepted (entra-mfa, on-premises, phone-carrier, push-service, email-provider)", where, model.ErrInvalidInput, dep))
+		}
 	}
-	if p.PolicyChanges.Grace == 0 {
-		p.PolicyChanges.Grace = Duration(DefaultPolicyChangeGrace)
+	switch t.NudgeChannel {
+	case "":
+		t.NudgeChannel = model.ChannelEmail
+	case model.ChannelEmail, model.ChannelTeams:
+	default:
+		errs = append(errs, fmt.Errorf("%s: %w: nudgeChannel %q is not email or teams", where, model.ErrInvalidInput, t.NudgeChannel))
 	}
-	if p.PolicyChanges.TicketAt == 0 {
-		p.PolicyChanges.TicketAt = DefaultPolicyChangeTicketAt
+	switch t.OnViolation {
+	case "":
+		t.OnViolation = model.DecisionNudge
+	case model.DecisionNudge, model.DecisionTicket:
+	default:
+		errs = append(errs, fmt.Errorf("%s: %w: onViolation %q is not nudge or ticket", where, model.ErrInvalidInput, t.OnViolation))
 	}
-	if g := time.Duration(p.PolicyChanges.Grace); g < 0 || g > MaxPolicyChangeGrace {
+	return errs
+}
+
+// validate fills in the nudges' defaults and checks their durations.
+func (n *NudgePolicy) validate() []error {
+	if n.Cooldown == 0 {
+		n.Cooldown = Duration(DefaultCooldown)
+	}
+	if n.EscalateAfter == 0 {
+		n.EscalateAfter = DefaultEscalateAfter
+	}
+	if n.Window == 0 {
+		n.Window = Duration(DefaultWindow)
+	}
+	if n.Language == "" {
+		n.Language = DefaultLanguage
+	}
+	if n.Contact == "" {
+		n.Contact = DefaultContact
+	}
+	if n.SecurityInfoURL == "" {
+		n.SecurityInfoURL = DefaultSecurityInfoURL
+	}
+	if n.Cooldown < 0 || n.Window < 0 || n.EscalateAfter < 0 {
+		return []error{fmt.Errorf("nudges: %w: cooldown, window and escalateAfter must not be negative", model.ErrInvalidInput)}
+	}
+	return nil
+}
+
+// validate fills in the policy changes' defaults and checks them.
+func (c *PolicyChangePolicy) validate() []error {
+	var errs []error
+	if c.Grace == 0 {
+		c.Grace = Duration(DefaultPolicyChangeGrace)
+	}
+	if c.TicketAt == 0 {
+		c.TicketAt = DefaultPolicyChangeTicketAt
+	}
+	if g := time.Duration(c.Grace); g < 0 || g > MaxPolicyChangeGrace {
 		errs = append(errs, fmt.Errorf("policyChanges: %w: grace %s is not between 0 and %s", model.ErrInvalidInput, Duration(g), Duration(MaxPolicyChangeGrace)))
 	}
-	if p.PolicyChanges.TicketAt < 0 {
-		errs = append(errs, fmt.Errorf("policyChanges: %w: ticketAt %d is negative", model.ErrInvalidInput, p.PolicyChanges.TicketAt))
+	if c.TicketAt < 0 {
+		errs = append(errs, fmt.Errorf("policyChanges: %w: ticketAt %d is negative", model.ErrInvalidInput, c.TicketAt))
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // exempted reports whether the policy's exemption list names the user.
