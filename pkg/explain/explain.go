@@ -179,6 +179,15 @@ func failures(n int) string {
 
 // Sentences explains a user's assessment in plain sentences.
 func Sentences(u *model.User, a *model.Assessment) []string {
+	out := standing(u, a)
+	out = violations(u, a, out)
+	out = remedies(u, a, out)
+	return notes(u, a, out)
+}
+
+// standing says who the user is, what they registered and how many
+// failures lock them out.
+func standing(u *model.User, a *model.Assessment) []string {
 	var out []string
 	// Names come from the directory: one line each, no control characters.
 	name := mask.Line(u.UserPrincipalName)
@@ -210,6 +219,12 @@ func Sentences(u *model.User, a *model.Assessment) []string {
 			out = append(out, fmt.Sprintf("It takes %s to lock the user out.", failures(a.Diversity)))
 		}
 	}
+	return out
+}
+
+// violations names the single points of failure and explains each
+// violation, with the tenant's remedy for those the tenant can fix.
+func violations(u *model.User, a *model.Assessment, out []string) []string {
 	for _, dep := range a.SPOFs {
 		if a.Compliant || !a.HasViolation(model.ViolationSPOF(dep)) {
 			out = append(out, fmt.Sprintf("Single point of failure: %s.", Dependency(u, dep)))
@@ -228,6 +243,12 @@ func Sentences(u *model.User, a *model.Assessment) []string {
 		}
 		out = append(out, s)
 	}
+	return out
+}
+
+// remedies gives the best next step and the alternatives: signing in with
+// unproven methods first, when that is enough, then the recommendations.
+func remedies(u *model.User, a *model.Assessment, out []string) []string {
 	tried := false
 	if !a.Compliant && a.RestsOnUnproven {
 		// The tier leaves unproven methods out, and with them the user
@@ -254,6 +275,12 @@ func Sentences(u *model.User, a *model.Assessment) []string {
 		}
 		out = append(out, fmt.Sprintf("%s: %s (it would take %s to lock the user out).", lead, r.Action, failures(r.Diversity)))
 	}
+	return out
+}
+
+// notes says what was not counted, what was counted once, and why the user
+// is left alone when they are.
+func notes(u *model.User, a *model.Assessment, out []string) []string {
 	for _, ig := range a.Ignored {
 		reason := ig.Reason
 		if reason == model.IgnoredDisabledByTenant {
