@@ -270,10 +270,10 @@ func remedies(u *model.User, a *model.Assessment, out []string) []string {
 		}
 		if r.Diversity < a.MinDiversity {
 			// It fixes what the user can fix; the tenant-side rest remains.
-			out = append(out, fmt.Sprintf("%s: %s (this fixes the user's part; the on-premises dependency remains until the tenant turns on password hash sync).", lead, r.Action))
+			out = append(out, fmt.Sprintf("%s: %s (this fixes the user's part; the on-premises dependency remains until the tenant turns on password hash sync).", lead, Recommendation(r)))
 			continue
 		}
-		out = append(out, fmt.Sprintf("%s: %s (it would take %s to lock the user out).", lead, r.Action, failures(r.Diversity)))
+		out = append(out, fmt.Sprintf("%s: %s (it would take %s to lock the user out).", lead, Recommendation(r), failures(r.Diversity)))
 	}
 	return out
 }

@@ -191,8 +191,39 @@ type IgnoredMethod struct {
 // Recommendation is a set of methods that, once registered, would bring the
 // user within policy; cheaper ones come first.
 type Recommendation struct {
-	Add       []MethodKind `json:"add"`
-	Action    string       `json:"action"`
-	Diversity int          `json:"diversity"`
-	Cost      int          `json:"cost"`
+	Add []MethodKind `json:"add"`
+	// Action words the methods in general, in English, without the user's
+	// devices: the label reports count recommendations by. People read
+	// explain.Recommendation, which words Devices and Conditional too.
+	Action    string `json:"action"`
+	Diversity int    `json:"diversity"`
+	Cost      int    `json:"cost"`
+	// Devices say where a method of Add that lives on one of the user's
+	// devices is to be set up (Windows Hello for Business, a platform
+	// credential, a second Microsoft Authenticator), one entry per such
+	// method, when there is something to say.
+	Devices []DeviceAdvice `json:"devices,omitempty"`
+	// Conditional: the user's devices are not known and a method of Add
+	// needs a Windows PC or a Mac: it is advice only if they use one. Such
+	// a recommendation always comes with a device-independent one (a
+	// passkey in Microsoft Authenticator or a FIDO2 security key) when the
+	// tenant's policy allows one that brings the user within policy.
+	Conditional bool `json:"conditional,omitempty"`
+}
+
+// DeviceAdvice says on which device to set up a recommended method that
+// lives on a device (docs/POLICY.md, "Recommendations and devices").
+type DeviceAdvice struct {
+	Kind MethodKind `json:"kind"`
+	// Device is the display name of the user's device that does not carry
+	// the method yet, to set it up on.
+	Device string `json:"device,omitempty"`
+	// Second: every device of the user's that the method runs on already
+	// carries it (or, devices unknown, the user has it on some): it is
+	// advice for another device, a second PC, Mac or phone.
+	Second bool `json:"second,omitempty"`
+	// Carrying names the devices that already carry the method, when
+	// Second: the user's devices, or the methods' own device names when
+	// the devices are not known.
+	Carrying []string `json:"carrying,omitempty"`
 }

@@ -374,7 +374,7 @@ func (r *Renderer) RenderTicket(dm model.DecisionMessage, rec model.TicketRecord
 		data.Risks = append(data.Risks, explain.Violation(u, &a, v))
 	}
 	for _, rc := range a.Recommendations {
-		data.Remedies = append(data.Remedies, rc.Action)
+		data.Remedies = append(data.Remedies, explain.Recommendation(rc))
 	}
 	var title, desc bytes.Buffer
 	if err := r.ticket.ExecuteTemplate(&title, "title", data); err != nil {

@@ -357,7 +357,7 @@ func ticketRecord(dm model.DecisionMessage, tk *model.Ticket, action string, now
 		Time: now,
 	}
 	for _, r := range a.Recommendations {
-		rec.Recommendations = append(rec.Recommendations, r.Action)
+		rec.Recommendations = append(rec.Recommendations, explain.Recommendation(r))
 	}
 	return rec
 }

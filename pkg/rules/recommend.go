@@ -182,70 +182,106 @@ func (g *userGraph) recommend(tier *Tier, tierMask depSet, u *model.User) []mode
 			cands = append(cands, c)
 		}
 	}
-	freshA, freshB := g.freshDeps()
+	s := trial{g: g, tier: tier, tierMask: tierMask, mask: mask, cands: cands, known: u.DevicesKnown()}
+	s.freshA, s.freshB = g.freshDeps()
 	var buf [pathCap]path
-	all := buf[:]
+	s.all = buf[:]
 	if g.n+4 > len(buf) || g.more != nil {
-		all = make([]path, len(g.list())+4)
+		s.all = make([]path, len(g.list())+4)
 	}
-	base := copy(all, g.list())
+	s.base = copy(s.all, g.list())
 	var found [32]option
-	opts := found[:0]
-	for i, c := range cands {
-		if len(opts) >= model.MaxRecommendations && rank(c) > int(opts[model.MaxRecommendations-1].rank) {
-			break
-		}
-		paths := g.candidatePaths(c, freshA, all[:base])
-		if v := verdictOf(paths, tier, mask); v.violations == 0 {
-			opts = append(opts, option{picks: [2]int8{int8(i), -1}, cost: int8(c.cost), rank: int8(rank(c)), diversity: int8(realDiversity(paths, tier, tierMask, mask, v))})
-		}
-	}
+	opts := s.singles(found[:0])
 	if len(opts) == 0 {
-		for i := range cands {
-			for j := i + 1; j < len(cands) && len(opts) < cap(opts); j++ {
-				paths := g.candidatePaths(cands[i], freshA, all[:base])
-				paths = g.candidatePaths(cands[j], freshB, paths)
-				if v := verdictOf(paths, tier, mask); v.violations == 0 {
-					opts = append(opts, option{picks: [2]int8{int8(i), int8(j)}, cost: int8(cands[i].cost + cands[j].cost), rank: int8(rank(cands[i]) + rank(cands[j])), diversity: int8(realDiversity(paths, tier, tierMask, mask, v))})
-				}
-			}
-		}
+		opts = s.pairs(opts)
 	}
 	if len(opts) == 0 {
 		return nil
 	}
-	slices.SortStableFunc(opts, func(a, b option) int {
-		if a.rank != b.rank {
-			return int(a.rank) - int(b.rank)
+	slices.SortStableFunc(opts, byRank)
+	return recommendations(keepIndependent(opts, cands, s.known), cands, u)
+}
+
+// trial tries candidates on a copy of the user's paths.
+type trial struct {
+	g              *userGraph
+	tier           *Tier
+	tierMask, mask depSet
+	cands          []candidate
+	known          bool // the user's devices are known
+	freshA, freshB fresh
+	all            []path // the user's paths, then room for the candidates'
+	base           int    // how many of all are the user's
+}
+
+// singles appends the options of one method. It stops once the best few
+// are known, unless the user's devices are unknown and a device-independent
+// option is still wanted next to a conditional one.
+func (s *trial) singles(opts []option) []option {
+	for i, c := range s.cands {
+		if len(opts) >= model.MaxRecommendations && rank(c) > int(opts[model.MaxRecommendations-1].rank) &&
+			!wantIndependent(opts, s.cands, s.known) {
+			break
 		}
-		return int(b.diversity) - int(a.diversity)
-	})
-	if len(opts) > model.MaxRecommendations {
-		opts = opts[:model.MaxRecommendations]
+		paths := s.g.candidatePaths(c, s.freshA, s.all[:s.base])
+		if v := verdictOf(paths, s.tier, s.mask); v.violations == 0 {
+			opts = append(opts, option{picks: [2]int8{int8(i), -1}, cost: int8(c.cost), rank: int8(rank(c)), diversity: int8(realDiversity(paths, s.tier, s.tierMask, s.mask, v))})
+		}
 	}
+	return opts
+}
+
+// pairs appends the options of two methods, as many as opts has room for.
+func (s *trial) pairs(opts []option) []option {
+	cands := s.cands
+	for i := range cands {
+		for j := i + 1; j < len(cands) && len(opts) < cap(opts); j++ {
+			paths := s.g.candidatePaths(cands[i], s.freshA, s.all[:s.base])
+			paths = s.g.candidatePaths(cands[j], s.freshB, paths)
+			if v := verdictOf(paths, s.tier, s.mask); v.violations == 0 {
+				opts = append(opts, option{picks: [2]int8{int8(i), int8(j)}, cost: int8(cands[i].cost + cands[j].cost), rank: int8(rank(cands[i]) + rank(cands[j])), diversity: int8(realDiversity(paths, s.tier, s.tierMask, s.mask, v))})
+			}
+		}
+	}
+	return opts
+}
+
+// recommendations turns the options kept into the assessment's
+// recommendations, with where to set each method up (advise).
+func recommendations(opts []option, cands []candidate, u *model.User) []model.Recommendation {
 	out := make([]model.Recommendation, len(opts))
 	kinds := make([]model.MethodKind, 0, 2*len(opts)) // one array for every Add
 	for k, o := range opts {
 		first := cands[o.picks[0]]
 		r := model.Recommendation{Cost: int(o.cost), Diversity: int(o.diversity)}
 		start := len(kinds)
+		picked := [2]candidate{first}
 		if o.picks[1] < 0 {
 			kinds = append(kinds, first.kind)
 			r.Action = capitalised[first.action]
 		} else {
 			other := cands[o.picks[1]]
+			picked[1] = other
 			kinds = append(kinds, first.kind, other.kind)
 			r.Action = capitalised[first.action] + ", and " + other.action
 		}
 		r.Add = kinds[start:len(kinds):len(kinds)]
+		for _, c := range picked[:len(r.Add)] {
+			a, ok, cond := advise(u, c)
+			if ok {
+				r.Devices = append(r.Devices, a)
+			}
+			r.Conditional = r.Conditional || cond
+		}
 		out[k] = r
 	}
 	return out
 }
 
 // useful leaves out candidates that cannot add a path: second factors for a
-// user without a password, and a phone type the user already has (Graph
-// allows one number of each type).
+// user without a password, a phone type the user already has (Graph allows
+// one number of each type), and, the user's devices known, Windows Hello
+// for Business without a Windows PC and a platform credential without a Mac.
 func (g *userGraph) useful(c candidate, u *model.User) bool {
 	if !g.allowedKind(c.kind) {
 		return false
@@ -256,6 +292,9 @@ func (g *userGraph) useful(c candidate, u *model.User) bool {
 		if !g.hasPassword {
 			return false
 		}
+	}
+	if needsComputer(c.kind) && u.DevicesKnown() && !hasComputerFor(u, c.kind) {
+		return false // no Windows PC (Mac) to set it up on
 	}
 	switch c.kind {
 	case model.KindMobilePhone, model.KindOfficePhone, model.KindAlternateMobilePhone, model.KindPasskeyAuthenticator:

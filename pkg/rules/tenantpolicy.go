@@ -676,18 +676,21 @@ func (g *userGraph) tenantRecommend(tier *Tier, mask depSet, u *model.User) []mo
 		}
 		if n := len(out); n > 0 && out[n-1].Enable == id {
 			out[n-1].Add = append(out[n-1].Add, k)
-			out[n-1].Action += ", and " + recommendAction(k)
+			out[n-1].Action += ", and " + Action(k)
 			continue
 		}
 		out = append(out, model.TenantRecommendation{
 			Enable: id, Add: []model.MethodKind{k},
-			Action: "Enable " + model.ConfigNames[id] + " in the authentication methods policy for this user (or a group they are in), so that they can " + recommendAction(k),
+			Action: "Enable " + model.ConfigNames[id] + " in the authentication methods policy for this user (or a group they are in), so that they can " + Action(k),
 		})
 	}
 	return out
 }
 
-func recommendAction(k model.MethodKind) string {
+// Action words registering a method of this kind in general, in lower
+// case, as the recommendations' Action does: the words explain and the
+// reports use for methods that need no word about the user's devices.
+func Action(k model.MethodKind) string {
 	for _, c := range candidates {
 		if c.kind == k {
 			return c.action
