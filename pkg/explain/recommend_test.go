@@ -2,18 +2,15 @@ package explain
 
 import (
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/credres/credres/internal/golden"
 	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/rules"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // TestRecommendationWords words the engine's advice for each situation of
 // the user's devices; testdata/recommendations.txt holds the sentences
@@ -70,23 +67,7 @@ func TestRecommendationWords(t *testing.T) {
 		}
 		b.WriteString("\n")
 	}
-	file := filepath.Join("testdata", "recommendations.txt")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if string(want) != b.String() {
-		t.Errorf("%s differs; rerun with -update and review.\ngot:\n%s", file, b.String())
-	}
+	golden.Assert(t, filepath.Join("testdata", "recommendations.txt"), b.String())
 }
 
 // passkeysOff is an authentication methods policy that turns passkeys

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/credres/credres/internal/golden"
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -88,7 +89,7 @@ func TestRecommendationsFollowDevices(t *testing.T) {
 			checkDeviceAdvice(t, u, a.Recommendations, c.want, c.conditional, c.fido2)
 		})
 	}
-	checkGolden(t, filepath.Join("testdata", "golden", "devices.json"), got)
+	golden.AssertJSON(t, filepath.Join("testdata", "golden", "devices.json"), got)
 }
 
 func checkDeviceAdvice(t *testing.T, u *model.User, recs []model.Recommendation, want *model.DeviceAdvice, conditional, fido2Off bool) {
