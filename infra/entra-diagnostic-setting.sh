@@ -22,22 +22,10 @@ name="credres-auditlogs"
 arm_url=""
 dry_run=0
 
-usage() {
-  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
-  exit 2
-}
-
-while (($#)); do
-  case "$1" in
-    --rule-id) rule_id="${2:?--rule-id needs a value}"; shift 2 ;;
-    --hub) hub="${2:?--hub needs a value}"; shift 2 ;;
-    --name) name="${2:?--name needs a value}"; shift 2 ;;
-    --arm-url) arm_url="${2:?--arm-url needs a value}"; shift 2 ;;
-    --dry-run) dry_run=1; shift ;;
-    -h | --help) usage ;;
-    *) echo "unknown argument: $1" >&2; usage ;;
-  esac
-done
+usage_lines=2,15
+# shellcheck source=infra/cli.sh
+. "$(dirname "$0")/cli.sh"
+parse_options --rule-id=rule_id --hub=hub --name=name --arm-url=arm_url --dry-run=dry_run! -- "$@"
 [[ -n "$rule_id" ]] || { echo "--rule-id is required" >&2; usage; }
 case "$rule_id" in
   /subscriptions/*/providers/Microsoft.EventHub/namespaces/*/authorizationRules/* | \

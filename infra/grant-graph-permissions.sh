@@ -33,21 +33,10 @@ create_name=""
 graph_url=""
 dry_run=0
 
-usage() {
-  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
-  exit 2
-}
-
-while (($#)); do
-  case "$1" in
-    --app-id) app_id="${2:?--app-id needs a value}"; shift 2 ;;
-    --create) create_name="${2:?--create needs a value}"; shift 2 ;;
-    --graph-url) graph_url="${2:?--graph-url needs a value}"; shift 2 ;;
-    --dry-run) dry_run=1; shift ;;
-    -h | --help) usage ;;
-    *) echo "unknown argument: $1" >&2; usage ;;
-  esac
-done
+usage_lines=2,14
+# shellcheck source=infra/cli.sh
+. "$(dirname "$0")/cli.sh"
+parse_options --app-id=app_id --create=create_name --graph-url=graph_url --dry-run=dry_run! -- "$@"
 if [[ -z "$app_id" && -z "$create_name" ]] || [[ -n "$app_id" && -n "$create_name" ]]; then
   echo "give exactly one of --app-id and --create" >&2
   usage
