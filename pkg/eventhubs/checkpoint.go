@@ -150,15 +150,9 @@ func (s *DynamoDBCheckpointStore) claim(ctx context.Context, ownerships []azeven
 
 // ListCheckpoints lists the checkpoints of a consumer group.
 func (s *DynamoDBCheckpointStore) ListCheckpoints(ctx context.Context, namespace, hub, group string, _ *azeventhubs.ListCheckpointsOptions) ([]azeventhubs.Checkpoint, error) {
-	items, err := s.query(ctx, namespace, hub, group, prefixCheckpoint)
-	if err != nil {
-		return nil, fmt.Errorf("eventhubs: list checkpoints of %s/%s/%s: %w", namespace, hub, group, err)
-	}
-	out := make([]azeventhubs.Checkpoint, 0, len(items))
-	for _, it := range items {
+	return listItems(ctx, s, namespace, hub, group, prefixCheckpoint, "checkpoints", func(partition string, it map[string]types.AttributeValue) (azeventhubs.Checkpoint, error) {
 		cp := azeventhubs.Checkpoint{
-			FullyQualifiedNamespace: namespace, EventHubName: hub, ConsumerGroup: group,
-			PartitionID: strings.TrimPrefix(stringAttr(it, attrSK), prefixCheckpoint),
+			FullyQualifiedNamespace: namespace, EventHubName: hub, ConsumerGroup: group, PartitionID: partition,
 		}
 		if v, ok := it[attrOffset].(*types.AttributeValueMemberS); ok {
 			off := v.Value
@@ -167,33 +161,26 @@ func (s *DynamoDBCheckpointStore) ListCheckpoints(ctx context.Context, namespace
 		if v, ok := it[attrSequence].(*types.AttributeValueMemberN); ok {
 			n, err := strconv.ParseInt(v.Value, 10, 64)
 			if err != nil {
-				return nil, fmt.Errorf("eventhubs: list checkpoints of %s/%s/%s: partition %s: sequence number %q: %w", namespace, hub, group, cp.PartitionID, v.Value, err)
+				return cp, fmt.Errorf("sequence number %q: %w", v.Value, err)
 			}
 			cp.SequenceNumber = &n
 		}
-		out = append(out, cp)
-	}
-	return out, nil
+		return cp, nil
+	})
 }
 
 // ListOwnership lists the partition claims of a consumer group, released
 // ones with an empty OwnerID.
 func (s *DynamoDBCheckpointStore) ListOwnership(ctx context.Context, namespace, hub, group string, _ *azeventhubs.ListOwnershipOptions) ([]azeventhubs.Ownership, error) {
-	items, err := s.query(ctx, namespace, hub, group, prefixOwnership)
-	if err != nil {
-		return nil, fmt.Errorf("eventhubs: list ownership of %s/%s/%s: %w", namespace, hub, group, err)
-	}
-	out := make([]azeventhubs.Ownership, 0, len(items))
-	for _, it := range items {
+	return listItems(ctx, s, namespace, hub, group, prefixOwnership, "ownership", func(partition string, it map[string]types.AttributeValue) (azeventhubs.Ownership, error) {
 		o := azeventhubs.Ownership{
-			FullyQualifiedNamespace: namespace, EventHubName: hub, ConsumerGroup: group,
-			PartitionID: strings.TrimPrefix(stringAttr(it, attrSK), prefixOwnership),
-			OwnerID:     stringAttr(it, attrOwner),
+			FullyQualifiedNamespace: namespace, EventHubName: hub, ConsumerGroup: group, PartitionID: partition,
+			OwnerID: stringAttr(it, attrOwner),
 		}
 		if v := stringAttr(it, attrLastModified); v != "" {
 			t, err := time.Parse(time.RFC3339Nano, v)
 			if err != nil {
-				return nil, fmt.Errorf("eventhubs: list ownership of %s/%s/%s: partition %s: last modified %q: %w", namespace, hub, group, o.PartitionID, v, err)
+				return o, fmt.Errorf("last modified %q: %w", v, err)
 			}
 			o.LastModifiedTime = t
 		}
@@ -201,7 +188,27 @@ func (s *DynamoDBCheckpointStore) ListOwnership(ctx context.Context, namespace, 
 			tag := azcore.ETag(v)
 			o.ETag = &tag
 		}
-		out = append(out, o)
+		return o, nil
+	})
+}
+
+// listItems reads the consumer group's items whose sort key begins with
+// prefix and decodes each, given its partition id; what names the items
+// in errors.
+func listItems[T any](ctx context.Context, s *DynamoDBCheckpointStore, namespace, hub, group, prefix, what string,
+	decode func(partition string, item map[string]types.AttributeValue) (T, error)) ([]T, error) {
+	items, err := s.query(ctx, namespace, hub, group, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("eventhubs: list %s of %s/%s/%s: %w", what, namespace, hub, group, err)
+	}
+	out := make([]T, 0, len(items))
+	for _, it := range items {
+		partition := strings.TrimPrefix(stringAttr(it, attrSK), prefix)
+		v, err := decode(partition, it)
+		if err != nil {
+			return nil, fmt.Errorf("eventhubs: list %s of %s/%s/%s: partition %s: %w", what, namespace, hub, group, partition, err)
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }

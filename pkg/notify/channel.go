@@ -341,6 +341,23 @@ func secretValue(ctx context.Context, system string, src model.SecretSource, nam
 	return v, nil
 }
 
+// secretAuth returns an endpoint's auth that reads the named secret on each
+// request and sets the Authorization header that authorization makes of it.
+func secretAuth(system string, src model.SecretSource, name string, authorization func(secret string) (string, error)) func(context.Context, http.Header) error {
+	return func(ctx context.Context, h http.Header) error {
+		v, err := secretValue(ctx, system, src, name)
+		if err != nil {
+			return err
+		}
+		a, err := authorization(v)
+		if err != nil {
+			return err
+		}
+		h.Set("Authorization", a)
+		return nil
+	}
+}
+
 // safeID reports whether an id from the pipeline can go into a query
 // language (ServiceNow encoded queries, JQL, labels) as it is.
 func safeID(s string) bool {

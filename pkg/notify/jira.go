@@ -85,21 +85,16 @@ func NewJira(cfg JiraConfig) (*Jira, error) {
 	}
 	j.ep = newEndpoint("jira", base, cfg.HTTPClient, cfg.Clock)
 	j.ep.message = jiraMessage
-	j.ep.auth = func(ctx context.Context, h http.Header) error {
-		v, err := secretValue(ctx, "jira", cfg.Secrets, cfg.Secret)
-		if err != nil {
-			return err
-		}
+	j.ep.auth = secretAuth("jira", cfg.Secrets, cfg.Secret, func(v string) (string, error) {
 		var c struct {
 			Email    string `json:"email"`
 			APIToken string `json:"apiToken"`
 		}
 		if json.Unmarshal([]byte(v), &c) != nil || c.Email == "" || c.APIToken == "" {
-			return fmt.Errorf("jira: credentials: %w: secret %s is not a JSON object with email and apiToken", model.ErrInvalidInput, cfg.Secret)
+			return "", fmt.Errorf("jira: credentials: %w: secret %s is not a JSON object with email and apiToken", model.ErrInvalidInput, cfg.Secret)
 		}
-		h.Set("Authorization", basicAuth(c.Email, c.APIToken))
-		return nil
-	}
+		return basicAuth(c.Email, c.APIToken), nil
+	})
 	return j, nil
 }
 

@@ -95,11 +95,7 @@ func NewServiceNow(cfg ServiceNowConfig) (*ServiceNow, error) {
 	}
 	s.ep = newEndpoint("servicenow", base, cfg.HTTPClient, cfg.Clock)
 	s.ep.message = serviceNowMessage
-	s.ep.auth = func(ctx context.Context, h http.Header) error {
-		v, err := secretValue(ctx, "servicenow", cfg.Secrets, cfg.Secret)
-		if err != nil {
-			return err
-		}
+	s.ep.auth = secretAuth("servicenow", cfg.Secrets, cfg.Secret, func(v string) (string, error) {
 		var c struct {
 			Username string `json:"username"`
 			Password string `json:"password"`
@@ -108,14 +104,12 @@ func NewServiceNow(cfg ServiceNowConfig) (*ServiceNow, error) {
 		switch {
 		case json.Unmarshal([]byte(v), &c) != nil:
 		case c.Token != "":
-			h.Set("Authorization", "Bearer "+c.Token)
-			return nil
+			return "Bearer " + c.Token, nil
 		case c.Username != "" && c.Password != "":
-			h.Set("Authorization", basicAuth(c.Username, c.Password))
-			return nil
+			return basicAuth(c.Username, c.Password), nil
 		}
-		return fmt.Errorf("servicenow: credentials: %w: secret %s is not a JSON object with username and password, or token", model.ErrInvalidInput, cfg.Secret)
-	}
+		return "", fmt.Errorf("servicenow: credentials: %w: secret %s is not a JSON object with username and password, or token", model.ErrInvalidInput, cfg.Secret)
+	})
 	return s, nil
 }
 
