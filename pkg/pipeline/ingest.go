@@ -134,81 +134,97 @@ func (in *Ingest) Drain(ctx context.Context, r AuditReceiver) (IngestStats, erro
 		if len(msgs) == 0 {
 			return stats, nil
 		}
-		var reqs []model.EvaluationRequest
-		var from []string // the position each request came from
-		usage := newUsageBatch()
+		b := &ingestBatch{usage: newUsageBatch()}
 		for _, m := range msgs {
-			stats.Messages++
-			batch, perr := entralog.Parse(m.Body)
-			stats.Records += batch.Records
-			stats.SignInRecords += batch.SignInRecords
-			for reason, n := range batch.Skipped {
-				stats.add(reason, n)
-			}
-			for name, n := range batch.Unknown {
-				stats.unknown(name, n)
-			}
-			for i := range batch.SignIns {
-				si := &batch.SignIns[i]
-				if in.TenantID != "" && si.TenantID != "" && si.TenantID != in.TenantID {
-					stats.add("other-tenant", 1)
-					continue
-				}
-				if err := model.ValidateUserID(si.UserID); err != nil {
-					// No store or queue can key it: the record is malformed.
-					perr = errors.Join(perr, fmt.Errorf("sign-in %s: %w", si.ID, err))
-					continue
-				}
-				stats.SignIns++
-				usage.add(si)
-			}
-			if perr != nil {
-				stats.Malformed++
-				zerolog.Ctx(ctx).Warn().Str("position", m.Position).Err(perr).Msg("malformed audit records go to the dead letters")
-				if err := in.deadLetter(ctx, &stats, m.Position, m.Body, perr.Error()); err != nil {
-					return stats, err
-				}
-			}
-			for _, pc := range batch.PolicyChanges {
-				if err := in.recordPolicyChange(ctx, &stats, m.Position, pc); err != nil {
-					return stats, err
-				}
-			}
-			for _, ev := range batch.Audit {
-				if in.TenantID != "" && ev.TenantID != "" && ev.TenantID != in.TenantID {
-					stats.add("other-tenant", 1)
-					continue
-				}
-				req := model.EvaluationRequest{
-					UserID: ev.UserID, TenantID: ev.TenantID, Reason: model.ReasonAudit,
-					AuditID: ev.AuditID, Activity: ev.Activity, Time: ev.Time,
-				}
-				if err := req.Validate(); err != nil {
-					if err := in.deadLetterRequest(ctx, &stats, m.Position, req, err); err != nil {
-						return stats, err
-					}
-					continue
-				}
-				reqs = append(reqs, req)
-				from = append(from, m.Position)
+			if err := in.message(ctx, &stats, m, b); err != nil {
+				return stats, err
 			}
 		}
 		// Usage is written before the requests it causes are sent, so that
 		// the evaluation reads it.
-		ureqs, err := in.recordUsage(ctx, &stats, usage)
+		ureqs, err := in.recordUsage(ctx, &stats, b.usage)
 		if err != nil {
 			return stats, err
 		}
 		for _, req := range ureqs {
-			reqs, from = append(reqs, req), append(from, "usage")
+			b.reqs, b.from = append(b.reqs, req), append(b.from, "usage")
 		}
-		if err := in.enqueue(ctx, &stats, reqs, from); err != nil {
+		if err := in.enqueue(ctx, &stats, b.reqs, b.from); err != nil {
 			return stats, err
 		}
 		if err := r.Commit(ctx); err != nil {
 			return stats, fmt.Errorf("ingest: checkpoint: %w", err)
 		}
 	}
+}
+
+// ingestBatch is what one receive's messages ask for: evaluation requests,
+// each with the position it came from, and method usage.
+type ingestBatch struct {
+	reqs  []model.EvaluationRequest
+	from  []string
+	usage *usageBatch
+}
+
+// message parses one message into b: its sign-ins' usage, its policy
+// changes (recorded at once), its audit events' requests. Malformed
+// records and requests no queue can take go to the dead letters.
+func (in *Ingest) message(ctx context.Context, stats *IngestStats, m model.AuditMessage, b *ingestBatch) error {
+	stats.Messages++
+	batch, perr := entralog.Parse(m.Body)
+	stats.Records += batch.Records
+	stats.SignInRecords += batch.SignInRecords
+	for reason, n := range batch.Skipped {
+		stats.add(reason, n)
+	}
+	for name, n := range batch.Unknown {
+		stats.unknown(name, n)
+	}
+	for i := range batch.SignIns {
+		si := &batch.SignIns[i]
+		if in.TenantID != "" && si.TenantID != "" && si.TenantID != in.TenantID {
+			stats.add("other-tenant", 1)
+			continue
+		}
+		if err := model.ValidateUserID(si.UserID); err != nil {
+			// No store or queue can key it: the record is malformed.
+			perr = errors.Join(perr, fmt.Errorf("sign-in %s: %w", si.ID, err))
+			continue
+		}
+		stats.SignIns++
+		b.usage.add(si)
+	}
+	if perr != nil {
+		stats.Malformed++
+		zerolog.Ctx(ctx).Warn().Str("position", m.Position).Err(perr).Msg("malformed audit records go to the dead letters")
+		if err := in.deadLetter(ctx, stats, m.Position, m.Body, perr.Error()); err != nil {
+			return err
+		}
+	}
+	for _, pc := range batch.PolicyChanges {
+		if err := in.recordPolicyChange(ctx, stats, m.Position, pc); err != nil {
+			return err
+		}
+	}
+	for _, ev := range batch.Audit {
+		if in.TenantID != "" && ev.TenantID != "" && ev.TenantID != in.TenantID {
+			stats.add("other-tenant", 1)
+			continue
+		}
+		req := model.EvaluationRequest{
+			UserID: ev.UserID, TenantID: ev.TenantID, Reason: model.ReasonAudit,
+			AuditID: ev.AuditID, Activity: ev.Activity, Time: ev.Time,
+		}
+		if err := req.Validate(); err != nil {
+			if err := in.deadLetterRequest(ctx, stats, m.Position, req, err); err != nil {
+				return err
+			}
+			continue
+		}
+		b.reqs = append(b.reqs, req)
+		b.from = append(b.from, m.Position)
+	}
+	return nil
 }
 
 // recordPolicyChange keeps a change of the tenant's own policy for the
