@@ -18,7 +18,8 @@ const tableWait = 5 * time.Minute
 
 // CreateTables creates both tables if they do not exist (on-demand billing,
 // a string hash key pk), waits until they are active, and enables time to
-// live on the claims table's ttl attribute. It is idempotent. A server
+// live on both tables' ttl attribute (claims; the state table's kept
+// registration rows). It is idempotent. A server
 // without the time-to-live operations (dynalite answers
 // UnknownOperationException) still gets its tables; claims then stay until
 // deleted by hand, which changes nothing but their number, since Claim
@@ -45,28 +46,34 @@ func (s *DynamoDB) CreateTables(ctx context.Context) error {
 			return fail("wait for table", table, err)
 		}
 	}
-	return s.enableTTL(ctx)
+	// The claims expire, and so do the state table's kept registration rows.
+	for _, table := range []string{s.stateTable, s.claimsTable} {
+		if err := s.enableTTL(ctx, table); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-func (s *DynamoDB) enableTTL(ctx context.Context) error {
+func (s *DynamoDB) enableTTL(ctx context.Context, table string) error {
 	const op = "enable time to live on"
-	desc, err := s.client.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(s.claimsTable)})
+	desc, err := s.client.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(table)})
 	if unknownOperation(err) {
 		return nil
 	}
 	if err != nil {
-		return fail(op, s.claimsTable, err)
+		return fail(op, table, err)
 	}
 	if d := desc.TimeToLiveDescription; d != nil && aws.ToString(d.AttributeName) == attrTTL &&
 		(d.TimeToLiveStatus == types.TimeToLiveStatusEnabled || d.TimeToLiveStatus == types.TimeToLiveStatusEnabling) {
 		return nil
 	}
 	_, err = s.client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
-		TableName:               aws.String(s.claimsTable),
+		TableName:               aws.String(table),
 		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(attrTTL), Enabled: aws.Bool(true)},
 	})
 	if err != nil && !unknownOperation(err) {
-		return fail(op, s.claimsTable, err)
+		return fail(op, table, err)
 	}
 	return nil
 }

@@ -193,49 +193,18 @@ func (s *DynamoDB) ObservedAt(ctx context.Context, userIDs []string) (map[string
 }
 
 func (s *DynamoDB) observedChunk(ctx context.Context, ids []string, out map[string]time.Time) error {
-	keys := make([]map[string]types.AttributeValue, len(ids))
-	for i, id := range ids {
-		keys[i] = key(id)
-	}
-	request := map[string]types.KeysAndAttributes{s.stateTable: {
-		Keys:                     keys,
-		ProjectionExpression:     aws.String("#pk, #obs"),
-		ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#obs": attrObservedAt},
-		ConsistentRead:           aws.Bool(true),
-	}}
-	delay := unprocessedBackoff
-	for attempt := 1; ; attempt++ {
-		res, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: request})
+	names := map[string]string{"#pk": attrPK, "#obs": attrObservedAt}
+	return s.batchGet(ctx, ids, "#pk, #obs", names, func(item map[string]types.AttributeValue) error {
+		pk, _ := item[attrPK].(*types.AttributeValueMemberS)
+		av, ok := item[attrObservedAt]
+		if pk == nil || !ok {
+			return nil // nudged or ticketed, never assessed
+		}
+		t, err := nanoTime(av)
 		if err != nil {
-			return err
+			return fmt.Errorf("user %s: attribute %s: %w", pk.Value, attrObservedAt, err)
 		}
-		for _, item := range res.Responses[s.stateTable] {
-			pk, _ := item[attrPK].(*types.AttributeValueMemberS)
-			av, ok := item[attrObservedAt]
-			if pk == nil || !ok {
-				continue // nudged or ticketed, never assessed
-			}
-			t, err := nanoTime(av)
-			if err != nil {
-				return fmt.Errorf("user %s: attribute %s: %w", pk.Value, attrObservedAt, err)
-			}
-			out[pk.Value] = t
-		}
-		left := res.UnprocessedKeys[s.stateTable]
-		if len(left.Keys) == 0 {
-			return nil
-		}
-		if attempt == unprocessedAttempts {
-			return fmt.Errorf("%w: %d keys still unprocessed after %d attempts", model.ErrThrottled, len(left.Keys), attempt)
-		}
-		request = res.UnprocessedKeys
-		timer := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return ctx.Err()
-		case <-timer.C:
-		}
-		delay = min(2*delay, unprocessedMaxDelay)
-	}
+		out[pk.Value] = t
+		return nil
+	})
 }
