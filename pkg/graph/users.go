@@ -65,6 +65,12 @@ type result struct {
 // readUsers queues every user at once, so that they share batches, then
 // waits for each in order, reporting progress. Duplicate ids are read once.
 func (c *Client) readUsers(ctx context.Context, ids []string, reg bool, progress func(done, total int)) []result {
+	return c.readUsersWith(ctx, ids, func(string) bool { return reg }, progress)
+}
+
+// readUsersWith is readUsers with the registration row read for the users
+// for whom reg is true.
+func (c *Client) readUsersWith(ctx context.Context, ids []string, reg func(id string) bool, progress func(done, total int)) []result {
 	type want struct {
 		id string
 		cl *call
@@ -81,7 +87,7 @@ func (c *Client) readUsers(ctx context.Context, ids []string, reg bool, progress
 			wants = append(wants, want{id: id})
 			continue
 		}
-		wants = append(wants, want{id: id, cl: c.enqueue(ctx, id, reg)})
+		wants = append(wants, want{id: id, cl: c.enqueue(ctx, id, reg(id))})
 	}
 	out := make([]result, len(wants))
 	c.waiting.Add(int64(len(wants)))
