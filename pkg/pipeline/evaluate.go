@@ -86,6 +86,13 @@ type Evaluate struct {
 	// reaches the policy's policyChanges.ticketAt decides the change's one
 	// tenant-side ticket (docs/POLICY.md, "Policy changes").
 	PolicyChanges PolicyChangeStore
+	// RegistrationCache, when set and Users can take registrations it
+	// knows (KnownRegistrationReader), gives the users whose registration
+	// row the sweep kept less than RegistrationTTL ago (default
+	// DefaultRegistrationTTL) their registered method kinds from it, so
+	// that their read costs one unit of Graph's budget, not two.
+	RegistrationCache RegistrationCache
+	RegistrationTTL   time.Duration
 }
 
 // UsageReader reads what the sign-in logs said about a user's methods.
@@ -107,17 +114,63 @@ type Outcome struct {
 // dead-letter queue after the redrive count), and every message of a user
 // whose evaluation failed; the other users of the batch proceed.
 func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Failure) {
-	log := zerolog.Ctx(ctx)
-	var failures []Failure
-	type pending struct {
-		msgs     []Message
-		baseline bool
-		campaign bool
-		change   policyChangeRef
+	b := ev.parse(ctx, msgs)
+	if len(b.order) == 0 {
+		return nil, b.failures
 	}
-	users := map[string]*pending{}
-	var order []string
-	var changedAt time.Time // the latest policy change the batch follows
+	tenant, err := ev.tenantFor(ctx, b.changedAt)
+	if err != nil {
+		zerolog.Ctx(ctx).Error().Err(err).Msg("the tenant's policy cannot be read; the batch is retried")
+		var outcomes []Outcome
+		for _, id := range b.order {
+			outcomes = append(outcomes, Outcome{UserID: id, Err: err})
+			// Never dead-lettered: the messages are fine, the policy
+			// read is not.
+			for _, m := range b.users[id].msgs {
+				b.failures = append(b.failures, failure(m.ID, err.Error(), err))
+			}
+		}
+		return outcomes, b.failures
+	}
+	results := ev.read(ctx, b.order)
+	var outcomes []Outcome
+	for i, id := range b.order {
+		p := b.users[id]
+		var out Outcome
+		if i < len(results) {
+			out = ev.one(ctx, tenant, id, results[i], p.baseline, p.campaign, p.change)
+		} else {
+			out = Outcome{UserID: id, Err: fmt.Errorf("evaluate %s: the reader returned no result", id)}
+		}
+		outcomes = append(outcomes, out)
+		if out.Err != nil {
+			b.failures = append(b.failures, ev.failed(ctx, p.msgs, out)...)
+		}
+	}
+	return outcomes, b.failures
+}
+
+// pendingUser is what a batch's requests for one user ask for.
+type pendingUser struct {
+	msgs     []Message
+	baseline bool
+	campaign bool
+	change   policyChangeRef
+}
+
+// evalBatch is a batch's requests coalesced per user, in the order first
+// named, with the malformed messages' failures.
+type evalBatch struct {
+	users     map[string]*pendingUser
+	order     []string
+	changedAt time.Time // the latest policy change the batch follows
+	failures  []Failure
+}
+
+// parse decodes and coalesces a batch's requests; a malformed one is
+// dead-lettered (or failed until the redrive count moves it).
+func (ev *Evaluate) parse(ctx context.Context, msgs []Message) *evalBatch {
+	b := &evalBatch{users: map[string]*pendingUser{}}
 	for _, m := range msgs {
 		var req model.EvaluationRequest
 		err := json.Unmarshal(m.Body, &req)
@@ -128,17 +181,17 @@ func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Fa
 		}
 		if err != nil {
 			reason := fmt.Sprintf("malformed evaluation request: %v", err)
-			log.Error().Str("messageId", m.ID).Str("reason", reason).Msg("message rejected")
+			zerolog.Ctx(ctx).Error().Str("messageId", m.ID).Str("reason", reason).Msg("message rejected")
 			if !deadLetterNow(ctx, ev.Dead, m, reason) {
-				failures = append(failures, Failure{MessageID: m.ID, Reason: reason})
+				b.failures = append(b.failures, Failure{MessageID: m.ID, Reason: reason})
 			}
 			continue
 		}
-		p := users[req.UserID]
+		p := b.users[req.UserID]
 		if p == nil {
-			p = &pending{baseline: true}
-			users[req.UserID] = p
-			order = append(order, req.UserID)
+			p = &pendingUser{baseline: true}
+			b.users[req.UserID] = p
+			b.order = append(b.order, req.UserID)
 		}
 		p.msgs = append(p.msgs, m)
 		// A batch acts on first findings unless every request is a baseline.
@@ -147,63 +200,47 @@ func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Fa
 		if req.PolicyChange != "" && req.PolicyChangeAt.After(p.change.at) {
 			p.change = policyChangeRef{id: req.PolicyChange, at: req.PolicyChangeAt}
 		}
-		if req.PolicyChangeAt.After(changedAt) {
-			changedAt = req.PolicyChangeAt
+		if req.PolicyChangeAt.After(b.changedAt) {
+			b.changedAt = req.PolicyChangeAt
 		}
 	}
-	if len(order) == 0 {
-		return nil, failures
-	}
-	tenant := ev.Tenant
-	if ev.Policy != nil {
-		read := ev.Policy.TenantPolicy
-		if since, ok := ev.Policy.(PolicySince); ok && !changedAt.IsZero() {
-			// The policy changed: a copy kept from before is stale.
-			read = func(ctx context.Context) (model.TenantPolicy, error) { return since.TenantPolicySince(ctx, changedAt) }
-		}
-		p, err := read(ctx)
-		if err != nil {
-			log.Error().Err(err).Msg("the tenant's policy cannot be read; the batch is retried")
-			var outcomes []Outcome
-			for _, id := range order {
-				outcomes = append(outcomes, Outcome{UserID: id, Err: err})
-				// Never dead-lettered: the messages are fine, the policy
-				// read is not.
-				for _, m := range users[id].msgs {
-					failures = append(failures, failure(m.ID, err.Error(), err))
-				}
-			}
-			return outcomes, failures
-		}
-		tenant = tenant.WithPolicy(p)
-	}
+	return b
+}
 
-	results := ev.Users.ReadUsers(ctx, order)
-	var outcomes []Outcome
-	for i, id := range order {
-		p := users[id]
-		var out Outcome
-		if i < len(results) {
-			out = ev.one(ctx, tenant, id, results[i], p.baseline, p.campaign, p.change)
-		} else {
-			out = Outcome{UserID: id, Err: fmt.Errorf("evaluate %s: the reader returned no result", id)}
-		}
-		outcomes = append(outcomes, out)
-		if out.Err != nil {
-			ulog := log.With().Str("userId", id).Logger()
-			invalid := errors.Is(out.Err, model.ErrInvalidInput)
-			if !invalid {
-				ulog.Error().Err(out.Err).Msg("evaluation failed; its messages are retried")
-			}
-			for _, m := range p.msgs {
-				if invalid && deadLetterNow(ctx, ev.Dead, m, out.Err.Error()) {
-					continue
-				}
-				failures = append(failures, failure(m.ID, out.Err.Error(), out.Err))
-			}
-		}
+// tenantFor gives the tenant its own policy, read again when the batch
+// follows a policy change made at changedAt.
+func (ev *Evaluate) tenantFor(ctx context.Context, changedAt time.Time) (model.Tenant, error) {
+	if ev.Policy == nil {
+		return ev.Tenant, nil
 	}
-	return outcomes, failures
+	read := ev.Policy.TenantPolicy
+	if since, ok := ev.Policy.(PolicySince); ok && !changedAt.IsZero() {
+		// The policy changed: a copy kept from before is stale.
+		read = func(ctx context.Context) (model.TenantPolicy, error) { return since.TenantPolicySince(ctx, changedAt) }
+	}
+	p, err := read(ctx)
+	if err != nil {
+		return model.Tenant{}, err
+	}
+	return ev.Tenant.WithPolicy(p), nil
+}
+
+// failed returns the failures of a user's messages after their evaluation
+// failed: retried, unless the failure is invalid input and the dead-letter
+// queue takes them at once.
+func (ev *Evaluate) failed(ctx context.Context, msgs []Message, out Outcome) []Failure {
+	invalid := errors.Is(out.Err, model.ErrInvalidInput)
+	if !invalid {
+		zerolog.Ctx(ctx).Error().Err(out.Err).Str("userId", out.UserID).Msg("evaluation failed; its messages are retried")
+	}
+	var failures []Failure
+	for _, m := range msgs {
+		if invalid && deadLetterNow(ctx, ev.Dead, m, out.Err.Error()) {
+			continue
+		}
+		failures = append(failures, failure(m.ID, out.Err.Error(), out.Err))
+	}
+	return failures
 }
 
 // policyChangeRef names the policy change a user's requests follow.
@@ -232,17 +269,9 @@ func (ev *Evaluate) one(ctx context.Context, tenant model.Tenant, userID string,
 		return out
 	}
 	u := res.User
-	if ev.Usage != nil && ev.Engine.Policy().ShortestProofWindow() > 0 {
-		// Only a tier with a proofWindow reads usage: without one, the
-		// read would cost a request and change nothing.
-		us, err := ev.Usage.LoadUsage(ctx, userID)
-		if err != nil {
-			out.Err = fmt.Errorf("evaluate %s: %w", userID, err)
-			return out
-		}
-		if len(us) > 0 {
-			u.Usage = us
-		}
+	if err := ev.withUsage(ctx, userID, &u); err != nil {
+		out.Err = fmt.Errorf("evaluate %s: %w", userID, err)
+		return out
 	}
 	a := ev.Engine.EvaluateAt(tenant, &u, observed)
 	d := ev.Engine.Decide(rules.DecisionInput{
@@ -264,20 +293,9 @@ func (ev *Evaluate) one(ctx context.Context, tenant model.Tenant, userID string,
 		}
 		// Publish before storing: if storing fails, the retry decides again
 		// from the same previous state and publishes the same decision id.
-		var queues []DecisionQueue
-		switch d.Kind {
-		case model.DecisionNudge:
-			queues = []DecisionQueue{ev.Nudges}
-		case model.DecisionTicket:
-			queues = []DecisionQueue{ev.Tickets}
-		case model.DecisionResolve:
-			queues = []DecisionQueue{ev.Nudges, ev.Tickets}
-		}
-		for _, q := range queues {
-			if err := q.SendDecisions(ctx, []model.DecisionMessage{msg}); err != nil {
-				out.Err = fmt.Errorf("evaluate %s: publish %s decision: %w", userID, d.Kind, err)
-				return out
-			}
+		if err := ev.publish(ctx, msg); err != nil {
+			out.Err = fmt.Errorf("evaluate %s: publish %s decision: %w", userID, d.Kind, err)
+			return out
 		}
 	}
 	if err := ev.Store.SaveAssessment(ctx, userID, a, observed, since); err != nil {
@@ -300,6 +318,43 @@ func (ev *Evaluate) one(ctx context.Context, tenant model.Tenant, userID string,
 	log.Info().Int("diversity", a.Diversity).Bool("compliant", a.Compliant).
 		Str("decision", string(d.Kind)).Strs("violations", model.ViolationStrings(a.Violations)).Msg("evaluated")
 	return out
+}
+
+// withUsage gives the user their method usage from the sign-in logs. Only
+// a tier with a proofWindow reads usage: without one, the read would cost
+// a request and change nothing.
+func (ev *Evaluate) withUsage(ctx context.Context, userID string, u *model.User) error {
+	if ev.Usage == nil || ev.Engine.Policy().ShortestProofWindow() <= 0 {
+		return nil
+	}
+	us, err := ev.Usage.LoadUsage(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if len(us) > 0 {
+		u.Usage = us
+	}
+	return nil
+}
+
+// publish sends a decision to the queues of its kind: nudges, tickets, or
+// both for a resolve.
+func (ev *Evaluate) publish(ctx context.Context, msg model.DecisionMessage) error {
+	var queues []DecisionQueue
+	switch msg.Decision.Kind {
+	case model.DecisionNudge:
+		queues = []DecisionQueue{ev.Nudges}
+	case model.DecisionTicket:
+		queues = []DecisionQueue{ev.Tickets}
+	case model.DecisionResolve:
+		queues = []DecisionQueue{ev.Nudges, ev.Tickets}
+	}
+	for _, q := range queues {
+		if err := q.SendDecisions(ctx, []model.DecisionMessage{msg}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func summarise(u *model.User) model.UserSummary {

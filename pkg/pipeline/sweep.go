@@ -49,6 +49,12 @@ type Sweep struct {
 	// (default DefaultSweepLease): an invocation that crashed holds the
 	// sweep no longer than this.
 	Lease time.Duration
+	// RegistrationCache, when set, keeps the rows of every report page a
+	// resumable sweep reads, for RegistrationTTL (default
+	// DefaultRegistrationTTL), for evaluations to take instead of a
+	// per-user read.
+	RegistrationCache RegistrationCache
+	RegistrationTTL   time.Duration
 }
 
 // SweepOptions choose how a sweep acts on first findings.

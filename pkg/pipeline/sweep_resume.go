@@ -248,6 +248,13 @@ func (s *Sweep) readPage(ctx context.Context, cur *SweepCursor) error {
 	if next != "" && next == cur.Next {
 		return fmt.Errorf("sweep: %w: registration report page %d links to itself", model.ErrInvalidInput, cur.Stats.Pages+1)
 	}
+	if s.RegistrationCache != nil {
+		at, ttl := s.Now(), registrationTTL(s.RegistrationTTL)
+		err := retry(ctx, "keep the registration rows", func() error { return s.RegistrationCache.KeepRegistrations(ctx, rows, at, ttl) })
+		if err != nil {
+			return fmt.Errorf("sweep: keep registration report page %d: %w", cur.Stats.Pages+1, err)
+		}
+	}
 	cur.Rows, cur.Next = rows, next
 	cur.Stats.Pages++
 	return nil

@@ -171,7 +171,7 @@ func (e *Env) Evaluate(users pipeline.UserReader) (*pipeline.Evaluate, error) {
 	st := &pipeline.Evaluate{
 		Users: users, Store: state, Engine: e.Engine, Tenant: e.Tenant,
 		Nudges: e.queue(EnvNudgeQueue), Tickets: e.queue(EnvTicketQueue), Dead: e.dead(), Now: e.Now,
-		Usage: state, PolicyChanges: state,
+		Usage: state, PolicyChanges: state, RegistrationCache: state,
 	}
 	// Graph also reads the tenant's own policy (cached for its PolicyTTL).
 	if p, ok := users.(pipeline.TenantPolicyReader); ok {
@@ -278,7 +278,7 @@ func (e *Env) Sweep(regs pipeline.RegistrationReader) (*pipeline.Sweep, error) {
 		MaxAge: e.Duration(EnvSweepMaxAge, 7*24*time.Hour), Now: e.Now, PolicyChanges: state,
 	}
 	if pages, ok := regs.(pipeline.RegistrationPager); ok {
-		st.Pages, st.Checkpoints = pages, state
+		st.Pages, st.Checkpoints, st.RegistrationCache = pages, state, state
 		st.Budget = e.Duration(EnvSweepBudget, 13*time.Minute)
 	}
 	return st, e.Err()
