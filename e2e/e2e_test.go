@@ -264,7 +264,8 @@ func TestSweep(t *testing.T) {
 	if err := json.Unmarshal(res.body, &stats); err != nil {
 		t.Fatalf("sweep answered %s: %v", res.body, err)
 	}
-	if want := (pipeline.SweepStats{Users: n, New: n, Enqueued: n}); stats != want {
+	// One report page, read in one invocation, which finished the sweep.
+	if want := (pipeline.SweepStats{Users: n, New: n, Enqueued: n, Pages: 1, Invocations: 1, Done: true}); stats != want {
 		t.Errorf("sweep stats = %+v, want %+v", stats, want)
 	}
 	var enqueued []string
