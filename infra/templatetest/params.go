@@ -42,7 +42,38 @@ func Deploy(template []byte, params map[string]string) (*Deployment, error) {
 	root := doc.Content[0]
 	e := &evaluator{root: root, params: map[string]string{}, conds: map[string]bool{}, resources: map[string]bool{}}
 	d := &Deployment{Env: map[string]map[string]string{}}
-	ps := get(root, "Parameters")
+	if err := e.parameters(d, params); err != nil {
+		return nil, err
+	}
+	res := get(root, "Resources")
+	for i := 0; res != nil && i+1 < len(res.Content); i += 2 {
+		e.resources[res.Content[i].Value] = true
+	}
+	if err := e.conditions(); err != nil {
+		return nil, err
+	}
+	if err := e.rules(d); err != nil {
+		return nil, err
+	}
+	for i := 0; res != nil && i+1 < len(res.Content); i += 2 {
+		id, r := res.Content[i].Value, res.Content[i+1]
+		if t := scalar(get(r, "Type")); t != "AWS::Serverless::Function" && t != "AWS::Lambda::Function" {
+			continue
+		}
+		env, err := e.environment(r)
+		if err != nil {
+			return nil, fmt.Errorf("templatetest: %s: %w", id, err)
+		}
+		d.Env[id] = env
+	}
+	return d, nil
+}
+
+// parameters takes each parameter's value, given or its default, and adds
+// to d.Refused the values CloudFormation would refuse. A value given for a
+// parameter the template does not have is an error.
+func (e *evaluator) parameters(d *Deployment, params map[string]string) error {
+	ps := get(e.root, "Parameters")
 	for i := 0; ps != nil && i+1 < len(ps.Content); i += 2 {
 		name, p := ps.Content[i].Value, ps.Content[i+1]
 		v, given := params[name]
@@ -62,7 +93,7 @@ func Deploy(template []byte, params map[string]string) (*Deployment, error) {
 		if pat := get(p, "AllowedPattern"); pat != nil {
 			re, err := regexp.Compile(`^(?:` + pat.Value + `)$`)
 			if err != nil {
-				return nil, fmt.Errorf("templatetest: parameter %s: AllowedPattern: %w", name, err)
+				return fmt.Errorf("templatetest: parameter %s: AllowedPattern: %w", name, err)
 			}
 			if !re.MatchString(v) {
 				d.Refused = append(d.Refused, fmt.Sprintf("parameter %s: %q does not match its AllowedPattern", name, v))
@@ -71,23 +102,22 @@ func Deploy(template []byte, params map[string]string) (*Deployment, error) {
 	}
 	for name := range params {
 		if _, ok := e.params[name]; !ok {
-			return nil, fmt.Errorf("templatetest: the template has no parameter %s", name)
+			return fmt.Errorf("templatetest: the template has no parameter %s", name)
 		}
 	}
-	res := get(root, "Resources")
-	for i := 0; res != nil && i+1 < len(res.Content); i += 2 {
-		e.resources[res.Content[i].Value] = true
-	}
-	if err := e.conditions(); err != nil {
-		return nil, err
-	}
-	rules := get(root, "Rules")
+	return nil
+}
+
+// rules adds to d.Refused the assertions of the Rules section that fail,
+// in the rules whose RuleCondition holds.
+func (e *evaluator) rules(d *Deployment) error {
+	rules := get(e.root, "Rules")
 	for i := 0; rules != nil && i+1 < len(rules.Content); i += 2 {
 		name, r := rules.Content[i].Value, rules.Content[i+1]
 		if c := get(r, "RuleCondition"); c != nil {
 			ok, err := e.boolean(c)
 			if err != nil {
-				return nil, fmt.Errorf("templatetest: rule %s: %w", name, err)
+				return fmt.Errorf("templatetest: rule %s: %w", name, err)
 			}
 			if !ok {
 				continue
@@ -96,32 +126,31 @@ func Deploy(template []byte, params map[string]string) (*Deployment, error) {
 		for _, a := range seq(get(r, "Assertions")) {
 			ok, err := e.boolean(get(a, "Assert"))
 			if err != nil {
-				return nil, fmt.Errorf("templatetest: rule %s: %w", name, err)
+				return fmt.Errorf("templatetest: rule %s: %w", name, err)
 			}
 			if !ok {
 				d.Refused = append(d.Refused, fmt.Sprintf("rule %s: %s", name, scalar(get(a, "AssertDescription"))))
 			}
 		}
 	}
-	for i := 0; res != nil && i+1 < len(res.Content); i += 2 {
-		id, r := res.Content[i].Value, res.Content[i+1]
-		if t := scalar(get(r, "Type")); t != "AWS::Serverless::Function" && t != "AWS::Lambda::Function" {
-			continue
+	return nil
+}
+
+// environment evaluates a function's environment variables, leaving out
+// those set to AWS::NoValue.
+func (e *evaluator) environment(fn *yaml.Node) (map[string]string, error) {
+	env := map[string]string{}
+	vars := get(get(get(fn, "Properties"), "Environment"), "Variables")
+	for j := 0; vars != nil && j+1 < len(vars.Content); j += 2 {
+		v, set, err := e.value(vars.Content[j+1])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", vars.Content[j].Value, err)
 		}
-		env := map[string]string{}
-		vars := get(get(get(r, "Properties"), "Environment"), "Variables")
-		for j := 0; vars != nil && j+1 < len(vars.Content); j += 2 {
-			v, set, err := e.value(vars.Content[j+1])
-			if err != nil {
-				return nil, fmt.Errorf("templatetest: %s: %s: %w", id, vars.Content[j].Value, err)
-			}
-			if set {
-				env[vars.Content[j].Value] = v
-			}
+		if set {
+			env[vars.Content[j].Value] = v
 		}
-		d.Env[id] = env
 	}
-	return d, nil
+	return env, nil
 }
 
 type evaluator struct {
@@ -242,20 +271,7 @@ func (e *evaluator) value(n *yaml.Node) (v string, set bool, err error) {
 		}
 		return n.Value, true, nil
 	case "Ref":
-		switch name := arg.Value; {
-		case name == "AWS::NoValue":
-			return "", false, nil
-		case strings.HasPrefix(name, "AWS::"):
-			return pseudo[name], true, nil
-		case e.resources[name]:
-			return "<" + name + ">", true, nil
-		default:
-			v, ok := e.params[name]
-			if !ok {
-				return "", false, fmt.Errorf("unknown %s in a Ref", name)
-			}
-			return v, true, nil
-		}
+		return e.ref(arg.Value)
 	case "Fn::GetAtt":
 		id, attr, ok := getAtt(n)
 		if !ok {
@@ -276,44 +292,74 @@ func (e *evaluator) value(n *yaml.Node) (v string, set bool, err error) {
 		}
 		return e.value(args[2])
 	case "Fn::Sub":
-		text := subText(n)
-		var firstErr error
-		out := subVar.ReplaceAllStringFunc(text, func(m string) string {
-			name := m[2 : len(m)-1]
-			if v, ok := pseudo[name]; ok {
-				return v
-			}
-			if v, ok := e.params[name]; ok {
-				return v
-			}
-			if id, attr, ok := strings.Cut(name, "."); ok && e.resources[id] {
-				return "<" + id + "." + attr + ">"
-			}
-			if e.resources[name] {
-				return "<" + name + ">"
-			}
-			firstErr = fmt.Errorf("Fn::Sub: unknown %s", name)
-			return m
-		})
-		return out, true, firstErr
+		v, err := e.sub(subText(n))
+		return v, true, err
 	case "Fn::FindInMap":
-		args := seq(arg)
-		if len(args) != 3 {
-			return "", false, errors.New("Fn::FindInMap needs three arguments")
-		}
-		var keys [3]string
-		for i, a := range args {
-			if keys[i], _, err = e.value(a); err != nil {
-				return "", false, err
-			}
-		}
-		v := get(get(get(get(e.root, "Mappings"), keys[0]), keys[1]), keys[2])
-		if v == nil {
-			return "", false, fmt.Errorf("Fn::FindInMap: no %v", keys)
-		}
-		return v.Value, true, nil
+		v, err := e.findInMap(seq(arg))
+		return v, err == nil, err
 	}
 	return "", false, fmt.Errorf("%s is not supported here", fn)
+}
+
+// ref evaluates a Ref to a pseudo parameter, a resource or a parameter.
+func (e *evaluator) ref(name string) (v string, set bool, err error) {
+	switch {
+	case name == "AWS::NoValue":
+		return "", false, nil
+	case strings.HasPrefix(name, "AWS::"):
+		return pseudo[name], true, nil
+	case e.resources[name]:
+		return "<" + name + ">", true, nil
+	}
+	v, ok := e.params[name]
+	if !ok {
+		return "", false, fmt.Errorf("unknown %s in a Ref", name)
+	}
+	return v, true, nil
+}
+
+// sub replaces the ${...} of an Fn::Sub text; it returns the text as far as
+// it could replace, and an error naming the first variable it could not.
+func (e *evaluator) sub(text string) (string, error) {
+	var firstErr error
+	out := subVar.ReplaceAllStringFunc(text, func(m string) string {
+		name := m[2 : len(m)-1]
+		if v, ok := pseudo[name]; ok {
+			return v
+		}
+		if v, ok := e.params[name]; ok {
+			return v
+		}
+		if id, attr, ok := strings.Cut(name, "."); ok && e.resources[id] {
+			return "<" + id + "." + attr + ">"
+		}
+		if e.resources[name] {
+			return "<" + name + ">"
+		}
+		firstErr = fmt.Errorf("Fn::Sub: unknown %s", name)
+		return m
+	})
+	return out, firstErr
+}
+
+// findInMap evaluates the arguments of an Fn::FindInMap and looks them up
+// in the Mappings section.
+func (e *evaluator) findInMap(args []*yaml.Node) (string, error) {
+	if len(args) != 3 {
+		return "", errors.New("Fn::FindInMap needs three arguments")
+	}
+	var keys [3]string
+	for i, a := range args {
+		var err error
+		if keys[i], _, err = e.value(a); err != nil {
+			return "", err
+		}
+	}
+	v := get(get(get(get(e.root, "Mappings"), keys[0]), keys[1]), keys[2])
+	if v == nil {
+		return "", fmt.Errorf("Fn::FindInMap: no %v", keys)
+	}
+	return v.Value, nil
 }
 
 // pseudo are the pseudo parameters' values in a deployment.
