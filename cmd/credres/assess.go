@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -82,6 +83,9 @@ func runAssess(e env, args []string) int {
 		}
 		now = t.UTC()
 	}
+	if *format == "json" && !g.enabled && len(g.users) == 0 {
+		return assessStreamed(e, fs, *directory, *policyFile, now)
+	}
 	dir, code := loadSource(e, fs, *directory, &g)
 	if code >= 0 {
 		return code
@@ -111,31 +115,106 @@ func runAssess(e env, args []string) int {
 // assessChunk is how many users streamAssessJSON evaluates at a time.
 const assessChunk = 8192
 
-// streamAssessJSON writes the assessOutput of the directory, evaluating a
-// chunk of users at a time (on every core) and writing it before the next,
-// so that a large tenant's assessments are never all in memory together.
+// streamAssessJSON writes the assessOutput of a directory held whole (read
+// from Graph), evaluating a chunk of users at a time (on every core) and
+// writing it before the next, so that a large tenant's assessments are
+// never all in memory together.
 func streamAssessJSON(w io.Writer, engine *rules.Engine, dir *model.Directory) error {
-	aw, err := newAssessJSONWriter(w)
-	if err != nil {
+	as := &assessStream{w: w, engine: engine}
+	if err := as.head(dir); err != nil {
 		return err
 	}
-	s := newSummary()
-	var emergency []*model.User
 	for lo := 0; lo < len(dir.Users); lo += assessChunk {
-		chunk := model.Directory{Tenant: dir.Tenant, Users: dir.Users[lo:min(lo+assessChunk, len(dir.Users))]}
-		as := engine.EvaluateAll(&chunk)
-		for i := range as {
-			s.add(&as[i])
-			if as[i].EmergencyAccess {
-				emergency = append(emergency, &chunk.Users[i])
-			}
-			if err := aw.user(&as[i]); err != nil {
-				return err
-			}
+		if err := as.users(dir.Users[lo:min(lo+assessChunk, len(dir.Users))]); err != nil {
+			return err
 		}
 	}
-	s.tenantPolicy(dir.Tenant)
-	return aw.close(s, emergencySet(engine, dir.Tenant, emergency))
+	return as.close()
+}
+
+// assessStreamed writes assess --format json while the snapshot is read:
+// each batch of users is evaluated and written as it comes, and the
+// directory is never held (docs/PERFORMANCE.md). A snapshot found invalid
+// past its first users leaves the output unfinished (not a JSON document)
+// and exits 1; users left out are named on standard error at the end.
+func assessStreamed(e env, fs interface{ Name() string }, file, policyFile string, now time.Time) int {
+	if file == "" {
+		_, code := loadDirectory(e, fs, file)
+		return code
+	}
+	engine, err := loadEngine(policyFile)
+	if err != nil {
+		return inputError(e, err)
+	}
+	w := bufio.NewWriterSize(e.stdout, 1<<16)
+	defer w.Flush()
+	as := &assessStream{w: w, engine: engine.At(now)}
+	invalid, err := streamFile(file, graphjson.Stream{Head: as.head, Users: as.users})
+	if err == nil {
+		err = as.close()
+	}
+	if err != nil {
+		return inputError(e, err)
+	}
+	if invalid != nil {
+		partialInput(e, invalid)
+	}
+	return exitOK
+}
+
+// streamGCPercent is the garbage collector's target (GOGC) while an
+// offline command streams a snapshot: what stays live is a batch of users,
+// so a higher target costs little memory and saves collections.
+const streamGCPercent = 200
+
+// streamFile reads the snapshot in file a batch of users at a time,
+// without the methods' Graph objects.
+func streamFile(file string, s graphjson.Stream) (invalid, err error) {
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(streamGCPercent))
+	}
+	return graphjson.StreamFile(file, graphjson.DirectoryOptions{}, s)
+}
+
+// assessStream evaluates and writes users a batch at a time.
+type assessStream struct {
+	w         io.Writer
+	aw        *assessJSONWriter
+	engine    *rules.Engine
+	tenant    model.Tenant
+	sum       summary
+	emergency []*model.User
+}
+
+// head starts the output once the tenant is known.
+func (as *assessStream) head(d *model.Directory) error {
+	as.tenant, as.sum = d.Tenant, newSummary()
+	var err error
+	as.aw, err = newAssessJSONWriter(as.w)
+	return err
+}
+
+// users evaluates a batch (on every core) and writes it; the emergency
+// access accounts are kept for the set's assessment at the end.
+func (as *assessStream) users(us []model.User) error {
+	res := as.engine.EvaluateAll(&model.Directory{Tenant: as.tenant, Users: us})
+	for i := range res {
+		as.sum.add(&res[i])
+		if res[i].EmergencyAccess {
+			u := us[i]
+			u.Methods = slices.Clone(u.Methods)
+			as.emergency = append(as.emergency, &u)
+		}
+		if err := as.aw.user(&res[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (as *assessStream) close() error {
+	as.sum.tenantPolicy(as.tenant)
+	return as.aw.close(as.sum, emergencySet(as.engine, as.tenant, as.emergency))
 }
 
 // tenantPolicy notes whether the tenant's own policy was included.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/rules"
 )
@@ -42,11 +43,19 @@ func runWhatif(e env, args []string) int {
 	if err != nil {
 		return usageError(e, fs, "%v", err)
 	}
-	dir, code := loadDirectory(e, fs, *directory)
-	if code >= 0 {
+	if *directory == "" {
+		_, code := loadDirectory(e, fs, *directory)
 		return code
 	}
-	out := whatif(dir, outage)
+	run := newWhatif(outage)
+	invalid, err := streamFile(*directory, graphjson.Stream{Head: run.head, Users: run.users})
+	if err != nil {
+		return inputError(e, err)
+	}
+	if invalid != nil {
+		partialInput(e, invalid)
+	}
+	out := run.out
 	w := bufio.NewWriter(e.stdout)
 	defer w.Flush()
 	if *format == "json" {
@@ -72,18 +81,49 @@ func runWhatif(e env, args []string) int {
 	return exitOK
 }
 
-func whatif(dir *model.Directory, o rules.Outage) whatifOutput {
-	out := whatifOutput{Down: o.Down(), LockedOut: []userRef{}, WithoutAnyPath: []userRef{}, Total: len(dir.Users)}
-	for i := range dir.Users {
-		u := &dir.Users[i]
-		locked, hasPath := rules.LockedOut(dir.Tenant, u, o)
-		ref := userRef{u.ID, u.UserPrincipalName}
-		switch {
-		case !hasPath:
-			out.WithoutAnyPath = append(out.WithoutAnyPath, ref)
+// whatifRun judges users a batch at a time, as the snapshot is read.
+type whatifRun struct {
+	outage rules.Outage
+	tenant model.Tenant
+	out    whatifOutput
+}
+
+func newWhatif(o rules.Outage) *whatifRun {
+	return &whatifRun{outage: o, out: whatifOutput{Down: o.Down(), LockedOut: []userRef{}, WithoutAnyPath: []userRef{}}}
+}
+
+func (r *whatifRun) head(d *model.Directory) error {
+	r.tenant = d.Tenant
+	return nil
+}
+
+// users judges a batch on every core and lists its users in order.
+func (r *whatifRun) users(us []model.User) error {
+	const (
+		fine = iota
+		locked
+		noPath
+	)
+	verdict := make([]uint8, len(us))
+	rules.Chunks(len(us), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			switch isLocked, hasPath := rules.LockedOut(r.tenant, &us[i], r.outage); {
+			case !hasPath:
+				verdict[i] = noPath
+			case isLocked:
+				verdict[i] = locked
+			}
+		}
+	})
+	for i, v := range verdict {
+		ref := userRef{us[i].ID, us[i].UserPrincipalName}
+		switch v {
+		case noPath:
+			r.out.WithoutAnyPath = append(r.out.WithoutAnyPath, ref)
 		case locked:
-			out.LockedOut = append(out.LockedOut, ref)
+			r.out.LockedOut = append(r.out.LockedOut, ref)
 		}
 	}
-	return out
+	r.out.Total += len(us)
+	return nil
 }

@@ -88,19 +88,7 @@ func LoadDirectoryWith(path string, o DirectoryOptions) (*model.Directory, error
 // each method straight from its bytes, so the reader holds the decoded
 // directory and a small window of the input, never the document.
 func DecodeDirectoryWith(r io.Reader, o DirectoryOptions) (*model.Directory, error) {
-	if _, ok := r.(io.ByteReader); !ok {
-		// The lexer reads in large blocks itself; this only spares small
-		// reads from readers such as network bodies.
-		r = bufio.NewReaderSize(r, 64<<10)
-	}
-	limit := o.MaxBytes
-	if limit <= 0 {
-		limit = DefaultMaxSnapshotBytes
-	}
-	r = bounded.NewReader(r, limit)
-	dd := directoryDecoder{l: newLexer(r), opts: o, ids: make(map[string]int)}
-	dd.strs.m = make(map[string]string)
-	dd.methods.vocab = new([fUnknown]recent)
+	dd := newDirectoryDecoder(r, o)
 	d, err := dd.directory()
 	if err == nil {
 		err = dd.l.end()
@@ -116,6 +104,23 @@ func DecodeDirectoryWith(r io.Reader, o DirectoryOptions) (*model.Directory, err
 	}
 	d.Tenant = tenant.Tenant
 	return d, model.PrefixErrors("decode directory", errors.Join(dd.invalid...))
+}
+
+func newDirectoryDecoder(r io.Reader, o DirectoryOptions) *directoryDecoder {
+	if _, ok := r.(io.ByteReader); !ok {
+		// The lexer reads in large blocks itself; this only spares small
+		// reads from readers such as network bodies.
+		r = bufio.NewReaderSize(r, 64<<10)
+	}
+	limit := o.MaxBytes
+	if limit <= 0 {
+		limit = DefaultMaxSnapshotBytes
+	}
+	r = bounded.NewReader(r, limit)
+	dd := &directoryDecoder{l: newLexer(r), opts: o, ids: make(map[string]int), dir: &model.Directory{}}
+	dd.strs.m = make(map[string]string)
+	dd.methods.vocab = new([fUnknown]recent)
+	return dd
 }
 
 // directoryDecoder reads a snapshot from a lexer.
@@ -139,6 +144,11 @@ type directoryDecoder struct {
 	// slice of it, capped, so that a million users' methods are a few
 	// hundred allocations rather than a million.
 	slab []model.Method
+	// dir is the directory read so far.
+	dir *model.Directory
+	// stream, when set, takes the users a batch at a time as they are
+	// read (StreamDirectory) instead of dir holding them all.
+	stream *streamState
 }
 
 const slabMethods = 4096
@@ -153,7 +163,7 @@ func (dd *directoryDecoder) directory() (*model.Directory, error) {
 
 func (dd *directoryDecoder) document() (*model.Directory, error) {
 	l := dd.l
-	d := &model.Directory{}
+	d := dd.dir
 	if null, err := l.isNull(); err != nil || null {
 		if null {
 			err = errors.New("the snapshot is null, not an object")
@@ -176,15 +186,8 @@ func (dd *directoryDecoder) document() (*model.Directory, error) {
 			if err := seen.add(0, key); err != nil {
 				return nil, err
 			}
-			raw, err := l.capture(1)
-			if err != nil {
+			if err := dd.tenant(); err != nil {
 				return nil, err
-			}
-			if err := jsonkeys.Check(raw, true); err != nil {
-				return nil, fmt.Errorf("tenant: %w", err)
-			}
-			if err := json.Unmarshal(raw, &d.Tenant); err != nil {
-				return nil, fmt.Errorf("tenant: %w", err)
 			}
 		case string(key) == "exportedAt" || foldEqual(key, "exportedAt"):
 			if err := seen.add(2, key); err != nil {
@@ -201,7 +204,7 @@ func (dd *directoryDecoder) document() (*model.Directory, error) {
 			if err := seen.add(1, key); err != nil {
 				return nil, err
 			}
-			if d.Users, err = dd.users(); err != nil {
+			if err := dd.users(); err != nil {
 				return nil, err
 			}
 		default:
@@ -214,6 +217,24 @@ func (dd *directoryDecoder) document() (*model.Directory, error) {
 		}
 	}
 	return d, err
+}
+
+// tenant reads the tenant; a stream starts with it.
+func (dd *directoryDecoder) tenant() error {
+	raw, err := dd.l.capture(1)
+	if err != nil {
+		return err
+	}
+	if err := jsonkeys.Check(raw, true); err != nil {
+		return fmt.Errorf("tenant: %w", err)
+	}
+	if err := json.Unmarshal(raw, &dd.dir.Tenant); err != nil {
+		return fmt.Errorf("tenant: %w", err)
+	}
+	if dd.stream != nil {
+		return dd.startStream()
+	}
+	return nil
 }
 
 // key reads an object key and its colon. The key is valid until the next
@@ -235,30 +256,50 @@ func (dd *directoryDecoder) key() ([]byte, error) {
 	return dd.keyBuf, dd.l.expect(':')
 }
 
-func (dd *directoryDecoder) users() ([]model.User, error) {
+func (dd *directoryDecoder) users() error {
 	l := dd.l
 	if null, err := l.isNull(); err != nil || null {
 		if null {
 			err = errors.New("users is null, not an array")
 		}
-		return nil, err
+		return err
 	}
 	if err := l.expect('['); err != nil {
-		return nil, err
+		return err
 	}
-	users := make([]model.User, 0, min(dd.opts.sizeHint/bytesPerUser+1, 1<<26))
+	if dd.stream == nil {
+		dd.dir.Users = make([]model.User, 0, min(dd.opts.sizeHint/bytesPerUser+1, 1<<26))
+	}
 	ok, err := l.first(']')
 	for pos := 0; ok && err == nil; ok, err = l.more(']') {
-		users = append(users, model.User{})
-		if err := dd.nextUser(&users[len(users)-1], pos); err != nil {
-			return nil, err
-		}
-		if len(dd.invalid) > 0 && dd.invalidAt == pos {
-			users = users[:len(users)-1]
+		if err := dd.appendUser(pos); err != nil {
+			return err
 		}
 		pos++
+		if dd.stream != nil && len(dd.dir.Users) >= dd.stream.batch {
+			if err := dd.flush(false); err != nil {
+				return err
+			}
+		}
 	}
-	return users, err
+	return err
+}
+
+// appendUser reads the user at position pos into dir.Users, or leaves it
+// out when it cannot be read whole.
+func (dd *directoryDecoder) appendUser(pos int) error {
+	if dd.dir.Users == nil && dd.stream != nil {
+		dd.dir.Users = make([]model.User, 0, dd.stream.batch)
+	}
+	users := append(dd.dir.Users, model.User{})
+	dd.dir.Users = users
+	if err := dd.nextUser(&users[len(users)-1], pos); err != nil {
+		return err
+	}
+	if len(dd.invalid) > 0 && dd.invalidAt == pos {
+		dd.dir.Users = users[:len(users)-1]
+	}
+	return nil
 }
 
 // nextUser reads the user at position pos of the users array. A user that

@@ -326,6 +326,7 @@ func checkAgreement(t *testing.T, data []byte) {
 		{"without-raw", func() (*model.Directory, error) {
 			return DecodeDirectoryWith(iotest.HalfReader(bytes.NewReader(data)), DirectoryOptions{})
 		}, false},
+		{"streamed", func() (*model.Directory, error) { return streamed(&chunkReader{data: data}, 3) }, false},
 	} {
 		got, err := tc.read()
 		if (err != nil) != (wantErr != nil) {
@@ -348,6 +349,41 @@ func checkAgreement(t *testing.T, data []byte) {
 			t.Fatalf("%s: decoders differ:\n got %s\nwant %s", tc.name, dump(got), dump(w))
 		}
 	}
+}
+
+// streamed reads a snapshot with StreamDirectory, in batches of batch
+// users, into a directory, with DecodeDirectory's errors.
+func streamed(r io.Reader, batch int) (*model.Directory, error) {
+	var d *model.Directory
+	var users []model.User
+	invalid, err := StreamDirectory(r, DirectoryOptions{}, Stream{
+		Head: func(h *model.Directory) error {
+			if d != nil || h.Users != nil {
+				return errors.New("head called twice, or with users")
+			}
+			d = h
+			return nil
+		},
+		Users: func(us []model.User) error {
+			if d == nil {
+				return errors.New("users before head")
+			}
+			if len(us) == 0 || len(us) > batch {
+				return fmt.Errorf("a batch of %d users, want 1 to %d", len(us), batch)
+			}
+			users = append(users, us...)
+			return nil
+		},
+		Batch: batch,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if d == nil {
+		return nil, errors.New("head never called")
+	}
+	d.Users = append([]model.User{}, users...)
+	return d, invalid
 }
 
 // chunkReader returns data in chunks of changing odd sizes, so that over a

@@ -52,7 +52,14 @@ func main() {
 	runs := flag.Int("runs", 1, "runs of each command per size (the median is shown)")
 	dir := flag.String("dir", "", "`directory` for the generated snapshots (default: a new temporary one, removed at the end)")
 	seed := flag.Int64("seed", 1, "synth seed")
+	keep := flag.Bool("keep", false, "keep the generated snapshots in -dir")
+	floorOf := flag.String("floor", "", "measure the floor on `snapshot` and print it (how this program runs the floor in a process of its own)")
 	flag.Parse()
+	if *floorOf != "" {
+		f := measureFloor(*floorOf)
+		fmt.Println(int64(f.wall), int64(f.cpu))
+		return
+	}
 
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "credres-bench-scale")
@@ -80,7 +87,7 @@ func main() {
 	for _, n := range sizes {
 		file := filepath.Join(*dir, fmt.Sprintf("tenant-%d.json", n))
 		size := generate(file, n, *seed)
-		floor := measureFloor(file)
+		floor := floorInChild(file)
 		var assess, report, whatif, old []result
 		for range *runs {
 			if *before != "" && n <= *beforeMax {
@@ -104,8 +111,26 @@ func main() {
 			}
 		}
 		fmt.Println()
-		os.Remove(file)
+		if !*keep {
+			os.Remove(file)
+		}
 	}
+}
+
+// floorInChild measures the floor in a process of its own. The floor holds
+// the whole directory; measured in this process, it would raise this
+// process's peak resident memory, which every command started after it
+// inherits in its own figure (Linux carries the peak over a fork and an
+// exec), and the commands' peak memory would read as the floor's.
+func floorInChild(file string) result {
+	self, err := os.Executable()
+	check(err)
+	out, err := exec.Command(self, "-floor", file).Output()
+	check(err)
+	var wall, cpu int64
+	_, err = fmt.Sscan(string(out), &wall, &cpu)
+	check(err)
+	return result{wall: time.Duration(wall), cpu: time.Duration(cpu)}
 }
 
 // generate writes the snapshot of synth.Tenant(n, seed) and returns its size.
