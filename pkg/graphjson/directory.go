@@ -478,17 +478,7 @@ func (dd *directoryDecoder) user(u *model.User) error {
 		case uMethods:
 			err = dd.userMethods(u)
 		default:
-			name := string(key) // before the lexer moves on
-			var raw []byte
-			if raw, err = l.capture(1); err == nil {
-				if rest == nil {
-					rest = append(rest, '{')
-				} else {
-					rest = append(rest, ',')
-				}
-				rest, _ = appendJSONString(rest, name)
-				rest = append(append(rest, ':'), raw...)
-			}
+			rest, err = dd.otherProperty(rest, key)
 		}
 		if err != nil {
 			return err
@@ -497,14 +487,8 @@ func (dd *directoryDecoder) user(u *model.User) error {
 	if err != nil {
 		return err
 	}
-	if rest != nil {
-		rest = append(rest, '}')
-		if err := jsonkeys.Check(rest, true); err != nil {
-			return err
-		}
-		if err := json.Unmarshal(rest, u); err != nil {
-			return err
-		}
+	if err := otherProperties(u, rest); err != nil {
+		return err
 	}
 	if len(dd.methodErrs) > 0 {
 		err := errors.Join(dd.methodErrs...)
@@ -512,6 +496,35 @@ func (dd *directoryDecoder) user(u *model.User) error {
 		return err
 	}
 	return nil
+}
+
+// otherProperty adds the property at key, one the decoder does not read
+// itself, to rest: a JSON object of them, for encoding/json.
+func (dd *directoryDecoder) otherProperty(rest, key []byte) ([]byte, error) {
+	name := string(key) // before the lexer moves on
+	raw, err := dd.l.capture(1)
+	if err != nil {
+		return rest, err
+	}
+	if rest == nil {
+		rest = append(rest, '{')
+	} else {
+		rest = append(rest, ',')
+	}
+	rest, _ = appendJSONString(rest, name)
+	return append(append(rest, ':'), raw...), nil
+}
+
+// otherProperties reads the user's other properties through encoding/json.
+func otherProperties(u *model.User, rest []byte) error {
+	if rest == nil {
+		return nil
+	}
+	rest = append(rest, '}')
+	if err := jsonkeys.Check(rest, true); err != nil {
+		return err
+	}
+	return json.Unmarshal(rest, u)
 }
 
 func appendJSONString(dst []byte, s string) ([]byte, error) {

@@ -289,6 +289,35 @@ func methodFieldExact(key []byte) int {
 	return fUnknown
 }
 
+// stringFields says where each string property of a method goes, and
+// whether its values are the method's own (times, phone numbers,
+// addresses: not interned) rather than shared across the tenant.
+var stringFields = [fUnknown]struct {
+	at  func(g *graphMethod) *opt[string]
+	own bool
+}{
+	fODataType:        {func(g *graphMethod) *opt[string] { return &g.ODataType }, false},
+	fLegacyODataType:  {func(g *graphMethod) *opt[string] { return &g.LegacyODataType }, false},
+	fDisplayName:      {func(g *graphMethod) *opt[string] { return &g.DisplayName }, false},
+	fCreatedDateTime:  {func(g *graphMethod) *opt[string] { return &g.CreatedDateTime }, true},
+	fCreationDateTime: {func(g *graphMethod) *opt[string] { return &g.CreationDateTime }, true},
+	fPhoneNumber:      {func(g *graphMethod) *opt[string] { return &g.PhoneNumber }, true},
+	fPhoneType:        {func(g *graphMethod) *opt[string] { return &g.PhoneType }, false},
+	fLegacyPhoneType:  {func(g *graphMethod) *opt[string] { return &g.LegacyPhoneType }, false},
+	fSMSSignInState:   {func(g *graphMethod) *opt[string] { return &g.SMSSignInState }, false},
+	fEmailAddress:     {func(g *graphMethod) *opt[string] { return &g.EmailAddress }, true},
+	fAAGUID:           {func(g *graphMethod) *opt[string] { return &g.AAGUID }, false},
+	fModel:            {func(g *graphMethod) *opt[string] { return &g.Model }, false},
+	fAttestationLevel: {func(g *graphMethod) *opt[string] { return &g.AttestationLevel }, false},
+	fDeviceTag:        {func(g *graphMethod) *opt[string] { return &g.DeviceTag }, false},
+	fPhoneAppVersion:  {func(g *graphMethod) *opt[string] { return &g.PhoneAppVersion }, false},
+	fKeyStrength:      {func(g *graphMethod) *opt[string] { return &g.KeyStrength }, false},
+	fPlatform:         {func(g *graphMethod) *opt[string] { return &g.Platform }, false},
+	fStartDateTime:    {func(g *graphMethod) *opt[string] { return &g.StartDateTime }, true},
+	fUsabilityReason:  {func(g *graphMethod) *opt[string] { return &g.UsabilityReason }, false},
+	fConfigurationID:  {func(g *graphMethod) *opt[string] { return &g.ConfigurationID }, false},
+}
+
 func (d *methodDecoder) field(l *lexer, g *graphMethod, f int) error {
 	switch f {
 	case fPassword, fSecretKey, fTAP:
@@ -310,19 +339,7 @@ func (d *methodDecoder) field(l *lexer, g *graphMethod, f int) error {
 	case fIsUsable:
 		return optBool(l, &g.IsUsable)
 	case fDevice:
-		raw, err := l.capture(1)
-		if err != nil {
-			return err
-		}
-		if err := jsonkeys.Check(raw, true); err != nil {
-			return fmt.Errorf("device: %w", err)
-		}
-		var dev *model.HardwareDevice
-		if err := json.Unmarshal(raw, &dev); err != nil {
-			return err
-		}
-		g.Device = dev
-		return nil
+		return device(l, g)
 	case fID:
 		var id opt[string]
 		if err := d.optString(l, &id, nil); err != nil {
@@ -333,54 +350,29 @@ func (d *methodDecoder) field(l *lexer, g *graphMethod, f int) error {
 		}
 		return nil
 	}
-	var dst *opt[string]
+	sf := stringFields[f]
 	var intern stringTable
-	if d.vocab != nil {
+	if d.vocab != nil && !sf.own {
 		intern = &d.vocab[f]
 	}
-	switch f {
-	case fODataType:
-		dst = &g.ODataType
-	case fLegacyODataType:
-		dst = &g.LegacyODataType
-	case fDisplayName:
-		dst = &g.DisplayName
-	case fCreatedDateTime:
-		dst, intern = &g.CreatedDateTime, nil
-	case fCreationDateTime:
-		dst, intern = &g.CreationDateTime, nil
-	case fPhoneNumber:
-		dst, intern = &g.PhoneNumber, nil
-	case fPhoneType:
-		dst = &g.PhoneType
-	case fLegacyPhoneType:
-		dst = &g.LegacyPhoneType
-	case fSMSSignInState:
-		dst = &g.SMSSignInState
-	case fEmailAddress:
-		dst, intern = &g.EmailAddress, nil
-	case fAAGUID:
-		dst = &g.AAGUID
-	case fModel:
-		dst = &g.Model
-	case fAttestationLevel:
-		dst = &g.AttestationLevel
-	case fDeviceTag:
-		dst = &g.DeviceTag
-	case fPhoneAppVersion:
-		dst = &g.PhoneAppVersion
-	case fKeyStrength:
-		dst = &g.KeyStrength
-	case fPlatform:
-		dst = &g.Platform
-	case fStartDateTime:
-		dst, intern = &g.StartDateTime, nil
-	case fUsabilityReason:
-		dst = &g.UsabilityReason
-	case fConfigurationID:
-		dst = &g.ConfigurationID
+	return d.optString(l, sf.at(g), intern)
+}
+
+// device reads a method's device whole, through encoding/json.
+func device(l *lexer, g *graphMethod) error {
+	raw, err := l.capture(1)
+	if err != nil {
+		return err
 	}
-	return d.optString(l, dst, intern)
+	if err := jsonkeys.Check(raw, true); err != nil {
+		return fmt.Errorf("device: %w", err)
+	}
+	var dev *model.HardwareDevice
+	if err := json.Unmarshal(raw, &dev); err != nil {
+		return err
+	}
+	g.Device = dev
+	return nil
 }
 
 // optString reads a string or null into dst; null leaves dst as it was, as

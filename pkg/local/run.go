@@ -174,6 +174,23 @@ func (r redriver) drain(stage string, q *queue.Memory, handle func([]pipeline.Me
 	}
 }
 
+// drainHeld drains a stage as drain does, holding each batch's changes to
+// users' state in the store and writing them once per user when the batch
+// is done; when they cannot be written, every message of the batch fails.
+func (r redriver) drainHeld(st *store.FileStore, stage string, q *queue.Memory, handle func([]pipeline.Message) []pipeline.Failure) {
+	r.drain(stage, q, func(ms []pipeline.Message) []pipeline.Failure {
+		st.Hold()
+		failures := handle(ms)
+		if err := st.Flush(); err != nil {
+			failures = failures[:0]
+			for _, m := range ms {
+				failures = append(failures, pipeline.Failure{MessageID: m.ID, Reason: err.Error()})
+			}
+		}
+		return failures
+	})
+}
+
 // Run ingests, evaluates and delivers until every queue is empty.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	st, err := store.OpenFileStore(cfg.StateDir, cfg.Now)
@@ -225,29 +242,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	redrive := redriver{attempts: map[string]int{}, res: res}
-	// Each batch's changes to users' state are written once per user, when
-	// the batch is done.
-	drain := func(stage string, q *queue.Memory, handle func([]pipeline.Message) []pipeline.Failure) {
-		redrive.drain(stage, q, func(ms []pipeline.Message) []pipeline.Failure {
-			st.Hold()
-			failures := handle(ms)
-			if err := st.Flush(); err != nil {
-				// The batch's state is not saved: every message goes back.
-				failures = failures[:0]
-				for _, m := range ms {
-					failures = append(failures, pipeline.Failure{MessageID: m.ID, Reason: err.Error()})
-				}
-			}
-			return failures
-		})
-	}
-	drain("evaluate", requests, func(ms []pipeline.Message) []pipeline.Failure {
+	redrive.drainHeld(st, "evaluate", requests, func(ms []pipeline.Message) []pipeline.Failure {
 		outcomes, failures := eval.Handle(ctx, ms)
 		res.Outcomes = append(res.Outcomes, outcomes...)
 		return failures
 	})
-	drain("nudge", nudges, func(ms []pipeline.Message) []pipeline.Failure { return nudge.Handle(ctx, ms) })
-	drain("ticket", tickets, func(ms []pipeline.Message) []pipeline.Failure { return ticket.Handle(ctx, ms) })
+	redrive.drainHeld(st, "nudge", nudges, func(ms []pipeline.Message) []pipeline.Failure { return nudge.Handle(ctx, ms) })
+	redrive.drainHeld(st, "ticket", tickets, func(ms []pipeline.Message) []pipeline.Failure { return ticket.Handle(ctx, ms) })
 	res.Nudges, res.Tickets = rec.nudges, rec.tickets
 	for _, d := range res.Dead {
 		line, _ := json.Marshal(d)
