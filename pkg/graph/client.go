@@ -4,14 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	absauth "github.com/microsoft/kiota-abstractions-go/authentication"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	absauth "github.com/microsoft/kiota-abstractions-go/authentication"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 	absser "github.com/microsoft/kiota-abstractions-go/serialization"
@@ -54,7 +54,6 @@ type Client struct {
 	pending  map[string]*call // calls not yet sent, by user key, for coalescing
 	flushing bool             // a flush goroutine is running
 	kick     chan struct{}    // wakes the flush goroutine when items arrive
-	waiting  atomic.Int64     // callers waiting for a user read
 
 	policy policyCache // the tenant's own policy, kept for PolicyTTL
 }
@@ -84,7 +83,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	// wall clock and truncating fractional Retry-After values; credres
 	// paces and retries in one place instead, so the retry handler (and
 	// request compression) are left out.
-	httpClient := msgraphcore.GetDefaultClient(&opts,
+	middleware := []khttp.Middleware{
 		msgraphcore.NewGraphTelemetryHandler(&opts),
 		khttp.NewUrlReplaceHandler(true, msgraphcore.ReplacementPairs),
 		// A redirect is followed only on the host it came from; one to
@@ -94,7 +93,11 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		khttp.NewParametersNameDecodingHandler(),
 		khttp.NewUserAgentHandler(),
 		khttp.NewHeadersInspectionHandler(),
-	)
+	}
+	httpClient := msgraphcore.GetDefaultClient(&opts, middleware...)
+	if cfg.Transport != nil {
+		httpClient.Transport = khttp.NewCustomTransportWithParentTransport(cfg.Transport, middleware...)
+	}
 	adapter, err := msgraphcore.NewGraphRequestAdapterBaseWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(auth, opts, nil, nil, httpClient)
 	if err != nil {
 		return nil, fmt.Errorf("graph: new client: request adapter: %w", err)

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -51,6 +52,10 @@ type Config struct {
 	// process share its budget only through one Pacer. When nil, the
 	// client has a pacer of its own, with Clock and Limits.
 	Pacer *Pacer
+	// Transport carries the requests under the client's own handling
+	// (redirects, headers, telemetry): a proxy's or an in-process fake
+	// Graph's. A clone of http.DefaultTransport when nil.
+	Transport http.RoundTripper
 	// MaxAttempts bounds the tries of one request (429, 503, 504, network
 	// errors); 8 when zero. The caller's context deadline bounds them too.
 	MaxAttempts int

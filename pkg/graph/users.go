@@ -90,8 +90,6 @@ func (c *Client) readUsersWith(ctx context.Context, ids []string, reg func(id st
 		wants = append(wants, want{id: id, cl: c.enqueue(ctx, id, reg(id))})
 	}
 	out := make([]result, len(wants))
-	c.waiting.Add(int64(len(wants)))
-	defer func() { c.waiting.Add(-int64(len(wants))) }()
 	for i, w := range wants {
 		if w.cl == nil {
 			out[i].err = &UserError{ID: w.id, Err: fmt.Errorf("%w: empty user id", model.ErrInvalidInput)}
