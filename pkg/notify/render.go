@@ -213,16 +213,17 @@ func (r *Renderer) RenderNudge(dm model.DecisionMessage) (model.RenderedNudge, e
 	if data.Link == "" {
 		data.Link = rules.DefaultSecurityInfoURL
 	}
-	phrase := func(name string) (string, bool) {
+	say := func(name string, v any) (string, bool) {
 		if nt.text.Lookup(name) == nil {
 			return "", false
 		}
 		var b bytes.Buffer
-		if err := nt.text.ExecuteTemplate(&b, name, data); err != nil {
+		if err := nt.text.ExecuteTemplate(&b, name, v); err != nil {
 			return "", false
 		}
 		return b.String(), true
 	}
+	phrase := func(name string) (string, bool) { return say(name, data) }
 	if data.Contact == "" || data.Contact == rules.DefaultContact {
 		// The policy names nobody: say "your helpdesk" in the nudge's own
 		// language, not the English default in a German sentence.
@@ -242,7 +243,10 @@ func (r *Renderer) RenderNudge(dm model.DecisionMessage) (model.RenderedNudge, e
 			data.Risks = append(data.Risks, p)
 		}
 	}
-	data.Action, data.Alternatives = nudgeActions(dm.Assessment.Recommendations, phrase)
+	data.Action, data.Alternatives = nudgeActions(dm.Assessment.Recommendations, func(name string, p phraseData) (string, bool) {
+		p.nudgeData = data
+		return say(name, p)
+	})
 	if data.Action == "" {
 		p, _ := phrase("action.microsoft-authenticator")
 		data.Action = p
@@ -268,27 +272,32 @@ func (r *Renderer) RenderNudge(dm model.DecisionMessage) (model.RenderedNudge, e
 	return model.RenderedNudge{Language: lang, Subject: data.Subject, Text: text.String(), HTML: html.String()}, nil
 }
 
+// phraseData is what an action phrase sees: the nudge's data, and where
+// to set the method up (docs/POLICY.md, "Recommendations and devices").
+type phraseData struct {
+	nudgeData
+	// Device names the user's device: the one to set the method up on
+	// (".device"), or the only one that already carries it (".second",
+	// ".if" and "if.<kind>").
+	Device string
+	// Second: every such device of the user's already carries the method.
+	Second bool
+	// Condition and Then are the parts of the "if" phrase: what the user
+	// must use, and what to do then.
+	Condition, Then string
+}
+
 // nudgeActions words the recommendations in the nudge's language: the first
-// is the action, the others the alternatives. A method kind without a phrase
-// keeps the recommendation's own wording.
-func nudgeActions(recs []model.Recommendation, phrase func(string) (string, bool)) (string, []string) {
+// is the action, the others the alternatives.
+func nudgeActions(recs []model.Recommendation, say func(string, phraseData) (string, bool)) (string, []string) {
 	var action string
 	var alternatives []string
 	for i, rec := range recs {
-		var parts []string
-		for _, kind := range rec.Add {
-			name := "action." + string(kind)
-			if kind == model.KindAuthenticator && strings.Contains(rec.Action, "second") {
-				name += ".second"
-			}
-			p, ok := phrase(name)
-			if !ok {
-				p = rec.Action
-			}
-			parts = append(parts, p)
+		text, ok := nudgeAction(rec, say)
+		if !ok {
+			// Templates without the phrase: the English words.
+			text = explain.Recommendation(rec)
 		}
-		and, _ := phrase("and")
-		text := strings.Join(parts, and)
 		if i == 0 {
 			action = text
 		} else {
@@ -296,6 +305,68 @@ func nudgeActions(recs []model.Recommendation, phrase func(string) (string, bool
 		}
 	}
 	return action, alternatives
+}
+
+// nudgeAction words one recommendation: a phrase per method, from the
+// device advice ("action.<kind>.device", ".second", ".if"), joined with
+// "and", behind "if you use ..." when it is conditional. Templates without
+// a device phrase (overrides written before them) get the method's own
+// phrase ("action.<kind>"); ok is false when they lack that too.
+func nudgeAction(rec model.Recommendation, say func(string, phraseData) (string, bool)) (string, bool) {
+	var conds, parts []string
+	_, canIf := say("if", phraseData{})
+	for _, kind := range rec.Add {
+		name, p := devicePhrase(rec, kind)
+		s, ok := say(name, p)
+		if ok && strings.HasSuffix(name, ".if") {
+			var c string
+			c, ok = say("if."+string(kind), p)
+			ok = ok && canIf
+			if ok {
+				conds = append(conds, c)
+			}
+		}
+		if !ok {
+			if s, ok = say("action."+string(kind), phraseData{}); !ok {
+				return "", false
+			}
+		}
+		parts = append(parts, s)
+	}
+	and, _ := say("and", phraseData{})
+	text := strings.Join(parts, and)
+	if len(conds) == 0 {
+		return text, true
+	}
+	return say("if", phraseData{Condition: strings.Join(conds, and), Then: text})
+}
+
+// devicePhrase names the phrase for one method of a recommendation and
+// what it sees.
+func devicePhrase(rec model.Recommendation, kind model.MethodKind) (string, phraseData) {
+	name := "action." + string(kind)
+	var p phraseData
+	var d *model.DeviceAdvice
+	for i := range rec.Devices {
+		if rec.Devices[i].Kind == kind {
+			d = &rec.Devices[i]
+		}
+	}
+	if d != nil && d.Second {
+		p.Second = true
+		if len(d.Carrying) == 1 {
+			p.Device = mask.Line(d.Carrying[0])
+		}
+	}
+	switch {
+	case rec.Conditional && (kind == model.KindWindowsHello || kind == model.KindPlatformCredential):
+		name += ".if"
+	case d != nil && d.Device != "":
+		p.Device, name = mask.Line(d.Device), name+".device"
+	case d != nil && d.Second:
+		name += ".second"
+	}
+	return name, p
 }
 
 // riskKeys orders what the user risks, most concrete first: the single

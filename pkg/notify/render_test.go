@@ -62,20 +62,40 @@ type scenario struct {
 	synced   bool
 	specs    []string
 	reminder bool
+	devices  []model.Device // nil: not known
+	// passkeysOff: the tenant's authentication methods policy turns
+	// passkeys (FIDO2) off.
+	passkeysOff bool
 }
 
 // Every violation kind a user can be nudged about.
 var nudgeScenarios = []scenario{
-	{"spof-mobile-device", nil, false, []string{"password", "auth", "mobile"}, false},
-	{"telephony-only", nil, false, []string{"password", "mobile", "office"}, false},
-	{"spof-security-key", nil, false, []string{"fido2:k1"}, false},
-	{"spof-windows-device", nil, false, []string{"whfb:w1"}, false},
-	{"spof-mac-device", nil, false, []string{"mac:m1"}, false},
-	{"spof-hardware-token", nil, false, []string{"password", "hw:h1"}, false},
-	{"no-phishing-resistant-method", []string{"Global Administrator"}, false, []string{"password", "auth", "office"}, false},
-	{"reminder", nil, false, []string{"password", "auth", "mobile"}, true},
-	{"hybrid-user-side-only", nil, true, []string{"password", "mobile"}, false},
+	{"spof-mobile-device", nil, false, []string{"password", "auth", "mobile"}, false, nil, false},
+	{"telephony-only", nil, false, []string{"password", "mobile", "office"}, false, nil, false},
+	{"spof-security-key", nil, false, []string{"fido2:k1"}, false, nil, false},
+	{"spof-windows-device", nil, false, []string{"whfb:w1"}, false, nil, false},
+	{"spof-mac-device", nil, false, []string{"mac:m1"}, false, nil, false},
+	{"spof-hardware-token", nil, false, []string{"password", "hw:h1"}, false, nil, false},
+	{"no-phishing-resistant-method", []string{"Global Administrator"}, false, []string{"password", "auth", "office"}, false, nil, false},
+	{"reminder", nil, false, []string{"password", "auth", "mobile"}, true, nil, false},
+	{"hybrid-user-side-only", nil, true, []string{"password", "mobile"}, false, nil, false},
+	// What advice does with the user's devices (docs/POLICY.md,
+	// "Recommendations and devices"); spof-mobile-device is the user
+	// whose devices are not known.
+	{"windows-pc-without-windows-hello", nil, false, []string{"password", "auth", "mobile"}, false, []model.Device{iPhone, laptop}, false},
+	{"only-windows-pc-has-windows-hello", []string{"Global Administrator"}, false, []string{"password", "whfb:w1"}, false, []model.Device{laptop, iPhone}, false},
+	{"mac", nil, false, []string{"password", "auth", "mobile"}, false, []model.Device{macBook, iPhone}, false},
+	{"no-windows-pc", nil, false, []string{"password", "auth", "mobile"}, false, []model.Device{iPhone}, false},
+	{"devices-unknown-windows-hello-on-one-pc", []string{"Global Administrator"}, false, []string{"password", "whfb:w1"}, false, nil, false},
+	{"devices-unknown-tenant-turns-passkeys-off", nil, false, []string{"password", "auth", "mobile"}, false, nil, true},
 }
+
+// The devices of the device scenarios; Windows Hello "whfb" is on LAPTOP-7.
+var (
+	laptop  = model.Device{ID: "d1", DisplayName: "LAPTOP-7", OperatingSystem: "Windows", TrustType: "AzureAd", Registered: true}
+	macBook = model.Device{ID: "d2", DisplayName: "Pat's MacBook Air", OperatingSystem: "MacMDM", TrustType: "Workplace", Registered: true}
+	iPhone  = model.Device{ID: "d3", DisplayName: "iPhone", OperatingSystem: "iOS", TrustType: "Workplace", Registered: true}
+)
 
 var nudgePolicy = []byte(`
 tiers:
@@ -96,11 +116,20 @@ nudges:
 func decisionFor(t *testing.T, e *rules.Engine, sc scenario, lang string) model.DecisionMessage {
 	t.Helper()
 	u := &model.User{ID: "u-" + sc.name, UserPrincipalName: "pat.doe@contoso.example", DisplayName: "Pat Doe",
-		Mail: "pat.doe@contoso.example", PreferredLanguage: lang, Roles: sc.roles, OnPremisesSyncEnabled: sc.synced}
+		Mail: "pat.doe@contoso.example", PreferredLanguage: lang, Roles: sc.roles, OnPremisesSyncEnabled: sc.synced, Devices: sc.devices}
 	for _, s := range sc.specs {
 		u.Methods = append(u.Methods, method(t, s))
 	}
-	a := e.Evaluate(model.Tenant{ID: "t", PasswordAuth: model.PasswordFederated}, u)
+	tenant := model.Tenant{ID: "t", PasswordAuth: model.PasswordFederated}
+	if sc.passkeysOff {
+		tenant.AuthMethodsPolicy = &model.AuthMethodsPolicy{}
+		err := json.Unmarshal([]byte(`{"policyMigrationState":"migrationComplete","authenticationMethodConfigurations":[
+			{"@odata.type":"#microsoft.graph.fido2AuthenticationMethodConfiguration","id":"Fido2","state":"disabled"}]}`), tenant.AuthMethodsPolicy)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := e.Evaluate(tenant, u)
 	d := model.Decision{Kind: model.DecisionNudge, UserID: u.ID, Violations: a.Violations, Reminder: sc.reminder, Channel: "email"}
 	var methods []model.MethodNote
 	for _, m := range u.Methods {
@@ -194,15 +223,15 @@ func TestTicketGolden(t *testing.T) {
 		status string
 		flags  func(*model.TicketRecord, *model.Decision)
 	}{
-		{"privileged-policy", scenario{"admin", []string{"Global Administrator"}, false, []string{"password", "mobile"}, false}, "open", nil},
-		{"no-mfa-path", scenario{"none", nil, false, []string{"password"}, false}, "open", nil},
-		{"escalated", scenario{"esc", nil, false, []string{"password", "auth", "mobile"}, false}, "open", func(r *model.TicketRecord, d *model.Decision) {
+		{"privileged-policy", scenario{"admin", []string{"Global Administrator"}, false, []string{"password", "mobile"}, false, nil, false}, "open", nil},
+		{"no-mfa-path", scenario{"none", nil, false, []string{"password"}, false, nil, false}, "open", nil},
+		{"escalated", scenario{"esc", nil, false, []string{"password", "auth", "mobile"}, false, nil, false}, "open", func(r *model.TicketRecord, d *model.Decision) {
 			r.Escalated, d.Escalated, d.NudgesIgnored = true, true, 3
 		}},
-		{"tenant-side", scenario{"hybrid", nil, true, []string{"password", "auth", "hw:h1"}, false}, "open", func(r *model.TicketRecord, d *model.Decision) {
+		{"tenant-side", scenario{"hybrid", nil, true, []string{"password", "auth", "hw:h1"}, false, nil, false}, "open", func(r *model.TicketRecord, d *model.Decision) {
 			r.AdminOnly, d.AdminOnly = true, true
 		}},
-		{"resolved", scenario{"fixed", nil, false, []string{"password", "auth", "fido2:k1"}, false}, "resolved", nil},
+		{"resolved", scenario{"fixed", nil, false, []string{"password", "auth", "fido2:k1"}, false, nil, false}, "resolved", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -240,7 +269,7 @@ func TestDefaultContactSpeaksTheNudgesLanguage(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// A key or token recommendation names the contact a second time.
-			n, err := r.RenderNudge(decisionFor(t, e, scenario{"hybrid", nil, true, []string{"password", "mobile"}, false}, tc.lang))
+			n, err := r.RenderNudge(decisionFor(t, e, scenario{"hybrid", nil, true, []string{"password", "mobile"}, false, nil, false}, tc.lang))
 			if err != nil {
 				t.Fatal(err)
 			}
