@@ -590,6 +590,8 @@ func (s *Server) routeLocked(method, path string, query url.Values, body []byte)
 		case method == http.MethodPost && rest == "sendMail":
 			return s.sendMail(u, body)
 		}
+	case len(segs) >= 2 && segs[0] == "groups":
+		return s.groupUsersLocked(method, segs, path, query)
 	case method == http.MethodGet && path == "/policies/authenticationMethodsPolicy":
 		return s.policyLocked(s.policy.AuthMethodsPolicy != nil, s.policy.AuthMethodsPolicy, false)
 	case method == http.MethodGet && path == "/policies/authenticationStrengthPolicies":
