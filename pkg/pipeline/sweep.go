@@ -55,6 +55,9 @@ type Sweep struct {
 	// per-user read.
 	RegistrationCache RegistrationCache
 	RegistrationTTL   time.Duration
+	// Emergency, when set, judges the emergency access set at each run
+	// that is not PolicyChangesOnly (emergency_sweep.go).
+	Emergency *EmergencyAccess
 }
 
 // SweepOptions choose how a sweep acts on first findings.
@@ -91,6 +94,8 @@ type SweepStats struct {
 	Invocations int  `json:"invocations,omitempty"`
 	Done        bool `json:"done,omitempty"`
 	Busy        bool `json:"busy,omitempty"`
+	// EmergencyAccess is what the run found of the emergency access set.
+	EmergencyAccess *EmergencyStats `json:"emergencyAccess,omitempty"`
 }
 
 const sweepChunk = 100
@@ -125,7 +130,7 @@ func retry(ctx context.Context, what string, op func() error) error {
 	}
 }
 
-// Run walks the registration report once. Without Campaign, a sweep
+// sweep walks the registration report once (Run). Without Campaign, a sweep
 // request is a baseline for users never assessed, so that only changes are
 // acted on; with Baseline every request is a baseline.
 //
@@ -135,7 +140,7 @@ func retry(ctx context.Context, what string, op func() error) error {
 // change whose grace period has ended makes every user due as well, so
 // that the held first nudges go out. Users never assessed are baselines
 // as in any sweep that is not a campaign.
-func (s *Sweep) Run(ctx context.Context, opt SweepOptions) (SweepStats, error) {
+func (s *Sweep) sweep(ctx context.Context, opt SweepOptions) (SweepStats, error) {
 	if s.Checkpoints != nil && s.Pages != nil {
 		return s.runResumable(ctx, opt)
 	}

@@ -172,12 +172,16 @@ func hits(paths [][]model.Dependency, chosen map[model.Dependency]bool, left int
 	return true
 }
 
+// EmergencyAccessUser is the user id of the emergency access set's
+// decisions: its ticket is the set's, not an account's.
+const EmergencyAccessUser = "emergency-access"
+
 // DecideEmergencyAccess decides on the emergency access set: a ticket to
 // the security team when it newly falls below its tier's minimum diversity
 // (or gets worse), a resolve when it is back. Its accounts are never nudged:
 // they usually have no mailbox, and each is judged only as part of the set.
 func (e *Engine) DecideEmergencyAccess(prev *EmergencyAccessSet, cur EmergencyAccessSet) model.Decision {
-	d := model.Decision{Kind: model.DecisionNone, UserID: "emergency-access", Violations: []model.Violation{}}
+	d := model.Decision{Kind: model.DecisionNone, UserID: EmergencyAccessUser, Violations: []model.Violation{}}
 	if !cur.Compliant {
 		d.Violations = append(d.Violations, model.ViolationBelowMinDiversity)
 		for _, dep := range cur.SPOFs {
