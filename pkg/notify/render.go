@@ -422,6 +422,9 @@ func (r *Renderer) RenderTicket(dm model.DecisionMessage, rec model.TicketRecord
 	if rec.PolicyChange != nil {
 		return renderPolicyTicket(rec.PolicyChange), nil
 	}
+	if emergencySet(dm) {
+		return renderEmergencyTicket(dm, rec), nil
+	}
 	a := dm.Assessment
 	// Ticket systems are no place for addresses: the user principal name is
 	// masked, and the object id names the user exactly.
