@@ -118,12 +118,13 @@ func repoOptions(t *testing.T) Options {
 		// (EnvWebhookURLSecret), never a plain variable.
 		SecretEnv: []string{
 			name("wiring.EnvAzureClientSecret"), name("wiring.EnvAzureClientSecret"), name("wiring.EnvAzureCertificatePassword"), name("wiring.EnvGraphToken"),
-			wiring.EnvWebhookURL,
+			wiring.EnvWebhookURL, wiring.EnvSecurityWebhookURL,
 		},
 		SecretRefEnv: []string{
 			name("wiring.EnvGraphSecretARN"), name("wiring.EnvGraphSecretARN"), name("wiring.EnvEventHubConnectionSecret"),
 			name("wiring.EnvEventHubCredentialSecret"),
 			wiring.EnvServiceNowSecret, wiring.EnvJiraSecret, wiring.EnvWebhookSecret, wiring.EnvWebhookURLSecret,
+			wiring.EnvSecurityWebhookURLSecret,
 		},
 		RequiredEnv: map[string][]string{
 			// Without a connection-string secret, ingest authenticates to
@@ -152,6 +153,8 @@ func repoOptions(t *testing.T) Options {
 			},
 			"SweepFunction": append([]string{
 				wiring.EnvLogLevel, wiring.EnvTenantID, wiring.EnvStateTable, wiring.EnvEvaluateQueue, wiring.EnvSweepMaxAge,
+				// The emergency access set (pkg/pipeline/emergency.go).
+				wiring.EnvPolicy, wiring.EnvPasswordAuth, wiring.EnvPHSFallback, wiring.EnvTicketQueue,
 			}, graph...),
 		},
 		Deployed: pipelineSettings,

@@ -100,39 +100,52 @@ func (e *Settings) NudgeChannels() ChannelConfig {
 // chosen channel's URL, secret and (for Jira) project and done transition
 // are required unless dry run.
 func (e *Settings) TicketChannels() ChannelConfig {
-	c := ChannelConfig{DryRun: e.Bool(EnvDryRun, false)}
+	return e.ticketChannel(strings.ToLower(e.Optional(EnvTicketChannel, TicketSQS)), helpdeskNames)
+}
+
+// channelNames are the settings a ticket destination reads beside the
+// ServiceNow and Jira instance settings, which every destination shares:
+// the helpdesk's, or the security team's (emergency.go).
+type channelNames struct {
+	channel, queue, assignmentGroup, jiraProject, webhookURL, webhookURLSecret string
+}
+
+var helpdeskNames = channelNames{EnvTicketChannel, EnvHelpdeskQueue, EnvServiceNowAssignmentGroup, EnvJiraProject, EnvWebhookURL, EnvWebhookURLSecret}
+
+// ticketChannel reads one ticket destination's settings by names.
+func (e *Settings) ticketChannel(channel string, n channelNames) ChannelConfig {
+	c := ChannelConfig{DryRun: e.Bool(EnvDryRun, false), TicketChannel: channel}
 	need := !c.DryRun
-	c.TicketChannel = strings.ToLower(e.Optional(EnvTicketChannel, TicketSQS))
 	switch c.TicketChannel {
 	case TicketSQS:
-		c.HelpdeskQueue = e.setting(EnvHelpdeskQueue, need)
+		c.HelpdeskQueue = e.setting(n.queue, need)
 	case TicketServiceNow:
 		c.ServiceNowURL = e.url(EnvServiceNowURL, need, false)
 		c.ServiceNowSecret = e.setting(EnvServiceNowSecret, need)
 		c.ServiceNowCategory = e.Optional(EnvServiceNowCategory, "")
-		c.ServiceNowAssignmentGroup = e.Optional(EnvServiceNowAssignmentGroup, "")
+		c.ServiceNowAssignmentGroup = e.setting(n.assignmentGroup, need && n != helpdeskNames)
 		c.ServiceNowCaller = e.Optional(EnvServiceNowCaller, "")
 		c.ServiceNowCloseCode = e.Optional(EnvServiceNowCloseCode, "")
 	case TicketJira:
 		c.JiraURL = e.url(EnvJiraURL, need, false)
-		c.JiraProject = e.setting(EnvJiraProject, need)
+		c.JiraProject = e.setting(n.jiraProject, need)
 		c.JiraIssueType = e.Optional(EnvJiraIssueType, "")
 		c.JiraDoneTransition = e.setting(EnvJiraDoneTransition, need)
 		c.JiraSecret = e.setting(EnvJiraSecret, need)
 	case TicketWebhook:
 		// The URL, or the secret that holds it: a deployment gives the
 		// secret, a local run may give either.
-		c.WebhookURLSecret = e.Optional(EnvWebhookURLSecret, "")
-		c.WebhookURL = e.url(EnvWebhookURL, false, true)
+		c.WebhookURLSecret = e.Optional(n.webhookURLSecret, "")
+		c.WebhookURL = e.url(n.webhookURL, false, true)
 		switch {
 		case c.WebhookURL != "" && c.WebhookURLSecret != "":
-			e.fail(EnvWebhookURL, "give %s or %s, not both", EnvWebhookURL, EnvWebhookURLSecret)
+			e.fail(n.webhookURL, "give %s or %s, not both", n.webhookURL, n.webhookURLSecret)
 		case need && c.WebhookURL == "" && c.WebhookURLSecret == "":
-			e.fail(EnvWebhookURLSecret, "required but not set (a local run may give %s instead)", EnvWebhookURL)
+			e.fail(n.webhookURLSecret, "required but not set (a local run may give %s instead)", n.webhookURL)
 		}
 		c.WebhookSecret = e.setting(EnvWebhookSecret, need)
 	default:
-		e.fail(EnvTicketChannel, "%q is not sqs, servicenow, jira or webhook", c.TicketChannel)
+		e.fail(n.channel, "%q is not sqs, servicenow, jira or webhook", c.TicketChannel)
 	}
 	return c
 }

@@ -211,22 +211,32 @@ func (e *Env) NudgeSender(mail notify.Mailer, teamsTokens notify.TokenSource) (p
 }
 
 // TicketSender chooses the helpdesk: the helpdesk queue (CREDRES_TICKET_CHANNEL
-// sqs, the default), ServiceNow, Jira or a webhook.
+// sqs, the default), ServiceNow, Jira or a webhook; and the security team's
+// destination for the emergency access set's tickets, when configured.
 func (e *Env) TicketSender() (pipeline.TicketSender, error) {
 	cfg := e.TicketChannels()
 	if err := e.Err(); err != nil {
 		return nil, err
 	}
+	security, err := e.securitySender()
+	if err != nil {
+		return nil, err
+	}
 	if cfg.TicketChannel == TicketSQS {
-		return e.HelpdeskQueue(), e.Err()
+		return &pipeline.TicketRouter{Helpdesk: e.HelpdeskQueue(), Security: security}, e.Err()
 	}
 	s, err := NewTicketSender(cfg, e.Secrets, http.DefaultClient)
 	if err != nil && cfg.DryRun {
 		// A dry run records tickets and sends none, so the chosen channel
 		// may still lack its settings (the template's Rules allow it).
-		return unsentTickets{channel: cfg.TicketChannel, err: err}, nil
+		s, err = unsentTickets{channel: cfg.TicketChannel, err: err}, nil
 	}
-	return s, err
+	if err != nil {
+		return nil, err
+	}
+	// The emergency access set's tickets go to the security team's
+	// destination when there is one (emergency.go).
+	return &pipeline.TicketRouter{Helpdesk: s, Security: security}, nil
 }
 
 // unsentTickets stands for a ticket channel that a dry run cannot build;
@@ -281,6 +291,7 @@ func (e *Env) Sweep(regs pipeline.RegistrationReader) (*pipeline.Sweep, error) {
 		st.Pages, st.Checkpoints, st.RegistrationCache = pages, state, state
 		st.Budget = e.Duration(EnvSweepBudget, 13*time.Minute)
 	}
+	st.Emergency = e.emergency(regs, state)
 	return st, e.Err()
 }
 
