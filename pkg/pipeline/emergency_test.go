@@ -237,3 +237,38 @@ func TestEmergencyAccessSetUnreadableIsNotJudged(t *testing.T) {
 		t.Errorf("a policy-changes run judged the set: %+v", stats.EmergencyAccess)
 	}
 }
+
+// emptyGroups answers every group with no users, as Graph does for an
+// empty group.
+type emptyGroups struct{}
+
+func (emptyGroups) GroupUsers(context.Context, string) ([]string, error) { return []string{}, nil }
+
+// Groups that hold no account of the emergency access tier leave the
+// tenant without emergency access: a set of none, diversity 0, ticketed;
+// an account deleted since the group was read is left out of the set.
+func TestEmergencyAccessSetOfNone(t *testing.T) {
+	r := newEmergencyRig(t, true)
+	r.srv.DeleteUser(breakGlass02)
+	if st := r.run(t); st.Accounts != 1 || st.Diversity != 1 || st.Decision != string(model.DecisionTicket) {
+		t.Fatalf("one account left: %+v, want a set of one, diversity 1, ticketed", st)
+	}
+	groups := r.sweep.Emergency.Groups
+	r.sweep.Emergency.Groups = emptyGroups{}
+	if st := r.run(t); st.Accounts != 0 || st.Diversity != 0 || st.Compliant || st.Decision != string(model.DecisionTicket) {
+		t.Fatalf("empty groups: %+v, want a set of none, diversity 0, ticketed again (worse)", st)
+	}
+	if n := len(r.security.recs); n != 2 || !strings.Contains(r.security.recs[1].Description, "No account of the set has a sign-in path") {
+		t.Errorf("%d tickets; the last reads:\n%s", n, r.security.recs[n-1].Description)
+	}
+	r.sweep.Emergency.Groups = groups
+	r.srv.DeleteUser("0b8a1d6e-3c1f-4a5e-9a77-1f2d3c4b5a27")
+	r.sweep.Emergency.Engine.Policy().EmergencyAccessGroups = []string{"5e1f0000-0000-4000-8000-00000000ea01"}
+	// No user is in the new group: Graph answers 404, and the set is
+	// not judged rather than judged empty.
+	r.clk.Advance(time.Hour)
+	stats, _ := r.sweep.Run(r.ctx, pipeline.SweepOptions{})
+	if ea := stats.EmergencyAccess; ea == nil || !strings.Contains(ea.Error, "5e1f0000-0000-4000-8000-00000000ea01") {
+		t.Fatalf("an unknown group: %+v, want an error naming it", ea)
+	}
+}
