@@ -56,9 +56,14 @@
 //
 // For a non-compliant user the engine tries each method the user could add
 // (and each pair, when one is not enough) against the same rules, keeps those
-// that bring the user within policy, and ranks them by effort: software on a
-// phone or PC the user has, then another line or device, then hardware the
-// organisation must issue.
+// that bring the user within policy, and ranks them by fewer dependencies
+// (every method that avoids the phone network before another telephony
+// method), then by effort: software on a phone or PC the user has, then
+// another line or device, then hardware the organisation must issue. The
+// user's devices decide where Windows Hello for Business and Platform SSO
+// can go (devices.go; docs/POLICY.md, "Recommendations and devices"): a
+// recommendation carries that as data (DeviceAdvice, Conditional), and
+// explain words it.
 //
 // # Decisions
 //
