@@ -25,11 +25,12 @@ const (
 	DepExternalMFA           Dependency = "external-mfa"
 	DepSmartCard             Dependency = "smart-card"
 	DepPKI                   Dependency = "pki"
-	// DepEmailProvider is the user's email provider. Email one-time
-	// passcodes only reset passwords, so no sign-in path depends on it: it
-	// is not among DependencyKinds, and a policy may accept it to no effect.
-	DepEmailProvider Dependency = "email-provider"
 )
+
+// DepEmailProvider is the user's email provider. Email one-time passcodes
+// only reset passwords, so no sign-in path depends on it: it is not among
+// DependencyKinds, and a policy may accept it to no effect.
+const DepEmailProvider Dependency = "email-provider"
 
 // DependencyKinds lists every dependency kind in the order of docs/DESIGN.md, Dependencies.
 // Instance kinds appear once, without their "/<id>" suffix.
