@@ -93,7 +93,22 @@ type Evaluate struct {
 	// that their read costs one unit of Graph's budget, not two.
 	RegistrationCache RegistrationCache
 	RegistrationTTL   time.Duration
+	// Observed, when set, tells when each user was last read: a user whose
+	// requests are all audit events that happened before that read (by
+	// CoverLag) is not read again, since the stored assessment already
+	// saw those changes. In a storm of events this keeps every user to one
+	// read, however many events name them and however the queue batches
+	// them (docs/DEPLOY.md, "Event storms").
+	Observed SweepStore
+	// Drain, when set, estimates the backlog's drain time after every
+	// batch and logs it as a metric (DrainGauge).
+	Drain *DrainGauge
 }
+
+// CoverLag is how long after an audit event a read must have been made to
+// have seen the event's change: Entra's directory replicates within
+// seconds; a minute leaves room.
+const CoverLag = time.Minute
 
 // UsageReader reads what the sign-in logs said about a user's methods.
 type UsageReader interface {
@@ -106,6 +121,9 @@ type Outcome struct {
 	Assessment model.Assessment
 	Decision   model.Decision
 	Err        error
+	// Covered is true when the user was read after every event their
+	// requests name (Evaluate.Observed), so nothing was read or decided.
+	Covered bool
 }
 
 // Handle evaluates a batch. Requests are coalesced per user (one read, one
@@ -115,13 +133,15 @@ type Outcome struct {
 // whose evaluation failed; the other users of the batch proceed.
 func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Failure) {
 	b := ev.parse(ctx, msgs)
+	outcomes := ev.dropCovered(ctx, b)
 	if len(b.order) == 0 {
-		return nil, b.failures
+		ev.Drain.observe(len(msgs), 0)
+		ev.Drain.report(ctx, ev.Now)
+		return outcomes, b.failures
 	}
 	tenant, err := ev.tenantFor(ctx, b.changedAt)
 	if err != nil {
 		zerolog.Ctx(ctx).Error().Err(err).Msg("the tenant's policy cannot be read; the batch is retried")
-		var outcomes []Outcome
 		for _, id := range b.order {
 			outcomes = append(outcomes, Outcome{UserID: id, Err: err})
 			// Never dead-lettered: the messages are fine, the policy
@@ -132,8 +152,9 @@ func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Fa
 		}
 		return outcomes, b.failures
 	}
-	results := ev.read(ctx, b.order)
-	var outcomes []Outcome
+	results, units := ev.read(ctx, b.order)
+	ev.Drain.observe(len(msgs), units)
+	defer ev.Drain.report(ctx, ev.Now)
 	for i, id := range b.order {
 		p := b.users[id]
 		var out Outcome
@@ -156,6 +177,10 @@ type pendingUser struct {
 	baseline bool
 	campaign bool
 	change   policyChangeRef
+	// audits is true while every request is an audit event; latest is the
+	// time of the latest event.
+	audits bool
+	latest time.Time
 }
 
 // evalBatch is a batch's requests coalesced per user, in the order first
@@ -189,7 +214,7 @@ func (ev *Evaluate) parse(ctx context.Context, msgs []Message) *evalBatch {
 		}
 		p := b.users[req.UserID]
 		if p == nil {
-			p = &pendingUser{baseline: true}
+			p = &pendingUser{baseline: true, audits: true}
 			b.users[req.UserID] = p
 			b.order = append(b.order, req.UserID)
 		}
@@ -197,6 +222,10 @@ func (ev *Evaluate) parse(ctx context.Context, msgs []Message) *evalBatch {
 		// A batch acts on first findings unless every request is a baseline.
 		p.baseline = p.baseline && req.Baseline
 		p.campaign = p.campaign || req.Reason == model.ReasonCampaign
+		p.audits = p.audits && req.Reason == model.ReasonAudit
+		if req.Time.After(p.latest) {
+			p.latest = req.Time
+		}
 		if req.PolicyChange != "" && req.PolicyChangeAt.After(p.change.at) {
 			p.change = policyChangeRef{id: req.PolicyChange, at: req.PolicyChangeAt}
 		}
@@ -205,6 +234,43 @@ func (ev *Evaluate) parse(ctx context.Context, msgs []Message) *evalBatch {
 		}
 	}
 	return b
+}
+
+// dropCovered takes out of the batch the users whose requests are all
+// audit events that happened before their last read (by CoverLag), and
+// returns their outcomes: evaluated already, nothing read. A failure to
+// read the times keeps everyone in the batch.
+func (ev *Evaluate) dropCovered(ctx context.Context, b *evalBatch) []Outcome {
+	if ev.Observed == nil {
+		return nil
+	}
+	var ids []string
+	for _, id := range b.order {
+		if b.users[id].audits {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	seen, err := ev.Observed.ObservedAt(ctx, ids)
+	if err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("assessment times cannot be read; every user of the batch is read")
+		return nil
+	}
+	var outcomes []Outcome
+	keep := b.order[:0]
+	for _, id := range b.order {
+		p := b.users[id]
+		if at, ok := seen[id]; ok && p.audits && !at.Before(p.latest.Add(CoverLag)) {
+			zerolog.Ctx(ctx).Info().Str("userId", id).Int("requests", len(p.msgs)).Msg("read after these events already; not read again")
+			outcomes = append(outcomes, Outcome{UserID: id, Covered: true, Decision: model.Decision{Kind: model.DecisionNone, UserID: id}})
+			continue
+		}
+		keep = append(keep, id)
+	}
+	b.order = keep
+	return outcomes
 }
 
 // tenantFor gives the tenant its own policy, read again when the batch

@@ -46,17 +46,19 @@ func registrationTTL(d time.Duration) time.Duration {
 // read reads the batch's users live: with the registration rows the cache
 // holds fresh, when there is a cache and the reader can take them; the
 // others' rows are read per user. A cache that cannot be read costs
-// budget, not the evaluation: the rows are read per user.
-func (ev *Evaluate) read(ctx context.Context, ids []string) []model.UserResult {
+// budget, not the evaluation: the rows are read per user. It also returns
+// the units of Graph's reports budget the reads cost (for the drain gauge;
+// a reader that takes no registration rows is counted as if it did).
+func (ev *Evaluate) read(ctx context.Context, ids []string) ([]model.UserResult, int) {
 	known, ok := ev.Users.(KnownRegistrationReader)
 	if ev.RegistrationCache == nil || !ok {
-		return ev.Users.ReadUsers(ctx, ids)
+		return ev.Users.ReadUsers(ctx, ids), 2 * len(ids)
 	}
 	since := ev.Now().Add(-registrationTTL(ev.RegistrationTTL))
 	regs, err := ev.RegistrationCache.FreshRegistrations(ctx, ids, since)
 	if err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("the kept registration rows cannot be read; they are read per user")
-		return ev.Users.ReadUsers(ctx, ids)
+		return ev.Users.ReadUsers(ctx, ids), 2 * len(ids)
 	}
-	return known.ReadUsersKnown(ctx, ids, regs)
+	return known.ReadUsersKnown(ctx, ids, regs), 2*len(ids) - len(regs)
 }

@@ -37,7 +37,10 @@ const (
 	EnvIngestBudget    = "CREDRES_INGEST_BUDGET"
 	EnvSweepMaxAge     = "CREDRES_SWEEP_MAX_AGE"
 	EnvSweepBudget     = "CREDRES_SWEEP_BUDGET"
-	EnvLogLevel        = "CREDRES_LOG_LEVEL"
+	// EnvEvaluateFleetBudget is the evaluators' share of Graph's reports
+	// budget, all processes together, for the backlog's drain estimate.
+	EnvEvaluateFleetBudget = "CREDRES_EVALUATE_FLEET_BUDGET"
+	EnvLogLevel            = "CREDRES_LOG_LEVEL"
 )
 
 // Settings reads settings from a getenv function (os.Getenv in main, a map in

@@ -28,6 +28,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 	"github.com/rs/zerolog"
 
+	"github.com/credres/credres/pkg/graph"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/notify"
 	"github.com/credres/credres/pkg/pipeline"
@@ -171,13 +172,29 @@ func (e *Env) Evaluate(users pipeline.UserReader) (*pipeline.Evaluate, error) {
 	st := &pipeline.Evaluate{
 		Users: users, Store: state, Engine: e.Engine, Tenant: e.Tenant,
 		Nudges: e.queue(EnvNudgeQueue), Tickets: e.queue(EnvTicketQueue), Dead: e.dead(), Now: e.Now,
-		Usage: state, PolicyChanges: state, RegistrationCache: state,
+		Usage: state, PolicyChanges: state, RegistrationCache: state, Observed: state,
 	}
 	// Graph also reads the tenant's own policy (cached for its PolicyTTL).
 	if p, ok := users.(pipeline.TenantPolicyReader); ok {
 		st.Policy = p
 	}
+	if url := e.Optional(EnvEvaluateQueue, ""); url != "" {
+		st.Drain = &pipeline.DrainGauge{Queue: queue.NewSQS(e.SQS, url), UnitsPerHour: e.fleetUnitsPerHour()}
+	}
 	return st, e.Err()
+}
+
+// fleetUnitsPerHour is the evaluators' share of Graph's reports budget, all
+// processes together (CREDRES_EVALUATE_FLEET_BUDGET, 4/10s), in units an
+// hour: what the backlog's drain time is estimated against.
+func (e *Env) fleetUnitsPerHour() float64 {
+	v := e.Optional(EnvEvaluateFleetBudget, "4/10s")
+	l, err := graph.ParseLimit(v)
+	if err != nil {
+		e.fail(EnvEvaluateFleetBudget, "%v", err)
+		return 0
+	}
+	return float64(l.Requests) * float64(time.Hour) / float64(l.Per)
 }
 
 // Nudge builds the nudge stage over a sender (mail, Teams, or the outbox
