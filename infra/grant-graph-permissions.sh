@@ -13,11 +13,16 @@
 # national cloud); --graph-url names another service root.
 #
 # The permissions are the least-privileged set of docs/GRAPH.md, all
-# application permissions and read-only:
+# application permissions and read-only (pkg/graph/graphperm lists them; a
+# test keeps this script, docs/GRAPH.md and docs/DEPLOY.md in step with it):
 #   UserAuthenticationMethod.Read.All  users' methods
-#   AuditLog.Read.All                  the authentication methods registration report
-#   User.Read.All                      profiles and transitive memberships (policy tiers)
-#   RoleManagement.Read.Directory      directory role names in those memberships
+#   AuditLog.Read.All                  the authentication methods registration report (one
+#                                      user's row by id needs it; no other permission does)
+#   User.Read.All                      profiles, transitive memberships (policy tiers) and
+#                                      the lists of users' registered and owned devices
+#   RoleManagement.Read.Directory      directory role names in those memberships, and the
+#                                      roles users are eligible for (Privileged Identity Management)
+#   Device.Read.All                    those devices' operating system and trust type
 #   Policy.Read.All                    the tenant's Conditional Access policies (and its
 #                                      authentication methods policy and strengths)
 # Mail.Send is deliberately not granted here: in Entra it would let the app
@@ -26,7 +31,7 @@
 set -euo pipefail
 
 readonly GRAPH_APP_ID=00000003-0000-0000-c000-000000000000
-readonly PERMISSIONS=(UserAuthenticationMethod.Read.All AuditLog.Read.All User.Read.All RoleManagement.Read.Directory Policy.Read.All)
+readonly PERMISSIONS=(UserAuthenticationMethod.Read.All AuditLog.Read.All User.Read.All RoleManagement.Read.Directory Device.Read.All Policy.Read.All)
 
 app_id=""
 create_name=""

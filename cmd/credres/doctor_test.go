@@ -114,17 +114,18 @@ func TestDoctorPasses(t *testing.T) {
 	t.Logf("credres doctor:\n%s", out)
 	for _, want := range []string{
 		"ok    graph token", "ok    graph AuditLog.Read.All", "ok    graph UserAuthenticationMethod.Read.All", "ok    graph Policy.Read.All", "ok    graph User.Read.All",
-		"ok    graph RoleManagement.Read.Directory", "ok    mail sender", "skip  event hubs",
+		"ok    graph RoleManagement.Read.Directory", "ok    graph Device.Read.All", "ok    mail sender", "skip  event hubs",
 		"ok    table CREDRES_STATE_TABLE", "ok    table CREDRES_CHECKPOINT_TABLE", "ok    queue CREDRES_EVALUATE_QUEUE_URL",
-		"ok    queue CREDRES_INGEST_DEAD_LETTER_QUEUE_URL", "All 16 checks passed.",
+		"ok    queue CREDRES_INGEST_DEAD_LETTER_QUEUE_URL", "All 17 checks passed.",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("doctor does not say %q:\n%s", want, out)
 		}
 	}
-	// One harmless read per permission, and the mailbox: within any budget.
-	if n := len(srv.Requests()); n > 6 {
-		t.Errorf("doctor made %d Graph requests, want at most 6", n)
+	// One harmless read per permission (two for the roles: active and
+	// eligible), and the mailbox: within any budget.
+	if n := len(srv.Requests()); n > 8 {
+		t.Errorf("doctor made %d Graph requests, want at most 8", n)
 	}
 	if len(srv.Mail()) != 0 {
 		t.Error("doctor sent mail")
@@ -164,7 +165,7 @@ func TestDoctorFails(t *testing.T) {
 		"FAIL  event hubs", "is not fully qualified",
 		"FAIL  table CREDRES_CLAIMS_TABLE", "does not exist", "fix: deploy the stack",
 		"FAIL  queue CREDRES_TICKET_QUEUE_URL",
-		"ok    table CREDRES_STATE_TABLE", "5 of 17 checks failed.",
+		"ok    table CREDRES_STATE_TABLE", "5 of 18 checks failed.",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("doctor does not say %q:\n%s", want, out)

@@ -19,7 +19,7 @@ const (
 	allanID = "c6ad1942-4afa-47f8-8d48-afb5d8d69d2f"
 )
 
-func TestUserIsOneBatchOfFourReads(t *testing.T) {
+func TestUserIsOneBatchOfSevenReads(t *testing.T) {
 	t.Parallel()
 	dir := loadDir(t, "testdata/directory.json")
 	e := newEnv(t, dir, nil)
@@ -60,6 +60,9 @@ func TestUserIsOneBatchOfFourReads(t *testing.T) {
 		"/users/" + alexID,
 		"/users/" + alexID + "/authentication/methods",
 		"/users/" + alexID + "/transitiveMemberOf",
+		"/roleManagement/directory/roleEligibilityScheduleInstances",
+		"/users/" + alexID + "/registeredDevices",
+		"/users/" + alexID + "/ownedDevices",
 		"/reports/authenticationMethods/userRegistrationDetails/" + alexID,
 	}
 	if !reflect.DeepEqual(paths, wantPaths) {
@@ -101,8 +104,8 @@ func TestSkipRegistrationDetailsHalvesTheReportsBudget(t *testing.T) {
 	if u.MethodsRegistered != nil {
 		t.Errorf("MethodsRegistered = %v, want unknown", u.MethodsRegistered)
 	}
-	if items := e.srv.Items(); len(items) != 3 {
-		t.Errorf("%d items, want profile, methods, memberships", len(items))
+	if items := e.srv.Items(); len(items) != 6 {
+		t.Errorf("%d items, want profile, methods, memberships, eligible roles, registered and owned devices", len(items))
 	}
 }
 
@@ -141,13 +144,13 @@ func TestUsersAreBatchedWithinTheBudget(t *testing.T) {
 	if len(users) != 12 {
 		t.Fatalf("%d users, want 12", len(users))
 	}
-	// 12 method reads at 5 per $batch (the budget) is 3 batches; the
-	// profile and membership reads ride along.
-	if n := batchCount(e.srv); n != 3 {
-		t.Errorf("%d $batch requests, want 3", n)
+	// 72 items, at most 20 per $batch and at most 5 method reads per
+	// batch (the budget): 5 batches, the directory reads riding along.
+	if n := batchCount(e.srv); n != 5 {
+		t.Errorf("%d $batch requests, want 5", n)
 	}
-	if n := len(e.srv.Items()); n != 36 {
-		t.Errorf("%d items, want 36 (3 per user, none twice)", n)
+	if n := len(e.srv.Items()); n != 72 {
+		t.Errorf("%d items, want 72 (6 per user, none twice)", n)
 	}
 	if over := e.srv.OverBudget(); len(over) > 0 {
 		t.Errorf("server refused %d items over budget", len(over))

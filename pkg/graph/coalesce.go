@@ -6,6 +6,7 @@ package graph
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,7 +21,14 @@ const (
 	partMethods
 	partMemberOf
 	partRegistration
+	partEligible
+	partRegisteredDevices
+	partOwnedDevices
 )
+
+// userParts are the reads of every user; the registration row is added
+// when asked for.
+var userParts = []part{partProfile, partMethods, partMemberOf, partEligible, partRegisteredDevices, partOwnedDevices}
 
 // String names the part in errors and logs.
 func (p part) String() string {
@@ -31,6 +39,12 @@ func (p part) String() string {
 		return "methods"
 	case partMemberOf:
 		return "memberships"
+	case partEligible:
+		return "eligible roles"
+	case partRegisteredDevices:
+		return "registered devices"
+	case partOwnedDevices:
+		return "owned devices"
 	}
 	return "registration details"
 }
@@ -43,8 +57,25 @@ func (p part) class() Class {
 	return ClassDirectory
 }
 
+// permission is the application permission the read needs (docs/GRAPH.md),
+// named in the error when Graph refuses it.
+func (p part) permission() string {
+	switch p {
+	case partMethods:
+		return "UserAuthenticationMethod.Read.All"
+	case partRegistration:
+		return "AuditLog.Read.All"
+	case partEligible:
+		return "RoleManagement.Read.Directory"
+	}
+	return "User.Read.All"
+}
+
+// devices reports whether the part lists the user's devices.
+func (p part) devices() bool { return p == partRegisteredDevices || p == partOwnedDevices }
+
 // profileFields are the user properties credres reads.
-var profileFields = []string{"id", "userPrincipalName", "displayName", "mail", "preferredLanguage", "onPremisesSyncEnabled", "accountEnabled", "userType"}
+var profileFields = []string{"id", "userPrincipalName", "displayName", "mail", "preferredLanguage", "onPremisesSyncEnabled", "accountEnabled", "userType", "authorizationInfo"}
 
 // item is one request of a call: the first page of a part, or a later page
 // (next holds its @odata.nextLink), or a retry.
@@ -76,6 +107,12 @@ type call struct {
 
 	user model.User
 	reg1 *RegistrationDetail
+	// eligibleLater: the user was asked for by principal name, and the
+	// eligible roles, filtered by object id, wait for the profile.
+	eligibleLater bool
+	// devicesUnknown: Graph refused the devices or left out their
+	// properties; the user's Devices stay nil.
+	devicesUnknown bool
 }
 
 func (cl *call) effectiveDeadline() time.Time {
@@ -119,12 +156,15 @@ func (c *Client) enqueue(ctx context.Context, id string, reg bool) *call {
 	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	cl := &call{key: key, id: strings.TrimSpace(id), reg: reg, ctx: cctx, cancel: cancel, done: make(chan struct{})}
 	cl.addWaiter(ctx)
-	parts := []part{partProfile, partMethods, partMemberOf}
+	parts := userParts
 	if reg {
-		parts = append(parts, partRegistration)
+		parts = append(slices.Clone(parts), partRegistration)
 	}
+	cl.eligibleLater = !isObjectID(cl.id)
 	for _, p := range parts {
-		c.queue = append(c.queue, &item{call: cl, part: p})
+		if p != partEligible || !cl.eligibleLater {
+			c.queue = append(c.queue, &item{call: cl, part: p})
+		}
 	}
 	cl.pending = len(parts)
 	c.pending[key] = cl
@@ -186,6 +226,14 @@ func (c *Client) removeLocked(cl *call) {
 func (c *Client) completeLocked(cl *call) {
 	if cl.reg1 != nil {
 		cl.user.MethodsRegistered = nilIfEmpty(cl.reg1.MethodsRegistered)
+		cl.user.Registration = cl.reg1.Details()
+	}
+	switch {
+	case cl.devicesUnknown:
+		cl.user.Devices = nil
+	case cl.user.Devices == nil:
+		// Graph answered both lists, empty: known to have none.
+		cl.user.Devices = []model.Device{}
 	}
 	c.removeLocked(cl)
 	cl.cancel()

@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -25,7 +26,10 @@ import (
 // the snapshot holds the others and the error joins one *UserError per
 // failure; callers decide whether a partial snapshot will do.
 func (c *Client) Directory(ctx context.Context, userIDs []string, progress func(done, total int)) (*model.Directory, error) {
-	dir := &model.Directory{Tenant: model.Tenant{ID: c.cfg.TenantID, PasswordAuth: c.cfg.PasswordAuth, PHSFallback: c.cfg.PHSFallback}}
+	dir := &model.Directory{
+		ExportedAt: c.clock.Now().UTC().Truncate(time.Second),
+		Tenant:     model.Tenant{ID: c.cfg.TenantID, PasswordAuth: c.cfg.PasswordAuth, PHSFallback: c.cfg.PHSFallback},
+	}
 	policy, err := c.TenantPolicy(ctx)
 	if err != nil {
 		return nil, err
@@ -52,6 +56,7 @@ func (c *Client) Directory(ctx context.Context, userIDs []string, progress func(
 		case r.err == nil:
 			if rows != nil {
 				r.user.MethodsRegistered = nilIfEmpty(rows[r.user.ID].MethodsRegistered)
+				r.user.Registration = rows[r.user.ID].Details()
 			}
 			dir.Users = append(dir.Users, r.user)
 		case rows != nil && errors.Is(r.err, model.ErrNotFound) && ctx.Err() == nil:

@@ -92,8 +92,19 @@ func compareDirectories(t *testing.T, got, want *model.Directory) {
 			t.Errorf("user %d: %s %s %s sync=%v, want %s %s %s sync=%v", i,
 				g.ID, g.UserPrincipalName, g.DisplayName, g.OnPremisesSyncEnabled, w.ID, w.UserPrincipalName, w.DisplayName, w.OnPremisesSyncEnabled)
 		}
-		if !slices.Equal(g.Roles, w.Roles) || !slices.Equal(g.Groups, w.Groups) {
-			t.Errorf("user %s: roles %v groups %v, want %v %v", w.ID, g.Roles, g.Groups, w.Roles, w.Groups)
+		if !slices.Equal(g.Roles, w.Roles) || !slices.Equal(g.Groups, w.Groups) || !slices.Equal(g.EligibleRoles, w.EligibleRoles) {
+			t.Errorf("user %s: roles %v groups %v eligible %v, want %v %v %v", w.ID, g.Roles, g.Groups, g.EligibleRoles, w.Roles, w.Groups, w.EligibleRoles)
+		}
+		if !reflect.DeepEqual(g.AuthorizationInfo, w.AuthorizationInfo) {
+			t.Errorf("user %s: authorizationInfo %+v, want %+v", w.ID, g.AuthorizationInfo, w.AuthorizationInfo)
+		}
+		// Graph always lists the devices: a snapshot that does not know
+		// them reads as a user with none.
+		if wd := w.Devices; !reflect.DeepEqual(g.Devices, wd) && !(wd == nil && g.Devices != nil && len(g.Devices) == 0) {
+			t.Errorf("user %s: devices %+v, want %+v", w.ID, g.Devices, wd)
+		}
+		if g.Registration == nil {
+			t.Errorf("user %s: the registration report's details were not read", w.ID)
 		}
 		if !slices.Equal(g.MethodsRegistered, w.MethodsRegistered) && !(w.MethodsRegistered == nil && !slices.Contains(g.MethodsRegistered, "microsoftAuthenticatorPasswordless")) {
 			t.Errorf("user %s: methodsRegistered %v, want %v", w.ID, g.MethodsRegistered, w.MethodsRegistered)

@@ -1,7 +1,9 @@
 package graph
 
 import (
+	"context"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -33,10 +35,12 @@ func FuzzGraphResponses(f *testing.F) {
 		_, _, _ = parseMethods(body)
 		_, _, _, _ = parseMemberships(body)
 		_, _ = parseRegistration(body)
+		_, _, _ = parseEligible(body)
+		_, _, _ = parseDevices(body, true)
 		_, _ = httpretry.ParseRetryAfter(string(body), now)
-		for _, p := range []part{partProfile, partMethods, partMemberOf, partRegistration} {
-			for _, status := range []int{200, 404, 429, 503} {
-				cl := &call{id: "u"}
+		for _, p := range append(slices.Clone(userParts), partRegistration) {
+			for _, status := range []int{200, 403, 404, 429, 503} {
+				cl := &call{id: "u", ctx: context.Background()}
 				o := c.interpret(&item{call: cl, part: p}, &batchResponse{ID: "1", Status: status, Body: body,
 					Headers: map[string]string{"Retry-After": string(body)}}, now)
 				if o.apply != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sort"
 	"time"
@@ -31,6 +32,30 @@ type RegistrationDetail struct {
 	IsPasswordlessCapable bool      `json:"isPasswordlessCapable"`
 	MethodsRegistered     []string  `json:"methodsRegistered"`
 	LastUpdated           time.Time `json:"lastUpdatedDateTime,omitzero"`
+	// What reports show beside the assessment (model.RegistrationDetails).
+	IsSsprRegistered       *bool    `json:"isSsprRegistered,omitempty"`
+	UserPreferredMethod    string   `json:"userPreferredMethodForSecondaryAuthentication,omitempty"`
+	SystemPreferredMethods []string `json:"systemPreferredAuthenticationMethods,omitempty"`
+	SystemPreferredEnabled *bool    `json:"isSystemPreferredAuthenticationMethodEnabled,omitempty"`
+}
+
+// Details are the row's fields a snapshot keeps for reports.
+func (d RegistrationDetail) Details() *model.RegistrationDetails {
+	admin := d.IsAdmin
+	r := &model.RegistrationDetails{
+		IsSsprRegistered: d.IsSsprRegistered, UserPreferredMethodForSecondaryAuthentication: d.UserPreferredMethod,
+		SystemPreferredAuthenticationMethods:         slices.Clone(d.SystemPreferredMethods),
+		IsSystemPreferredAuthenticationMethodEnabled: d.SystemPreferredEnabled, IsAdmin: &admin,
+	}
+	if r.IsSsprRegistered != nil {
+		v := *r.IsSsprRegistered
+		r.IsSsprRegistered = &v
+	}
+	if r.IsSystemPreferredAuthenticationMethodEnabled != nil {
+		v := *r.IsSystemPreferredAuthenticationMethodEnabled
+		r.IsSystemPreferredAuthenticationMethodEnabled = &v
+	}
+	return r
 }
 
 // SameAs reports whether the row shows no registration change since prev:
@@ -48,14 +73,20 @@ func (d RegistrationDetail) SameAs(prev RegistrationDetail) bool {
 
 func detailFrom(m models.UserRegistrationDetailsable) RegistrationDetail {
 	d := RegistrationDetail{
-		ID:                    deref(m.GetId()),
-		UserPrincipalName:     deref(m.GetUserPrincipalName()),
-		DisplayName:           deref(m.GetUserDisplayName()),
-		IsAdmin:               deref(m.GetIsAdmin()),
-		IsMFACapable:          deref(m.GetIsMfaCapable()),
-		IsMFARegistered:       deref(m.GetIsMfaRegistered()),
-		IsPasswordlessCapable: deref(m.GetIsPasswordlessCapable()),
-		MethodsRegistered:     slices.Clone(m.GetMethodsRegistered()),
+		ID:                     deref(m.GetId()),
+		UserPrincipalName:      deref(m.GetUserPrincipalName()),
+		DisplayName:            deref(m.GetUserDisplayName()),
+		IsAdmin:                deref(m.GetIsAdmin()),
+		IsMFACapable:           deref(m.GetIsMfaCapable()),
+		IsMFARegistered:        deref(m.GetIsMfaRegistered()),
+		IsPasswordlessCapable:  deref(m.GetIsPasswordlessCapable()),
+		MethodsRegistered:      slices.Clone(m.GetMethodsRegistered()),
+		IsSsprRegistered:       m.GetIsSsprRegistered(),
+		SystemPreferredMethods: slices.Clone(m.GetSystemPreferredAuthenticationMethods()),
+		SystemPreferredEnabled: m.GetIsSystemPreferredAuthenticationMethodEnabled(),
+	}
+	if p := m.GetUserPreferredMethodForSecondaryAuthentication(); p != nil {
+		d.UserPreferredMethod = p.String()
 	}
 	if t := m.GetUserType(); t != nil {
 		d.UserType = t.String()
@@ -114,6 +145,10 @@ func (c *Client) RegistrationDetails(ctx context.Context, fn func(RegistrationDe
 	for page := 1; ; page++ {
 		resp, err := c.registrationPage(ctx, next)
 		if err != nil {
+			var ae *apiError
+			if errors.As(err, &ae) && ae.Status == http.StatusForbidden {
+				err = fmt.Errorf("%w (the app needs the Graph application permission AuditLog.Read.All, docs/GRAPH.md)", err)
+			}
 			return fmt.Errorf("graph: list registration details page %d: %w", page, err)
 		}
 		if resp == nil {
@@ -184,6 +219,7 @@ func (c *Client) Sweep(ctx context.Context, previous map[string]RegistrationDeta
 		switch {
 		case r.err == nil:
 			r.user.MethodsRegistered = nilIfEmpty(res.View[r.user.ID].MethodsRegistered)
+			r.user.Registration = res.View[r.user.ID].Details()
 			res.Changed = append(res.Changed, r.user)
 		case errors.Is(r.err, model.ErrNotFound) && ctx.Err() == nil:
 		default:

@@ -232,6 +232,12 @@ func (c *Client) settleLocked(o outcome, now time.Time, waits map[int]time.Durat
 		c.queue = append([]*item{{call: cl, part: o.it.part, next: o.next, trail: o.it.trail.with(o.next)}}, c.queue...)
 	default:
 		o.apply(cl)
+		if o.it.part == partProfile && cl.eligibleLater {
+			// The eligible roles are filtered by the object id the
+			// profile gave.
+			cl.eligibleLater = false
+			c.queue = append(c.queue, &item{call: cl, part: partEligible})
+		}
 		cl.pending--
 		if cl.pending == 0 {
 			c.completeLocked(cl)

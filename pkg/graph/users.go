@@ -131,6 +131,17 @@ func cloneUser(u model.User) model.User {
 		v := *u.AccountEnabled
 		u.AccountEnabled = &v
 	}
+	if u.AuthorizationInfo != nil {
+		u.AuthorizationInfo = &model.AuthorizationInfo{CertificateUserIDs: slices.Clone(u.AuthorizationInfo.CertificateUserIDs)}
+	}
+	if u.Devices != nil {
+		u.Devices = slices.Clone(u.Devices)
+	}
+	if u.Registration != nil {
+		r := *u.Registration
+		r.SystemPreferredAuthenticationMethods = slices.Clone(r.SystemPreferredAuthenticationMethods)
+		u.Registration = &r
+	}
 	return u
 }
 
@@ -150,6 +161,9 @@ func (p profile) fill(u *model.User) {
 		u.AccountEnabled = &b
 	}
 	u.UserType = deref(p.u.GetUserType())
+	if ai := p.u.GetAuthorizationInfo(); ai != nil && len(ai.GetCertificateUserIds()) > 0 {
+		u.AuthorizationInfo = &model.AuthorizationInfo{CertificateUserIDs: slices.Clone(ai.GetCertificateUserIds())}
+	}
 }
 
 func parseProfile(body []byte) (profile, error) {

@@ -6,6 +6,7 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/reports"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
+	"github.com/rs/zerolog"
 
 	"github.com/credres/credres/internal/httpretry"
 	"github.com/credres/credres/pkg/model"
@@ -60,38 +62,23 @@ func (c *Client) interpret(it *item, r *batchResponse, now time.Time) outcome {
 		o.apply = func(*call) {}
 		return o
 	}
+	if r.Status == http.StatusForbidden && it.part.devices() {
+		return devicesUnknown(it, itemError(r))
+	}
 	if r.Status < 200 || r.Status > 299 {
 		if o.failure.Retryable(true) || r.Status == http.StatusFailedDependency {
 			return o
 		}
 		o.err = fmt.Errorf("%s: %w", it.part, itemError(r))
+		if r.Status == http.StatusForbidden {
+			o.err = fmt.Errorf("%w (the app needs the Graph application permission %s, docs/GRAPH.md)", o.err, it.part.permission())
+		}
 		return o
 	}
 	var err error
-	switch it.part {
-	case partProfile:
-		var p profile
-		if p, err = parseProfile(r.Body); err == nil {
-			o.apply = func(cl *call) { p.fill(&cl.user) }
-		}
-	case partMethods:
-		var ms []model.Method
-		if ms, o.next, err = parseMethods(r.Body); err == nil {
-			o.apply = func(cl *call) { cl.user.Methods = append(cl.user.Methods, ms...) }
-		}
-	case partMemberOf:
-		var roles, groups []string
-		if roles, groups, o.next, err = parseMemberships(r.Body); err == nil {
-			o.apply = func(cl *call) {
-				cl.user.Roles = append(cl.user.Roles, roles...)
-				cl.user.Groups = append(cl.user.Groups, groups...)
-			}
-		}
-	case partRegistration:
-		var d *RegistrationDetail
-		if d, err = parseRegistration(r.Body); err == nil {
-			o.apply = func(cl *call) { cl.reg1 = d }
-		}
+	o.apply, o.next, err = decodePart(it.part, r.Body)
+	if errors.Is(err, errDevicesLimited) {
+		return devicesUnknown(it, err)
 	}
 	if err == nil && o.next != "" {
 		if err = c.sameService(o.next); err == nil {
@@ -105,6 +92,58 @@ func (c *Client) interpret(it *item, r *batchResponse, now time.Time) outcome {
 		o.err = fmt.Errorf("%s: %w", it.part, err)
 	}
 	return o
+}
+
+// decodePart reads a successful answer to one part of a user: how it
+// changes the call, and the part's next page.
+func decodePart(p part, body []byte) (apply func(*call), next string, err error) {
+	switch p {
+	case partProfile:
+		var pr profile
+		if pr, err = parseProfile(body); err == nil {
+			apply = func(cl *call) { pr.fill(&cl.user) }
+		}
+	case partMethods:
+		var ms []model.Method
+		if ms, next, err = parseMethods(body); err == nil {
+			apply = func(cl *call) { cl.user.Methods = append(cl.user.Methods, ms...) }
+		}
+	case partMemberOf:
+		var roles, groups []string
+		if roles, groups, next, err = parseMemberships(body); err == nil {
+			apply = func(cl *call) {
+				cl.user.Roles = append(cl.user.Roles, roles...)
+				cl.user.Groups = append(cl.user.Groups, groups...)
+			}
+		}
+	case partRegistration:
+		var d *RegistrationDetail
+		if d, err = parseRegistration(body); err == nil {
+			apply = func(cl *call) { cl.reg1 = d }
+		}
+	case partEligible:
+		var roles []string
+		if roles, next, err = parseEligible(body); err == nil {
+			apply = func(cl *call) { cl.user.EligibleRoles = append(cl.user.EligibleRoles, roles...) }
+		}
+	case partRegisteredDevices, partOwnedDevices:
+		var ds []model.Device
+		if ds, next, err = parseDevices(body, p == partOwnedDevices); err == nil {
+			apply = func(cl *call) { cl.user.Devices = mergeDevices(cl.user.Devices, ds) }
+		}
+	}
+	return apply, next, err
+}
+
+// devicesUnknown is the outcome of a device list Graph refused, or gave
+// without the devices' properties: the user is read without devices
+// (unknown, so advice stays conditional), and a warning names the
+// permissions to grant. Devices only shape advice; they never decide an
+// assessment.
+func devicesUnknown(it *item, cause error) outcome {
+	zerolog.Ctx(it.call.ctx).Warn().Str("op", "read user "+it.part.String()).Err(cause).
+		Msg("graph: the user's devices are left unknown: grant the app User.Read.All and Device.Read.All (docs/GRAPH.md)")
+	return outcome{it: it, failure: httpretry.Failure{Status: http.StatusOK}, apply: func(cl *call) { cl.devicesUnknown = true }}
 }
 
 // itemError decodes the Graph error body of a failed $batch item.
@@ -194,6 +233,20 @@ func (c *Client) requestInfo(ctx context.Context, it *item) (*abs.RequestInforma
 			b = b.WithUrl(it.next)
 		}
 		return b.ToGetRequestInformation(ctx, nil)
+	case partRegisteredDevices:
+		b := u.RegisteredDevices()
+		if it.next != "" {
+			b = b.WithUrl(it.next)
+		}
+		return b.ToGetRequestInformation(ctx, nil)
+	case partOwnedDevices:
+		b := u.OwnedDevices()
+		if it.next != "" {
+			b = b.WithUrl(it.next)
+		}
+		return b.ToGetRequestInformation(ctx, nil)
+	case partEligible:
+		return c.eligibleItemRequest(ctx, it)
 	}
 	rows := c.reports.AuthenticationMethods().UserRegistrationDetails()
 	if isObjectID(it.call.id) {

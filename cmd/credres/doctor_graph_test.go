@@ -1,0 +1,58 @@
+package main
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/credres/credres/pkg/graph/graphperm"
+	"github.com/credres/credres/pkg/graph/graphtest"
+	"github.com/credres/credres/pkg/graphjson"
+	"github.com/credres/credres/pkg/model"
+)
+
+// Doctor checks each permission the deployment grants, no more.
+func TestDoctorChecksEveryGrantedPermission(t *testing.T) {
+	var checked []string
+	for p := range graphChecks {
+		checked = append(checked, p)
+	}
+	want := graphperm.Names(graphperm.Read)
+	slices.Sort(checked)
+	slices.Sort(want)
+	if !slices.Equal(checked, want) {
+		t.Errorf("doctor checks %v, the deployment grants %v", checked, want)
+	}
+	if all := append(slices.Clone(perUser), "Policy.Read.All"); len(all) != len(want) {
+		t.Errorf("per-user checks %v and Policy.Read.All are not every permission", perUser)
+	}
+}
+
+// Without one grant, doctor fails that permission's check, and only it,
+// because the fake Graph refuses the read as Graph would.
+func TestDoctorFailsTheMissingGrant(t *testing.T) {
+	for _, p := range graphperm.Names(graphperm.Read) {
+		t.Run(p, func(t *testing.T) {
+			token := graphtest.AppToken(graphtest.Without(p)...)
+			srv := doctorEnv(t, graphtest.WithToken(token))
+			t.Setenv("CREDRES_GRAPH_TOKEN", token)
+			// The administrator has a PC, so that its properties are read.
+			dir, err := graphjson.LoadDirectory(sampleTenant)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, _ := dir.FindUser(admin)
+			u.Devices = []model.Device{{ID: "5e1f-pc", DisplayName: "ALLAN-PC", OperatingSystem: "Windows", TrustType: "AzureAd", Registered: true}}
+			srv.SetUser(*u)
+			_, out, _ := credres(t, "", "doctor", "--user", admin)
+			for _, q := range graphperm.Names(graphperm.Read) {
+				if failed := strings.Contains(out, "FAIL  graph "+q); failed != (q == p) {
+					t.Errorf("without %s, graph %s failed=%v:\n%s", p, q, failed, out)
+				}
+			}
+			if !strings.Contains(out, "FAIL  graph "+p) {
+				t.Errorf("without %s doctor does not fail it:\n%s", p, out)
+			}
+		})
+	}
+}
