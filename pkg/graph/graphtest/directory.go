@@ -66,12 +66,18 @@ func (s *Server) eligibility(q request) response {
 	if expand != "" && expand != "roleDefinition" {
 		return errorResponse(http.StatusBadRequest, "BadRequest", "Could not find a property named '"+expand+"'.")
 	}
-	objs := []any{}
-	for i := range s.users {
-		u := &s.users[i]
-		if principal != "" && !strings.EqualFold(u.ID, principal) {
-			continue
+	users := make([]*model.User, 0, len(s.users))
+	if principal != "" {
+		if u, ok := s.findLocked(principal); ok && strings.EqualFold(u.ID, principal) {
+			users = append(users, u)
 		}
+	} else {
+		for i := range s.users {
+			users = append(users, &s.users[i])
+		}
+	}
+	objs := []any{}
+	for _, u := range users {
 		for _, r := range u.EligibleRoles {
 			objs = append(objs, eligibilityObject(u.ID, r, expand != ""))
 		}
