@@ -17,6 +17,7 @@ import (
 	"github.com/credres/credres/internal/awstest"
 	"github.com/credres/credres/pkg/graph/graphtest"
 	"github.com/credres/credres/pkg/graphjson"
+	"github.com/credres/credres/pkg/model"
 )
 
 const admin = "0b8a1d6e-3c1f-4a5e-9a77-1f2d3c4b5a20" // allan.deyoung, Global Administrator
@@ -88,6 +89,10 @@ func doctorEnv(t *testing.T, opts ...graphtest.Option) *graphtest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The administrator doctor reads has a PC, so that its properties are
+	// read (the sample tenant does not know anyone's devices).
+	a, _ := dir.FindUser(admin)
+	a.Devices = []model.Device{{ID: "5e1f-pc", DisplayName: "ALLAN-PC", OperatingSystem: "Windows", TrustType: "AzureAd", Registered: true}}
 	srv := graphtest.NewServer(t, dir, append([]graphtest.Option{graphtest.WithToken("test-token")}, opts...)...)
 	for k, v := range map[string]string{
 		"HOME": t.TempDir(), "AWS_ACCESS_KEY_ID": "credrestest", "AWS_SECRET_ACCESS_KEY": "credrestest",

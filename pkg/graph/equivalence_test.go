@@ -98,10 +98,8 @@ func compareDirectories(t *testing.T, got, want *model.Directory) {
 		if !reflect.DeepEqual(g.AuthorizationInfo, w.AuthorizationInfo) {
 			t.Errorf("user %s: authorizationInfo %+v, want %+v", w.ID, g.AuthorizationInfo, w.AuthorizationInfo)
 		}
-		// Graph always lists the devices: a snapshot that does not know
-		// them reads as a user with none.
-		if wd := w.Devices; !reflect.DeepEqual(g.Devices, wd) && !(wd == nil && g.Devices != nil && len(g.Devices) == 0) {
-			t.Errorf("user %s: devices %+v, want %+v", w.ID, g.Devices, wd)
+		if !reflect.DeepEqual(g.Devices, w.Devices) {
+			t.Errorf("user %s: devices %+v, want %+v", w.ID, g.Devices, w.Devices)
 		}
 		if g.Registration == nil {
 			t.Errorf("user %s: the registration report's details were not read", w.ID)

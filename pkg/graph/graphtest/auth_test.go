@@ -53,7 +53,11 @@ func TestServerEnforcesPermissionsFromTheToken(t *testing.T) {
 	if status, _ := getWith(t, srv.URL()+"/users/"+id, graphtest.AppToken()); status != 403 {
 		t.Errorf("profile without roles: %d", status)
 	}
-	// An opaque token stands for the deployment's permissions.
+	// An opaque token stands for the deployment's permissions. (A user
+	// whose devices are unknown is refused them: give the user none.)
+	u := dir.Users[0]
+	u.Devices = []model.Device{}
+	srv.SetUser(u)
 	for _, path := range []string{"/users/" + id, "/users/" + id + "/authentication/methods", "/users/" + id + "/transitiveMemberOf",
 		"/users/" + id + "/registeredDevices", "/users/" + id + "/ownedDevices",
 		"/roleManagement/directory/roleEligibilityScheduleInstances?$filter=principalId%20eq%20'" + id + "'&$expand=roleDefinition",
@@ -63,7 +67,6 @@ func TestServerEnforcesPermissionsFromTheToken(t *testing.T) {
 		}
 	}
 	// Without Device.Read.All, devices come with limited information.
-	u := dir.Users[0]
 	u.Devices = []model.Device{{ID: "d1", DisplayName: "PC", OperatingSystem: "Windows", TrustType: "AzureAd", Registered: true}}
 	srv.SetUser(u)
 	devices := srv.URL() + "/users/" + id + "/registeredDevices"

@@ -10,7 +10,8 @@ import (
 
 // devices serves /registeredDevices (owned false) or /ownedDevices: the
 // user's devices listed by that relation, as microsoft.graph.device
-// directory objects, paged. A device marked neither registered nor owned
+// directory objects, paged (a user whose Devices is nil, unknown, is
+// refused them: see userRoute). A device marked neither registered nor owned
 // counts as registered. Without a permission to read devices, Graph lists
 // them with limited information: @odata.type and id, the rest null.
 func (s *Server) devices(u *model.User, owned bool, q request) response {

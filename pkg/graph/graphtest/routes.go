@@ -94,7 +94,10 @@ func (s *Server) userRoute(q request) response {
 		case "transitiveMemberOf":
 			return s.memberships(u, q.path, q.query, !q.roles.any(permRoleNames))
 		case "registeredDevices", "ownedDevices":
-			if s.refuseDevices {
+			if s.refuseDevices || u.Devices == nil {
+				// A user whose devices the directory does not know is
+				// served as Graph serves an app it tells nothing about
+				// devices, so that a live read gives the snapshot back.
 				return denied()
 			}
 			return s.devices(u, rest == "ownedDevices", q)
