@@ -203,6 +203,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer out.Close()
 	rec := &recorder{out: out}
 	requests, nudges, tickets := queue.NewMemory(), queue.NewMemory(), queue.NewMemory()
 	deadPath := filepath.Join(cfg.StateDir, "dead-letters.jsonl")

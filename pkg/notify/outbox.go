@@ -6,6 +6,7 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,10 +16,13 @@ import (
 )
 
 // Outbox appends delivered messages to <dir>/nudges.jsonl and
-// <dir>/tickets.jsonl, one JSON object per line.
+// <dir>/tickets.jsonl, one JSON object per line. Each file is opened at its
+// first line and kept open, in append mode, until Close: a line is one
+// write, never a partial one beside another's.
 type Outbox struct {
-	dir string
-	mu  sync.Mutex
+	dir   string
+	mu    sync.Mutex
+	files map[string]*os.File
 }
 
 // OpenOutbox creates dir if needed.
@@ -26,7 +30,22 @@ func OpenOutbox(dir string) (*Outbox, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
-	return &Outbox{dir: dir}, nil
+	return &Outbox{dir: dir, files: map[string]*os.File{}}, nil
+}
+
+// Close closes the files the outbox holds open; a later line opens its
+// file again.
+func (o *Outbox) Close() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var errs []error
+	for name, f := range o.files {
+		if err := f.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("outbox: close %s: %w", name, err))
+		}
+		delete(o.files, name)
+	}
+	return errors.Join(errs...)
 }
 
 // NudgesFile and TicketsFile are the outbox files' names.
@@ -42,15 +61,18 @@ func (o *Outbox) append(name string, v any) error {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	f, err := os.OpenFile(filepath.Join(o.dir, name), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("outbox: %w", err)
+	f := o.files[name]
+	if f == nil {
+		f, err = os.OpenFile(filepath.Join(o.dir, name), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
+		o.files[name] = f
 	}
 	if _, err := f.Write(append(line, '\n')); err != nil {
+		// The next line opens the file again.
 		f.Close()
-		return fmt.Errorf("outbox: write %s: %w", name, err)
-	}
-	if err := f.Close(); err != nil {
+		delete(o.files, name)
 		return fmt.Errorf("outbox: write %s: %w", name, err)
 	}
 	return nil
