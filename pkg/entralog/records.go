@@ -201,31 +201,47 @@ func splitRecords(doc json.RawMessage) ([]json.RawMessage, error) {
 			return nil, fmt.Errorf("%w: %v", model.ErrInvalidInput, err)
 		}
 		var page struct {
-			Records json.RawMessage `json:"records"`
-			Value   json.RawMessage `json:"value"`
+			Records recordList `json:"records"`
+			Value   recordList `json:"value"`
 		}
 		if err := json.Unmarshal(doc, &page); err != nil {
 			return nil, fmt.Errorf("%w: %v", model.ErrInvalidInput, err)
 		}
 		for _, c := range []struct {
 			name string
-			v    json.RawMessage
+			l    recordList
 		}{{"records", page.Records}, {"value", page.Value}} {
-			if !isSet(c.v) {
+			if !c.l.set {
 				continue
 			}
-			v := bytes.TrimSpace(c.v)
-			if v[0] != '[' {
-				return nil, fmt.Errorf("%w: %q is %s, not an array", model.ErrInvalidInput, c.name, jsonKind(v))
+			if c.l.notArray != "" {
+				return nil, fmt.Errorf("%w: %q is %s, not an array", model.ErrInvalidInput, c.name, c.l.notArray)
 			}
-			var items []json.RawMessage
-			if err := json.Unmarshal(v, &items); err != nil {
-				return nil, fmt.Errorf("%w: %v", model.ErrInvalidInput, err)
-			}
-			return items, nil
+			return c.l.items, nil
 		}
 	}
 	return []json.RawMessage{doc}, nil
+}
+
+// recordList is a page's "records" or "value", decoded in the page's one
+// pass: set when it is there and not null, then its items, or the JSON type
+// it has instead of an array.
+type recordList struct {
+	set      bool
+	items    []json.RawMessage
+	notArray string
+}
+
+// UnmarshalJSON implements json.Unmarshaler; it is called for null too.
+func (l *recordList) UnmarshalJSON(b []byte) error {
+	if l.set = isSet(b); !l.set {
+		return nil
+	}
+	if v := bytes.TrimSpace(b); v[0] != '[' {
+		l.notArray = jsonKind(v)
+		return nil
+	}
+	return json.Unmarshal(b, &l.items)
 }
 
 // checkKeys rejects a record in which a key appears twice in one object:

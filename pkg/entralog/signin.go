@@ -108,18 +108,28 @@ const (
 	recordNoUserSignIn
 )
 
+// given is what classify keeps of a field: whether the record has it
+// (null included), and whether it is set (not null), without copying it.
+type given struct{ present, set bool }
+
+// UnmarshalJSON implements json.Unmarshaler; it is called for null too.
+func (g *given) UnmarshalJSON(b []byte) error {
+	g.present, g.set = true, isSet(b)
+	return nil
+}
+
 // classify looks at a record's category (Event Hubs) or at its fields (a
 // Graph object) without decoding more than a few keys. Anything that is not
 // recognisably a sign-in is left to the audit parser, which reports or skips
 // it as it always has.
 func classify(raw json.RawMessage) recordKind {
 	var probe struct {
-		Category            text            `json:"category"`
-		Properties          json.RawMessage `json:"properties"`
-		CreatedDateTime     json.RawMessage `json:"createdDateTime"`
-		AuthDetails         json.RawMessage `json:"authenticationDetails"`
-		AppID               json.RawMessage `json:"appId"`
-		ActivityDisplayName json.RawMessage `json:"activityDisplayName"`
+		Category            text  `json:"category"`
+		Properties          given `json:"properties"`
+		CreatedDateTime     given `json:"createdDateTime"`
+		AuthDetails         given `json:"authenticationDetails"`
+		AppID               given `json:"appId"`
+		ActivityDisplayName given `json:"activityDisplayName"`
 	}
 	if json.Unmarshal(raw, &probe) != nil {
 		// Not an object, or a field of an unexpected type: let the audit
@@ -138,12 +148,12 @@ func classify(raw json.RawMessage) recordKind {
 	case c != "":
 		return recordAudit
 	}
-	if probe.Properties != nil || isSet(probe.ActivityDisplayName) {
+	if probe.Properties.present || probe.ActivityDisplayName.set {
 		return recordAudit
 	}
 	// A Graph signIn has createdDateTime and appId, and either
 	// authenticationDetails or nothing an audit record would have.
-	if isSet(probe.CreatedDateTime) && (isSet(probe.AuthDetails) || isSet(probe.AppID)) {
+	if probe.CreatedDateTime.set && (probe.AuthDetails.set || probe.AppID.set) {
 		return recordSignIn
 	}
 	return recordAudit

@@ -214,11 +214,12 @@ func (r *Renderer) RenderNudge(dm model.DecisionMessage) (model.RenderedNudge, e
 		data.Link = rules.DefaultSecurityInfoURL
 	}
 	say := func(name string, v any) (string, bool) {
-		if nt.text.Lookup(name) == nil {
+		t := nt.text.Lookup(name)
+		if t == nil {
 			return "", false
 		}
-		var b bytes.Buffer
-		if err := nt.text.ExecuteTemplate(&b, name, v); err != nil {
+		var b strings.Builder
+		if err := t.Execute(&b, v); err != nil {
 			return "", false
 		}
 		return b.String(), true
