@@ -2,13 +2,17 @@ package main
 
 import (
 	"bufio"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/credres/credres/pkg/graphjson"
+	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/report"
+	"github.com/credres/credres/pkg/rules"
 )
 
 func runReport(e env, args []string) int {
@@ -32,24 +36,11 @@ func runReport(e env, args []string) int {
 	if err != nil {
 		return usageError(e, fs, "%v", err)
 	}
-	dir, code := loadSource(e, fs, *directory, &g)
+	r, code := buildReport(e, fs, *directory, *policyFile, &g, &pf, pr)
 	if code >= 0 {
 		return code
 	}
-	engine, err := loadEngine(*policyFile)
-	if err != nil {
-		return inputError(e, err)
-	}
-	if err := pr.read(&pf, dir); err != nil {
-		return inputError(e, err)
-	}
-	// The policy's own proofWindow and countUnproven apply to every figure;
-	// the usage section judges the tiers that set none by --proof-window.
-	r := report.Build(dir, engine.At(pr.now))
 	r.GeneratedAt = pr.now
-	if len(pr.signIns) > 0 || hasUsage(dir) {
-		r.AddUsage(dir, pr.engine(engine), pr.signIns, pr.now, pr.window)
-	}
 	write := map[string]func(io.Writer) error{"json": r.WriteJSON, "html": r.WriteHTML, "csv": r.WriteCSV}[f]
 	if *out == "" {
 		w := bufio.NewWriterSize(e.stdout, 1<<16)
@@ -65,6 +56,65 @@ func runReport(e env, args []string) int {
 		return inputError(e, err)
 	}
 	return exitOK
+}
+
+// buildReport reads the snapshot and builds its report. A snapshot file is
+// read a batch of users at a time and never held (docs/PERFORMANCE.md);
+// the sign-ins of --signins are folded into each user's usage as they are
+// read.
+func buildReport(e env, fs *flag.FlagSet, file, policyFile string, g *graphFlags, pf *proofFlags, pr proof) (*report.Report, int) {
+	var dir *model.Directory
+	if file == "" || g.enabled || len(g.users) > 0 { // --graph, or a usage error
+		var code int
+		if dir, code = loadSource(e, fs, file, g); code >= 0 {
+			return nil, code
+		}
+	}
+	engine, err := loadEngine(policyFile)
+	if err == nil {
+		err = pr.load(pf)
+	}
+	if err != nil {
+		return nil, inputError(e, err)
+	}
+	if dir == nil {
+		return reportStreamed(e, file, engine, pr)
+	}
+	b := newReportBuilder(engine, pr, dir)
+	b.Add(dir.Users)
+	return b.Report(), -1
+}
+
+// reportStreamed builds the report of the snapshot in file while it is
+// read. The users it could not read are named on standard error and left
+// out, and the command exits 1; a snapshot not read whole stops it.
+func reportStreamed(e env, file string, engine *rules.Engine, pr proof) (*report.Report, int) {
+	var b *report.Builder
+	invalid, err := streamFile(file, graphjson.Stream{
+		Head: func(d *model.Directory) error {
+			b = newReportBuilder(engine, pr, d)
+			return nil
+		},
+		Users: func(us []model.User) error {
+			b.Add(us)
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, inputError(e, err)
+	}
+	if invalid != nil {
+		partialInput(e, invalid)
+	}
+	return b.Report(), -1
+}
+
+// newReportBuilder starts the report of the directory head, its usage
+// section judged at --now by --proof-window.
+func newReportBuilder(engine *rules.Engine, pr proof, head *model.Directory) *report.Builder {
+	b := report.NewBuilder(head, engine.At(pr.now))
+	b.JudgeUsage(pr.engine(engine), pr.signIns, pr.now, pr.window)
+	return b
 }
 
 // reportFormat resolves --format: by --out's extension when empty (html

@@ -61,12 +61,21 @@ func (f *proofFlags) check() (proof, error) {
 // read reads the sign-ins named by --signins into the directory's usage
 // (bad input).
 func (p *proof) read(f *proofFlags, dir *model.Directory) error {
+	if err := p.load(f); err != nil {
+		return err
+	}
+	report.MergeSignIns(dir, p.signIns)
+	return nil
+}
+
+// load reads the sign-ins named by --signins (bad input), without folding
+// them into any user's usage.
+func (p *proof) load(f *proofFlags) error {
 	sis, err := readSignIns(f.signIns)
 	if err != nil {
 		return err
 	}
 	p.signIns = sis
-	report.MergeSignIns(dir, sis)
 	return nil
 }
 

@@ -17,6 +17,11 @@
 // by evaluating again, with the tenant's PHSFallback on, every user whose
 // paths it changes.
 //
+// Builder computes the same report from users given a batch at a time, as
+// `credres report` reads a snapshot: of each user it keeps their row and
+// the pairs of dependency kinds that lock them out, and counts the rest in
+// as the batch comes.
+//
 // The Report is the JSON document of `credres report --format json`, and
 // WriteHTML renders the same Report as one self-contained HTML page.
 package report
@@ -27,6 +32,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/credres/credres/pkg/entralog"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/rules"
 )
@@ -288,6 +294,7 @@ type facts struct {
 	phishingResistant bool
 	hasPath           bool
 	privileged        bool
+	synced            bool // u.OnPremisesSyncEnabled
 	onPremises        bool // some path uses on-premises
 	compliantPHS      bool
 	lockedPHS         bool // on-premises outage locks the user out with PHS on
@@ -308,21 +315,87 @@ type facts struct {
 // Build computes the report of a directory under the engine's policy. It
 // evaluates users on every core and does no I/O.
 func Build(d *model.Directory, e *rules.Engine) *Report {
-	b := &builder{e: e, tenant: d.Tenant, phsTenant: d.Tenant, tiers: e.Policy().Tiers,
-		phsChanges: d.Tenant.PasswordOnPremises()}
+	b := NewBuilder(d, e)
+	b.Add(d.Users)
+	return b.Report()
+}
+
+// Builder computes a report from a snapshot's users given a batch at a
+// time, in the snapshot's order (graphjson.StreamDirectory), as Build does
+// from the whole directory. Of each user it keeps their row and the pairs
+// of dependency kinds that lock them out, never the user.
+type Builder struct {
+	b     builder
+	a     *aggregator
+	head  *model.Directory
+	usage *usageBuilder
+}
+
+// NewBuilder starts the report of the directory whose tenant head holds;
+// head's users are not read (Add gives them), and its ExportedAt is read
+// by Report.
+func NewBuilder(head *model.Directory, e *rules.Engine) *Builder {
+	b := builder{e: e, tenant: head.Tenant, phsTenant: head.Tenant, tiers: e.Policy().Tiers,
+		phsChanges: head.Tenant.PasswordOnPremises()}
 	b.phsTenant.PHSFallback = true
 	b.tierIndex = make(map[string]int, len(b.tiers))
 	for i, t := range b.tiers {
 		b.tierIndex[t.Name] = i
 	}
-	fs := make([]facts, len(d.Users))
-	rules.Chunks(len(d.Users), func(lo, hi int) {
+	return &Builder{b: b, a: newAggregator(head.Tenant, b.tiers), head: head}
+}
+
+// JudgeUsage gives the report its usage section as MergeSignIns and
+// AddUsage do, as the users are added: call it before the first Add. Each
+// user added has their sign-ins folded into their usage (it changes the
+// users given) before they are evaluated. The section is added when
+// sign-ins are given or some user carries usage.
+func (b *Builder) JudgeUsage(e *rules.Engine, signIns []entralog.SignIn, now time.Time, window time.Duration) {
+	b.usage = newUsageBuilder(e, signIns, now, window)
+	b.usage.signIns = signIns
+	b.usage.byUser = map[string][]int{}
+	for s := range signIns {
+		id := signIns[s].UserID
+		b.usage.byUser[id] = append(b.usage.byUser[id], s)
+	}
+}
+
+// Add evaluates a batch of users, on every core, and counts them in.
+func (b *Builder) Add(users []model.User) {
+	fs := make([]facts, len(users))
+	rows := make([]UserRow, len(users))
+	var js []judged
+	if b.usage != nil {
+		js = make([]judged, len(users))
+	}
+	rules.Chunks(len(users), func(lo, hi int) {
 		var buf []rules.KindSet
 		for i := lo; i < hi; i++ {
-			buf = b.user(&fs[i], &d.Users[i], buf)
+			if js != nil {
+				b.usage.fold(&users[i])
+			}
+			buf = b.b.user(&fs[i], &users[i], buf)
+			rows[i] = newUserRow(&users[i], &fs[i])
+			if js != nil {
+				b.usage.judge(b.head.Tenant, &users[i], &js[i])
+			}
 		}
 	})
-	return aggregate(d, b.tiers, fs)
+	b.a.add(fs, rows)
+	if b.usage != nil {
+		b.usage.tally(users, js)
+	}
+}
+
+// Report orders and trims what the users added gave and returns the
+// report.
+func (b *Builder) Report() *Report {
+	r := b.a.finish()
+	r.ExportedAt = b.head.ExportedAt
+	if u := b.usage; u != nil && (u.u.SignIns > 0 || u.carried) {
+		r.setUsage(u)
+	}
+	return r
 }
 
 // builder holds what every user's evaluation shares.
@@ -353,6 +426,7 @@ func (b *builder) user(f *facts, u *model.User, buf []rules.KindSet) []rules.Kin
 	f.exempt = as.Exempt
 	f.passwordless = as.Passwordless
 	f.phishingResistant = as.PhishingResistant
+	f.synced = u.OnPremisesSyncEnabled
 	f.privileged = u.Admin() || (f.tier >= 0 && b.tiers[f.tier].RequirePhishingResistant)
 	switch as.Excluded {
 	case model.ExcludedGuest:
@@ -415,67 +489,93 @@ func (b *builder) user(f *facts, u *model.User, buf []rules.KindSet) []rules.Kin
 
 // lister builds user lists and remembers who was listed.
 type lister struct {
-	d      *model.Directory
+	// rows are the rows of the users from base on: the batch being added,
+	// then every user's.
+	rows   []UserRow
+	base   int
 	listed []bool
 }
 
 func (l *lister) add(g *Group, i int) {
 	g.Count++
-	g.Users = append(g.Users, l.d.Users[i].ID)
+	g.Users = append(g.Users, l.rows[i-l.base].ID)
 	l.listed[i] = true
 }
 
 func newGroup() Group { return Group{Users: []string{}} }
 
-// aggregator builds a Report from every user's facts in one pass, then
-// orders and trims what it gathered.
+// aggregator builds a Report from every user's facts, a batch at a time,
+// then orders and trims what it gathered.
 type aggregator struct {
-	d         *model.Directory
 	tiers     []rules.Tier
-	fs        []facts
 	l         *lister
 	r         *Report
 	byTier    []TierDiversity
 	singles   []Group // users locked out by one outage of each kind
 	spofs     []Group // users with a single point of failure of each kind
 	pairCount [16][16]int
-	recs      map[string]*Recommendation
+	// partners holds every user's facts.partners, for the pairs listed;
+	// batches every user's row, a batch at a time (one copy at the end).
+	partners [][16]rules.KindSet
+	batches  [][]UserRow
+	recs     map[string]*Recommendation
+	changes  rules.TenantChanges
+	method   map[string]*MethodFigures
+	strength map[string]*StrengthFigures
 }
 
-func aggregate(d *model.Directory, tiers []rules.Tier, fs []facts) *Report {
-	a := newAggregator(d, tiers, fs)
-	a.r.Users = make([]UserRow, len(fs))
-	for i := range fs {
-		a.count(&fs[i])
-		a.list(i, &fs[i])
-		a.r.Users[i] = newUserRow(&d.Users[i], &fs[i])
+// add counts in a batch of users' facts and rows.
+func (a *aggregator) add(fs []facts, rows []UserRow) {
+	a.batches = append(a.batches, rows)
+	a.l.rows, a.l.base = rows, len(a.partners)
+	for k := range fs {
+		f := &fs[k]
+		i := len(a.partners)
+		a.partners = append(a.partners, f.partners)
+		a.l.listed = append(a.l.listed, false)
+		a.count(f)
+		a.list(i, f)
+		a.tenantFigures(f)
+		if len(f.tenantRecs) > 0 {
+			a.changes.Add(rows[k].ID, f.tenantRecs)
+			a.l.listed[i] = true // named in UserPrincipalNames
+		}
 	}
+}
+
+func (a *aggregator) finish() *Report {
+	a.r.Users = make([]UserRow, 0, len(a.partners))
+	for _, rows := range a.batches {
+		a.r.Users = append(a.r.Users, rows...)
+	}
+	a.batches = nil
+	a.l.rows, a.l.base = a.r.Users, 0
 	a.diversity()
 	a.outages()
 	a.pairs()
 	a.spofsAndRecommendations()
-	a.tenantChanges()
-	a.tenantFigures()
+	a.r.TenantPolicy.Changes = a.changes.List()
 	a.names()
 	return a.r
 }
 
-func newAggregator(d *model.Directory, tiers []rules.Tier, fs []facts) *aggregator {
-	a := &aggregator{d: d, tiers: tiers, fs: fs, l: &lister{d: d, listed: make([]bool, len(d.Users))}, recs: map[string]*Recommendation{}}
-	tenant := d.Tenant
+func newAggregator(t model.Tenant, tiers []rules.Tier) *aggregator {
+	a := &aggregator{tiers: tiers, recs: map[string]*Recommendation{}}
+	tenant := t
 	tenant.AuthMethodsPolicy, tenant.StrengthPolicies, tenant.CAPolicies = nil, nil, nil
 	a.r = &Report{
-		ExportedAt:                         d.ExportedAt,
 		Tenant:                             tenant,
 		WithoutAnyPath:                     newGroup(),
 		TelephonyOnly:                      newGroup(),
 		PrivilegedWithoutPhishingResistant: newGroup(),
 		SPOFs:                              []KindGroup{},
 		Recommendations:                    []Recommendation{},
-		TenantPolicy:                       newTenantPolicy(d.Tenant),
+		TenantPolicy:                       newTenantPolicy(t),
 	}
+	a.l = &lister{}
+	a.figures()
 	h := &a.r.Hybrid
-	h.PasswordAuth, h.PHSFallback, h.Applicable = d.Tenant.PasswordAuth, d.Tenant.PHSFallback, d.Tenant.PasswordOnPremises()
+	h.PasswordAuth, h.PHSFallback, h.Applicable = t.PasswordAuth, t.PHSFallback, t.PasswordOnPremises()
 	h.OnPremises, h.BecomeCompliant = newGroup(), newGroup()
 	a.byTier = make([]TierDiversity, len(tiers)+3)
 	for i, t := range tiers {
@@ -546,7 +646,7 @@ func (a *aggregator) list(i int, f *facts) {
 	if f.compliantPHS && !f.compliant {
 		l.add(&h.BecomeCompliant, i)
 	}
-	if a.d.Users[i].OnPremisesSyncEnabled {
+	if f.synced {
 		h.SyncedUsers++
 	}
 	if f.onPremises {
@@ -625,9 +725,9 @@ func (a *aggregator) pairs() {
 		pairs = pairs[:MaxPairs]
 	}
 	for _, p := range pairs {
-		g := newGroup()
-		for i := range a.fs {
-			if a.fs[i].partners[p.a]&(1<<p.b) != 0 {
+		g := Group{Users: make([]string, 0, p.n)}
+		for i := range a.partners {
+			if a.partners[i][p.a]&(1<<p.b) != 0 {
 				a.l.add(&g, i)
 			}
 		}
@@ -670,7 +770,7 @@ func (a *aggregator) names() {
 	a.r.UserPrincipalNames = make(map[string]string, n)
 	for i, listed := range a.l.listed {
 		if listed {
-			a.r.UserPrincipalNames[a.d.Users[i].ID] = a.d.Users[i].UserPrincipalName
+			a.r.UserPrincipalNames[a.r.Users[i].ID] = a.r.Users[i].UserPrincipalName
 		}
 	}
 }

@@ -104,51 +104,41 @@ func enabledFor(c *model.MethodConfig) string {
 	return s
 }
 
-// tenantFigures counts, per method configuration and per Conditional
-// Access strength, the users of the figures above.
-func (a *aggregator) tenantFigures() {
+// figures indexes the report's method configurations and Conditional
+// Access strengths, for tenantFigures.
+func (a *aggregator) figures() {
 	tp := &a.r.TenantPolicy
-	method := map[string]*MethodFigures{}
+	a.method = map[string]*MethodFigures{}
 	for i := range tp.Methods {
-		method[tp.Methods[i].Config] = &tp.Methods[i]
+		a.method[tp.Methods[i].Config] = &tp.Methods[i]
 	}
-	strength := map[string]*StrengthFigures{}
+	a.strength = map[string]*StrengthFigures{}
 	for i := range tp.Strengths {
-		strength[tp.Strengths[i].ID] = &tp.Strengths[i]
-	}
-	for i := range a.fs {
-		f := &a.fs[i]
-		for _, id := range f.unusable {
-			if m := method[id]; m != nil {
-				m.Unusable++
-			}
-		}
-		for _, r := range f.tenantRecs {
-			if m := method[r.Enable]; m != nil {
-				m.WouldComeWithin++
-			}
-		}
-		for _, r := range f.ca {
-			if s := strength[r.ID]; s != nil {
-				s.AppliesTo++
-				if !r.Satisfied {
-					s.NoSatisfyingPath++
-				}
-			}
-		}
+		a.strength[tp.Strengths[i].ID] = &tp.Strengths[i]
 	}
 }
 
-// tenantChanges counts the users' tenant-side recommendations.
-func (a *aggregator) tenantChanges() {
-	var c rules.TenantChanges
-	for i := range a.fs {
-		if len(a.fs[i].tenantRecs) > 0 {
-			c.Add(a.d.Users[i].ID, a.fs[i].tenantRecs)
-			a.l.listed[i] = true // named in UserPrincipalNames
+// tenantFigures counts one user in the figures of each method
+// configuration and Conditional Access strength.
+func (a *aggregator) tenantFigures(f *facts) {
+	for _, id := range f.unusable {
+		if m := a.method[id]; m != nil {
+			m.Unusable++
 		}
 	}
-	a.r.TenantPolicy.Changes = c.List()
+	for _, r := range f.tenantRecs {
+		if m := a.method[r.Enable]; m != nil {
+			m.WouldComeWithin++
+		}
+	}
+	for _, r := range f.ca {
+		if s := a.strength[r.ID]; s != nil {
+			s.AppliesTo++
+			if !r.Satisfied {
+				s.NoSatisfyingPath++
+			}
+		}
+	}
 }
 
 func (j *jsonWriter) tenantPolicy(tp *TenantPolicy) {

@@ -127,48 +127,106 @@ func (f *SignInFolder) Add(signIns []entralog.SignIn) int {
 			continue
 		}
 		n++
-		u := &f.d.Users[i]
-		for _, m := range si.Methods {
-			if m.Kind == model.KindUnknown || m.Kind == "" {
-				continue
-			}
-			v := model.MethodUsage{Kind: m.Kind, Instance: m.Instance}
-			if m.Succeeded {
-				v.LastUsed = m.Time
-			} else {
-				v.LastFailed = m.Time
-			}
-			j := slices.IndexFunc(u.Usage, func(o model.MethodUsage) bool { return o.Kind == v.Kind && o.Instance == v.Instance })
-			if j < 0 {
-				u.Usage = append(u.Usage, model.MethodUsage{Kind: v.Kind, Instance: v.Instance})
-				j = len(u.Usage) - 1
-			}
-			u.Usage[j], _ = u.Usage[j].Advance(v)
-		}
+		foldSignIn(&f.d.Users[i], si)
 	}
 	return n
 }
 
-// AddUsage computes the usage section and sets r.Usage. The users' usage
+// foldSignIn folds the method uses of one of the user's sign-ins into
+// their usage.
+func foldSignIn(u *model.User, si *entralog.SignIn) {
+	for _, m := range si.Methods {
+		if m.Kind == model.KindUnknown || m.Kind == "" {
+			continue
+		}
+		v := model.MethodUsage{Kind: m.Kind, Instance: m.Instance}
+		if m.Succeeded {
+			v.LastUsed = m.Time
+		} else {
+			v.LastFailed = m.Time
+		}
+		j := slices.IndexFunc(u.Usage, func(o model.MethodUsage) bool { return o.Kind == v.Kind && o.Instance == v.Instance })
+		if j < 0 {
+			u.Usage = append(u.Usage, model.MethodUsage{Kind: v.Kind, Instance: v.Instance})
+			j = len(u.Usage) - 1
+		}
+		u.Usage[j], _ = u.Usage[j].Advance(v)
+	}
+}
+
+// AddUsage computes the usage section and sets r.Usage; r is the report
+// Build made of d. The users' usage
 // is what the directory carries (MergeSignIns folds the sign-ins read into
 // it first); e judges paths by it (an engine made with At, over
 // WithProofWindow's policy); window is the window of the tiers that set
 // none, as reported. The sign-ins give the shares of MFA sign-ins; with
 // none, the shares are empty and the lists come from the usage alone.
+// Builder.JudgeUsage does the same while the users are added.
 func (r *Report) AddUsage(d *model.Directory, e *rules.Engine, signIns []entralog.SignIn, now time.Time, window time.Duration) {
-	u := &Usage{
+	ub := newUsageBuilder(e, signIns, now, window)
+	js := make([]judged, len(d.Users))
+	rules.Chunks(len(d.Users), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			ub.judge(d.Tenant, &d.Users[i], &js[i])
+		}
+	})
+	ub.tally(d.Users, js)
+	r.setUsage(ub)
+}
+
+// usageBuilder computes the usage section a batch of users at a time.
+type usageBuilder struct {
+	u        *Usage
+	e        *rules.Engine
+	p        *rules.Policy
+	now      time.Time
+	window   time.Duration
+	windows  map[string]time.Duration // the tiers' proof windows
+	otherMFA map[string]time.Time     // addShares's
+	never    map[model.MethodKind]*MethodKindGroup
+	// carried is true once some user added carries usage.
+	carried bool
+	// byUser indexes signIns by user, for fold (Builder.JudgeUsage).
+	signIns []entralog.SignIn
+	byUser  map[string][]int
+}
+
+// fold folds the user's sign-ins into their usage, in the order read.
+func (ub *usageBuilder) fold(u *model.User) {
+	for _, s := range ub.byUser[u.ID] {
+		foldSignIn(u, &ub.signIns[s])
+	}
+}
+
+func newUsageBuilder(e *rules.Engine, signIns []entralog.SignIn, now time.Time, window time.Duration) *usageBuilder {
+	ub := &usageBuilder{e: e, p: e.Policy(), now: now, window: window,
+		windows: map[string]time.Duration{}, never: map[model.MethodKind]*MethodKindGroup{}}
+	ub.u = &Usage{
 		ProofWindow: rules.Duration(window).String(), Now: now.UTC().Format(time.RFC3339),
 		SignIns: len(signIns), Methods: []MethodShare{}, PhoneNetworkOnly: newGroup(),
 		NeverUsed: []MethodKindGroup{}, BelowWithoutUnproven: newGroup(),
 	}
-	otherMFA := u.addShares(signIns)
-	js := judgeUsage(d, e, now, window, otherMFA)
-	u.addJudged(d, js)
+	for _, t := range ub.p.Tiers {
+		ub.windows[t.Name] = time.Duration(t.ProofWindow)
+	}
+	ub.otherMFA = ub.u.addShares(signIns)
+	return ub
+}
+
+// setUsage orders the usage section, sets it and names its users.
+func (r *Report) setUsage(ub *usageBuilder) {
+	u := ub.u
+	for _, g := range ub.never {
+		u.NeverUsed = append(u.NeverUsed, *g)
+	}
+	slices.SortFunc(u.NeverUsed, func(a, b MethodKindGroup) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Kind, b.Kind))
+	})
 	lists := [][]string{u.PhoneNetworkOnly.Users, u.BelowWithoutUnproven.Users}
 	for _, g := range u.NeverUsed {
 		lists = append(lists, g.Users)
 	}
-	r.name(d, lists...)
+	r.name(lists...)
 	r.Usage = u
 }
 
@@ -214,49 +272,39 @@ type judged struct {
 	never                           []model.MethodKind
 }
 
-// judgeUsage judges every user with usage once, on every core: users the
-// policy leaves alone are not counted, users without usage are counted but
-// not seen.
-func judgeUsage(d *model.Directory, e *rules.Engine, now time.Time, window time.Duration, otherMFA map[string]time.Time) []judged {
-	js := make([]judged, len(d.Users))
-	windows := map[string]time.Duration{}
-	for _, t := range e.Policy().Tiers {
-		windows[t.Name] = time.Duration(t.ProofWindow)
+// judge judges one user with usage: users the policy leaves alone are
+// not counted, users without usage are counted but not seen. It runs on
+// every core at once.
+func (ub *usageBuilder) judge(t model.Tenant, user *model.User, j *judged) {
+	if excluded(ub.p, user) {
+		return
 	}
-	p := e.Policy()
-	rules.Chunks(len(d.Users), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			user := &d.Users[i]
-			if excluded(p, user) {
-				continue
-			}
-			j := &js[i]
-			j.counted = true
-			if len(user.Usage) == 0 {
-				continue
-			}
-			a := e.Evaluate(d.Tenant, user)
-			j.seen = true
-			j.below = a.RestsOnUnproven
-			w, ok := windows[a.Tier]
-			if !ok || w <= 0 { // a user no tier matches
-				w = window
-			}
-			j.phoneOnly = phoneOnly(user.Usage, model.Day(now).Add(-w), otherMFA[user.ID])
-			for _, mp := range a.Proof {
-				if mp.LastUsed.IsZero() && !slices.Contains(j.never, mp.Kind) {
-					j.never = append(j.never, mp.Kind)
-				}
-			}
+	j.counted = true
+	if len(user.Usage) == 0 {
+		return
+	}
+	a := ub.e.Evaluate(t, user)
+	j.seen = true
+	j.below = a.RestsOnUnproven
+	w, ok := ub.windows[a.Tier]
+	if !ok || w <= 0 { // a user no tier matches
+		w = ub.window
+	}
+	j.phoneOnly = phoneOnly(user.Usage, model.Day(ub.now).Add(-w), ub.otherMFA[user.ID])
+	for _, mp := range a.Proof {
+		if mp.LastUsed.IsZero() && !slices.Contains(j.never, mp.Kind) {
+			j.never = append(j.never, mp.Kind)
 		}
-	})
-	return js
+	}
 }
 
-// addJudged tallies the judged users into the section's groups.
-func (u *Usage) addJudged(d *model.Directory, js []judged) {
-	never := map[model.MethodKind]*MethodKindGroup{}
+// tally adds a batch of judged users to the section's groups.
+func (ub *usageBuilder) tally(users []model.User, js []judged) {
+	u := ub.u
 	for i := range js {
+		if len(users[i].Usage) > 0 {
+			ub.carried = true
+		}
 		j := &js[i]
 		if !j.seen {
 			if j.counted {
@@ -264,7 +312,7 @@ func (u *Usage) addJudged(d *model.Directory, js []judged) {
 			}
 			continue
 		}
-		id := d.Users[i].ID
+		id := users[i].ID
 		u.UsersSeen++
 		if j.phoneOnly {
 			u.PhoneNetworkOnly.Count++
@@ -275,21 +323,15 @@ func (u *Usage) addJudged(d *model.Directory, js []judged) {
 			u.BelowWithoutUnproven.Users = append(u.BelowWithoutUnproven.Users, id)
 		}
 		for _, k := range j.never {
-			g := never[k]
+			g := ub.never[k]
 			if g == nil {
 				g = &MethodKindGroup{Kind: k, Users: []string{}}
-				never[k] = g
+				ub.never[k] = g
 			}
 			g.Count++
 			g.Users = append(g.Users, id)
 		}
 	}
-	for _, g := range never {
-		u.NeverUsed = append(u.NeverUsed, *g)
-	}
-	slices.SortFunc(u.NeverUsed, func(a, b MethodKindGroup) int {
-		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Kind, b.Kind))
-	})
 }
 
 // excluded reports whether the policy leaves the user alone: a guest or a
@@ -319,8 +361,9 @@ func phoneOnly(us []model.MethodUsage, cutoff, other time.Time) bool {
 	return any
 }
 
-// name adds the users listed to UserPrincipalNames.
-func (r *Report) name(d *model.Directory, lists ...[]string) {
+// name adds the users listed to UserPrincipalNames, from the report's
+// rows.
+func (r *Report) name(lists ...[]string) {
 	want := map[string]bool{}
 	for _, ids := range lists {
 		for _, id := range ids {
@@ -335,9 +378,9 @@ func (r *Report) name(d *model.Directory, lists ...[]string) {
 	if r.UserPrincipalNames == nil {
 		r.UserPrincipalNames = map[string]string{}
 	}
-	for i := range d.Users {
-		if want[d.Users[i].ID] {
-			r.UserPrincipalNames[d.Users[i].ID] = d.Users[i].UserPrincipalName
+	for i := range r.Users {
+		if want[r.Users[i].ID] {
+			r.UserPrincipalNames[r.Users[i].ID] = r.Users[i].UserPrincipalName
 		}
 	}
 }
