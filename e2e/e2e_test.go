@@ -769,7 +769,7 @@ func TestNudgeByMail(t *testing.T) {
 	if len(mail) != 1 {
 		t.Fatalf("Graph sent %d mails, want 1: %+v", len(mail), mail)
 	}
-	if m := mail[0]; m.From != sender || !slices.Equal(m.To, []string{nudge.User.Mail}) || m.Subject == "" || m.Body == "" {
+	if m := mail[0]; m.From != sender || !slices.Equal(m.To, []string{nudge.User.Mail}) || m.Subject == "" || m.Content == "" {
 		t.Errorf("mail from %s to %v, subject %q; want from %s to the user's address, with words", m.From, m.To, m.Subject, sender)
 	}
 	if n := s.depth(t, s.outbox); n != 0 {

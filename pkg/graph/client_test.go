@@ -359,7 +359,7 @@ func TestSendMail(t *testing.T) {
 		t.Fatal(err)
 	}
 	mail := e.srv.Mail()
-	if len(mail) != 1 || mail[0].From != "AllanD@Contoso.com" || !mail[0].HTML || mail[0].Body != "<p>rich</p>" || mail[0].To[0] != "AlexW@Contoso.com" {
+	if len(mail) != 1 || mail[0].From != "AllanD@Contoso.com" || !mail[0].HTML() || mail[0].Content != "<p>rich</p>" || mail[0].To[0] != "AlexW@Contoso.com" {
 		t.Errorf("mail = %+v", mail)
 	}
 	if n := len(e.srv.Requests()); n != 2 {

@@ -74,15 +74,20 @@ func (s *Server) routeLocked(q request) response {
 
 // userRoute answers /users/{id | userPrincipalName}[/...].
 func (s *Server) userRoute(q request) response {
+	rest := strings.Join(q.segs[2:], "/")
 	u, ok := s.findLocked(q.segs[1])
+	if !ok && s.anyMailbox && q.method == http.MethodPost {
+		u, ok = &model.User{ID: q.segs[1], UserPrincipalName: q.segs[1]}, true
+	}
 	if !ok {
 		return notFound(q.segs[1])
 	}
-	rest := strings.Join(q.segs[2:], "/")
 	if q.method == http.MethodPost {
 		switch rest {
 		case "sendMail":
 			return s.sendMail(u, q.body)
+		case "teamwork/sendActivityNotification":
+			return s.sendActivity(u, q.body)
 		}
 	}
 	if q.method == http.MethodGet {

@@ -49,6 +49,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	path, ok := strings.CutPrefix(r.URL.EscapedPath(), "/v1.0")
 	body, _ := io.ReadAll(r.Body)
 	rec := Request{Method: r.Method, Path: path, Time: now}
+	if ct := r.Header.Get("Content-Type"); r.Method == http.MethodPost && !strings.HasPrefix(ct, "application/json") {
+		s.t.Errorf("graphtest: POST %s: Content-Type %q, want application/json", path, ct)
+	}
 	bearer, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	rl := rolesOf(bearer)
 	var resp response

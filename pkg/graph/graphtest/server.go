@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -73,12 +74,23 @@ type Request struct {
 
 // SentMail is a message received by sendMail.
 type SentMail struct {
-	From    string
-	To      []string
-	Subject string
-	Body    string
-	HTML    bool
+	From        string // the mailbox of the request's path
+	To          []string
+	Subject     string
+	ContentType string // "HTML" or "Text", as sent
+	Content     string
+	// SaveToSentItems is the request's saveToSentItems, nil when absent
+	// (Graph then saves the message).
+	SaveToSentItems *bool
 }
+
+// HTML reports whether the message's body is HTML.
+func (m SentMail) HTML() bool { return strings.EqualFold(m.ContentType, "html") }
+
+// WithAnyMailbox makes sendMail and sendActivityNotification accept any
+// user id or principal name in the path, as a tenant where every user has
+// a mailbox and Teams, for tests of senders without a directory.
+func WithAnyMailbox() Option { return func(s *Server) { s.anyMailbox = true } }
 
 // Option configures a Server.
 type Option func(*Server)
@@ -155,6 +167,7 @@ type Server struct {
 	listPage      int
 	limitedRoles  bool
 	refuseDevices bool
+	anyMailbox    bool
 	initialUpdate time.Time
 	signIns       []signIn
 	large         *largeTenant // WithLargeTenant (large.go)
@@ -170,6 +183,7 @@ type Server struct {
 	faults     []fault
 	requests   []Request
 	mail       []SentMail
+	activities []Activity
 	gate       chan struct{}
 }
 

@@ -185,7 +185,7 @@ func TestGraphFakeChecksBodiesAndChains(t *testing.T) {
 	if a := g.Activities(); len(a) != 1 || a[0].Preview != "second" {
 		t.Errorf("activities %+v: the same chainId replaces", a)
 	}
-	if n := strings.Count(tb.violations(), "graph fake: "); n != 3 {
+	if n := strings.Count(tb.violations(), "graphtest: "); n != 3 {
 		t.Errorf("%d violations, want 3:\n%s", n, tb.violations())
 	}
 }
