@@ -7,8 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/credres/credres/internal/synth"
 	"github.com/credres/credres/pkg/graphjson"
-	"github.com/credres/credres/pkg/synth"
 )
 
 var (

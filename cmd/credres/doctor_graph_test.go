@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/credres/credres/internal/graphtest"
 	"github.com/credres/credres/pkg/graph/graphperm"
-	"github.com/credres/credres/pkg/graph/graphtest"
 )
 
 // Doctor checks each permission the deployment grants, no more.

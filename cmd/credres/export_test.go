@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/credres/credres/internal/awstest"
-	"github.com/credres/credres/pkg/graph/graphtest"
+	"github.com/credres/credres/internal/graphtest"
 	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/store"

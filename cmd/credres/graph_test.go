@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credres/credres/pkg/graph/graphtest"
+	"github.com/credres/credres/internal/graphtest"
 	"github.com/credres/credres/pkg/graphjson"
 )
 

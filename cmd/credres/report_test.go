@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/credres/credres/internal/golden"
+	"github.com/credres/credres/internal/synth"
 	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/report"
-	"github.com/credres/credres/pkg/synth"
 )
 
 func TestReportGolden(t *testing.T) {

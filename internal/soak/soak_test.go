@@ -18,12 +18,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/credres/credres/internal/awstest"
+	"github.com/credres/credres/internal/synth"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/pipeline"
 	"github.com/credres/credres/pkg/queue"
 	"github.com/credres/credres/pkg/rules"
 	"github.com/credres/credres/pkg/store"
-	"github.com/credres/credres/pkg/synth"
 )
 
 var (

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credres/credres/internal/graphtest"
+	"github.com/credres/credres/internal/synth"
 	"github.com/credres/credres/pkg/graph"
-	"github.com/credres/credres/pkg/graph/graphtest"
 	"github.com/credres/credres/pkg/model"
-	"github.com/credres/credres/pkg/synth"
 )
 
 const (

@@ -10,9 +10,9 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/credres/credres/pkg/graph/graphtest"
+	"github.com/credres/credres/internal/graphtest"
+	"github.com/credres/credres/internal/synth"
 	"github.com/credres/credres/pkg/model"
-	"github.com/credres/credres/pkg/synth"
 )
 
 // fixture is a client and the fake Graph it talks to, sharing a fake clock.

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credres/credres/internal/graphtest"
 	"github.com/credres/credres/pkg/graph"
-	"github.com/credres/credres/pkg/graph/graphtest"
 	"github.com/credres/credres/pkg/model"
 )
 

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/credres/credres/internal/graphtest"
 	"github.com/credres/credres/pkg/graph"
-	"github.com/credres/credres/pkg/graph/graphtest"
 	"github.com/credres/credres/pkg/model"
 )
 

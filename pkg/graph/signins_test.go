@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credres/credres/internal/graphtest"
 	"github.com/credres/credres/pkg/entralog"
-	"github.com/credres/credres/pkg/graph/graphtest"
 )
 
 // signInRecords are n Graph signIn objects, one an hour back from end, of

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/credres/credres/internal/synth"
 	"github.com/credres/credres/pkg/graphjson"
-	"github.com/credres/credres/pkg/synth"
 )
 
 // Large snapshots make the lexer refill, move and grow its buffer under

@@ -54,7 +54,7 @@ var errStop = errors.New("stream stopped")
 //
 // Users are judged against their tenant, so none is handed on before the
 // tenant is read: in a snapshot whose "tenant" comes after its "users"
-// (credres export and pkg/synth write it first), the users are held until
+// (credres export and internal/synth write it first), the users are held until
 // it comes, as DecodeDirectoryWith holds them.
 //
 // invalid is as DecodeDirectoryWith's partial error: it names each user

@@ -408,7 +408,7 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 }
 
 // CheckAgreement is checkAgreement for the external tests, which may use
-// pkg/synth (it imports this package).
+// internal/synth (it imports this package).
 var CheckAgreement = checkAgreement
 
 func withoutRaw(d *model.Directory) *model.Directory {

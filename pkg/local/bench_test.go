@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credres/credres/internal/synth"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/notify"
 	"github.com/credres/credres/pkg/rules"
-	"github.com/credres/credres/pkg/synth"
 )
 
 // bodies is a receiver of Event Hubs bodies, all in one batch.

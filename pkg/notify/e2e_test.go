@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credres/credres/internal/notifytest"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/notify"
-	"github.com/credres/credres/pkg/notify/notifytest"
 	"github.com/credres/credres/pkg/pipeline"
 	"github.com/credres/credres/pkg/rules"
 	"github.com/credres/credres/pkg/store"

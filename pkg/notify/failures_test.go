@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credres/credres/internal/notifytest"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/notify"
-	"github.com/credres/credres/pkg/notify/notifytest"
 )
 
 // faulty is a fake that can be told to fail.

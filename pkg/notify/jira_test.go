@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credres/credres/internal/notifytest"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/notify"
-	"github.com/credres/credres/pkg/notify/notifytest"
 )
 
 func newJira(t *testing.T, lag time.Duration, issueType string) (*notify.Jira, *notifytest.Jira, *notifytest.Clock) {

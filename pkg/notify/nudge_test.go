@@ -11,10 +11,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/credres/credres/internal/notifytest"
 	"github.com/credres/credres/pkg/graph"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/notify"
-	"github.com/credres/credres/pkg/notify/notifytest"
 	"github.com/credres/credres/pkg/rules"
 )
 

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credres/credres/internal/notifytest"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/notify"
-	"github.com/credres/credres/pkg/notify/notifytest"
 )
 
 func newWebhook(t *testing.T, secret string) (*notify.Webhook, *notifytest.WebhookReceiver, *notifytest.Clock) {

@@ -9,8 +9,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/credres/credres/internal/graphtest"
 	"github.com/credres/credres/pkg/graph"
-	"github.com/credres/credres/pkg/graph/graphtest"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/notify"
 	"github.com/credres/credres/pkg/pipeline"

@@ -8,13 +8,13 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/credres/credres/internal/graphtest"
+	"github.com/credres/credres/internal/synth"
 	"github.com/credres/credres/pkg/graph"
-	"github.com/credres/credres/pkg/graph/graphtest"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/pipeline"
 	"github.com/credres/credres/pkg/queue"
 	"github.com/credres/credres/pkg/rules"
-	"github.com/credres/credres/pkg/synth"
 )
 
 // budgetFigures is what evaluating every user of a tenant cost in Graph's

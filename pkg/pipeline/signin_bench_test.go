@@ -16,11 +16,11 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/credres/credres/internal/awstest"
+	"github.com/credres/credres/internal/synth"
 	"github.com/credres/credres/pkg/eventhubs"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/pipeline"
 	"github.com/credres/credres/pkg/store"
-	"github.com/credres/credres/pkg/synth"
 )
 
 // The size of BenchmarkIngestSignIns's stream (docs/PERFORMANCE.md).

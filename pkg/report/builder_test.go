@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credres/credres/internal/synth"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/rules"
-	"github.com/credres/credres/pkg/synth"
 )
 
 // A report built from the users a few at a time, as credres report reads

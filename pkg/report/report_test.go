@@ -10,10 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/credres/credres/internal/synth"
 	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/rules"
-	"github.com/credres/credres/pkg/synth"
 )
 
 const sampleTenant = "../../events/tenant.json"

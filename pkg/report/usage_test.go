@@ -12,11 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credres/credres/internal/synth"
 	"github.com/credres/credres/pkg/entralog"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/rules"
 	"github.com/credres/credres/pkg/store"
-	"github.com/credres/credres/pkg/synth"
 )
 
 var usageNow = time.Date(2026, 12, 1, 15, 4, 5, 0, time.UTC)

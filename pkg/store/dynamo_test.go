@@ -15,9 +15,9 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/credres/credres/internal/awstest"
+	"github.com/credres/credres/internal/storetest"
 	"github.com/credres/credres/pkg/model"
 	"github.com/credres/credres/pkg/pipeline"
-	"github.com/credres/credres/pkg/store/storetest"
 )
 
 // openDynamoDB creates fresh tables with unique names on the local server

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credres/credres/internal/storetest"
 	"github.com/credres/credres/pkg/model"
-	"github.com/credres/credres/pkg/store/storetest"
 )
 
 func TestFileStoreContract(t *testing.T) {

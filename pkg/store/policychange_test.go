@@ -3,8 +3,8 @@ package store
 import (
 	"testing"
 
+	"github.com/credres/credres/internal/storetest"
 	"github.com/credres/credres/pkg/pipeline"
-	"github.com/credres/credres/pkg/store/storetest"
 )
 
 func TestFileStorePolicyChanges(t *testing.T) {

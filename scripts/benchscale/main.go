@@ -11,7 +11,7 @@
 // the assessments as JSON. Each part is timed on its own, in this process,
 // on the same snapshot.
 //
-// Snapshots are generated with pkg/synth into a temporary directory (or
+// Snapshots are generated with internal/synth into a temporary directory (or
 // -dir) and deleted at the end. Usage (make bench-scale):
 //
 //	go build -o bin/credres ./cmd/credres
@@ -39,9 +39,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/credres/credres/internal/synth"
 	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/rules"
-	"github.com/credres/credres/pkg/synth"
 )
 
 func main() {

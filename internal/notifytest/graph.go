@@ -8,7 +8,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/credres/credres/pkg/graph/graphtest"
+	"github.com/credres/credres/internal/graphtest"
 )
 
 // Mail is a message the Graph fake accepted with sendMail.

@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credres/credres/internal/synth"
 	"github.com/credres/credres/pkg/entralog"
 	"github.com/credres/credres/pkg/model"
-	"github.com/credres/credres/pkg/synth"
 )
 
 func signInBodies(t *testing.T, d *model.Directory, s synth.SignInStream) [][]byte {

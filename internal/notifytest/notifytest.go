@@ -1,7 +1,7 @@
 // Package notifytest holds fakes of the systems package notify delivers to:
 // a ServiceNow Table API, a Jira Cloud REST v3 site, Microsoft Graph's
 // sendMail and sendActivityNotification (the one fake Graph,
-// pkg/graph/graphtest, behind this package's recording and faults), and a
+// internal/graphtest, behind this package's recording and faults), and a
 // webhook receiver that verifies signatures on its own. Each is an httptest.Server on 127.0.0.1
 // that checks requests against the documented shapes (reporting a
 // violation through the test and answering 400 as the system would),

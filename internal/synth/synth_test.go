@@ -5,9 +5,9 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/credres/credres/internal/synth"
 	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
-	"github.com/credres/credres/pkg/synth"
 )
 
 func snapshot(t testing.TB, d *model.Directory) []byte {

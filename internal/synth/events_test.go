@@ -4,8 +4,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/credres/credres/internal/synth"
 	"github.com/credres/credres/pkg/entralog"
-	"github.com/credres/credres/pkg/synth"
 )
 
 // A generated stream reads as Entra's: every record parses, every relevant

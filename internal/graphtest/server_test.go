@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credres/credres/pkg/graph/graphtest"
+	"github.com/credres/credres/internal/graphtest"
+	"github.com/credres/credres/internal/synth"
 	"github.com/credres/credres/pkg/model"
-	"github.com/credres/credres/pkg/synth"
 )
 
 func get(t *testing.T, url string) (*http.Response, []byte) {

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/credres/credres/pkg/graph/graphtest"
+	"github.com/credres/credres/internal/graphtest"
+	"github.com/credres/credres/internal/synth"
 	"github.com/credres/credres/pkg/model"
-	"github.com/credres/credres/pkg/synth"
 )
 
 func getWith(t *testing.T, url, token string) (int, []byte) {
