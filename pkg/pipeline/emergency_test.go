@@ -233,8 +233,33 @@ func TestEmergencyAccessSetUnreadableIsNotJudged(t *testing.T) {
 	if err != nil || st.Skipped == "" {
 		t.Errorf("no group: %+v %v, want skipped", st, err)
 	}
-	if stats, _ := r.sweep.Run(r.ctx, pipeline.SweepOptions{PolicyChangesOnly: true}); stats.EmergencyAccess != nil {
-		t.Errorf("a policy-changes run judged the set: %+v", stats.EmergencyAccess)
+	if stats, _ := r.sweep.Run(r.ctx, pipeline.SweepOptions{PolicyChangesOnly: true}); stats.EmergencyAccess == nil || stats.EmergencyAccess.Skipped == "" {
+		t.Errorf("a policy-changes run without a group: %+v, want the set skipped", stats.EmergencyAccess)
+	}
+}
+
+// The 15-minute policy-change runs judge the set too: when a break-glass
+// account's key is replaced by one of the other account's model, the set
+// is ticketed at the next of them, not at the next daily sweep, and the
+// ticket is not opened again at the runs after.
+func TestEmergencyAccessSetJudgedAtPolicyChangeRuns(t *testing.T) {
+	r := newEmergencyRig(t, true)
+	if st := r.run(t); !st.Compliant {
+		t.Fatalf("the sample's set: %+v, want compliant", st)
+	}
+	r.keysOf(t, otherKeyModel)
+	for range 2 {
+		r.clk.Advance(15 * time.Minute)
+		stats, err := r.sweep.Run(r.ctx, pipeline.SweepOptions{PolicyChangesOnly: true})
+		if err != nil || stats.EmergencyAccess == nil || stats.EmergencyAccess.Error != "" || stats.Users != 0 {
+			t.Fatalf("policy-change run: %+v %v, want the set judged and no user walked", stats, err)
+		}
+		if failures := r.stage.Handle(r.ctx, r.tickets.Receive(0)); len(failures) > 0 {
+			t.Fatalf("delivery failures: %+v", failures)
+		}
+	}
+	if got := r.security.actions(); got != "opened" {
+		t.Fatalf("security team: %q, want the set's ticket opened once by the policy-change runs", got)
 	}
 }
 

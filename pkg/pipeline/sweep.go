@@ -56,7 +56,7 @@ type Sweep struct {
 	RegistrationCache RegistrationCache
 	RegistrationTTL   time.Duration
 	// Emergency, when set, judges the emergency access set at each run
-	// that is not PolicyChangesOnly (emergency_sweep.go).
+	// (emergency_sweep.go).
 	Emergency *EmergencyAccess
 }
 
