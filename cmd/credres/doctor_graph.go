@@ -66,6 +66,7 @@ func (d *doctor) graph() {
 		d.graphRoles(ctx, g, id)
 		d.graphDevices(ctx, g, id)
 	}
+	d.graphGroups(ctx, g)
 	d.mailSender(ctx, g)
 }
 
@@ -310,7 +311,16 @@ func (g graphReader) get(ctx context.Context, path string, into any) error {
 		if ge.Error.Message != "" {
 			msg += ": " + ge.Error.Message
 		}
-		return fmt.Errorf("GET %s: %s %s", strings.SplitN(path, "?", 2)[0], resp.Status, msg)
+		return &graphStatusError{status: resp.StatusCode,
+			msg: fmt.Sprintf("GET %s: %s %s", strings.SplitN(path, "?", 2)[0], resp.Status, msg)}
 	}
 	return json.Unmarshal(body, into)
 }
+
+// graphStatusError is Graph's answer other than 200 OK.
+type graphStatusError struct {
+	status int
+	msg    string
+}
+
+func (e *graphStatusError) Error() string { return e.msg }
