@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/credres/credres/pkg/model"
@@ -123,7 +124,7 @@ func strs[S ~string](j *jsonWriter, name string, list []S) {
 // dependency kinds are, is copied; anything else is left to encoding/json
 // (without HTML escaping, as the rest of the CLI writes JSON).
 func appendString(buf []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
+	for i := plainWords(s); i < len(s); i++ {
 		if !plain[s[i]] {
 			var b bytes.Buffer
 			enc := json.NewEncoder(&b)
@@ -136,6 +137,28 @@ func appendString(buf []byte, s string) []byte {
 	buf = append(buf, s...)
 	return append(buf, '"')
 }
+
+// plainWords returns how many bytes at the start of s, eight at a time,
+// are all plain; the bytes from there on are still to be checked.
+func plainWords(s string) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		// A byte of 0x80 or above, below 0x20, or equal to 0x7f, '"' or
+		// '\\' sets the high bit of some byte (exact: no byte is missed).
+		bad := x | (x - 0x20*ones) | zeroByte(x^0x7f*ones) | zeroByte(x^'"'*ones) | zeroByte(x^'\\'*ones)
+		if bad&highs != 0 {
+			break
+		}
+	}
+	return i
+}
+
+// zeroByte sets the high bit of some byte when some byte of x is zero.
+func zeroByte(x uint64) uint64 { return (x - 0x0101010101010101) &^ x }
 
 // plain marks the bytes a JSON string holds as they are: printable ASCII
 // but the quote and the backslash.
@@ -225,13 +248,15 @@ func (j *jsonWriter) time(name string, t time.Time) {
 func (j *jsonWriter) names(upns map[string]string) {
 	j.key("userPrincipalNames")
 	j.open('{')
-	ids := make([]string, 0, len(upns))
-	for id := range upns {
-		ids = append(ids, id)
+	// The pairs, not the ids alone: no second look-up per id.
+	type name struct{ id, upn string }
+	names := make([]name, 0, len(upns))
+	for id, upn := range upns {
+		names = append(names, name{id, upn})
 	}
-	slices.Sort(ids) // as encoding/json orders map keys
-	for _, id := range ids {
-		j.str(id, upns[id])
+	slices.SortFunc(names, func(a, b name) int { return strings.Compare(a.id, b.id) }) // as encoding/json orders map keys
+	for _, n := range names {
+		j.str(n.id, n.upn)
 	}
 	j.close('}')
 }
