@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/credres/credres/pkg/rules"
@@ -68,15 +67,10 @@ func emergencyGroups(policy string) (groups []string, why string, err error) {
 			return nil, "", fmt.Errorf("%s: %w", wiring.EnvPolicy, err)
 		}
 	}
-	i := slices.IndexFunc(p.Tiers, func(t rules.Tier) bool { return t.EmergencyAccess })
-	if i < 0 {
+	if p.EmergencyAccessTier() == nil {
 		return nil, "the policy has no emergency access tier", nil
 	}
-	for _, id := range append(slices.Clone(p.EmergencyAccessGroups), p.Tiers[i].Match.Groups...) {
-		if !slices.ContainsFunc(groups, func(g string) bool { return strings.EqualFold(g, id) }) {
-			groups = append(groups, id)
-		}
-	}
+	groups = p.EmergencyAccessGroupIDs()
 	if len(groups) == 0 {
 		return nil, "the policy names no emergency access group", nil
 	}

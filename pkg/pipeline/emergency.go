@@ -71,23 +71,13 @@ type EmergencyStats struct {
 	Error string `json:"error,omitempty"`
 }
 
-// emergencyTier is the policy's first emergency access tier, or nil.
-func emergencyTier(p *rules.Policy) *rules.Tier {
-	for i := range p.Tiers {
-		if p.Tiers[i].EmergencyAccess {
-			return &p.Tiers[i]
-		}
-	}
-	return nil
-}
-
 // Run judges the set once. A set that cannot be read whole (a group or an
 // account that cannot be read) is not judged: an account left out would
 // make the set look weaker than it is and open a false ticket.
 func (ea *EmergencyAccess) Run(ctx context.Context) (EmergencyStats, error) {
 	var st EmergencyStats
 	p := ea.Engine.Policy()
-	tier := emergencyTier(p)
+	tier := p.EmergencyAccessTier()
 	if tier == nil {
 		st.Skipped = "the policy has no emergency access tier"
 		return st, nil
@@ -126,7 +116,7 @@ func (ea *EmergencyAccess) Run(ctx context.Context) (EmergencyStats, error) {
 // the emergency access groups and of the tier's own match groups, and the
 // tier's own match users, each once; nil when the policy names none.
 func (ea *EmergencyAccess) members(ctx context.Context, p *rules.Policy, tier *rules.Tier) ([]string, error) {
-	groups := append(slices.Clone(p.EmergencyAccessGroups), tier.Match.Groups...)
+	groups := p.EmergencyAccessGroupIDs()
 	ids := slices.Clone(tier.Match.Users)
 	for _, g := range groups {
 		users, err := ea.Groups.GroupUsers(ctx, g)

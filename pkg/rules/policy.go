@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -528,4 +529,33 @@ var roleTemplateIDs = map[string]string{
 	"hybrid identity administrator":           "8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2",
 	"intune administrator":                    "3a2c62db-5318-420d-8d74-23affee5d9d5",
 	"billing administrator":                   "b0f54661-2d74-4c50-afa3-1ec803f12efe",
+}
+
+// EmergencyAccessTier returns the policy's first emergency access tier, or
+// nil when it has none.
+func (p *Policy) EmergencyAccessTier() *Tier {
+	for i := range p.Tiers {
+		if p.Tiers[i].EmergencyAccess {
+			return &p.Tiers[i]
+		}
+	}
+	return nil
+}
+
+// EmergencyAccessGroupIDs returns the groups whose users are candidates for
+// the emergency access set: EmergencyAccessGroups and the emergency access
+// tier's own match groups, each once (object ids compared without regard
+// to case); nil without an emergency access tier.
+func (p *Policy) EmergencyAccessGroupIDs() []string {
+	tier := p.EmergencyAccessTier()
+	if tier == nil {
+		return nil
+	}
+	var groups []string
+	for _, id := range append(slices.Clone(p.EmergencyAccessGroups), tier.Match.Groups...) {
+		if !slices.ContainsFunc(groups, func(g string) bool { return strings.EqualFold(g, id) }) {
+			groups = append(groups, id)
+		}
+	}
+	return groups
 }

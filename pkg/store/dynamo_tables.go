@@ -55,6 +55,10 @@ func (s *DynamoDB) CreateTables(ctx context.Context) error {
 	return nil
 }
 
+// enableTTL turns on time to live, which only deletes what has expired:
+// claims and kept registration rows are judged by their own expiry and
+// read times, never by their deletion. A DynamoDB-compatible server
+// without time to live therefore keeps expired items, with the same answers.
 func (s *DynamoDB) enableTTL(ctx context.Context, table string) error {
 	const op = "enable time to live on"
 	desc, err := s.client.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(table)})
