@@ -20,6 +20,12 @@ type Message struct {
 	ID      string
 	GroupID string // the FIFO message group: the user id
 	Body    []byte
+	// ReceiveCount is how many times the queue has delivered the message,
+	// this delivery included (SQS's ApproximateReceiveCount); 0 when the
+	// queue does not say. A storm's deferral (triage.go) acts only on a
+	// first delivery, so that it never costs a message one of the tries
+	// the queue's redrive count allows.
+	ReceiveCount int
 }
 
 // Failure names a message that must be delivered again (or, after the

@@ -63,7 +63,8 @@ func (q *Memory) SendDecisions(_ context.Context, ds []model.DecisionMessage) er
 	return nil
 }
 
-// Receive removes and returns up to max messages (all when max <= 0).
+// Receive removes and returns up to max messages (all when max <= 0),
+// counting the delivery in each one's ReceiveCount as SQS does.
 func (q *Memory) Receive(max int) []pipeline.Message {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -72,12 +73,15 @@ func (q *Memory) Receive(max int) []pipeline.Message {
 		n = max
 	}
 	out := append([]pipeline.Message(nil), q.msgs[:n]...)
+	for i := range out {
+		out[i].ReceiveCount++
+	}
 	q.msgs = q.msgs[n:]
 	return out
 }
 
 // Return puts messages back at the front, as SQS makes failed messages
-// visible again. Returning none costs nothing: the local runner returns
+// visible again; their ReceiveCount goes on from what it was. Returning none costs nothing: the local runner returns
 // after every batch.
 func (q *Memory) Return(msgs []pipeline.Message) {
 	if len(msgs) == 0 {

@@ -7,6 +7,7 @@ package wiring
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -59,7 +60,9 @@ func delay(ctx context.Context, source Redelivery, ev events.SQSEvent, failures 
 func messages(ev events.SQSEvent) []pipeline.Message {
 	out := make([]pipeline.Message, len(ev.Records))
 	for i, r := range ev.Records {
-		out[i] = pipeline.Message{ID: r.MessageId, GroupID: r.Attributes["MessageGroupId"], Body: []byte(r.Body)}
+		// A count SQS did not give, or gave unreadable, stays 0: unknown.
+		n, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
+		out[i] = pipeline.Message{ID: r.MessageId, GroupID: r.Attributes["MessageGroupId"], Body: []byte(r.Body), ReceiveCount: n}
 	}
 	return out
 }
