@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"text/template"
+	"text/template/parse"
 	"time"
 
 	"github.com/credres/credres/pkg/explain"
@@ -37,6 +38,56 @@ type Renderer struct {
 type nudgeTemplates struct {
 	text *template.Template
 	html *htmltemplate.Template
+	// fixed holds the output of each plain-text template that is text
+	// alone (most phrases: the risks, the actions, "and"): it says the
+	// same for every user, so it is executed once, not once per nudge.
+	fixed map[string]string
+}
+
+// fixedPhrases executes once each template of t that has no actions, only
+// text, and keeps what it writes by name.
+func fixedPhrases(t *template.Template) map[string]string {
+	fixed := map[string]string{}
+	for _, tt := range t.Templates() {
+		if tt.Tree == nil || tt.Tree.Root == nil || !textOnly(tt.Tree.Root) {
+			continue
+		}
+		var b strings.Builder
+		if err := tt.Execute(&b, nil); err == nil {
+			fixed[tt.Name()] = b.String()
+		}
+	}
+	return fixed
+}
+
+// say executes the plain-text phrase name with v; ok is false when the
+// templates lack it or it fails.
+func (nt *nudgeTemplates) say(name string, v any) (string, bool) {
+	if s, ok := nt.fixed[name]; ok {
+		return s, true
+	}
+	t := nt.text.Lookup(name)
+	if t == nil {
+		return "", false
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, v); err != nil {
+		return "", false
+	}
+	return b.String(), true
+}
+
+// textOnly reports whether a template's body is text and comments alone,
+// whose output cannot depend on the data it is given.
+func textOnly(list *parse.ListNode) bool {
+	for _, n := range list.Nodes {
+		switch n.Type() {
+		case parse.NodeText, parse.NodeComment:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 var funcs = template.FuncMap{
@@ -96,6 +147,7 @@ func NewRenderer(policy rules.NudgePolicy, dir string) (*Renderer, error) {
 		if nt.text == nil || nt.html == nil {
 			return nil, fmt.Errorf("templates: language %q needs both nudge.%s.txt and nudge.%s.html", lang, lang, lang)
 		}
+		nt.fixed = fixedPhrases(nt.text)
 	}
 	if r.nudges[r.fallback] == nil {
 		return nil, fmt.Errorf("templates: no nudge templates for the policy's language %q", r.fallback)
@@ -213,17 +265,7 @@ func (r *Renderer) RenderNudge(dm model.DecisionMessage) (model.RenderedNudge, e
 	if data.Link == "" {
 		data.Link = rules.DefaultSecurityInfoURL
 	}
-	say := func(name string, v any) (string, bool) {
-		t := nt.text.Lookup(name)
-		if t == nil {
-			return "", false
-		}
-		var b strings.Builder
-		if err := t.Execute(&b, v); err != nil {
-			return "", false
-		}
-		return b.String(), true
-	}
+	say := nt.say
 	phrase := func(name string) (string, bool) { return say(name, data) }
 	if data.Contact == "" || data.Contact == rules.DefaultContact {
 		// The policy names nobody: say "your helpdesk" in the nudge's own
@@ -315,13 +357,15 @@ func nudgeActions(recs []model.Recommendation, say func(string, phraseData) (str
 // phrase ("action.<kind>"); ok is false when they lack that too.
 func nudgeAction(rec model.Recommendation, say func(string, phraseData) (string, bool)) (string, bool) {
 	var conds, parts []string
-	_, canIf := say("if", phraseData{})
 	for _, kind := range rec.Add {
 		name, p := devicePhrase(rec, kind)
 		s, ok := say(name, p)
 		if ok && strings.HasSuffix(name, ".if") {
 			var c string
 			c, ok = say("if."+string(kind), p)
+			// Whether the templates can say "if": asked only when needed,
+			// as most recommendations are not conditional.
+			_, canIf := say("if", phraseData{})
 			ok = ok && canIf
 			if ok {
 				conds = append(conds, c)

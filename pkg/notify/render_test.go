@@ -301,3 +301,50 @@ func TestReminderSaysWhyForPhishingOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestFixedPhrasesAreTheTemplatesOwnWords(t *testing.T) {
+	r, err := NewRenderer(rules.NudgePolicy{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := phraseData{nudgeData: nudgeData{Name: "Pat", Reminder: true, Phishing: true, Risks: []string{"x"}}, Device: "PC-1", Second: true}
+	for lang, nt := range r.nudges {
+		if len(nt.fixed) == 0 {
+			t.Errorf("%s: no phrase is text alone", lang)
+		}
+		for name, want := range nt.fixed {
+			var b strings.Builder
+			if err := nt.text.ExecuteTemplate(&b, name, data); err != nil || b.String() != want {
+				t.Errorf("%s %s: kept %q, executes to %q (%v)", lang, name, want, b.String(), err)
+			}
+		}
+		for _, name := range []string{"subject", "text", "if"} {
+			if _, ok := nt.fixed[name]; ok {
+				t.Errorf("%s %s: a template with actions is kept as fixed", lang, name)
+			}
+		}
+	}
+}
+
+func TestPhraseWithDataIsExecutedPerNudge(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "nudge.fr.txt"), []byte(`{{define "subject"}}Ajoutez une méthode{{end}}{{define "text"}}{{.Action}}{{end}}{{define "risk-sentence"}}{{end}}{{define "action.windows-hello"}}{{.Name}}, configurez Windows Hello{{end}}{{define "and"}} et {{end}}`), 0o644)
+	os.WriteFile(filepath.Join(dir, "nudge.fr.html"), []byte(`<p>{{.Name}}</p>`), 0o644)
+	r, err := NewRenderer(rules.NudgePolicy{}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := rules.New(nil)
+	for _, name := range []string{"Pat Doe", "Alex Roe"} {
+		dm := decisionFor(t, e, nudgeScenarios[0], "fr")
+		dm.User.DisplayName = name
+		n, err := r.RenderNudge(dm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, _, _ := strings.Cut(name, " ")
+		if want := first + ", configurez Windows Hello"; n.Text != want {
+			t.Errorf("text = %q, want %q", n.Text, want)
+		}
+	}
+}
