@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -377,7 +376,7 @@ func deliverAll(ctx context.Context, msgs []Message, store DeliveryStore, dead D
 	groups := fifoGroups{}
 	for _, m := range msgs {
 		var dm model.DecisionMessage
-		if err := json.Unmarshal(m.Body, &dm); err != nil || dm.ID == "" || dm.Decision.UserID == "" {
+		if err := model.DecodeDecisionMessage(m.Body, &dm); err != nil || dm.ID == "" || dm.Decision.UserID == "" {
 			reason := fmt.Sprintf("malformed decision message: %v", orMissing(err))
 			log.Error().Str("messageId", m.ID).Str("reason", reason).Msg("message rejected")
 			if deadLetterNow(ctx, dead, m, reason) {

@@ -32,15 +32,19 @@ func (q *Memory) push(group, dedup string, body any) error {
 	if err != nil {
 		return fmt.Errorf("queue: encode: %w", err)
 	}
+	q.pushBody(group, dedup, data)
+	return nil
+}
+
+func (q *Memory) pushBody(group, dedup string, data []byte) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.seen[dedup] {
-		return nil
+		return
 	}
 	q.seen[dedup] = true
 	q.next++
 	q.msgs = append(q.msgs, pipeline.Message{ID: "m" + strconv.Itoa(q.next), GroupID: group, Body: data})
-	return nil
 }
 
 // SendRequests enqueues evaluation requests, one group per user.
@@ -53,12 +57,16 @@ func (q *Memory) SendRequests(_ context.Context, reqs []model.EvaluationRequest)
 	return nil
 }
 
-// SendDecisions enqueues decisions, one group per user.
+// SendDecisions enqueues decisions, one group per user, in the bodies SQS
+// would carry (model.AppendDecisionMessage writes what json.Marshal does).
 func (q *Memory) SendDecisions(_ context.Context, ds []model.DecisionMessage) error {
-	for _, d := range ds {
-		if err := q.push(d.Decision.UserID, d.ID, d); err != nil {
-			return err
+	for i := range ds {
+		d := &ds[i]
+		data, err := model.AppendDecisionMessage(nil, d)
+		if err != nil {
+			return fmt.Errorf("queue: encode: %w", err)
 		}
+		q.pushBody(d.Decision.UserID, d.ID, data)
 	}
 	return nil
 }
