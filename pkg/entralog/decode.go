@@ -73,6 +73,11 @@ type AuditBatch struct {
 // ends the input at that point ("document 1: …"): nothing after a syntax
 // error can be trusted to line up.
 func ParseAudit(data []byte) (AuditBatch, error) {
+	return parseAudit(data, &reader{})
+}
+
+// parseAudit is ParseAudit with s reading the records.
+func parseAudit(data []byte, s *reader) (AuditBatch, error) {
 	batch := AuditBatch{Skipped: map[string]int{}}
 	var errs []error
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -91,7 +96,10 @@ func ParseAudit(data []byte) (AuditBatch, error) {
 			errs = append(errs, fmt.Errorf("document %d: %w: %v", docs, model.ErrInvalidInput, err))
 			break
 		}
-		records, err := splitDocument(doc)
+		records, ok := s.split(doc)
+		if !ok {
+			records, err = splitDocument(doc)
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("document %d: %w", docs, err))
 			continue
@@ -99,11 +107,7 @@ func ParseAudit(data []byte) (AuditBatch, error) {
 		for _, rec := range records {
 			pos := batch.Records
 			batch.Records++
-			if err := checkKeys(rec); err != nil {
-				errs = append(errs, fmt.Errorf("record %d: %w", pos, err))
-				continue
-			}
-			ev, skip, err := normaliseRecord(rec)
+			ev, skip, err := s.normaliseRecord(rec)
 			switch {
 			case err != nil:
 				errs = append(errs, fmt.Errorf("record %d: %w", pos, err))
@@ -188,6 +192,30 @@ type directoryAudit struct {
 	// TargetResourceType appears, instead of activityDisplayName, in the
 	// legacy 2018 layout.
 	TargetResourceType text `json:"targetResourceType"`
+
+	// The one-pass reader decodes the targets and the initiator as it
+	// goes, when they have their usual shape; otherwise they are decoded
+	// from TargetResources and InitiatedBy when needed.
+	targets       []targetResource
+	targetsRead   bool
+	initiator     model.Initiator
+	initiatorRead bool
+}
+
+// targetList returns the record's targets.
+func (p *directoryAudit) targetList() ([]targetResource, error) {
+	if p.targetsRead {
+		return p.targets, nil
+	}
+	return decodeTargets(p.TargetResources)
+}
+
+// initiatedBy returns who initiated the record's activity.
+func (p *directoryAudit) initiatedBy() model.Initiator {
+	if p.initiatorRead {
+		return p.initiator
+	}
+	return initiatorOf(p.InitiatedBy)
 }
 
 // diagnosticRecord is one record as it arrives: an Event Hubs diagnostic
@@ -265,8 +293,12 @@ func (t text) String() string { return strings.TrimSpace(string(t)) }
 // normaliseRecord turns one record into an event, a skip reason, or an error
 // wrapping model.ErrInvalidInput. Skips are decided before anything is required, so
 // that an irrelevant record is never reported as malformed.
-func normaliseRecord(raw json.RawMessage) (model.MethodChangeEvent, string, error) {
-	ev, _, skip, err := normaliseAny(raw)
+func (s *reader) normaliseRecord(raw json.RawMessage) (model.MethodChangeEvent, string, error) {
+	_, r, skip, err := s.readAny(raw, false)
+	if r == nil {
+		return model.MethodChangeEvent{}, skip, err
+	}
+	ev, _, skip, err := r.normaliseAny()
 	if err == nil && skip == "" && ev.AuditID == "" {
 		// A policy change, which names no user: ParseAudit's callers
 		// want user events only.
@@ -275,14 +307,10 @@ func normaliseRecord(raw json.RawMessage) (model.MethodChangeEvent, string, erro
 	return ev, skip, err
 }
 
-// normaliseAny turns one record into a user's method-change event, a change
+// normaliseAny turns a record into a user's method-change event, a change
 // of the tenant's own policy, a skip reason, or an error wrapping
 // model.ErrInvalidInput.
-func normaliseAny(raw json.RawMessage) (model.MethodChangeEvent, *model.PolicyChange, string, error) {
-	r, skip, err := readRecord(raw)
-	if r == nil {
-		return model.MethodChangeEvent{}, nil, skip, err
-	}
+func (r *record) normaliseAny() (model.MethodChangeEvent, *model.PolicyChange, string, error) {
 	if pk := policyKind(r.activity); pk != "" {
 		pc, skip, err := r.policyChange(pk)
 		return model.MethodChangeEvent{}, pc, skip, err
@@ -301,7 +329,7 @@ func (r *record) normalise() (model.MethodChangeEvent, string, error) {
 	case actCanceled:
 		return model.MethodChangeEvent{}, SkipNoChangeCanceled, nil
 	}
-	targets, targetsErr := decodeTargets(r.p.TargetResources)
+	targets, targetsErr := r.p.targetList()
 	changes, result, skip, err := r.changes(kind, targets, targetsErr)
 	if skip != "" || err != nil {
 		return model.MethodChangeEvent{}, skip, err
@@ -319,10 +347,40 @@ type record struct {
 	p         *directoryAudit
 	enveloped bool
 	activity  string
+	// props is where the one-pass reader puts properties.
+	props directoryAudit
 }
 
-// readRecord decodes a record's layers; a nil record comes with the skip
-// reason or the error that ends it.
+// readAny reads one record: its kind (always recordAudit unless signIns)
+// and, for an audit record, the record, or the skip reason or error that
+// ends it. It reads in one pass when it can (onepass.go), and otherwise as
+// before: the duplicate-key check, classify, then readRecord.
+func (s *reader) readAny(raw json.RawMessage, signIns bool) (recordKind, *record, string, error) {
+	if !s.general {
+		r := &record{}
+		var probe recordProbe
+		if s.record(raw, r, &probe); s.ok {
+			if kind := probe.kind(); signIns && kind != recordAudit {
+				return kind, nil, "", nil
+			}
+			r, skip, err := r.layers()
+			return recordAudit, r, skip, err
+		}
+	}
+	if err := checkKeys(raw); err != nil {
+		return recordAudit, nil, "", err
+	}
+	if signIns {
+		if kind := classify(raw); kind != recordAudit {
+			return kind, nil, "", nil
+		}
+	}
+	r, skip, err := readRecord(raw)
+	return recordAudit, r, skip, err
+}
+
+// readRecord decodes a record's layers with encoding/json; a nil record
+// comes with the skip reason or the error that ends it.
 func readRecord(raw json.RawMessage) (*record, string, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
@@ -332,10 +390,10 @@ func readRecord(raw json.RawMessage) (*record, string, error) {
 	// Every field but properties accepts any JSON type, so a decoding error
 	// can only mean properties is not an object; the rest is still decoded.
 	decodeErr := json.Unmarshal(raw, &r.env)
-	if strings.EqualFold(r.env.Category.String(), "Audit") && (decodeErr != nil || r.env.Properties != nil) {
-		return nil, SkipLegacySchema, nil
-	}
 	if decodeErr != nil {
+		if strings.EqualFold(r.env.Category.String(), "Audit") {
+			return nil, SkipLegacySchema, nil
+		}
 		var probe struct {
 			Properties json.RawMessage `json:"properties"`
 		}
@@ -343,6 +401,16 @@ func readRecord(raw json.RawMessage) (*record, string, error) {
 			return nil, "", fmt.Errorf("%w: properties is %s, not an object", model.ErrInvalidInput, jsonKind(bytes.TrimSpace(probe.Properties)))
 		}
 		return nil, "", fmt.Errorf("%w: %v", model.ErrInvalidInput, decodeErr)
+	}
+	return r.layers()
+}
+
+// layers settles a decoded record's layers: which holds the directoryAudit
+// fields, and its activity; a nil record comes with the skip reason that
+// ends it.
+func (r *record) layers() (*record, string, error) {
+	if strings.EqualFold(r.env.Category.String(), "Audit") && r.env.Properties != nil {
+		return nil, SkipLegacySchema, nil
 	}
 	r.p, r.enveloped = &r.env.directoryAudit, r.env.Properties != nil
 	if r.enveloped {
@@ -442,7 +510,7 @@ func (r *record) event(targets []targetResource, changes []model.MethodChange, r
 		TenantID:          tenantOf(&r.env, r.p, r.enveloped),
 		UserID:            user.ID.String(),
 		UserPrincipalName: user.UserPrincipalName.String(),
-		InitiatedBy:       initiatorOf(r.p.InitiatedBy),
+		InitiatedBy:       r.p.initiatedBy(),
 		Changes:           sortChanges(changes),
 		Result:            result,
 	}

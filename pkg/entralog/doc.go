@@ -8,6 +8,8 @@
 // decode.go reads the records whatever their layout, classify.go decides from
 // the activity whether a record matters, and changes.go reads which methods
 // changed from the record's modified properties and result reason.
+// onepass.go reads each record in one walk over its bytes when the record
+// is plain, as nearly all are, and hands the rest to encoding/json.
 //
 // Parse takes audit and sign-in records mixed, as one Event Hub receives them
 // when the diagnostic setting also sends SignInLogs: sign-in records become

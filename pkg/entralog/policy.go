@@ -69,7 +69,7 @@ func (r *record) policyChange(kind model.PolicyKind) (*model.PolicyChange, strin
 	}
 	pc := &model.PolicyChange{
 		AuditID: id, Activity: r.activity, Time: t.UTC(), TenantID: tenantOf(&r.env, r.p, r.enveloped),
-		Kind: kind, InitiatedBy: initiatorOf(r.p.InitiatedBy),
+		Kind: kind, InitiatedBy: r.p.initiatedBy(),
 	}
 	// The target only names the policy; an unreadable one leaves the name
 	// empty rather than losing the change.

@@ -56,10 +56,21 @@ type Batch struct {
 // per malformed record, each wrapping model.ErrInvalidInput and naming the
 // record's position ("record 3: …"); invalid JSON ends the input there.
 func Parse(data []byte) (Batch, error) {
+	return parse(data, &reader{})
+}
+
+// parse is Parse with s reading the records.
+func parse(data []byte, s *reader) (Batch, error) {
 	b := newBatch()
 	var errs []error
+	if !s.general && json.Valid(data) {
+		// The usual body is one document: checked as a whole, it needs no
+		// decoder to find where it ends.
+		errs = b.document(s, bytes.TrimSpace(data), 0)
+		return b, errors.Join(errs...)
+	}
 	err := documents(bytes.NewReader(data), nil, 0, func(doc json.RawMessage, docs int) {
-		errs = append(errs, b.document(doc, docs)...)
+		errs = append(errs, b.document(s, doc, docs)...)
 	})
 	return b, errors.Join(append(errs, err)...)
 }
@@ -72,6 +83,11 @@ func Parse(data []byte) (Batch, error) {
 // the one before; 0 for no limit) ends the stream with an error wrapping
 // model.ErrInvalidInput, as invalid JSON does; so does an emit error.
 func ParseReader(r io.Reader, maxDocument int64, emit func(Batch, error) error) error {
+	return parseReader(r, maxDocument, &reader{}, emit)
+}
+
+// parseReader is ParseReader with s reading the records.
+func parseReader(r io.Reader, maxDocument int64, s *reader, emit func(Batch, error) error) error {
 	var lim *bounded.Reader
 	if maxDocument > 0 {
 		lim = bounded.NewReader(r, maxDocument)
@@ -86,7 +102,7 @@ func ParseReader(r io.Reader, maxDocument int64, emit func(Batch, error) error) 
 		}
 		b := newBatch()
 		b.Records = records // positions count across the stream
-		errs := b.document(doc, docs)
+		errs := b.document(s, doc, docs)
 		b.Records, records = b.Records-records, b.Records
 		emitErr = emit(b, errors.Join(errs...))
 	})
@@ -130,27 +146,28 @@ func documents(r io.Reader, lim *bounded.Reader, maxDocument int64, fn func(doc 
 
 // document adds the records of one document (number pos) to b and returns
 // the errors of the malformed ones.
-func (b *Batch) document(doc json.RawMessage, pos int) []error {
-	records, err := splitRecords(doc)
-	if err != nil {
-		return []error{fmt.Errorf("document %d: %w", pos, err)}
+func (b *Batch) document(s *reader, doc json.RawMessage, pos int) []error {
+	records, ok := s.split(doc)
+	if !ok {
+		var err error
+		if records, err = splitRecords(doc); err != nil {
+			return []error{fmt.Errorf("document %d: %w", pos, err)}
+		}
 	}
 	var errs []error
 	for _, rec := range records {
 		n := b.Records
 		b.Records++
-		if err := b.add(rec); err != nil {
+		if err := b.add(s, rec); err != nil {
 			errs = append(errs, fmt.Errorf("record %d: %w", n, err))
 		}
 	}
 	return errs
 }
 
-func (b *Batch) add(rec json.RawMessage) error {
-	if err := checkKeys(rec); err != nil {
-		return err
-	}
-	switch classify(rec) {
+func (b *Batch) add(s *reader, rec json.RawMessage) error {
+	kind, r, skip, err := s.readAny(rec, true)
+	switch kind {
 	case recordNoUserSignIn:
 		b.SignInRecords++
 		b.Skipped[SkipSignInNoUser]++
@@ -168,7 +185,13 @@ func (b *Batch) add(rec json.RawMessage) error {
 		}
 		return nil
 	}
-	ev, pc, skip, err := normaliseAny(rec)
+	if r == nil {
+		if err == nil {
+			b.Skipped[skip]++
+		}
+		return err
+	}
+	ev, pc, skip, err := r.normaliseAny()
 	switch {
 	case err != nil:
 		return err

@@ -123,14 +123,7 @@ func (g *given) UnmarshalJSON(b []byte) error {
 // recognisably a sign-in is left to the audit parser, which reports or skips
 // it as it always has.
 func classify(raw json.RawMessage) recordKind {
-	var probe struct {
-		Category            text  `json:"category"`
-		Properties          given `json:"properties"`
-		CreatedDateTime     given `json:"createdDateTime"`
-		AuthDetails         given `json:"authenticationDetails"`
-		AppID               given `json:"appId"`
-		ActivityDisplayName given `json:"activityDisplayName"`
-	}
+	var probe recordProbe
 	if json.Unmarshal(raw, &probe) != nil {
 		// Not an object, or a field of an unexpected type: let the audit
 		// parser name the problem unless the category says sign-in.
@@ -140,6 +133,21 @@ func classify(raw json.RawMessage) recordKind {
 		_ = json.Unmarshal(raw, &cat)
 		probe.Category = cat.Category
 	}
+	return probe.kind()
+}
+
+// recordProbe is what classify reads of a record.
+type recordProbe struct {
+	Category            text  `json:"category"`
+	Properties          given `json:"properties"`
+	CreatedDateTime     given `json:"createdDateTime"`
+	AuthDetails         given `json:"authenticationDetails"`
+	AppID               given `json:"appId"`
+	ActivityDisplayName given `json:"activityDisplayName"`
+}
+
+// kind tells what a record is from what classify read of it.
+func (probe *recordProbe) kind() recordKind {
 	switch c := probe.Category.String(); {
 	case strings.EqualFold(c, CategorySignIn), strings.EqualFold(c, CategoryNonInteractiveSignIn):
 		return recordSignIn
