@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/credres/credres/pkg/graphjson"
 	"github.com/credres/credres/pkg/model"
@@ -36,12 +37,11 @@ func runReport(e env, args []string) int {
 	if err != nil {
 		return usageError(e, fs, "%v", err)
 	}
-	r, code := buildReport(e, fs, *directory, *policyFile, &g, &pf, pr)
+	b, code := buildReport(e, fs, *directory, *policyFile, &g, &pf, pr)
 	if code >= 0 {
 		return code
 	}
-	r.GeneratedAt = pr.now
-	write := map[string]func(io.Writer) error{"json": r.WriteJSON, "html": r.WriteHTML, "csv": r.WriteCSV}[f]
+	write := reportWriter(b, f, pr.now)
 	if *out == "" {
 		w := bufio.NewWriterSize(e.stdout, 1<<16)
 		if err := write(w); err != nil {
@@ -58,11 +58,26 @@ func runReport(e env, args []string) int {
 	return exitOK
 }
 
+// reportWriter writes the report in format. JSON and CSV are written
+// straight from the rows the builder kept; the HTML page is made from the
+// whole report.
+func reportWriter(b *report.Builder, format string, now time.Time) func(io.Writer) error {
+	switch format {
+	case "json":
+		return func(w io.Writer) error { return b.WriteJSON(w, now) }
+	case "csv":
+		return func(w io.Writer) error { return b.WriteCSV(w, now) }
+	}
+	r := b.Report()
+	r.GeneratedAt = now
+	return r.WriteHTML
+}
+
 // buildReport reads the snapshot and builds its report. A snapshot file is
 // read a batch of users at a time and never held (docs/PERFORMANCE.md);
 // the sign-ins of --signins are folded into each user's usage as they are
 // read.
-func buildReport(e env, fs *flag.FlagSet, file, policyFile string, g *graphFlags, pf *proofFlags, pr proof) (*report.Report, int) {
+func buildReport(e env, fs *flag.FlagSet, file, policyFile string, g *graphFlags, pf *proofFlags, pr proof) (*report.Builder, int) {
 	var dir *model.Directory
 	if file == "" || g.enabled || len(g.users) > 0 { // --graph, or a usage error
 		var code int
@@ -82,13 +97,13 @@ func buildReport(e env, fs *flag.FlagSet, file, policyFile string, g *graphFlags
 	}
 	b := newReportBuilder(engine, pr, dir)
 	b.Add(dir.Users)
-	return b.Report(), -1
+	return b, -1
 }
 
 // reportStreamed builds the report of the snapshot in file while it is
 // read. The users it could not read are named on standard error and left
 // out, and the command exits 1; a snapshot not read whole stops it.
-func reportStreamed(e env, file string, engine *rules.Engine, pr proof) (*report.Report, int) {
+func reportStreamed(e env, file string, engine *rules.Engine, pr proof) (*report.Builder, int) {
 	var b *report.Builder
 	invalid, err := streamFile(file, graphjson.Stream{
 		Head: func(d *model.Directory) error {
@@ -106,7 +121,7 @@ func reportStreamed(e env, file string, engine *rules.Engine, pr proof) (*report
 	if invalid != nil {
 		partialInput(e, invalid)
 	}
-	return b.Report(), -1
+	return b, -1
 }
 
 // newReportBuilder starts the report of the directory head, its usage

@@ -19,7 +19,7 @@ import (
 // readable and diffs well, and a report over a hundred thousand users is
 // streamed out in chunks rather than built whole in memory and re-indented.
 func (r *Report) WriteJSON(w io.Writer) error {
-	j := &jsonWriter{w: w, buf: make([]byte, 0, 2*jsonChunk)}
+	j := &jsonWriter{w: w, buf: make([]byte, 0, 2*jsonChunk), t: r.t}
 	j.report(r)
 	j.buf = append(j.buf, '\n')
 	j.flush()
@@ -39,6 +39,8 @@ type jsonWriter struct {
 	depth int
 	first bool // no member written yet in the current object or array
 	err   error
+	// t, when set, holds the users of the report's lists (Report.t).
+	t *table
 }
 
 func (j *jsonWriter) flush() {
@@ -106,13 +108,28 @@ func (j *jsonWriter) bool(name string, v bool) {
 
 // strs writes a list of strings on one line.
 func strs[S ~string](j *jsonWriter, name string, list []S) {
+	j.list(name, len(list), func(i int) string { return string(list[i]) })
+}
+
+// users writes a list of users: their ids, or those of the users kept in
+// the table when the report has one.
+func (j *jsonWriter) users(ids []string, kept []int32) {
+	if j.t == nil {
+		strs(j, "users", ids)
+		return
+	}
+	j.list("users", len(kept), func(i int) string { return j.t.id(kept[i]) })
+}
+
+// list writes n strings on one line.
+func (j *jsonWriter) list(name string, n int, at func(int) string) {
 	j.key(name)
 	j.buf = append(j.buf, '[')
-	for i, s := range list {
+	for i := range n {
 		if i > 0 {
 			j.buf = append(j.buf, ',', ' ')
 		}
-		j.buf = appendString(j.buf, string(s))
+		j.buf = appendString(j.buf, at(i))
 		if len(j.buf) >= jsonChunk {
 			j.flush()
 		}
@@ -184,11 +201,11 @@ func (j *jsonWriter) report(r *Report) {
 	objects(j, "outages", r.Outages, func(o *Outage) {
 		strs(j, "down", o.Down)
 		j.int("lockedOut", o.LockedOut)
-		strs(j, "users", o.Users)
+		j.users(o.Users, o.kept)
 	})
 	j.key("withoutAnyPath")
 	j.group(r.WithoutAnyPath)
-	objects(j, "spofs", r.SPOFs, func(g *KindGroup) { j.kindGroup(g.Kind, g.Count, g.Users) })
+	objects(j, "spofs", r.SPOFs, func(g *KindGroup) { j.kindGroup(g.Kind, g.Count, g.Users, g.kept) })
 	j.key("telephonyOnly")
 	j.group(r.TelephonyOnly)
 	j.key("privilegedWithoutPhishingResistant")
@@ -210,11 +227,15 @@ func (j *jsonWriter) report(r *Report) {
 	}
 	j.key("users")
 	j.open('[')
-	for i := range r.Users {
-		j.userRow(&r.Users[i])
+	for u := range r.rows {
+		j.userRow(u)
 	}
 	j.close(']')
-	j.names(r.UserPrincipalNames)
+	if r.t != nil {
+		j.keptNames()
+	} else {
+		j.names(r.UserPrincipalNames)
+	}
 	j.close('}')
 }
 
@@ -231,10 +252,10 @@ func objects[T any](j *jsonWriter, name string, list []T, each func(*T)) {
 	j.close(']')
 }
 
-func (j *jsonWriter) kindGroup(kind string, count int, users []string) {
+func (j *jsonWriter) kindGroup(kind string, count int, users []string, kept []int32) {
 	j.str("kind", kind)
 	j.int("count", count)
-	strs(j, "users", users)
+	j.users(users, kept)
 }
 
 // time writes t in RFC 3339, as encoding/json does, and nothing when it is
@@ -257,6 +278,19 @@ func (j *jsonWriter) names(upns map[string]string) {
 	slices.SortFunc(names, func(a, b name) int { return strings.Compare(a.id, b.id) }) // as encoding/json orders map keys
 	for _, n := range names {
 		j.str(n.id, n.upn)
+	}
+	j.close('}')
+}
+
+// keptNames writes the names of the users listed as names writes
+// UserPrincipalNames, from the table.
+func (j *jsonWriter) keptNames() {
+	j.key("userPrincipalNames")
+	j.open('{')
+	for _, i := range j.t.named() {
+		r := &j.t.rows[i]
+		text := j.t.texts[r.text]
+		j.str(text[r.id:r.upn], text[r.upn:r.name])
 	}
 	j.close('}')
 }
@@ -313,7 +347,7 @@ func (j *jsonWriter) tierDiversity(td *TierDiversity) {
 func (j *jsonWriter) group(g Group) {
 	j.open('{')
 	j.int("count", g.Count)
-	strs(j, "users", g.Users)
+	j.users(g.Users, g.kept)
 	j.close('}')
 }
 
@@ -356,7 +390,7 @@ func (j *jsonWriter) usage(u *Usage) {
 	})
 	j.key("phoneNetworkOnly")
 	j.group(u.PhoneNetworkOnly)
-	objects(j, "neverUsed", u.NeverUsed, func(g *MethodKindGroup) { j.kindGroup(string(g.Kind), g.Count, g.Users) })
+	objects(j, "neverUsed", u.NeverUsed, func(g *MethodKindGroup) { j.kindGroup(string(g.Kind), g.Count, g.Users, g.kept) })
 	j.key("belowWithoutUnproven")
 	j.group(u.BelowWithoutUnproven)
 	j.close('}')

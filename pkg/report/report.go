@@ -20,7 +20,9 @@
 // Builder computes the same report from users given a batch at a time, as
 // `credres report` reads a snapshot: of each user it keeps their row and
 // the pairs of dependency kinds that lock them out, and counts the rest in
-// as the batch comes.
+// as the batch comes. The rows and the lists of users are kept without
+// pointers (the users by their place in the snapshot), and Builder's
+// WriteJSON and WriteCSV write the report from them as they are.
 //
 // The Report is the JSON document of `credres report --format json`, and
 // WriteHTML renders the same Report as one self-contained HTML page.
@@ -28,6 +30,7 @@ package report
 
 import (
 	"cmp"
+	"io"
 	"math/bits"
 	"slices"
 	"time"
@@ -109,6 +112,11 @@ type Report struct {
 	// UserPrincipalNames maps the object id of every user listed in the
 	// report to their user principal name.
 	UserPrincipalNames map[string]string `json:"userPrincipalNames"`
+
+	// t holds the rows and the lists' users as a Builder kept them, until
+	// fill makes Users, the lists' ids and UserPrincipalNames of them; the
+	// writers read either.
+	t *table
 }
 
 // Summary holds the headline figures of a report.
@@ -178,12 +186,14 @@ type Outage struct {
 	LockedOut int                `json:"lockedOut"`
 	// Users are the ids of the users locked out.
 	Users []string `json:"users"`
+	kept  []int32  // the users in the Builder's table, until filled
 }
 
 // Group is a counted list of users.
 type Group struct {
 	Count int      `json:"count"`
 	Users []string `json:"users"`
+	kept  []int32  // the users in the Builder's table, until filled
 }
 
 // KindGroup is a counted list of users, for one dependency kind.
@@ -191,6 +201,7 @@ type KindGroup struct {
 	Kind  model.Dependency `json:"kind"`
 	Count int              `json:"count"`
 	Users []string         `json:"users"`
+	kept  []int32          // the users in the Builder's table, until filled
 }
 
 // Hybrid is what on-premises infrastructure means for the tenant, now and
@@ -322,13 +333,15 @@ func Build(d *model.Directory, e *rules.Engine) *Report {
 
 // Builder computes a report from a snapshot's users given a batch at a
 // time, in the snapshot's order (graphjson.StreamDirectory), as Build does
-// from the whole directory. Of each user it keeps their row and the pairs
-// of dependency kinds that lock them out, never the user.
+// from the whole directory. Of each user it keeps their row (in a table
+// without pointers) and the pairs of dependency kinds that lock them out,
+// never the user.
 type Builder struct {
 	b     builder
 	a     *aggregator
 	head  *model.Directory
 	usage *usageBuilder
+	r     *Report // once finished
 }
 
 // NewBuilder starts the report of the directory whose tenant head holds;
@@ -363,7 +376,6 @@ func (b *Builder) JudgeUsage(e *rules.Engine, signIns []entralog.SignIn, now tim
 // Add evaluates a batch of users, on every core, and counts them in.
 func (b *Builder) Add(users []model.User) {
 	fs := make([]facts, len(users))
-	rows := make([]UserRow, len(users))
 	var js []judged
 	if b.usage != nil {
 		js = make([]judged, len(users))
@@ -375,27 +387,55 @@ func (b *Builder) Add(users []model.User) {
 				b.usage.fold(&users[i])
 			}
 			buf = b.b.user(&fs[i], &users[i], buf)
-			rows[i] = newUserRow(&users[i], &fs[i])
 			if js != nil {
 				b.usage.judge(b.head.Tenant, &users[i], &js[i])
 			}
 		}
 	})
-	b.a.add(fs, rows)
+	base := len(b.a.t.rows)
+	b.a.add(users, fs)
 	if b.usage != nil {
-		b.usage.tally(users, js)
+		b.usage.tally(users, js, base)
 	}
 }
 
 // Report orders and trims what the users added gave and returns the
-// report.
+// report. No user can be added after.
 func (b *Builder) Report() *Report {
-	r := b.a.finish()
-	r.ExportedAt = b.head.ExportedAt
-	if u := b.usage; u != nil && (u.u.SignIns > 0 || u.carried) {
-		r.setUsage(u)
-	}
+	r := b.finish()
+	r.fill()
 	return r
+}
+
+// WriteJSON writes the report that Report returns, generated at
+// generatedAt, as its WriteJSON would, byte for byte, but straight from
+// the rows and lists kept: the report's rows, lists of ids and map of
+// names are never made (at a million users they would be most of its
+// memory). No user can be added after.
+func (b *Builder) WriteJSON(w io.Writer, generatedAt time.Time) error {
+	r := b.finish()
+	r.GeneratedAt = generatedAt
+	return r.WriteJSON(w)
+}
+
+// WriteCSV writes the report's rows as WriteJSON writes the report: as
+// Report().WriteCSV would, without making them.
+func (b *Builder) WriteCSV(w io.Writer, generatedAt time.Time) error {
+	r := b.finish()
+	r.GeneratedAt = generatedAt
+	return r.WriteCSV(w)
+}
+
+// finish orders and trims what the users added gave, once.
+func (b *Builder) finish() *Report {
+	if b.r == nil {
+		b.r = b.a.finish()
+		b.r.ExportedAt = b.head.ExportedAt
+		if u := b.usage; u != nil && (u.u.SignIns > 0 || u.carried) {
+			b.r.setUsage(u)
+		}
+	}
+	return b.r
 }
 
 // builder holds what every user's evaluation shares.
@@ -487,19 +527,11 @@ func (b *builder) user(f *facts, u *model.User, buf []rules.KindSet) []rules.Kin
 	return paths
 }
 
-// lister builds user lists and remembers who was listed.
-type lister struct {
-	// rows are the rows of the users from base on: the batch being added,
-	// then every user's.
-	rows   []UserRow
-	base   int
-	listed []bool
-}
-
-func (l *lister) add(g *Group, i int) {
+// listIn adds user i to a list.
+func (a *aggregator) listIn(g *Group, i int) {
 	g.Count++
-	g.Users = append(g.Users, l.rows[i-l.base].ID)
-	l.listed[i] = true
+	g.kept = append(g.kept, int32(i))
+	a.t.listed[i] = true
 }
 
 func newGroup() Group { return Group{Users: []string{}} }
@@ -508,54 +540,45 @@ func newGroup() Group { return Group{Users: []string{}} }
 // then orders and trims what it gathered.
 type aggregator struct {
 	tiers     []rules.Tier
-	l         *lister
+	t         *table
 	r         *Report
 	byTier    []TierDiversity
 	singles   []Group // users locked out by one outage of each kind
 	spofs     []Group // users with a single point of failure of each kind
 	pairCount [16][16]int
-	// partners holds every user's facts.partners, for the pairs listed;
-	// batches every user's row, a batch at a time (one copy at the end).
+	// partners holds every user's facts.partners, for the pairs listed.
 	partners [][16]rules.KindSet
-	batches  [][]UserRow
 	recs     map[string]*Recommendation
 	changes  rules.TenantChanges
 	method   map[string]*MethodFigures
 	strength map[string]*StrengthFigures
 }
 
-// add counts in a batch of users' facts and rows.
-func (a *aggregator) add(fs []facts, rows []UserRow) {
-	a.batches = append(a.batches, rows)
-	a.l.rows, a.l.base = rows, len(a.partners)
+// add keeps the rows of a batch of users and counts in their facts.
+func (a *aggregator) add(users []model.User, fs []facts) {
+	base := len(a.t.rows)
+	a.t.add(users, fs)
 	for k := range fs {
 		f := &fs[k]
-		i := len(a.partners)
+		i := base + k
 		a.partners = append(a.partners, f.partners)
-		a.l.listed = append(a.l.listed, false)
 		a.count(f)
 		a.list(i, f)
 		a.tenantFigures(f)
 		if len(f.tenantRecs) > 0 {
-			a.changes.Add(rows[k].ID, f.tenantRecs)
-			a.l.listed[i] = true // named in UserPrincipalNames
+			a.changes.Add(a.t.id(int32(i)), f.tenantRecs)
+			a.t.listed[i] = true // named in UserPrincipalNames
 		}
 	}
 }
 
 func (a *aggregator) finish() *Report {
-	a.r.Users = make([]UserRow, 0, len(a.partners))
-	for _, rows := range a.batches {
-		a.r.Users = append(a.r.Users, rows...)
-	}
-	a.batches = nil
-	a.l.rows, a.l.base = a.r.Users, 0
+	a.r.t = a.t
 	a.diversity()
 	a.outages()
 	a.pairs()
 	a.spofsAndRecommendations()
 	a.r.TenantPolicy.Changes = a.changes.List()
-	a.names()
 	return a.r
 }
 
@@ -572,7 +595,7 @@ func newAggregator(t model.Tenant, tiers []rules.Tier) *aggregator {
 		Recommendations:                    []Recommendation{},
 		TenantPolicy:                       newTenantPolicy(t),
 	}
-	a.l = &lister{}
+	a.t = newTable()
 	a.figures()
 	h := &a.r.Hybrid
 	h.PasswordAuth, h.PHSFallback, h.Applicable = t.PasswordAuth, t.PHSFallback, t.PasswordOnPremises()
@@ -642,32 +665,32 @@ func (a *aggregator) count(f *facts) {
 
 // list adds user i to the lists and outage counts its facts put them in.
 func (a *aggregator) list(i int, f *facts) {
-	h, l := &a.r.Hybrid, a.l
+	h := &a.r.Hybrid
 	if f.compliantPHS && !f.compliant {
-		l.add(&h.BecomeCompliant, i)
+		a.listIn(&h.BecomeCompliant, i)
 	}
 	if f.synced {
 		h.SyncedUsers++
 	}
 	if f.onPremises {
-		l.add(&h.OnPremises, i)
+		a.listIn(&h.OnPremises, i)
 	}
 	if f.privileged && !f.phishingResistant {
-		l.add(&a.r.PrivilegedWithoutPhishingResistant, i)
+		a.listIn(&a.r.PrivilegedWithoutPhishingResistant, i)
 	}
 	for k := range model.DependencyKinds {
 		if f.spofKinds&(1<<k) != 0 {
-			l.add(&a.spofs[k], i)
+			a.listIn(&a.spofs[k], i)
 		}
 	}
 	if !f.hasPath {
-		l.add(&a.r.WithoutAnyPath, i)
+		a.listIn(&a.r.WithoutAnyPath, i)
 		return
 	}
 	if f.locked != 0 {
 		a.r.Summary.OneOutageAway++
 		for rest := f.locked & outageMask; rest != 0; rest &= rest - 1 {
-			l.add(&a.singles[bits.TrailingZeros16(uint16(rest))], i)
+			a.listIn(&a.singles[bits.TrailingZeros16(uint16(rest))], i)
 		}
 	}
 	for _, x := range outageIndexes {
@@ -697,7 +720,7 @@ func (a *aggregator) outages() {
 	r.Hybrid.Current.LockedOutByOnPremises = a.singles[kindIndex[model.DepOnPremises]].Count
 	for _, kind := range outageKinds {
 		g := a.singles[kindIndex[kind]]
-		r.Outages = append(r.Outages, Outage{Down: []model.Dependency{kind}, LockedOut: g.Count, Users: g.Users})
+		r.Outages = append(r.Outages, Outage{Down: []model.Dependency{kind}, LockedOut: g.Count, Users: g.Users, kept: g.kept})
 	}
 	slices.SortStableFunc(r.Outages, func(a, b Outage) int { return b.LockedOut - a.LockedOut })
 	s.WorstOutage = WorstOutage{Down: r.Outages[0].Down[0], LockedOut: r.Outages[0].LockedOut}
@@ -725,15 +748,15 @@ func (a *aggregator) pairs() {
 		pairs = pairs[:MaxPairs]
 	}
 	for _, p := range pairs {
-		g := Group{Users: make([]string, 0, p.n)}
+		g := Group{Users: []string{}, kept: make([]int32, 0, p.n)}
 		for i := range a.partners {
 			if a.partners[i][p.a]&(1<<p.b) != 0 {
-				a.l.add(&g, i)
+				a.listIn(&g, i)
 			}
 		}
 		a.r.Outages = append(a.r.Outages, Outage{
 			Down:      []model.Dependency{model.DependencyKinds[p.a], model.DependencyKinds[p.b]},
-			LockedOut: g.Count, Users: g.Users,
+			LockedOut: g.Count, Users: g.Users, kept: g.kept,
 		})
 	}
 }
@@ -744,7 +767,7 @@ func (a *aggregator) spofsAndRecommendations() {
 	r := a.r
 	for _, kind := range model.DependencyKinds {
 		if g := a.spofs[kindIndex[kind]]; g.Count > 0 {
-			r.SPOFs = append(r.SPOFs, KindGroup{Kind: kind, Count: g.Count, Users: g.Users})
+			r.SPOFs = append(r.SPOFs, KindGroup{Kind: kind, Count: g.Count, Users: g.Users, kept: g.kept})
 		}
 	}
 	slices.SortStableFunc(r.SPOFs, func(a, b KindGroup) int { return b.Count - a.Count })
@@ -759,18 +782,58 @@ func (a *aggregator) spofsAndRecommendations() {
 	}
 }
 
-// names maps the id of every listed user to their user principal name.
-func (a *aggregator) names() {
-	n := 0
-	for _, listed := range a.l.listed {
-		if listed {
-			n++
-		}
+// fill makes the rows, the lists' ids and the names of the users listed
+// from the table kept.
+func (r *Report) fill() {
+	t := r.t
+	if t == nil {
+		return
 	}
-	a.r.UserPrincipalNames = make(map[string]string, n)
-	for i, listed := range a.l.listed {
-		if listed {
-			a.r.UserPrincipalNames[a.r.Users[i].ID] = a.r.Users[i].UserPrincipalName
+	r.Users = make([]UserRow, len(t.rows))
+	for i := range r.Users {
+		t.row(&r.Users[i], i)
+	}
+	r.lists(func(ids *[]string, kept *[]int32) {
+		*ids, *kept = t.ids(*kept), nil
+	})
+	r.UserPrincipalNames = t.names()
+	r.t = nil
+}
+
+// lists calls each with every list of users in the report: its ids, and
+// its users in the table kept.
+func (r *Report) lists(each func(ids *[]string, kept *[]int32)) {
+	for i := range r.Outages {
+		each(&r.Outages[i].Users, &r.Outages[i].kept)
+	}
+	for i := range r.SPOFs {
+		each(&r.SPOFs[i].Users, &r.SPOFs[i].kept)
+	}
+	for _, g := range []*Group{&r.WithoutAnyPath, &r.TelephonyOnly, &r.PrivilegedWithoutPhishingResistant,
+		&r.Hybrid.OnPremises, &r.Hybrid.BecomeCompliant} {
+		each(&g.Users, &g.kept)
+	}
+	if r.Usage != nil {
+		r.Usage.lists(each)
+	}
+}
+
+// rows yields every user's row, in order: Users, or one at a time from the
+// table kept.
+func (r *Report) rows(yield func(*UserRow) bool) {
+	if r.t == nil {
+		for i := range r.Users {
+			if !yield(&r.Users[i]) {
+				return
+			}
+		}
+		return
+	}
+	var row UserRow
+	for i := range r.t.rows {
+		r.t.row(&row, i)
+		if !yield(&row) {
+			return
 		}
 	}
 }

@@ -68,6 +68,7 @@ type MethodKindGroup struct {
 	Kind  model.MethodKind `json:"kind"`
 	Count int              `json:"count"`
 	Users []string         `json:"users"`
+	kept  []int32          // the users in the Builder's table, until filled
 }
 
 var phoneNetwork = map[model.MethodKind]bool{
@@ -170,7 +171,7 @@ func (r *Report) AddUsage(d *model.Directory, e *rules.Engine, signIns []entralo
 			ub.judge(d.Tenant, &d.Users[i], &js[i])
 		}
 	})
-	ub.tally(d.Users, js)
+	ub.tally(d.Users, js, 0)
 	r.setUsage(ub)
 }
 
@@ -222,12 +223,35 @@ func (r *Report) setUsage(ub *usageBuilder) {
 	slices.SortFunc(u.NeverUsed, func(a, b MethodKindGroup) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Kind, b.Kind))
 	})
-	lists := [][]string{u.PhoneNetworkOnly.Users, u.BelowWithoutUnproven.Users}
-	for _, g := range u.NeverUsed {
-		lists = append(lists, g.Users)
-	}
-	r.name(lists...)
 	r.Usage = u
+	if r.t != nil {
+		u.lists(func(_ *[]string, kept *[]int32) {
+			for _, i := range *kept {
+				r.t.listed[i] = true
+			}
+		})
+		return
+	}
+	// A report made whole: its rows are the users tallied, in order.
+	var lists [][]string
+	u.lists(func(ids *[]string, kept *[]int32) {
+		*ids = make([]string, len(*kept))
+		for k, i := range *kept {
+			(*ids)[k] = r.Users[i].ID
+		}
+		*kept = nil
+		lists = append(lists, *ids)
+	})
+	r.name(lists...)
+}
+
+// lists calls each with every list of users in the section.
+func (u *Usage) lists(each func(ids *[]string, kept *[]int32)) {
+	each(&u.PhoneNetworkOnly.Users, &u.PhoneNetworkOnly.kept)
+	each(&u.BelowWithoutUnproven.Users, &u.BelowWithoutUnproven.kept)
+	for i := range u.NeverUsed {
+		each(&u.NeverUsed[i].Users, &u.NeverUsed[i].kept)
+	}
 }
 
 // addShares counts the MFA sign-ins and each method kind's share of them.
@@ -298,8 +322,9 @@ func (ub *usageBuilder) judge(t model.Tenant, user *model.User, j *judged) {
 	}
 }
 
-// tally adds a batch of judged users to the section's groups.
-func (ub *usageBuilder) tally(users []model.User, js []judged) {
+// tally adds a batch of judged users to the section's groups; the first
+// is the report's user base.
+func (ub *usageBuilder) tally(users []model.User, js []judged, base int) {
 	u := ub.u
 	for i := range js {
 		if len(users[i].Usage) > 0 {
@@ -312,15 +337,15 @@ func (ub *usageBuilder) tally(users []model.User, js []judged) {
 			}
 			continue
 		}
-		id := users[i].ID
+		at := int32(base + i)
 		u.UsersSeen++
 		if j.phoneOnly {
 			u.PhoneNetworkOnly.Count++
-			u.PhoneNetworkOnly.Users = append(u.PhoneNetworkOnly.Users, id)
+			u.PhoneNetworkOnly.kept = append(u.PhoneNetworkOnly.kept, at)
 		}
 		if j.below {
 			u.BelowWithoutUnproven.Count++
-			u.BelowWithoutUnproven.Users = append(u.BelowWithoutUnproven.Users, id)
+			u.BelowWithoutUnproven.kept = append(u.BelowWithoutUnproven.kept, at)
 		}
 		for _, k := range j.never {
 			g := ub.never[k]
@@ -329,7 +354,7 @@ func (ub *usageBuilder) tally(users []model.User, js []judged) {
 				ub.never[k] = g
 			}
 			g.Count++
-			g.Users = append(g.Users, id)
+			g.kept = append(g.kept, at)
 		}
 	}
 }

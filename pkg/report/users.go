@@ -56,29 +56,6 @@ type UserRow struct {
 // snapshot does not carry.
 const Unknown = "unknown"
 
-// newUserRow is user u's row; as is their assessment's facts.
-func newUserRow(u *model.User, f *facts) UserRow {
-	row := UserRow{
-		ID: u.ID, UserPrincipalName: u.UserPrincipalName, DisplayName: u.DisplayName,
-		UserType: strings.ToLower(u.UserType), AccountEnabled: u.AccountEnabled, Admin: u.Admin(),
-		Tier: f.tierName, Excluded: f.excluded, Diversity: f.diversity, Compliant: f.compliant,
-		Passwordless: f.passwordless, PhishingResistant: f.phishingResistant,
-		Methods: []model.MethodKind{},
-	}
-	for _, m := range u.Methods {
-		if !slices.Contains(row.Methods, m.Kind) {
-			row.Methods = append(row.Methods, m.Kind)
-		}
-	}
-	if r := u.Registration; r != nil {
-		row.DefaultMethod = r.UserPreferredMethodForSecondaryAuthentication
-		row.SystemPreferredMethods = r.SystemPreferredAuthenticationMethods
-		row.SystemPreferredEnabled = r.IsSystemPreferredAuthenticationMethodEnabled
-		row.SSPRRegistered = r.IsSsprRegistered
-	}
-	return row
-}
-
 // CSVColumns are the columns of the CSV export, in order, named as the
 // JSON report names the fields of UserRow (docs/REPORT.md).
 var CSVColumns = []string{
@@ -103,8 +80,7 @@ func (r *Report) WriteCSV(w io.Writer) error {
 	}
 	exported, generated := timeOrUnknown(r.ExportedAt), timeOrUnknown(r.GeneratedAt)
 	rec := make([]string, len(CSVColumns))
-	for i := range r.Users {
-		u := &r.Users[i]
+	for u := range r.rows {
 		rec = append(rec[:0], u.ID, u.UserPrincipalName, u.DisplayName, orUnknown(u.UserType),
 			boolOrUnknown(u.AccountEnabled), strconv.FormatBool(u.Admin),
 			u.Tier, u.Excluded, strconv.Itoa(u.Diversity), strconv.FormatBool(u.Compliant),
