@@ -4,6 +4,7 @@
 package queue
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,6 +23,8 @@ type Memory struct {
 	msgs []pipeline.Message
 	seen map[string]bool
 	next int
+	// scratch is where decisions are encoded before being copied out.
+	scratch []byte
 }
 
 // NewMemory returns an empty queue.
@@ -62,13 +65,26 @@ func (q *Memory) SendRequests(_ context.Context, reqs []model.EvaluationRequest)
 func (q *Memory) SendDecisions(_ context.Context, ds []model.DecisionMessage) error {
 	for i := range ds {
 		d := &ds[i]
-		data, err := model.AppendDecisionMessage(nil, d)
+		data, err := q.encode(d)
 		if err != nil {
 			return fmt.Errorf("queue: encode: %w", err)
 		}
 		q.pushBody(d.Decision.UserID, d.ID, data)
 	}
 	return nil
+}
+
+// encode encodes d into the queue's scratch buffer and returns a copy of
+// just its length: a body grown in place would be allocated several
+// times over.
+func (q *Memory) encode(d *model.DecisionMessage) ([]byte, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var err error
+	if q.scratch, err = model.AppendDecisionMessage(q.scratch[:0], d); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(q.scratch), nil
 }
 
 // Receive removes and returns up to max messages (all when max <= 0),

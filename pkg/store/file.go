@@ -53,7 +53,7 @@ type FileStore struct {
 	now func() time.Time
 	mu  sync.Mutex
 	// held is the users changed since Hold, nil when not holding.
-	held map[string]userFile
+	held map[string]heldUser
 	// users is each user's state as written to the journal.
 	users map[string]userFile
 	// claims is each claim as written to the journal.
@@ -142,6 +142,25 @@ type userFile struct {
 	model.UserState
 }
 
+// heldUser is a user's state changed since Hold, and how its line is to be
+// written.
+type heldUser struct {
+	f userFile
+	// nudges, unless whole, are all that changed since the user's last
+	// line: nudges appended to the history, which a line of their own
+	// says in a few bytes instead of the whole state.
+	nudges []time.Time
+	whole  bool
+}
+
+// record is the journal line that brings the user's last line to h.
+func (h heldUser) record() journalRecord {
+	if h.whole {
+		return journalRecord{User: &h.f}
+	}
+	return journalRecord{Nudged: &nudgedLine{UserID: h.f.UserID, At: h.nudges}}
+}
+
 // clone copies what a caller could change in place, so that a held state
 // is changed only through the store, as a file is.
 func (f userFile) clone() userFile {
@@ -158,8 +177,8 @@ func (f userFile) clone() userFile {
 }
 
 func (s *FileStore) load(id string) userFile {
-	if f, ok := s.held[id]; ok {
-		return f.clone()
+	if h, ok := s.held[id]; ok {
+		return h.f.clone()
 	}
 	f, ok := s.users[id]
 	if !ok {
@@ -168,12 +187,24 @@ func (s *FileStore) load(id string) userFile {
 	return f.clone()
 }
 
-func (s *FileStore) save(f userFile) error {
+// save stores f; nudged, when not nil, is the only change made to the
+// stored state: a nudge at that time appended to the history.
+func (s *FileStore) save(f userFile, nudged *time.Time) error {
+	h, held := s.held[f.UserID]
+	if !held {
+		h.whole = nudged == nil
+	}
+	h.f = f
+	if nudged != nil && !h.whole {
+		h.nudges = append(h.nudges, *nudged)
+	} else {
+		h.whole, h.nudges = true, nil
+	}
 	if s.held != nil {
-		s.held[f.UserID] = f
+		s.held[f.UserID] = h
 		return nil
 	}
-	if err := s.j.append([]journalRecord{{User: &f}}); err != nil {
+	if err := s.j.append([]journalRecord{h.record()}); err != nil {
 		return fmt.Errorf("store: save user %s: %w", f.UserID, err)
 	}
 	s.users[f.UserID] = f
@@ -188,7 +219,7 @@ func (s *FileStore) update(id string, change func(*model.UserState) error) error
 	if err := change(&f.UserState); err != nil {
 		return err
 	}
-	return s.save(f)
+	return s.save(f, nil)
 }
 
 // Hold keeps users' changes in memory until Flush.
@@ -196,7 +227,7 @@ func (s *FileStore) Hold() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.held == nil {
-		s.held = map[string]userFile{}
+		s.held = map[string]heldUser{}
 	}
 }
 
@@ -213,15 +244,14 @@ func (s *FileStore) Flush() error {
 	}
 	records := make([]journalRecord, 0, len(held))
 	for _, id := range sortedKeys(held) {
-		f := held[id]
-		records = append(records, journalRecord{User: &f})
+		records = append(records, held[id].record())
 	}
 	if err := s.j.append(records); err != nil {
 		s.held = held
 		return fmt.Errorf("store: save %d users: %w", len(held), err)
 	}
-	for id, f := range held {
-		s.users[id] = f
+	for id, h := range held {
+		s.users[id] = h.f
 	}
 	s.compactIfStale()
 	return nil
@@ -247,12 +277,14 @@ func (s *FileStore) SaveAssessment(_ context.Context, userID string, a model.Ass
 	})
 }
 
-// RecordNudge appends a nudge to the user's history.
+// RecordNudge appends a nudge to the user's history; the journal's line
+// says only that.
 func (s *FileStore) RecordNudge(_ context.Context, userID string, at time.Time) error {
-	return s.update(userID, func(st *model.UserState) error {
-		st.History.Nudges = appendNudge(st.History.Nudges, at)
-		return nil
-	})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.load(userID)
+	f.History.Nudges = appendNudge(f.History.Nudges, at)
+	return s.save(f, &at)
 }
 
 // ClearNudges ends the user's nudge episode.

@@ -10,19 +10,32 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"time"
 )
 
 // journalName is the file store's journal: one JSON object per line, each
-// a user's whole state or one claim, and a later line about the same user
-// or claim key replaces what the earlier said. Lines are only appended,
+// a user's whole state, the nudges appended to a user's history since
+// their last line, or one claim; a later line about the same user or claim
+// key replaces what the earlier said (or, for nudges, adds to it). Lines are only appended,
 // each batch's in one write; the journal is rewritten whole (through a
 // temporary file and a rename) only when most of its lines are stale.
 const journalName = "journal.jsonl"
 
 // journalRecord is one line of the journal.
 type journalRecord struct {
-	User  *userFile  `json:"user,omitempty"`
-	Claim *claimFile `json:"claim,omitempty"`
+	User   *userFile   `json:"user,omitempty"`
+	Nudged *nudgedLine `json:"nudged,omitempty"`
+	Claim  *claimFile  `json:"claim,omitempty"`
+}
+
+// nudgedLine says that nudges at these times, oldest first, were appended
+// to the user's history, nothing else changing: the nudge stage's change,
+// a line of a hundred bytes instead of the user's whole state and last
+// assessment.
+type nudgedLine struct {
+	UserID string      `json:"userId"`
+	At     []time.Time `json:"at"`
 }
 
 // compactSlack is how many stale lines the journal may hold, beyond as
@@ -54,11 +67,11 @@ func (j *journal) append(records []journalRecord) error {
 	}
 	buf := j.buf[:0]
 	for i := range records {
-		line, err := json.Marshal(&records[i])
-		if err != nil {
+		var err error
+		if buf, err = appendRecord(buf, &records[i]); err != nil {
 			return err
 		}
-		buf = append(append(buf, line...), '\n')
+		buf = append(buf, '\n')
 	}
 	if _, err := j.f.Write(buf); err != nil {
 		if terr := j.f.Truncate(j.size); terr != nil {
@@ -72,6 +85,57 @@ func (j *journal) append(records []journalRecord) error {
 		j.buf = buf
 	}
 	return nil
+}
+
+// appendRecord appends r's line as json.Marshal writes it. Claims and
+// nudges, a line per delivery, are written out by hand; a user's whole
+// state, and any string that needs escaping, by encoding/json.
+func appendRecord(out []byte, r *journalRecord) ([]byte, error) {
+	b := out
+	switch {
+	case r.User == nil && r.Nudged == nil && r.Claim != nil && plainJSON(r.Claim.Key):
+		b = append(b, `{"claim":{"key":"`...)
+		b = append(b, r.Claim.Key...)
+		b = append(b, `","done":`...)
+		b = strconv.AppendBool(b, r.Claim.Done)
+		b = append(b, `,"expires":"`...)
+		var err error
+		if b, err = r.Claim.Expires.AppendText(b); err == nil {
+			return append(b, `"}}`...), nil
+		}
+	case r.User == nil && r.Nudged != nil && r.Claim == nil && r.Nudged.At != nil && plainJSON(r.Nudged.UserID):
+		b = append(b, `{"nudged":{"userId":"`...)
+		b = append(b, r.Nudged.UserID...)
+		b = append(b, `","at":[`...)
+		var err error
+		for i, at := range r.Nudged.At {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '"')
+			if b, err = at.AppendText(b); err != nil {
+				break
+			}
+			b = append(b, '"')
+		}
+		if err == nil {
+			return append(b, "]}}"...), nil
+		}
+	}
+	line, err := json.Marshal(r)
+	return append(out, line...), err
+}
+
+// plainJSON reports whether encoding/json writes s between quotes as it
+// is: printable ASCII without the quote, the backslash and the bytes it
+// escapes for HTML.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 func (j *journal) close() error {
@@ -99,8 +163,8 @@ func (s *FileStore) replay() error {
 		line, rest, whole := bytes.Cut(data, []byte("\n"))
 		var r journalRecord
 		err := json.Unmarshal(line, &r)
-		if err == nil && r.User == nil && r.Claim == nil {
-			err = errors.New("neither a user nor a claim")
+		if err == nil && r.User == nil && r.Nudged == nil && r.Claim == nil {
+			err = errors.New("neither a user, nudges nor a claim")
 		}
 		if !whole || (err != nil && len(rest) == 0) {
 			break // the tail of an append a crash cut short
@@ -123,6 +187,16 @@ func (s *FileStore) replay() error {
 func (s *FileStore) apply(r journalRecord) {
 	if r.User != nil {
 		s.users[r.User.UserID] = *r.User
+	}
+	if n := r.Nudged; n != nil {
+		f, ok := s.users[n.UserID]
+		if !ok {
+			f.UserID = n.UserID
+		}
+		for _, at := range n.At {
+			f.History.Nudges = appendNudge(f.History.Nudges, at)
+		}
+		s.users[n.UserID] = f
 	}
 	if r.Claim != nil {
 		s.claims[r.Claim.Key] = *r.Claim

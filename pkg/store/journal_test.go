@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -233,5 +234,137 @@ func TestFileStoreCompacts(t *testing.T) {
 	}
 	if r, err := again.Claim(ctx, "long", time.Minute); err != nil || r != model.AlreadyDone {
 		t.Fatalf("claim long after compaction = %v, %v", r, err)
+	}
+}
+
+// The lines written by hand are those encoding/json writes.
+func TestJournalLinesAsEncodingJSON(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2025, 6, 2, 8, 0, 0, 123456789, time.UTC)
+	times := []time.Time{t0, {}, t0.In(time.FixedZone("", 5*3600+30*60)), t0.In(time.FixedZone("X", 17)), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	keys := []string{"nudge/d-1", "", `quote " backslash \`, "R&D <x>", "Jürgen", "\x00\n", "\xff"}
+	var records []journalRecord
+	for _, k := range keys {
+		for _, at := range times {
+			records = append(records,
+				journalRecord{Claim: &claimFile{Key: k, Done: true, Expires: at}},
+				journalRecord{Claim: &claimFile{Key: k, Expires: at}},
+				journalRecord{Nudged: &nudgedLine{UserID: k, At: []time.Time{at}}},
+				journalRecord{Nudged: &nudgedLine{UserID: k, At: []time.Time{t0, at, t0}}})
+		}
+		records = append(records,
+			journalRecord{Nudged: &nudgedLine{UserID: k}},
+			journalRecord{Nudged: &nudgedLine{UserID: k, At: []time.Time{}}},
+			journalRecord{User: &userFile{UserID: k}, Claim: &claimFile{Key: k, Expires: t0}},
+			journalRecord{Nudged: &nudgedLine{UserID: k, At: []time.Time{t0}}, Claim: &claimFile{Key: k, Expires: t0}})
+	}
+	for _, r := range records {
+		want, wantErr := json.Marshal(&r)
+		got, err := appendRecord([]byte("prefix"), &r)
+		if (err == nil) != (wantErr == nil) || (err == nil && string(got) != "prefix"+string(want)) {
+			t.Errorf("line\n%s (%v)\nencoding/json's\n%s (%v)", got, err, want, wantErr)
+		}
+	}
+}
+
+// A nudge is a line of its own, not the user's whole state again; a fresh
+// store reads the same state from it, the history bounded as it is live.
+func TestFileStoreNudgesAreLinesOfTheirOwn(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	t0 := time.Date(2025, 6, 2, 8, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	s := openAt(t, dir, t0)
+	s.Hold()
+	if err := s.SaveAssessment(ctx, "u1", model.Assessment{UserID: "u1", Diversity: 1, Violations: []model.Violation{"no-mfa-path"}}, t0, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordNudge(ctx, "u1", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(filepath.Join(dir, journalName))
+	for batch := range 3 {
+		s.Hold()
+		for i := range 10 {
+			at := t0.Add(time.Duration(batch*10+i+1) * time.Minute)
+			for _, id := range []string{"u1", "u2"} { // u2 was never written whole
+				if err := s.RecordNudge(ctx, id, at); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := s.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Hold()
+	if err := s.RecordNudge(ctx, "u1", t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetSnooze(ctx, "u1", t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordNudge(ctx, "u1", t0.Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, journalName))
+	lines := strings.Split(strings.TrimSuffix(string(data[len(before):]), "\n"), "\n")
+	if len(lines) != 7 {
+		t.Fatalf("%d lines for three batches of nudges to two users and a snooze, want 7:\n%s", len(lines), data[len(before):])
+	}
+	for _, line := range lines[:6] {
+		if !strings.HasPrefix(line, `{"nudged":`) || strings.Contains(line, "assessment") {
+			t.Errorf("a batch of nudges wrote %s", line)
+		}
+	}
+	if !strings.HasPrefix(lines[6], `{"user":`) {
+		t.Errorf("a batch with a snooze wrote %s, not the user's state", lines[6])
+	}
+	fresh := openAt(t, dir, t0)
+	for _, id := range []string{"u1", "u2"} {
+		live, _ := s.LoadUser(ctx, id)
+		read, _ := fresh.LoadUser(ctx, id)
+		if len(live.History.Nudges) != maxNudgeHistory || !reflect.DeepEqual(live, read) {
+			t.Errorf("%s: live %d nudges, read back %d; equal %v", id, len(live.History.Nudges), len(read.History.Nudges), reflect.DeepEqual(live, read))
+		}
+	}
+}
+
+// A journal written before nudges had lines of their own (every change the
+// user's whole state) reads as it did, and takes nudge lines after it.
+func TestFileStoreReadsJournalOfWholeStates(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	earlier := `{"user":{"userId":"u1","assessment":{"id":"u1","userPrincipalName":"","tier":"standard","diversity":1,"minDiversity":2,"spofs":null,"paths":null,"passwordless":false,"phishingResistant":false,"compliant":false,"violations":["below-min-diversity"],"recommendations":null},"observedAt":"2025-06-02T08:00:00Z","history":{}}}
+{"claim":{"key":"nudge/d1","done":false,"expires":"2025-06-02T08:15:00Z"}}
+{"user":{"userId":"u1","assessment":{"id":"u1","userPrincipalName":"","tier":"standard","diversity":1,"minDiversity":2,"spofs":null,"paths":null,"passwordless":false,"phishingResistant":false,"compliant":false,"violations":["below-min-diversity"],"recommendations":null},"observedAt":"2025-06-02T08:00:00Z","history":{"nudges":["2025-06-02T08:01:00Z"]}}}
+{"claim":{"key":"nudge/d1","done":true,"expires":"2025-07-02T08:01:00Z"}}
+`
+	if err := os.WriteFile(filepath.Join(dir, journalName), []byte(earlier), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	s := openAt(t, dir, t0)
+	st, err := s.LoadUser(ctx, "u1")
+	if err != nil || st.Assessment == nil || st.Assessment.Tier != "standard" || len(st.History.Nudges) != 1 {
+		t.Fatalf("u1 from the earlier journal: %+v, %v", st, err)
+	}
+	if r, err := s.Claim(ctx, "nudge/d1", time.Minute); err != nil || r != model.AlreadyDone {
+		t.Fatalf("claim from the earlier journal = %v, %v; want already done", r, err)
+	}
+	if err := s.RecordNudge(ctx, "u1", t0); err != nil {
+		t.Fatal(err)
+	}
+	again := openAt(t, dir, t0)
+	st, err = again.LoadUser(ctx, "u1")
+	if err != nil || st.Assessment == nil || st.Assessment.Tier != "standard" || len(st.History.Nudges) != 2 || !st.History.Nudges[1].Equal(t0) {
+		t.Fatalf("u1 after a nudge line: %+v, %v", st, err)
 	}
 }
