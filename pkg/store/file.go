@@ -24,12 +24,14 @@ import (
 
 // FileStore keeps state under a folder:
 //
-//	journal.jsonl                   users' states and delivery claims, one JSON object per line
+//	journal.jsonl                   users' states, their nudges and delivery claims, one JSON object per line
 //	usage/<hash of user id>.json    model.MethodUsage per user
 //	policy-changes.json             the tenant's policy changes
 //
 // The journal is appended to: each change is one line holding the user's
-// whole state (or the claim), and a later line replaces an earlier one.
+// whole state (or the claim), and a later line replaces an earlier one;
+// nudges appended to a user's history, the nudge stage's only change, are
+// a line of their own that adds them to the user's last state.
 // Opening the store reads it whole; the store then keeps every user's
 // state and claim in memory and is the folder's only writer. It serialises
 // access within one process; the local runner is one process.
