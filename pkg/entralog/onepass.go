@@ -83,25 +83,32 @@ func (s *reader) peek() byte {
 	return s.data[s.i]
 }
 
-// skipString passes over the string that starts at s.i. In valid JSON a
-// quote ends the string unless an odd number of backslashes precede it.
+// skipString passes over the string that starts at s.i.
 func (s *reader) skipString() {
-	j := s.i + 1
+	s.i = stringEnd(s.data, s.i)
+	if s.i > len(s.data) {
+		s.i, s.ok = len(s.data), false
+	}
+}
+
+// stringEnd returns where the string that starts at data[i] ends, past its
+// closing quote (past the end of data when it has none). In valid JSON a
+// quote ends the string unless an odd number of backslashes precede it.
+func stringEnd(data []byte, i int) int {
+	j := i + 1
 	for {
-		k := bytes.IndexByte(s.data[j:], '"')
+		k := bytes.IndexByte(data[j:], '"')
 		if k < 0 {
-			s.i, s.ok = len(s.data), false
-			return
+			return len(data) + 1
 		}
 		j += k
 		escapes := 0
-		for b := j - 1; s.data[b] == '\\'; b-- {
+		for b := j - 1; data[b] == '\\'; b-- {
 			escapes++
 		}
 		j++
 		if escapes%2 == 0 {
-			s.i = j
-			return
+			return j
 		}
 	}
 }
@@ -245,27 +252,36 @@ func (s *reader) given() given {
 
 // skip passes over the next value without looking at its keys.
 func (s *reader) skip() {
-	depth := 0
-	for s.ok {
-		switch s.peek() {
+	s.ws()
+	data, i, depth := s.data, s.i, 0
+	for i < len(data) {
+		switch data[i] {
 		case '"':
-			s.skipString()
+			i = stringEnd(data, i)
 		case '{', '[':
 			depth++
-			s.i++
+			i++
+			continue
 		case '}', ']':
 			depth--
-			s.i++
-		case ',', ':':
-			s.i++
-			continue
+			i++
 		default:
+			if depth > 0 {
+				i++ // whitespace, a separator, or part of a literal
+				continue
+			}
+			s.i = i
 			s.literal()
-		}
-		if depth == 0 {
 			return
 		}
+		if depth <= 0 {
+			break
+		}
 	}
+	if depth != 0 || i > len(data) {
+		s.ok = false
+	}
+	s.i = min(i, len(data))
 }
 
 // is reports whether key names the field name, as encoding/json matches
@@ -312,33 +328,49 @@ func (s *reader) split(doc []byte) ([]json.RawMessage, bool) {
 	default:
 		return []json.RawMessage{doc}, s.ok
 	}
-	var records, value []byte
+	var records, value list
 	s.object(func(key []byte) {
-		start := s.i
-		s.skip()
 		switch {
 		case is(key, "records"):
-			records = s.data[start:s.i]
+			records = s.list()
 		case is(key, "value"):
-			value = s.data[start:s.i]
+			value = s.list()
+		default:
+			s.skip()
 		}
 	})
 	if s.end(); !s.ok {
 		return nil, false
 	}
-	for _, list := range [][]byte{records, value} {
-		if !isSet(list) {
+	for _, l := range []list{records, value} {
+		if !isSet(l.raw) {
 			continue
 		}
-		if list[0] != '[' {
+		if l.raw[0] != '[' {
 			return nil, false
 		}
-		s.reset(list)
-		items := s.items()
-		s.end()
-		return items, s.ok
+		return l.items, true
 	}
 	return []json.RawMessage{doc}, true
+}
+
+// list is a page's "records" or "value": its bytes and, when it is an
+// array, its items.
+type list struct {
+	raw   []byte
+	items []json.RawMessage
+}
+
+// list reads the next value as a page's list.
+func (s *reader) list() list {
+	s.ws()
+	start := s.i
+	if s.peek() != '[' {
+		s.skip()
+		return list{raw: s.data[start:s.i]}
+	}
+	items := s.items()
+	return list{raw: s.data[start:s.i], items: items}
 }
 
 // items returns the elements of the array that starts at s.i.
