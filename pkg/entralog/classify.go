@@ -79,11 +79,52 @@ var hardwareOathOps = map[string]model.ChangeOp{
 }
 
 func classifyActivity(activity string) activityKind {
-	a := strings.ToLower(activity)
-	if strings.HasPrefix(a, "user canceled") || strings.HasPrefix(a, "user cancelled") {
+	if canceled(activity) {
 		return actCanceled
 	}
-	return activities[a]
+	return lookupLower(activities, activity)
+}
+
+// canceled reports whether a text, lower-cased, starts "user canceled" or
+// "user cancelled".
+func canceled(s string) bool {
+	return lowerHasPrefix(s, "user canceled") || lowerHasPrefix(s, "user cancelled")
+}
+
+// lookupLower is m[strings.ToLower(key)], without the copy for an ASCII key
+// (every record's activity is looked up).
+func lookupLower[V any](m map[string]V, key string) V {
+	var buf [64]byte
+	if len(key) > len(buf) || !isASCII(key) {
+		return m[strings.ToLower(key)]
+	}
+	b := buf[:len(key)]
+	for i := range len(key) {
+		c := key[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	return m[string(b)]
+}
+
+// lowerHasPrefix is strings.HasPrefix(strings.ToLower(s), prefix) for a
+// lower-case ASCII prefix, without the copy when s is ASCII.
+func lowerHasPrefix(s, prefix string) bool {
+	if !isASCII(s) {
+		return strings.HasPrefix(strings.ToLower(s), prefix)
+	}
+	return len(s) >= len(prefix) && asciiEqualFold(s[:len(prefix)], prefix)
+}
+
+func isASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // reasonPrefixes turn an Authentication Methods result reason into a change.

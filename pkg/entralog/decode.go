@@ -357,7 +357,10 @@ type record struct {
 // before: the duplicate-key check, classify, then readRecord.
 func (s *reader) readAny(raw json.RawMessage, signIns bool) (recordKind, *record, string, error) {
 	if !s.general {
-		r := &record{}
+		// The record is the reader's own: nothing keeps it past the
+		// normalisation, whose results hold strings only.
+		r := &s.rec
+		*r = record{}
 		var probe recordProbe
 		if s.record(raw, r, &probe); s.ok {
 			if kind := probe.kind(); signIns && kind != recordAudit {
@@ -468,12 +471,12 @@ func (r *record) changes(kind activityKind, targets []targetResource, targetsErr
 		if reason == "" && r.enveloped {
 			reason = r.env.ResultDescription.String()
 		}
-		if l := strings.ToLower(reason); strings.HasPrefix(l, "user canceled") || strings.HasPrefix(l, "user cancelled") {
+		if canceled(reason) {
 			return nil, "", SkipNoChangeCanceled, nil
 		}
 		changes = []model.MethodChange{reasonChange(reason)}
 	case actHardwareOath:
-		changes = []model.MethodChange{{Op: hardwareOathOps[strings.ToLower(r.activity)], Method: methodHardwareOathToken}}
+		changes = []model.MethodChange{{Op: lookupLower(hardwareOathOps, r.activity), Method: methodHardwareOathToken}}
 	}
 	return changes, result, "", nil
 }
@@ -545,8 +548,11 @@ func parseResult(raw json.RawMessage) (result string, failed bool, err error) {
 	}
 	var s string
 	switch c := raw[0]; {
+	case c == '"' && isPlain(raw, "success"):
+		return "success", false, nil
 	case c == '"':
-		if err := json.Unmarshal(raw, &s); err != nil {
+		var err error
+		if s, err = unquote(raw); err != nil {
 			return "", false, fmt.Errorf("result: %v", err)
 		}
 		s = strings.TrimSpace(s)
@@ -654,6 +660,22 @@ func sortChanges(changes []model.MethodChange) []model.MethodChange {
 		return cmp.Or(cmp.Compare(a.Method, b.Method), cmp.Compare(a.Op, b.Op))
 	})
 	return slices.Compact(changes)
+}
+
+// unquote decodes a JSON string. It is a function of its own so that the
+// string escapes to the heap when one is decoded, not on every call of
+// parseResult.
+func unquote(raw json.RawMessage) (string, error) {
+	var s string
+	err := json.Unmarshal(raw, &s)
+	return s, err
+}
+
+// isPlain reports whether the JSON string quoted reads as word, without
+// regard to case or surrounding spaces, and has no escapes to decode.
+func isPlain(quoted json.RawMessage, word string) bool {
+	inner := bytes.TrimSpace(quoted[1 : len(quoted)-1])
+	return len(inner) == len(word) && asciiEqualFold(inner, word)
 }
 
 func isSet(raw json.RawMessage) bool {

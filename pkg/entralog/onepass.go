@@ -48,6 +48,8 @@ type reader struct {
 	ok    bool
 	// keys holds the keys of the objects being read, outermost first.
 	keys [][]byte
+	// rec is the record being read.
+	rec record
 }
 
 func (s *reader) reset(data []byte) {

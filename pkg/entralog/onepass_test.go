@@ -148,3 +148,24 @@ func errorText(err error) string {
 	}
 	return err.Error()
 }
+
+// Activities are looked up lower-cased without a copy when they are ASCII;
+// the answers are strings.ToLower's, Unicode folding included (the Kelvin
+// sign lower-cases to "k").
+func TestLowerCaseLookups(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{
+		"User Registered Security Info", "ASSIGN HARDWARE OATH TOKEN", "Assign hardware oath to\u212aen",
+		"user canceled security info registration", "User Cancelled", "user canc", "İ", "",
+		strings.Repeat("Update user ", 10), "Update user",
+	} {
+		if got, want := lookupLower(activities, s), activities[strings.ToLower(s)]; got != want {
+			t.Errorf("lookupLower(%q) = %v, want %v", s, got, want)
+		}
+		for _, p := range []string{"user canceled", "user cancelled", "assign"} {
+			if got, want := lowerHasPrefix(s, p), strings.HasPrefix(strings.ToLower(s), p); got != want {
+				t.Errorf("lowerHasPrefix(%q, %q) = %v, want %v", s, p, got, want)
+			}
+		}
+	}
+}

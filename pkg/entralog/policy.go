@@ -31,7 +31,7 @@ var policyActivities = map[string]model.PolicyKind{
 // policyKind returns the policy an activity changes, or "" when it changes
 // none that credres reads.
 func policyKind(activity string) model.PolicyKind {
-	return policyActivities[strings.ToLower(strings.TrimSpace(activity))]
+	return lookupLower(policyActivities, strings.TrimSpace(activity))
 }
 
 // policyChange builds the change of a policy-change record. It needs the
