@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -15,11 +16,36 @@ import (
 // costs a second unit of Graph's budget. The registration row is what
 // tells passwordless phone sign-in (model.User.PasswordlessPhoneSignIn).
 type RegistrationCache interface {
-	// KeepRegistrations keeps rows as read at at, for ttl.
+	// KeepRegistrations keeps rows as read at at, for ttl. A row that
+	// lacks a kind the row kept before it had is marked as shrunk at at
+	// (KeptRegistration.ShrankAt); a row that lost nothing keeps the mark
+	// it had.
 	KeepRegistrations(ctx context.Context, rows []model.Registration, at time.Time, ttl time.Duration) error
-	// FreshRegistrations returns the registered method kinds of the users
-	// of userIDs whose row was kept at or after since.
-	FreshRegistrations(ctx context.Context, userIDs []string, since time.Time) (map[string][]string, error)
+	// FreshRegistrations returns the kept rows of the users of userIDs
+	// that were kept at or after since.
+	FreshRegistrations(ctx context.Context, userIDs []string, since time.Time) (map[string]KeptRegistration, error)
+}
+
+// KeptRegistration is a registration row as the cache keeps it.
+type KeptRegistration struct {
+	// Methods are the registered method kinds (empty, not nil, when none).
+	Methods []string
+	// ReadAt is when the row was read from the report.
+	ReadAt time.Time
+	// ShrankAt is the latest read that found the row without a kind the
+	// row kept before had: the user may have dropped below policy then.
+	// Zero when no read did.
+	ShrankAt time.Time
+}
+
+// Shrank reports whether after lacks a kind before has.
+func Shrank(before, after []string) bool {
+	for _, k := range before {
+		if !slices.Contains(after, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // KnownRegistrationReader reads users as UserReader does, but takes the
@@ -48,17 +74,26 @@ func registrationTTL(d time.Duration) time.Duration {
 // others' rows are read per user. A cache that cannot be read costs
 // budget, not the evaluation: the rows are read per user. It also returns
 // the units of Graph's reports budget the reads cost (for the drain gauge;
-// a reader that takes no registration rows is counted as if it did).
-func (ev *Evaluate) read(ctx context.Context, ids []string) ([]model.UserResult, int) {
+// a reader that takes no registration rows is counted as if it did). regs,
+// when not nil, are the fresh rows already read for the batch.
+func (ev *Evaluate) read(ctx context.Context, ids []string, regs map[string]KeptRegistration) ([]model.UserResult, int) {
 	known, ok := ev.Users.(KnownRegistrationReader)
 	if ev.RegistrationCache == nil || !ok {
 		return ev.Users.ReadUsers(ctx, ids), 2 * len(ids)
 	}
-	since := ev.Now().Add(-registrationTTL(ev.RegistrationTTL))
-	regs, err := ev.RegistrationCache.FreshRegistrations(ctx, ids, since)
-	if err != nil {
-		zerolog.Ctx(ctx).Warn().Err(err).Msg("the kept registration rows cannot be read; they are read per user")
-		return ev.Users.ReadUsers(ctx, ids), 2 * len(ids)
+	if regs == nil {
+		since := ev.Now().Add(-registrationTTL(ev.RegistrationTTL))
+		var err error
+		if regs, err = ev.RegistrationCache.FreshRegistrations(ctx, ids, since); err != nil {
+			zerolog.Ctx(ctx).Warn().Err(err).Msg("the kept registration rows cannot be read; they are read per user")
+			return ev.Users.ReadUsers(ctx, ids), 2 * len(ids)
+		}
 	}
-	return known.ReadUsersKnown(ctx, ids, regs), 2*len(ids) - len(regs)
+	kinds := make(map[string][]string, len(ids))
+	for _, id := range ids {
+		if r, ok := regs[id]; ok {
+			kinds[id] = r.Methods
+		}
+	}
+	return known.ReadUsersKnown(ctx, ids, kinds), 2*len(ids) - len(kinds)
 }
