@@ -38,14 +38,23 @@ type EvaluationRequest struct {
 	// the policy's grace period.
 	PolicyChange   string    `json:"policyChange,omitempty"`
 	PolicyChangeAt time.Time `json:"policyChangeAt,omitzero"`
+	// Deferred marks the copy of a request that evaluate put at the back of
+	// the queue in an event storm (triage): it is read when it comes back,
+	// never deferred again.
+	Deferred bool `json:"deferred,omitempty"`
 }
 
 // DeduplicationID identifies the request for a FIFO queue: the audit record
 // id for audit events (the same record delivered twice is one request), the
 // user and time for sweeps and for usage (whose time is the day of the use,
 // so that one day's change of proof is one request), the policy change and
-// the user for a policy change's re-evaluation.
+// the user for a policy change's re-evaluation. A deferred copy has an id
+// of its own, so that the queue does not drop it as the original.
 func (r EvaluationRequest) DeduplicationID() string {
+	if r.Deferred {
+		r.Deferred = false
+		return shortHash("deferred", r.DeduplicationID())
+	}
 	if r.AuditID != "" {
 		return shortHash("audit", r.AuditID, r.UserID)
 	}

@@ -22,9 +22,8 @@ type Message struct {
 	Body    []byte
 	// ReceiveCount is how many times the queue has delivered the message,
 	// this delivery included (SQS's ApproximateReceiveCount); 0 when the
-	// queue does not say. A storm's deferral (triage.go) acts only on a
-	// first delivery, so that it never costs a message one of the tries
-	// the queue's redrive count allows.
+	// queue does not say. A storm's triage (triage.go) defers only a
+	// first delivery: a message that failed before is read at once.
 	ReceiveCount int
 }
 
@@ -109,6 +108,12 @@ type Evaluate struct {
 	// Drain, when set, estimates the backlog's drain time after every
 	// batch and logs it as a metric (DrainGauge).
 	Drain *DrainGauge
+	// Triage, when set with Drain, RegistrationCache and Requeue, defers
+	// in a storm of events the users who can wait, so that those who may
+	// have dropped below policy are read first (triage.go): their requests
+	// go to the back of the queue, through Requeue (the evaluation queue).
+	Triage  *StormTriage
+	Requeue RequestQueue
 }
 
 // CoverLag is how long after an audit event a read must have been made to
@@ -130,6 +135,9 @@ type Outcome struct {
 	// Covered is true when the user was read after every event their
 	// requests name (Evaluate.Observed), so nothing was read or decided.
 	Covered bool
+	// Deferred is true when a storm's triage put the user's requests at
+	// the back of the queue: they are read when they come back.
+	Deferred bool
 }
 
 // Handle evaluates a batch. Requests are coalesced per user (one read, one
@@ -140,8 +148,12 @@ type Outcome struct {
 func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Failure) {
 	b := ev.parse(ctx, msgs)
 	outcomes := ev.dropCovered(ctx, b)
+	outcomes = append(outcomes, ev.deferWaiting(ctx, b)...)
+	// A deferred message is still to read (its copy): it does not count
+	// as one that cost nothing.
+	handled := len(msgs) - b.deferred
 	if len(b.order) == 0 {
-		ev.Drain.observe(len(msgs), 0)
+		ev.Drain.observe(handled, 0)
 		ev.Drain.report(ctx, ev.Now)
 		return outcomes, b.failures
 	}
@@ -158,8 +170,8 @@ func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Fa
 		}
 		return outcomes, b.failures
 	}
-	results, units := ev.read(ctx, b.order)
-	ev.Drain.observe(len(msgs), units)
+	results, units := ev.read(ctx, b.order, b.kept)
+	ev.Drain.observe(handled, units)
 	defer ev.Drain.report(ctx, ev.Now)
 	for i, id := range b.order {
 		p := b.users[id]
@@ -180,6 +192,7 @@ func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Fa
 // pendingUser is what a batch's requests for one user ask for.
 type pendingUser struct {
 	msgs     []Message
+	reqs     []model.EvaluationRequest
 	baseline bool
 	campaign bool
 	change   policyChangeRef
@@ -196,6 +209,12 @@ type evalBatch struct {
 	order     []string
 	changedAt time.Time // the latest policy change the batch follows
 	failures  []Failure
+	// seen are the last read times of the audit-only users (dropCovered);
+	// kept their fresh registration rows, when triage read them; deferred
+	// counts the messages triage deferred.
+	seen     map[string]time.Time
+	kept     map[string]KeptRegistration
+	deferred int
 }
 
 // parse decodes and coalesces a batch's requests; a malformed one is
@@ -224,7 +243,7 @@ func (ev *Evaluate) parse(ctx context.Context, msgs []Message) *evalBatch {
 			b.users[req.UserID] = p
 			b.order = append(b.order, req.UserID)
 		}
-		p.msgs = append(p.msgs, m)
+		p.msgs, p.reqs = append(p.msgs, m), append(p.reqs, req)
 		// A batch acts on first findings unless every request is a baseline.
 		p.baseline = p.baseline && req.Baseline
 		p.campaign = p.campaign || req.Reason == model.ReasonCampaign
@@ -264,6 +283,7 @@ func (ev *Evaluate) dropCovered(ctx context.Context, b *evalBatch) []Outcome {
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("assessment times cannot be read; every user of the batch is read")
 		return nil
 	}
+	b.seen = seen
 	var outcomes []Outcome
 	keep := b.order[:0]
 	for _, id := range b.order {

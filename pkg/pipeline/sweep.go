@@ -58,6 +58,14 @@ type Sweep struct {
 	// Emergency, when set, judges the emergency access set at each run
 	// (emergency_sweep.go).
 	Emergency *EmergencyAccess
+	// Backlog, when set on a resumable sweep with a RegistrationCache,
+	// estimates the evaluation backlog's drain time: a run that finds no
+	// sweep to do or continue while the estimate is over StormThreshold
+	// (default DefaultStormThreshold) walks the report for triage
+	// (triage.go). It has no history of its own: every request is
+	// counted at one unit.
+	Backlog        *DrainGauge
+	StormThreshold time.Duration
 }
 
 // SweepOptions choose how a sweep acts on first findings.
@@ -70,8 +78,12 @@ type SweepOptions struct {
 	// PolicyChangesOnly runs only when a change of the tenant's own policy
 	// waits for its re-evaluation (or its grace period has ended), and
 	// does nothing otherwise: the frequent schedule that gives policy
-	// changes effect within minutes rather than at the daily sweep.
+	// changes effect within minutes rather than at the daily sweep. In a
+	// storm of events (Sweep.Backlog) it walks the report for triage.
 	PolicyChangesOnly bool
+	// Triage walks the registration report to keep its rows, enqueueing
+	// nobody (triage.go); a sweep run starts one itself, never a caller.
+	Triage bool `json:",omitempty"`
 }
 
 // SweepStats counts what a sweep did.
@@ -94,6 +106,9 @@ type SweepStats struct {
 	Invocations int  `json:"invocations,omitempty"`
 	Done        bool `json:"done,omitempty"`
 	Busy        bool `json:"busy,omitempty"`
+	// Triage is set on a walk for a storm's triage, which keeps the
+	// report's rows and enqueues nobody.
+	Triage bool `json:"triage,omitempty"`
 	// EmergencyAccess is what the run found of the emergency access set.
 	EmergencyAccess *EmergencyStats `json:"emergencyAccess,omitempty"`
 }

@@ -45,6 +45,9 @@ type SweepCursor struct {
 	Pending  []string            `json:"pending,omitempty"`
 	GraceDue []string            `json:"graceDue,omitempty"`
 	Stats    SweepStats          `json:"stats"`
+	// Ended is when a storm's triage walk finished (its cursor is kept
+	// to space the next walk).
+	Ended time.Time `json:"ended,omitzero"`
 }
 
 // cursorRow is a cursor's registration row as kept, in short names: a
@@ -138,31 +141,88 @@ func (s *Sweep) runResumable(ctx context.Context, opt SweepOptions) (SweepStats,
 		zerolog.Ctx(ctx).Info().Msg("sweep: another run holds the lease; nothing done")
 		return SweepStats{Busy: true}, nil
 	}
-	var cur *SweepCursor
-	if kept != nil {
-		if cur, err = DecodeSweepCursor(kept); err != nil {
-			return SweepStats{}, errors.Join(err, s.Checkpoints.ReleaseSweep(ctx, owner, false))
-		}
-	} else {
-		cur, err = s.begin(ctx, opt, now)
-		if err != nil || cur == nil {
-			return SweepStats{}, errors.Join(err, s.Checkpoints.ReleaseSweep(ctx, owner, true))
-		}
+	cur, keep, err := s.cursor(ctx, kept, opt, now)
+	if err != nil || cur == nil {
+		return SweepStats{}, errors.Join(err, s.Checkpoints.ReleaseSweep(ctx, owner, !keep))
 	}
 	cur.Stats.Invocations++
 	err = s.walk(ctx, owner, cur, now)
 	if err == nil && cur.Stats.Done {
 		err = s.markSwept(ctx, cur)
-		if err == nil {
+		switch {
+		case err == nil && !cur.Options.Triage:
 			return cur.Stats, s.Checkpoints.ReleaseSweep(ctx, owner, true)
+		case err == nil:
+			// A finished triage walk is kept, to space the next one.
+			cur.Ended = s.Now()
+		default:
+			cur.Stats.Done = false
 		}
-		cur.Stats.Done = false
 	}
 	// Unfinished, or failed: the cursor stays for the next invocation.
 	if serr := s.save(ctx, owner, cur); serr != nil {
 		return cur.Stats, errors.Join(err, serr)
 	}
 	return cur.Stats, errors.Join(err, s.Checkpoints.ReleaseSweep(ctx, owner, false))
+}
+
+// cursor returns the cursor to walk, or nil when there is nothing to do:
+// the kept one, unless it is a storm's triage walk and a sweep is due,
+// which replaces it (a sweep keeps the report's rows as well); without one,
+// a new sweep's, or a triage walk's in a storm. A finished triage walk's
+// cursor stays kept until stormWalkEvery after its end, so that walks are
+// spaced; keep reports whether the kept cursor stays when there is nothing
+// to do.
+func (s *Sweep) cursor(ctx context.Context, kept []byte, opt SweepOptions, now time.Time) (cur *SweepCursor, keep bool, err error) {
+	if kept != nil {
+		if cur, err = DecodeSweepCursor(kept); err != nil || !cur.Options.Triage {
+			return cur, true, err
+		}
+		due, err := s.begin(ctx, opt, now)
+		switch {
+		case err != nil:
+			return nil, true, err
+		case due != nil:
+			zerolog.Ctx(ctx).Info().Int("pages", cur.Stats.Pages).Msg("sweep: a sweep is due; it replaces the storm's triage walk")
+			return due, true, nil
+		case !cur.Stats.Done:
+			return cur, true, nil
+		case now.Before(cur.Ended.Add(stormWalkEvery)):
+			return nil, true, nil
+		}
+		return s.beginTriage(ctx, now), false, nil
+	}
+	if cur, err = s.begin(ctx, opt, now); err != nil || cur != nil {
+		return cur, false, err
+	}
+	return s.beginTriage(ctx, now), false, nil
+}
+
+// stormWalkEvery spaces a storm's triage walks: the next starts no sooner
+// than this after the last ended, so that the rows stay fresh for the
+// events that came since without rewriting every row at every run.
+const stormWalkEvery = time.Hour
+
+// beginTriage starts a triage walk when the evaluation backlog is a storm
+// (Backlog), or returns nil. A backlog that cannot be read starts none.
+func (s *Sweep) beginTriage(ctx context.Context, now time.Time) *SweepCursor {
+	if s.Backlog == nil || s.RegistrationCache == nil {
+		return nil
+	}
+	backlog, hours, err := s.Backlog.Estimate(ctx)
+	if err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("sweep: the evaluation backlog cannot be read; no triage")
+		return nil
+	}
+	threshold := s.StormThreshold
+	if threshold <= 0 {
+		threshold = DefaultStormThreshold
+	}
+	if hours <= threshold.Hours() {
+		return nil
+	}
+	zerolog.Ctx(ctx).Info().Int("backlog", backlog).Float64("backlogDrainHours", hours).Msg("sweep: a storm of events; the registration report is walked for triage")
+	return &SweepCursor{Started: now, Options: SweepOptions{Triage: true}, Stats: SweepStats{Triage: true}}
 }
 
 // begin starts a sweep's cursor, or returns nil when PolicyChangesOnly
@@ -205,9 +265,11 @@ func (s *Sweep) walk(ctx context.Context, owner string, cur *SweepCursor, start 
 			}
 		}
 		n := min(sweepChunk, len(cur.Rows))
-		w.chunk = append(w.chunk[:0], cur.Rows[:n]...)
-		if err := w.flush(); err != nil {
-			return err
+		if !cur.Options.Triage { // triage only keeps the rows (readPage)
+			w.chunk = append(w.chunk[:0], cur.Rows[:n]...)
+			if err := w.flush(); err != nil {
+				return err
+			}
 		}
 		cur.Stats.Users += n
 		cur.Rows = cur.Rows[n:]

@@ -179,7 +179,10 @@ func (e *Env) Evaluate(users pipeline.UserReader) (*pipeline.Evaluate, error) {
 		st.Policy = p
 	}
 	if url := e.Optional(EnvEvaluateQueue, ""); url != "" {
-		st.Drain = &pipeline.DrainGauge{Queue: queue.NewSQS(e.SQS, url), UnitsPerHour: e.fleetUnitsPerHour()}
+		own := queue.NewSQS(e.SQS, url)
+		// In a storm the users who can wait go to the back of their own
+		// queue (docs/DEPLOY.md, "Event storms").
+		st.Drain, st.Requeue, st.Triage = &pipeline.DrainGauge{Queue: own, UnitsPerHour: e.fleetUnitsPerHour()}, own, &pipeline.StormTriage{}
 	}
 	return st, e.Err()
 }
@@ -307,6 +310,9 @@ func (e *Env) Sweep(regs pipeline.RegistrationReader) (*pipeline.Sweep, error) {
 	if pages, ok := regs.(pipeline.RegistrationPager); ok {
 		st.Pages, st.Checkpoints, st.RegistrationCache = pages, state, state
 		st.Budget = e.Duration(EnvSweepBudget, 13*time.Minute)
+		// A storm of events has the frequent runs walk the report for
+		// evaluate's triage.
+		st.Backlog = &pipeline.DrainGauge{Queue: queue.NewSQS(e.SQS, e.Required(EnvEvaluateQueue)), UnitsPerHour: e.fleetUnitsPerHour()}
 	}
 	st.Emergency = e.emergency(regs, state)
 	return st, e.Err()
