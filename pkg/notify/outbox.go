@@ -23,6 +23,8 @@ type Outbox struct {
 	dir   string
 	mu    sync.Mutex
 	files map[string]*os.File
+	// buf is the last nudge line, reused for the next.
+	buf []byte
 }
 
 // OpenOutbox creates dir if needed.
@@ -61,6 +63,32 @@ func (o *Outbox) append(name string, v any) error {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	return o.write(name, append(line, '\n'))
+}
+
+// appendNudge appends rec's line, written out by hand when it can be
+// (appendNudgeLine), into a buffer the outbox reuses.
+func (o *Outbox) appendNudge(rec *model.NudgeRecord) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	line, ok := appendNudgeLine(o.buf[:0], rec)
+	if !ok {
+		data, err := json.Marshal(rec)
+		if err != nil {
+			return fmt.Errorf("outbox: encode: %w", err)
+		}
+		line = append(o.buf[:0], data...)
+	}
+	line = append(line, '\n')
+	if cap(line) <= 1<<20 {
+		o.buf = line
+	}
+	return o.write(NudgesFile, line)
+}
+
+// write writes one line to the named file, opening it at its first line.
+func (o *Outbox) write(name string, line []byte) error {
+	var err error
 	f := o.files[name]
 	if f == nil {
 		f, err = os.OpenFile(filepath.Join(o.dir, name), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -69,7 +97,7 @@ func (o *Outbox) append(name string, v any) error {
 		}
 		o.files[name] = f
 	}
-	if _, err := f.Write(append(line, '\n')); err != nil {
+	if _, err := f.Write(line); err != nil {
 		// The next line opens the file again.
 		f.Close()
 		delete(o.files, name)
@@ -80,7 +108,7 @@ func (o *Outbox) append(name string, v any) error {
 
 // SendNudge appends a nudge line.
 func (o *Outbox) SendNudge(_ context.Context, _ model.DecisionMessage, rec model.NudgeRecord) error {
-	return o.append(NudgesFile, rec)
+	return o.appendNudge(&rec)
 }
 
 // SendTicket appends a ticket line.
