@@ -14,7 +14,9 @@ import (
 // of that in one walk over bytes already known to be valid JSON (the
 // document is checked as a whole first): it checks every object's keys for
 // repeats as it goes, fills the fields the normalisation reads, and notes
-// what classify needs.
+// what classify needs. A record classify finds a sign-in is read again, in
+// a walk that fills the sign-in fields: the two kinds share key names for
+// fields read differently.
 //
 // It reads exactly as encoding/json does, or not at all: whenever a record
 // holds something whose reading is not plain, it gives up and the record
@@ -22,9 +24,10 @@ import (
 // key with an escape or a byte outside ASCII (encoding/json then folds
 // Unicode case), on a key repeated in one object (the error names it), on
 // an object of more than maxKeys keys, on nesting deeper than maxDepth, and
-// on a "properties" that is neither an object nor null. Targets and an
-// initiator of an unusual shape are kept raw and decoded by encoding/json
-// when needed. So results and error texts are the same by construction;
+// on a "properties" (or a sign-in's mfaDetail or signInEventTypes) of
+// another JSON type than encoding/json accepts there. Targets, an initiator
+// and sign-in steps of an unusual shape are kept raw and decoded by
+// encoding/json when needed. So results and error texts are the same by construction;
 // TestOnePassMatchesEncodingJSON and FuzzOnePass compare the two readings.
 
 // maxKeys bounds the keys of one object the reader compares pairwise;
@@ -48,8 +51,10 @@ type reader struct {
 	ok    bool
 	// keys holds the keys of the objects being read, outermost first.
 	keys [][]byte
-	// rec is the record being read.
-	rec record
+	// rec, signIn and signInProps hold the record being read.
+	rec         record
+	signIn      signInRecord
+	signInProps signInProps
 }
 
 func (s *reader) reset(data []byte) {
@@ -561,4 +566,185 @@ func (s *reader) pair(k1 string, v1 *string, k2 string, v2 *string) bool {
 		}
 	})
 	return true
+}
+
+// normaliseSignIn is the function normaliseSignIn, the record read in one
+// walk when it is plain.
+func (s *reader) normaliseSignIn(raw json.RawMessage, unknown map[string]int) (SignIn, string, error) {
+	if !s.general {
+		rec := &s.signIn
+		*rec = signInRecord{}
+		if s.signInRecord(raw, rec); s.ok {
+			return rec.normalise(unknown)
+		}
+	}
+	return normaliseSignIn(raw, unknown)
+}
+
+// signInRecord reads a sign-in record into rec as encoding/json would.
+func (s *reader) signInRecord(raw []byte, rec *signInRecord) {
+	s.reset(raw)
+	if s.peek() != '{' {
+		s.ok = false
+		return
+	}
+	s.object(func(key []byte) {
+		if s.signInField(&rec.signInProps, key) {
+			return
+		}
+		switch {
+		case is(key, "time"):
+			rec.Time = s.text()
+		case is(key, "category"):
+			rec.Category = s.text()
+		case is(key, "operationName"):
+			rec.Operation = s.text()
+		case is(key, "properties"):
+			rec.Properties = s.signInProperties()
+		default:
+			s.walk()
+		}
+	})
+	s.end()
+}
+
+// signInProperties reads a sign-in record's properties, an object or null.
+func (s *reader) signInProperties() *signInProps {
+	switch s.peek() {
+	case 'n':
+		s.literal()
+		return nil
+	case '{':
+	default:
+		s.ok = false
+		return nil
+	}
+	p := &s.signInProps
+	*p = signInProps{}
+	s.object(func(key []byte) {
+		if !s.signInField(p, key) {
+			s.walk()
+		}
+	})
+	return p
+}
+
+// signInField reads the value of key into p when key names one of p's
+// fields.
+func (s *reader) signInField(p *signInProps, key []byte) bool {
+	var t *text
+	switch {
+	case is(key, "id"):
+		t = &p.ID
+	case is(key, "createdDateTime"):
+		t = &p.CreatedDateTime
+	case is(key, "userId"):
+		t = &p.UserID
+	case is(key, "userPrincipalName"):
+		t = &p.UserPrincipalName
+	case is(key, "tenantId"):
+		t = &p.TenantID
+	case is(key, "servicePrincipalId"):
+		t = &p.ServicePrincipal
+	case is(key, "appId"):
+		t = &p.AppID
+	case is(key, "activityDisplayName"):
+		t = &p.ActivityDisplayName
+	case is(key, "isInteractive"):
+		p.IsInteractive = s.value()
+	case is(key, "authenticationDetails"):
+		start := s.i
+		p.steps, p.stepsRead = s.steps()
+		p.AuthenticationDetails = s.data[start:s.i]
+	case is(key, "mfaDetail"):
+		p.MFADetail = s.mfaDetail()
+	case is(key, "signInEventTypes"):
+		p.SignInEventTypes = s.texts()
+	default:
+		return false
+	}
+	if t != nil {
+		*t = s.text()
+	}
+	return true
+}
+
+// steps reads authenticationDetails; false (the value walked) when it is
+// not an array of objects, which decodeSteps then reads or reports.
+func (s *reader) steps() ([]authDetail, bool) {
+	if s.peek() != '[' {
+		s.walk()
+		return nil, false
+	}
+	var steps []authDetail
+	all := true
+	s.array(func() {
+		if s.peek() != '{' {
+			all = false
+			s.walk()
+			return
+		}
+		var d authDetail
+		s.object(func(key []byte) {
+			switch {
+			case is(key, "authenticationMethod"):
+				d.Method = s.text()
+			case is(key, "authenticationMethodDetail"):
+				d.Detail = s.text()
+			case is(key, "succeeded"):
+				d.Succeeded = s.value()
+			case is(key, "authenticationStepDateTime"):
+				d.StepTime = s.text()
+			case is(key, "authenticationStepResultDetail"):
+				d.ResultText = s.text()
+			case is(key, "authenticationStepRequirement"):
+				d.Requirement = s.text()
+			default:
+				s.walk()
+			}
+		})
+		steps = append(steps, d)
+	})
+	return steps, all
+}
+
+// mfaDetail reads mfaDetail, an object or null.
+func (s *reader) mfaDetail() *mfaDetail {
+	switch s.peek() {
+	case 'n':
+		s.literal()
+		return nil
+	case '{':
+	default:
+		s.ok = false
+		return nil
+	}
+	m := &mfaDetail{}
+	s.object(func(key []byte) {
+		switch {
+		case is(key, "authMethod"):
+			m.AuthMethod = s.text()
+		case is(key, "authDetail"):
+			m.AuthDetail = s.text()
+		default:
+			s.walk()
+		}
+	})
+	return m
+}
+
+// texts reads an array of text fields, or null.
+func (s *reader) texts() []text {
+	switch s.peek() {
+	case 'n':
+		s.literal()
+		return nil
+	case '[':
+	default:
+		s.ok = false
+		return nil
+	}
+	var list []text
+	s.array(func() { list = append(list, s.text()) })
+	return list
 }

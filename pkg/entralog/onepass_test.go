@@ -52,6 +52,18 @@ var onePassCases = []string{
 	// Sign-ins beside audit records.
 	`{"records":[{"category":"SignInLogs","properties":{"userId":"u","createdDateTime":"2025-01-02T03:04:05Z","authenticationDetails":[{"authenticationMethod":"Password","succeeded":true}]}},{"category":"ManagedIdentitySignInLogs"}]}`,
 	`[{"createdDateTime":"2025-01-02T03:04:05Z","appId":"x","userId":"u","authenticationDetails":[{"authenticationMethod":"FIDO2 security key","succeeded":true}]},{"createdDateTime":null,"appId":"x"},{"createdDateTime":"x","appId":"x","activityDisplayName":"y"}]`,
+	// Sign-in fields of unusual types and shapes.
+	`{"records":[{"category":"SignInLogs","properties":"x"},{"category":"SignInLogs","properties":null,"userId":"u","createdDateTime":"2025-01-02T03:04:05Z","authenticationDetails":[{"authenticationMethod":"Password","succeeded":"True"}]}]}`,
+	`{"records":[{"category":"SignInLogs","time":"2025-01-02T03:04:05Z","properties":{"userId":"u","isInteractive":"true","signInEventTypes":["servicePrincipal"]}},` +
+		`{"category":"NonInteractiveUserSignInLogs","properties":{"userId":"u","createdDateTime":"2025-01-02T03:04:05","signInEventTypes":null,"mfaDetail":{"authMethod":"Mobile app notification","authDetail":null}}},` +
+		`{"category":"SignInLogs","properties":{"userId":"u","createdDateTime":"2025-01-02T03:04:05Z","signInEventTypes":"interactiveUser"}},` +
+		`{"category":"SignInLogs","properties":{"userId":"u","createdDateTime":"2025-01-02T03:04:05Z","mfaDetail":[1]}},` +
+		`{"category":"SignInLogs","properties":{"userId":"u","createdDateTime":"2025-01-02T03:04:05Z","signInEventTypes":[1,null,{"a":1},"interactiveUser"],"authenticationDetails":"[{\"authenticationMethod\":\"SMS\",\"succeeded\":true}]"}},` +
+		`{"category":"SignInLogs","properties":{"userId":"u","createdDateTime":"2025-01-02T03:04:05Z","authenticationDetails":[{"authenticationMethod":"SMS"},7]}},` +
+		`{"category":"SignInLogs","properties":{"userId":"u","createdDateTime":"2025-01-02T03:04:05Z","authenticationDetails":[null,{"authenticationMethod":"SMS"}]}},` +
+		`{"category":"SignInLogs","properties":{"userId":"u","createdDateTime":"2025-01-02T03:04:05Z","authenticationDetails":{"authenticationMethod":"SMS"}}},` +
+		`{"category":"SignInLogs","properties":{"UserID":"u","CreatedDateTime":"2025-01-02T03:04:05Z","AuthenticationDetails":[{"AuthenticationMethod":"SMS","Succeeded":true,"authenticationStepDateTime":"x"}]}},` +
+		`{"category":"SignInLogs","properties":{"userId":"u","createdDateTime":"2025-01-02T03:04:05Z","authenticationDetails":[{"authenticationMethod":"SMS","authenticationMethod":"x"}]}}]}`,
 }
 
 // manyKeys is an object with more keys than the reader compares pairwise.
@@ -92,11 +104,25 @@ func onePassInputs(t testing.TB) [][]byte {
 			inputs = append(inputs, data)
 		}
 	}
-	bodies, err := synth.AuditBodies(synth.Tenant(50, 1), synth.AuditStream{Events: 200, PerBody: 50, Seed: 1})
+	tenant := synth.Tenant(50, 1)
+	bodies, err := synth.AuditBodies(tenant, synth.AuditStream{Events: 200, PerBody: 50, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return append(inputs, bodies...)
+	signIns, err := synth.NewSignIns(tenant, synth.SignInStream{Records: 200, PerBody: 50, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		body, err := signIns.Body()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body == nil {
+			return append(inputs, bodies...)
+		}
+		bodies = append(bodies, body)
+	}
 }
 
 // The one-pass reader and encoding/json read every input alike: the same

@@ -174,7 +174,7 @@ func (b *Batch) add(s *reader, rec json.RawMessage) error {
 		return nil
 	case recordSignIn:
 		b.SignInRecords++
-		si, skip, err := normaliseSignIn(rec, b.Unknown)
+		si, skip, err := s.normaliseSignIn(rec, b.Unknown)
 		switch {
 		case err != nil:
 			return err

@@ -69,10 +69,7 @@ type signInProps struct {
 	TenantID              text            `json:"tenantId"`
 	IsInteractive         json.RawMessage `json:"isInteractive"`
 	AuthenticationDetails json.RawMessage `json:"authenticationDetails"`
-	MFADetail             *struct {
-		AuthMethod text `json:"authMethod"`
-		AuthDetail text `json:"authDetail"`
-	} `json:"mfaDetail"`
+	MFADetail             *mfaDetail      `json:"mfaDetail"`
 	// SignInEventTypes is Graph beta's list (interactiveUser,
 	// nonInteractiveUser, servicePrincipal, managedIdentity).
 	SignInEventTypes []text `json:"signInEventTypes"`
@@ -80,6 +77,26 @@ type signInProps struct {
 	// Fields that tell a Graph signIn apart from a directoryAudit.
 	AppID               text `json:"appId"`
 	ActivityDisplayName text `json:"activityDisplayName"`
+
+	// The one-pass reader decodes the steps as it goes when they are an
+	// array of objects; otherwise they are decoded from
+	// AuthenticationDetails.
+	steps     []authDetail
+	stepsRead bool
+}
+
+// stepList returns the record's authentication steps.
+func (p *signInProps) stepList() ([]authDetail, error) {
+	if p.stepsRead {
+		return p.steps, nil
+	}
+	return decodeSteps(p.AuthenticationDetails)
+}
+
+// mfaDetail is the second factor older sign-in records name.
+type mfaDetail struct {
+	AuthMethod text `json:"authMethod"`
+	AuthDetail text `json:"authDetail"`
 }
 
 type signInRecord struct {
@@ -170,17 +187,22 @@ func (probe *recordProbe) kind() recordKind {
 // normaliseSignIn turns one sign-in record into a SignIn, a skip reason, or
 // an error wrapping model.ErrInvalidInput.
 func normaliseSignIn(raw json.RawMessage, unknown map[string]int) (SignIn, string, error) {
-	var si SignIn
 	var rec signInRecord
 	if err := json.Unmarshal(raw, &rec); err != nil {
 		var probe struct {
 			Properties json.RawMessage `json:"properties"`
 		}
 		if json.Unmarshal(raw, &probe) == nil && isSet(probe.Properties) {
-			return si, "", fmt.Errorf("%w: sign-in record: properties is %s, not an object", model.ErrInvalidInput, jsonKind(probe.Properties))
+			return SignIn{}, "", fmt.Errorf("%w: sign-in record: properties is %s, not an object", model.ErrInvalidInput, jsonKind(probe.Properties))
 		}
-		return si, "", fmt.Errorf("%w: sign-in record: %v", model.ErrInvalidInput, err)
+		return SignIn{}, "", fmt.Errorf("%w: sign-in record: %v", model.ErrInvalidInput, err)
 	}
+	return rec.normalise(unknown)
+}
+
+// normalise is normaliseSignIn for a record already read.
+func (rec *signInRecord) normalise(unknown map[string]int) (SignIn, string, error) {
+	var si SignIn
 	p, enveloped := &rec.signInProps, rec.Properties != nil
 	if enveloped {
 		p = rec.Properties
@@ -208,7 +230,7 @@ func normaliseSignIn(raw json.RawMessage, unknown map[string]int) (SignIn, strin
 	if err != nil {
 		return invalid("time %q is not RFC 3339", when)
 	}
-	steps, err := decodeSteps(p.AuthenticationDetails)
+	steps, err := p.stepList()
 	if err != nil {
 		return invalid("%v", err)
 	}
@@ -217,7 +239,7 @@ func normaliseSignIn(raw json.RawMessage, unknown map[string]int) (SignIn, strin
 		UserID:            user,
 		UserPrincipalName: p.UserPrincipalName.String(),
 		Time:              t.UTC(),
-		Interactive:       interactive(&rec, p, enveloped),
+		Interactive:       interactive(rec, p, enveloped),
 	}
 	if enveloped {
 		si.TenantID = rec.TenantID.String()
