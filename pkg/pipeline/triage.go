@@ -30,7 +30,7 @@ import (
 // A deferral puts a copy of the user's requests at the back of the queue
 // (marked Deferred, with a deduplication id of its own) and deletes the
 // originals: the copy is read when the queue gets back to it, after the
-// users who may have dropped, and is never deferred again. Nobody is
+// users who may have dropped, and is never deferred again (deferrable). Nobody is
 // skipped, nobody waits longer than the backlog takes to clear, and the
 // evaluators never idle while deferred users wait (as they would behind a
 // longer visibility timeout, which cannot be cut short once the urgent
@@ -92,8 +92,10 @@ func (ev *Evaluate) deferWaiting(ctx context.Context, b *evalBatch) []Outcome {
 			continue
 		}
 		for _, r := range p.reqs {
-			r.Deferred = true
-			copies = append(copies, r)
+			if !r.Deferred {
+				r.Deferred = true
+				copies = append(copies, r)
+			}
 		}
 		outcomes = append(outcomes, Outcome{UserID: id, Deferred: true, Decision: model.Decision{Kind: model.DecisionNone, UserID: id}})
 	}
@@ -115,8 +117,13 @@ func (ev *Evaluate) deferWaiting(ctx context.Context, b *evalBatch) []Outcome {
 }
 
 // deferrable returns the batch's users a storm may defer: triage is on,
-// and every request is an audit event on its first delivery that was never
-// deferred (a retry is read at once; nobody is deferred twice).
+// every request is an audit event, and those never deferred, of which
+// there is one at least, are on their first delivery (a retry is read at
+// once). A batch can hold a user's last original requests with the copies
+// of their first (the queue keeps a user's messages in order): the copies
+// then go with the originals' new copies, which bring the user back later
+// and whose read covers the older events too. No request is deferred
+// twice, so every user is read within two passes of the queue.
 func (ev *Evaluate) deferrable(b *evalBatch) []string {
 	if ev.Triage == nil || ev.Drain == nil || ev.RegistrationCache == nil || ev.Requeue == nil {
 		return nil
@@ -125,10 +132,13 @@ func (ev *Evaluate) deferrable(b *evalBatch) []string {
 	for _, id := range b.order {
 		p := b.users[id]
 		first := p.audits
+		fresh := false
 		for i, m := range p.msgs {
-			first = first && m.ReceiveCount == 1 && !p.reqs[i].Deferred
+			if !p.reqs[i].Deferred {
+				fresh, first = true, first && m.ReceiveCount == 1
+			}
 		}
-		if first {
+		if first && fresh {
 			ids = append(ids, id)
 		}
 	}
