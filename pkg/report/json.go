@@ -113,12 +113,12 @@ func strs[S ~string](j *jsonWriter, name string, list []S) {
 
 // users writes a list of users: their ids, or those of the users kept in
 // the table when the report has one.
-func (j *jsonWriter) users(ids []string, kept []int32) {
+func (j *jsonWriter) users(ids []string, kept places) {
 	if j.t == nil {
 		strs(j, "users", ids)
 		return
 	}
-	j.list("users", len(kept), func(i int) string { return j.t.id(kept[i]) })
+	j.list("users", kept.len(), func(i int) string { return j.t.id(*kept.at(i)) })
 }
 
 // list writes n strings on one line.
@@ -252,7 +252,7 @@ func objects[T any](j *jsonWriter, name string, list []T, each func(*T)) {
 	j.close(']')
 }
 
-func (j *jsonWriter) kindGroup(kind string, count int, users []string, kept []int32) {
+func (j *jsonWriter) kindGroup(kind string, count int, users []string, kept places) {
 	j.str("kind", kind)
 	j.int("count", count)
 	j.users(users, kept)
@@ -287,10 +287,8 @@ func (j *jsonWriter) names(upns map[string]string) {
 func (j *jsonWriter) keptNames() {
 	j.key("userPrincipalNames")
 	j.open('{')
-	for _, i := range j.t.named() {
-		r := &j.t.rows[i]
-		text := j.t.texts[r.text]
-		j.str(text[r.id:r.upn], text[r.upn:r.name])
+	for _, n := range j.t.named() {
+		j.str(n.id, j.t.upn(n.at))
 	}
 	j.close('}')
 }

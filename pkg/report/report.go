@@ -186,14 +186,14 @@ type Outage struct {
 	LockedOut int                `json:"lockedOut"`
 	// Users are the ids of the users locked out.
 	Users []string `json:"users"`
-	kept  []int32  // the users in the Builder's table, until filled
+	kept  places   // the users in the Builder's table, until filled
 }
 
 // Group is a counted list of users.
 type Group struct {
 	Count int      `json:"count"`
 	Users []string `json:"users"`
-	kept  []int32  // the users in the Builder's table, until filled
+	kept  places   // the users in the Builder's table, until filled
 }
 
 // KindGroup is a counted list of users, for one dependency kind.
@@ -201,7 +201,7 @@ type KindGroup struct {
 	Kind  model.Dependency `json:"kind"`
 	Count int              `json:"count"`
 	Users []string         `json:"users"`
-	kept  []int32          // the users in the Builder's table, until filled
+	kept  places           // the users in the Builder's table, until filled
 }
 
 // Hybrid is what on-premises infrastructure means for the tenant, now and
@@ -342,6 +342,9 @@ type Builder struct {
 	head  *model.Directory
 	usage *usageBuilder
 	r     *Report // once finished
+	// fs holds the facts of the batch being added, its memory reused
+	// from batch to batch (zero between them).
+	fs []facts
 }
 
 // NewBuilder starts the report of the directory whose tenant head holds;
@@ -375,7 +378,9 @@ func (b *Builder) JudgeUsage(e *rules.Engine, signIns []entralog.SignIn, now tim
 
 // Add evaluates a batch of users, on every core, and counts them in.
 func (b *Builder) Add(users []model.User) {
-	fs := make([]facts, len(users))
+	b.fs = slices.Grow(b.fs[:0], len(users))[:len(users)]
+	fs := b.fs
+	defer clear(fs) // zero for the next batch, and nothing of this one kept
 	var js []judged
 	if b.usage != nil {
 		js = make([]judged, len(users))
@@ -392,7 +397,7 @@ func (b *Builder) Add(users []model.User) {
 			}
 		}
 	})
-	base := len(b.a.t.rows)
+	base := b.a.t.rows.len()
 	b.a.add(users, fs)
 	if b.usage != nil {
 		b.usage.tally(users, js, base)
@@ -530,8 +535,8 @@ func (b *builder) user(f *facts, u *model.User, buf []rules.KindSet) []rules.Kin
 // listIn adds user i to a list.
 func (a *aggregator) listIn(g *Group, i int) {
 	g.Count++
-	g.kept = append(g.kept, int32(i))
-	a.t.listed[i] = true
+	g.kept.add(int32(i))
+	a.t.list(i)
 }
 
 func newGroup() Group { return Group{Users: []string{}} }
@@ -547,7 +552,7 @@ type aggregator struct {
 	spofs     []Group // users with a single point of failure of each kind
 	pairCount [16][16]int
 	// partners holds every user's facts.partners, for the pairs listed.
-	partners [][16]rules.KindSet
+	partners chunked[[16]rules.KindSet]
 	recs     map[string]*Recommendation
 	changes  rules.TenantChanges
 	method   map[string]*MethodFigures
@@ -556,18 +561,18 @@ type aggregator struct {
 
 // add keeps the rows of a batch of users and counts in their facts.
 func (a *aggregator) add(users []model.User, fs []facts) {
-	base := len(a.t.rows)
+	base := a.t.rows.len()
 	a.t.add(users, fs)
 	for k := range fs {
 		f := &fs[k]
 		i := base + k
-		a.partners = append(a.partners, f.partners)
+		a.partners.add(f.partners)
 		a.count(f)
 		a.list(i, f)
 		a.tenantFigures(f)
 		if len(f.tenantRecs) > 0 {
 			a.changes.Add(a.t.id(int32(i)), f.tenantRecs)
-			a.t.listed[i] = true // named in UserPrincipalNames
+			a.t.list(i) // named in UserPrincipalNames
 		}
 	}
 }
@@ -747,16 +752,19 @@ func (a *aggregator) pairs() {
 	if len(pairs) > MaxPairs {
 		pairs = pairs[:MaxPairs]
 	}
-	for _, p := range pairs {
-		g := Group{Users: []string{}, kept: make([]int32, 0, p.n)}
-		for i := range a.partners {
-			if a.partners[i][p.a]&(1<<p.b) != 0 {
-				a.listIn(&g, i)
+	groups := make([]Group, len(pairs))
+	a.partners.all(func(i int, partners *[16]rules.KindSet) bool {
+		for k, p := range pairs {
+			if partners[p.a]&(1<<p.b) != 0 {
+				a.listIn(&groups[k], i)
 			}
 		}
+		return true
+	})
+	for k, p := range pairs {
 		a.r.Outages = append(a.r.Outages, Outage{
 			Down:      []model.Dependency{model.DependencyKinds[p.a], model.DependencyKinds[p.b]},
-			LockedOut: g.Count, Users: g.Users, kept: g.kept,
+			LockedOut: groups[k].Count, Users: []string{}, kept: groups[k].kept,
 		})
 	}
 }
@@ -789,12 +797,12 @@ func (r *Report) fill() {
 	if t == nil {
 		return
 	}
-	r.Users = make([]UserRow, len(t.rows))
+	r.Users = make([]UserRow, t.rows.len())
 	for i := range r.Users {
 		t.row(&r.Users[i], i)
 	}
-	r.lists(func(ids *[]string, kept *[]int32) {
-		*ids, *kept = t.ids(*kept), nil
+	r.lists(func(ids *[]string, kept *places) {
+		*ids, *kept = t.ids(kept), places{}
 	})
 	r.UserPrincipalNames = t.names()
 	r.t = nil
@@ -802,7 +810,7 @@ func (r *Report) fill() {
 
 // lists calls each with every list of users in the report: its ids, and
 // its users in the table kept.
-func (r *Report) lists(each func(ids *[]string, kept *[]int32)) {
+func (r *Report) lists(each func(ids *[]string, kept *places)) {
 	for i := range r.Outages {
 		each(&r.Outages[i].Users, &r.Outages[i].kept)
 	}
@@ -830,7 +838,7 @@ func (r *Report) rows(yield func(*UserRow) bool) {
 		return
 	}
 	var row UserRow
-	for i := range r.t.rows {
+	for i := range r.t.rows.len() {
 		r.t.row(&row, i)
 		if !yield(&row) {
 			return

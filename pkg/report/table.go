@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"encoding/binary"
 	"slices"
 	"strings"
@@ -17,14 +18,11 @@ import (
 // repeat across a tenant (user types, tiers, default methods, the lists of
 // method kinds and of preferred methods) are kept once each.
 type table struct {
-	rows  []keptRow
+	rows  chunked[keptRow]
 	texts []string
-	// listed is true for the users some list of the report names: they
-	// are in UserPrincipalNames.
-	listed []bool
-	words  interned[string]
-	kinds  interned[[]model.MethodKind]
-	prefs  interned[[]string]
+	words interned[string]
+	kinds interned[[]model.MethodKind]
+	prefs interned[[]string]
 	// flags is what the rows' optional flags point to: false, true.
 	flags *[2]bool
 	// key and kindBuf are scratch space.
@@ -58,6 +56,9 @@ const (
 	_
 	flagSSPRRegistered
 	_
+	// flagListed: some list of the report names the user, who is then in
+	// UserPrincipalNames.
+	flagListed
 )
 
 // maxText is how long a table's string grows before the next rows start
@@ -107,7 +108,6 @@ func (t *table) add(users []model.User, fs []facts) {
 		t.texts = append(t.texts, text.String())
 		lo = hi
 	}
-	t.listed = append(t.listed, make([]bool, len(users))...)
 }
 
 func rowText(u *model.User) int { return len(u.ID) + len(u.UserPrincipalName) + len(u.DisplayName) }
@@ -133,8 +133,11 @@ func (t *table) addRow(text *strings.Builder, u *model.User, f *facts) {
 		r.flags |= optional(reg.IsSystemPreferredAuthenticationMethodEnabled, flagSystemPreferredEnabled) |
 			optional(reg.IsSsprRegistered, flagSSPRRegistered)
 	}
-	t.rows = append(t.rows, r)
+	t.rows.add(r)
 }
+
+// list notes that a list of the report names user i.
+func (t *table) list(i int) { t.rows.at(i).flags |= flagListed }
 
 func flagIf(b bool, f rowFlags) rowFlags {
 	if b {
@@ -210,23 +213,24 @@ func appendKey(key []byte, s string) []byte {
 
 // id is the id of user i.
 func (t *table) id(i int32) string {
-	r := &t.rows[i]
+	r := t.rows.at(int(i))
 	return t.texts[r.text][r.id:r.upn]
 }
 
 // ids are the ids of the users at.
-func (t *table) ids(at []int32) []string {
-	ids := make([]string, len(at))
-	for k, i := range at {
-		ids[k] = t.id(i)
-	}
+func (t *table) ids(at *places) []string {
+	ids := make([]string, at.len())
+	at.all(func(k int, i *int32) bool {
+		ids[k] = t.id(*i)
+		return true
+	})
 	return ids
 }
 
 // row sets u to user i's row. Its lists and flags are shared with the
 // other rows: they are for reading.
 func (t *table) row(u *UserRow, i int) {
-	r := &t.rows[i]
+	r := t.rows.at(i)
 	text := t.texts[r.text]
 	w := t.words.values
 	*u = UserRow{
@@ -252,34 +256,52 @@ func (t *table) flag(flags, f rowFlags) *bool {
 	return &t.flags[0]
 }
 
+// name is a user listed: their id and place.
+type name struct {
+	id string
+	at int32
+}
+
 // named are the users listed, in the order of their ids, each id once
 // (the last user of an id, as a map from ids to names keeps).
-func (t *table) named() []int32 {
-	var at []int32
-	for i, listed := range t.listed {
-		if listed {
-			at = append(at, int32(i))
+func (t *table) named() []name {
+	n := 0
+	t.rows.all(func(_ int, r *keptRow) bool {
+		if r.flags&flagListed != 0 {
+			n++
 		}
-	}
-	slices.SortStableFunc(at, func(a, b int32) int { return strings.Compare(t.id(a), t.id(b)) })
-	out := at[:0]
-	for k, i := range at {
-		if k+1 < len(at) && t.id(at[k+1]) == t.id(i) {
+		return true
+	})
+	names := make([]name, 0, n)
+	t.rows.all(func(i int, r *keptRow) bool {
+		if r.flags&flagListed != 0 {
+			names = append(names, name{t.texts[r.text][r.id:r.upn], int32(i)})
+		}
+		return true
+	})
+	slices.SortFunc(names, func(a, b name) int { return cmp.Or(strings.Compare(a.id, b.id), cmp.Compare(a.at, b.at)) })
+	out := names[:0]
+	for k := range names {
+		if k+1 < len(names) && names[k+1].id == names[k].id {
 			continue
 		}
-		out = append(out, i)
+		out = append(out, names[k])
 	}
 	return out
 }
 
+// upn is the user principal name of user i.
+func (t *table) upn(i int32) string {
+	r := t.rows.at(int(i))
+	return t.texts[r.text][r.upn:r.name]
+}
+
 // names maps the id of every user listed to their user principal name.
 func (t *table) names() map[string]string {
-	at := t.named()
-	m := make(map[string]string, len(at))
-	for _, i := range at {
-		r := &t.rows[i]
-		text := t.texts[r.text]
-		m[text[r.id:r.upn]] = text[r.upn:r.name]
+	names := t.named()
+	m := make(map[string]string, len(names))
+	for _, n := range names {
+		m[n.id] = t.upn(n.at)
 	}
 	return m
 }

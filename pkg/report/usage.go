@@ -68,7 +68,7 @@ type MethodKindGroup struct {
 	Kind  model.MethodKind `json:"kind"`
 	Count int              `json:"count"`
 	Users []string         `json:"users"`
-	kept  []int32          // the users in the Builder's table, until filled
+	kept  places           // the users in the Builder's table, until filled
 }
 
 var phoneNetwork = map[model.MethodKind]bool{
@@ -225,28 +225,30 @@ func (r *Report) setUsage(ub *usageBuilder) {
 	})
 	r.Usage = u
 	if r.t != nil {
-		u.lists(func(_ *[]string, kept *[]int32) {
-			for _, i := range *kept {
-				r.t.listed[i] = true
-			}
+		u.lists(func(_ *[]string, kept *places) {
+			kept.all(func(_ int, i *int32) bool {
+				r.t.list(int(*i))
+				return true
+			})
 		})
 		return
 	}
 	// A report made whole: its rows are the users tallied, in order.
 	var lists [][]string
-	u.lists(func(ids *[]string, kept *[]int32) {
-		*ids = make([]string, len(*kept))
-		for k, i := range *kept {
-			(*ids)[k] = r.Users[i].ID
-		}
-		*kept = nil
+	u.lists(func(ids *[]string, kept *places) {
+		*ids = make([]string, kept.len())
+		kept.all(func(k int, i *int32) bool {
+			(*ids)[k] = r.Users[*i].ID
+			return true
+		})
+		*kept = places{}
 		lists = append(lists, *ids)
 	})
 	r.name(lists...)
 }
 
 // lists calls each with every list of users in the section.
-func (u *Usage) lists(each func(ids *[]string, kept *[]int32)) {
+func (u *Usage) lists(each func(ids *[]string, kept *places)) {
 	each(&u.PhoneNetworkOnly.Users, &u.PhoneNetworkOnly.kept)
 	each(&u.BelowWithoutUnproven.Users, &u.BelowWithoutUnproven.kept)
 	for i := range u.NeverUsed {
@@ -341,11 +343,11 @@ func (ub *usageBuilder) tally(users []model.User, js []judged, base int) {
 		u.UsersSeen++
 		if j.phoneOnly {
 			u.PhoneNetworkOnly.Count++
-			u.PhoneNetworkOnly.kept = append(u.PhoneNetworkOnly.kept, at)
+			u.PhoneNetworkOnly.kept.add(at)
 		}
 		if j.below {
 			u.BelowWithoutUnproven.Count++
-			u.BelowWithoutUnproven.kept = append(u.BelowWithoutUnproven.kept, at)
+			u.BelowWithoutUnproven.kept.add(at)
 		}
 		for _, k := range j.never {
 			g := ub.never[k]
@@ -354,7 +356,7 @@ func (ub *usageBuilder) tally(users []model.User, js []judged, base int) {
 				ub.never[k] = g
 			}
 			g.Count++
-			g.kept = append(g.kept, at)
+			g.kept.add(at)
 		}
 	}
 }
