@@ -12,13 +12,16 @@
 // on the same snapshot.
 //
 // Snapshots are generated with internal/synth into a temporary directory (or
-// -dir) and deleted at the end. Usage (make bench-scale):
+// -dir) and deleted at the end; with -keep they stay, and a later run with
+// the same -dir, -keep and -seed reads them again rather than generating
+// them. Usage (make bench-scale):
 //
 //	go build -o bin/credres ./cmd/credres
 //	go run ./scripts/benchscale -credres bin/credres [-before OLD-BINARY] [-users 1000,10000,100000,1000000]
 //
 // -before names a credres binary built from an older commit; its assess
-// runs alternate with the new one's, so that the two compare in one run.
+// and report runs alternate with the new one's, so that the two compare in
+// one run (the older binary's report against its own assess).
 package main
 
 import (
@@ -52,7 +55,7 @@ func main() {
 	runs := flag.Int("runs", 1, "runs of each command per size (the median is shown)")
 	dir := flag.String("dir", "", "`directory` for the generated snapshots (default: a new temporary one, removed at the end)")
 	seed := flag.Int64("seed", 1, "synth seed")
-	keep := flag.Bool("keep", false, "keep the generated snapshots in -dir")
+	keep := flag.Bool("keep", false, "keep the generated snapshots in -dir, and read those already there")
 	floorOf := flag.String("floor", "", "measure the floor on `snapshot` and print it (how this program runs the floor in a process of its own)")
 	flag.Parse()
 	if *floorOf != "" {
@@ -76,25 +79,29 @@ func main() {
 
 	fmt.Printf("| users | snapshot | floor (wall / CPU) | assess --format json (wall / CPU) | ratio to floor (wall / CPU) | peak RSS | RSS / snapshot | report / assess (wall / CPU) | whatif / assess (wall / CPU) |")
 	if *before != "" {
-		fmt.Printf(" before: assess (wall / CPU) | before: ratio to floor | before: peak RSS | before: RSS / snapshot |")
+		fmt.Printf(" before: assess (wall / CPU) | before: ratio to floor | before: peak RSS | before: RSS / snapshot | before: report / assess (wall / CPU) |")
 	}
 	fmt.Println()
 	fmt.Printf("|---|---|---|---|---|---|---|---|---|")
 	if *before != "" {
-		fmt.Printf("---|---|---|---|")
+		fmt.Printf("---|---|---|---|---|")
 	}
 	fmt.Println()
 	for _, n := range sizes {
-		file := filepath.Join(*dir, fmt.Sprintf("tenant-%d.json", n))
-		size := generate(file, n, *seed)
+		file := filepath.Join(*dir, fmt.Sprintf("tenant-%d-seed-%d.json", n, *seed))
+		size := snapshot(file, n, *seed, *keep)
 		floor := floorInChild(file)
-		var assess, report, whatif, old []result
+		var assess, report, whatif, old, oldReport []result
 		for range *runs {
-			if *before != "" && n <= *beforeMax {
+			older := *before != "" && n <= *beforeMax
+			if older {
 				old = append(old, measure(*before, "assess", "--directory", file, "--format", "json"))
 			}
 			assess = append(assess, measure(*credres, "assess", "--directory", file, "--format", "json"))
 			report = append(report, measure(*credres, "report", "--directory", file, "--format", "json"))
+			if older {
+				oldReport = append(oldReport, measure(*before, "report", "--directory", file, "--format", "json"))
+			}
 			whatif = append(whatif, measure(*credres, "whatif", "--directory", file, "--down", "phone-carrier", "--format", "json"))
 		}
 		a, r, w := median(assess), median(report), median(whatif)
@@ -104,10 +111,10 @@ func main() {
 			ratio(r.wall, a.wall), ratio(r.cpu, a.cpu), ratio(w.wall, a.wall), ratio(w.cpu, a.cpu))
 		if *before != "" {
 			if len(old) > 0 {
-				o := median(old)
-				fmt.Printf(" %s / %s | %.2f / %.2f | %s | %.2f |", secs(o.wall), secs(o.cpu), ratio(o.wall, floor.wall), ratio(o.cpu, floor.cpu), mb(o.rss), float64(o.rss)/float64(size))
+				o, ro := median(old), median(oldReport)
+				fmt.Printf(" %s / %s | %.2f / %.2f | %s | %.2f | %.2f / %.2f |", secs(o.wall), secs(o.cpu), ratio(o.wall, floor.wall), ratio(o.cpu, floor.cpu), mb(o.rss), float64(o.rss)/float64(size), ratio(ro.wall, o.wall), ratio(ro.cpu, o.cpu))
 			} else {
-				fmt.Printf(" not run | | | |")
+				fmt.Printf(" not run | | | | |")
 			}
 		}
 		fmt.Println()
@@ -133,12 +140,19 @@ func floorInChild(file string) result {
 	return result{wall: time.Duration(wall), cpu: time.Duration(cpu)}
 }
 
-// generate writes the snapshot of synth.Tenant(n, seed) and returns its size.
-func generate(file string, n int, seed int64) int64 {
-	f, err := os.Create(file)
+// snapshot writes the snapshot of synth.Tenant(n, seed) to file, or with
+// reuse keeps the one already there, and returns its size. A snapshot is
+// written under another name and renamed, so that a run stopped while
+// writing leaves none to be read again.
+func snapshot(file string, n int, seed int64, reuse bool) int64 {
+	if st, err := os.Stat(file); reuse && err == nil {
+		return st.Size()
+	}
+	f, err := os.Create(file + ".partial")
 	check(err)
 	check(synth.WriteTenant(f, n, seed))
 	check(f.Close())
+	check(os.Rename(file+".partial", file))
 	st, err := os.Stat(file)
 	check(err)
 	return st.Size()
