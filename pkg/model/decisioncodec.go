@@ -34,6 +34,15 @@ func AppendDecisionMessage(b []byte, m *DecisionMessage) ([]byte, error) {
 	return append(b, data...), nil
 }
 
+// AppendAssessment appends a encoded as json.Marshal encodes it; ok is
+// false when a holds a time json.Marshal refuses (b then holds part of
+// it): the file store writes users' states with it.
+func AppendAssessment(b []byte, a *Assessment) (_ []byte, ok bool) {
+	e := encoder{b: b}
+	e.assessment(a)
+	return e.b, !e.bad
+}
+
 // DecodeDecisionMessage decodes data into m as json.Unmarshal does.
 func DecodeDecisionMessage(data []byte, m *DecisionMessage) error {
 	d := decoder{b: data}

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/credres/credres/pkg/model"
 )
 
 // journalName is the file store's journal: one JSON object per line, each
@@ -121,9 +123,66 @@ func appendRecord(out []byte, r *journalRecord) ([]byte, error) {
 		if err == nil {
 			return append(b, "]}}"...), nil
 		}
+	case r.User != nil && r.Nudged == nil && r.Claim == nil:
+		if b, ok := appendUser(b, r.User); ok {
+			return b, nil
+		}
 	}
 	line, err := json.Marshal(r)
 	return append(out, line...), err
+}
+
+// appendUser appends a user's line as json.Marshal writes it; ok is false
+// for what it leaves to encoding/json: a ticket (rare), a user id that
+// needs escaping, a time out of RFC 3339's years.
+func appendUser(b []byte, f *userFile) (_ []byte, ok bool) {
+	if f.Ticket != nil || !plainJSON(f.UserID) {
+		return b, false
+	}
+	b = append(b, `{"user":{"userId":"`...)
+	b = append(b, f.UserID...)
+	b = append(b, '"')
+	if f.Assessment != nil {
+		if b, ok = model.AppendAssessment(append(b, `,"assessment":`...), f.Assessment); !ok {
+			return b, false
+		}
+	}
+	times := func(key string, ts ...time.Time) {
+		b = append(b, key...)
+		for i, t := range ts {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '"')
+			var err error
+			if b, err = t.AppendText(b); err != nil {
+				ok = false
+				return
+			}
+			b = append(b, '"')
+		}
+	}
+	ok = true
+	if !f.ObservedAt.IsZero() {
+		times(`,"observedAt":`, f.ObservedAt)
+	}
+	if !f.Since.IsZero() {
+		times(`,"since":`, f.Since)
+	}
+	h := &f.History
+	b = append(b, `,"history":{`...)
+	sep := ""
+	if len(h.Nudges) > 0 {
+		times(`"nudges":[`, h.Nudges...)
+		b, sep = append(b, ']'), ","
+	}
+	if h.TicketOpen {
+		b, sep = append(append(b, sep...), `"ticketOpen":true`...), ","
+	}
+	if !h.SnoozedUntil.IsZero() {
+		times(sep+`"snoozedUntil":`, h.SnoozedUntil)
+	}
+	return append(b, "}}}"...), ok
 }
 
 // plainJSON reports whether encoding/json writes s between quotes as it

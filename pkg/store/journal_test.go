@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -366,5 +367,90 @@ func TestFileStoreReadsJournalOfWholeStates(t *testing.T) {
 	st, err = again.LoadUser(ctx, "u1")
 	if err != nil || st.Assessment == nil || st.Assessment.Tier != "standard" || len(st.History.Nudges) != 2 || !st.History.Nudges[1].Equal(t0) {
 		t.Fatalf("u1 after a nudge line: %+v, %v", st, err)
+	}
+}
+
+// A user's line written by hand is the line encoding/json writes. Users'
+// states are filled by reflection, each field left zero or set at random,
+// so that a field added to the state later is compared too.
+func TestJournalUserLinesAsEncodingJSON(t *testing.T) {
+	t.Parallel()
+	f := randomFiller{r: rand.New(rand.NewPCG(1, 2))}
+	handWritten := 0
+	for range 3000 {
+		var u userFile
+		f.fill(reflect.ValueOf(&u).Elem())
+		if f.r.IntN(2) == 0 {
+			u.Ticket = nil
+		}
+		r := journalRecord{User: &u}
+		want, wantErr := json.Marshal(&r)
+		got, err := appendRecord([]byte("prefix"), &r)
+		if (err == nil) != (wantErr == nil) || (err == nil && string(got) != "prefix"+string(want)) {
+			t.Fatalf("line\n%s (%v)\nencoding/json's\n%s (%v)", got, err, want, wantErr)
+		}
+		if _, ok := appendUser(nil, &u); ok {
+			handWritten++
+		}
+	}
+	if handWritten < 300 {
+		t.Errorf("only %d of 3000 users' lines written by hand", handWritten)
+	}
+}
+
+// randomFiller leaves each field it reaches zero or sets it, at random,
+// strings among them those encoding/json escapes, times among them those
+// it refuses.
+type randomFiller struct{ r *rand.Rand }
+
+var fillerStrings = []string{"u-1", "standard", "below-min-diversity", "R&D <x>", `q"b\`, "Jürgen", "\x00", "\xff", "\u2028"}
+
+func (f randomFiller) fill(v reflect.Value) {
+	if f.r.IntN(3) == 0 {
+		return
+	}
+	switch {
+	case v.Type() == reflect.TypeFor[time.Time]():
+		ts := []time.Time{time.Date(2025, 6, 2, 8, 0, 0, 123, time.UTC), time.Date(2025, 6, 2, 8, 0, 0, 0, time.FixedZone("", 3600)),
+			time.Date(2025, 6, 2, 8, 0, 0, 0, time.FixedZone("X", 17))}
+		if f.r.IntN(20) == 0 {
+			ts = []time.Time{time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
+		}
+		v.Set(reflect.ValueOf(ts[f.r.IntN(len(ts))]))
+		return
+	}
+	switch v.Kind() {
+	case reflect.String:
+		if f.r.IntN(30) == 0 {
+			v.SetString(fillerStrings[3+f.r.IntN(len(fillerStrings)-3)])
+		} else {
+			v.SetString(fillerStrings[f.r.IntN(3)])
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(f.r.Int64N(100) - 10)
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		f.fill(v.Elem())
+	case reflect.Slice:
+		s := reflect.MakeSlice(v.Type(), f.r.IntN(3), 3)
+		for i := range s.Len() {
+			f.fill(s.Index(i))
+		}
+		v.Set(s)
+	case reflect.Map:
+		mv := reflect.MakeMap(v.Type())
+		k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+		f.fill(k)
+		f.fill(e)
+		mv.SetMapIndex(k, e)
+		v.Set(mv)
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				f.fill(v.Field(i))
+			}
+		}
 	}
 }
