@@ -3,7 +3,6 @@ package entralog
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -52,17 +51,10 @@ func strongAuthChanges(targets []targetResource) ([]model.MethodChange, error) {
 	var changes []model.MethodChange
 	var included []string
 	seen := map[string]bool{}
-	for i, t := range targets {
-		raw := bytes.TrimSpace(t.ModifiedProperties)
-		if !isSet(raw) {
-			continue
-		}
-		var props []modifiedProperty
-		if raw[0] != '[' {
-			return nil, fmt.Errorf("target %d: modifiedProperties is %s, not an array", i, jsonKind(raw))
-		}
-		if err := json.Unmarshal(raw, &props); err != nil {
-			return nil, fmt.Errorf("target %d: modifiedProperties: %v", i, err)
+	for i := range targets {
+		props, err := targets[i].modified(i)
+		if err != nil {
+			return nil, err
 		}
 		for _, mp := range props {
 			name := mp.DisplayName.String()

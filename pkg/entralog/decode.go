@@ -237,6 +237,30 @@ type targetResource struct {
 	Type               text            `json:"type"`
 	UserPrincipalName  text            `json:"userPrincipalName"`
 	ModifiedProperties json.RawMessage `json:"modifiedProperties"`
+
+	// The one-pass reader decodes the modified properties as it goes when
+	// they are an array of objects.
+	props     []modifiedProperty
+	propsRead bool
+}
+
+// modified returns the modified properties of target number i.
+func (t *targetResource) modified(i int) ([]modifiedProperty, error) {
+	if t.propsRead {
+		return t.props, nil
+	}
+	raw := bytes.TrimSpace(t.ModifiedProperties)
+	if !isSet(raw) {
+		return nil, nil
+	}
+	if raw[0] != '[' {
+		return nil, fmt.Errorf("target %d: modifiedProperties is %s, not an array", i, jsonKind(raw))
+	}
+	var props []modifiedProperty
+	if err := json.Unmarshal(raw, &props); err != nil {
+		return nil, fmt.Errorf("target %d: modifiedProperties: %v", i, err)
+	}
+	return props, nil
 }
 
 type modifiedProperty struct {

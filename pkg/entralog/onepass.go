@@ -25,10 +25,11 @@ import (
 // Unicode case), on a key repeated in one object (the error names it), on
 // an object of more than maxKeys keys, on nesting deeper than maxDepth, and
 // on a "properties" (or a sign-in's mfaDetail or signInEventTypes) of
-// another JSON type than encoding/json accepts there. Targets, an initiator
-// and sign-in steps of an unusual shape are kept raw and decoded by
-// encoding/json when needed. So results and error texts are the same by construction;
-// TestOnePassMatchesEncodingJSON and FuzzOnePass compare the two readings.
+// another JSON type than encoding/json accepts there. Targets, their
+// modified properties, an initiator and sign-in steps of an unusual shape
+// are kept raw and decoded by encoding/json when needed. So results and
+// error texts are the same by construction; TestOnePassMatchesEncodingJSON
+// and FuzzOnePass compare the two readings.
 
 // maxKeys bounds the keys of one object the reader compares pairwise;
 // larger objects are left to jsonkeys, which switches to a map.
@@ -510,7 +511,9 @@ func (s *reader) targets() ([]targetResource, bool) {
 			case is(key, "userPrincipalName"):
 				t.UserPrincipalName = s.text()
 			case is(key, "modifiedProperties"):
-				t.ModifiedProperties = s.value()
+				start := s.i
+				t.props, t.propsRead = s.modifiedProperties()
+				t.ModifiedProperties = s.data[start:s.i]
 			default:
 				s.walk()
 			}
@@ -518,6 +521,40 @@ func (s *reader) targets() ([]targetResource, bool) {
 		targets = append(targets, t)
 	})
 	return targets, all
+}
+
+// modifiedProperties reads a target's modifiedProperties; false (the value
+// walked) when it is not an array of objects, which targetResource.modified
+// then reads or reports.
+func (s *reader) modifiedProperties() ([]modifiedProperty, bool) {
+	if s.peek() != '[' {
+		s.walk()
+		return nil, false
+	}
+	var props []modifiedProperty
+	all := true
+	s.array(func() {
+		if s.peek() != '{' {
+			all = false
+			s.walk()
+			return
+		}
+		var mp modifiedProperty
+		s.object(func(key []byte) {
+			switch {
+			case is(key, "displayName"):
+				mp.DisplayName = s.text()
+			case is(key, "oldValue"):
+				mp.OldValue = s.value()
+			case is(key, "newValue"):
+				mp.NewValue = s.value()
+			default:
+				s.walk()
+			}
+		})
+		props = append(props, mp)
+	})
+	return props, all
 }
 
 // initiator reads initiatedBy; false (the value walked) when it is not an

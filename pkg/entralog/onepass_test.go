@@ -41,6 +41,13 @@ var onePassCases = []string{
 	`{"records":[{"properties":{"activityDisplayName":"User registered security info","id":"a","activityDateTime":"2025-01-02T03:04:05Z","targetResources":[{"type":"User","id":"u"}],` +
 		`"initiatedBy":{"user":{"id":" u ","userPrincipalName":null},"app":null,"other":[{"id":1}]}}}]}`,
 	`{"records":[{"properties":{"activityDisplayName":"User registered security info","id":"a","activityDateTime":"2025-01-02T03:04:05Z","targetResources":[{"type":"User","id":"u"}],"initiatedBy":[1]}}]}`,
+	// "Update user" records whose modified properties have unusual shapes.
+	`{"records":[{"properties":{"activityDisplayName":"Update user","id":"a","activityDateTime":"2025-01-02T03:04:05Z","targetResources":[{"type":"User","id":"u","modifiedProperties":[` +
+		`{"DisplayName":"StrongAuthenticationMethod","OldValue":"[{\"MethodType\":6,\"Default\":true}]","NewValue":"[]"},{"displayName":"Included Updated Properties","newValue":"\"StrongAuthenticationMethod\""}]}]}},` +
+		`{"properties":{"activityDisplayName":"Update user","id":"b","activityDateTime":"2025-01-02T03:04:05Z","targetResources":[{"type":"User","id":"u","modifiedProperties":"x"}]}},` +
+		`{"properties":{"activityDisplayName":"Update user","id":"c","activityDateTime":"2025-01-02T03:04:05Z","targetResources":[{"type":"User","id":"u","modifiedProperties":[1,{"displayName":"StrongAuthenticationMethod"}]}]}},` +
+		`{"properties":{"activityDisplayName":"Update user","id":"d","activityDateTime":"2025-01-02T03:04:05Z","targetResources":[{"type":"User","id":"u","modifiedProperties":[null,{"displayName":"SearchableDeviceKey","oldValue":null,"newValue":[{"a":1}]}]}]}},` +
+		`{"properties":{"activityDisplayName":"Update user","id":"e","activityDateTime":"2025-01-02T03:04:05Z","targetResources":[{"type":"User","id":"u","modifiedProperties":[{"displayName":["StrongAuthenticationMethod"],"newValue":7}]},{"type":"User","modifiedProperties":{}}]}}]}`,
 	// Strings with escapes, quotes and bytes that are not UTF-8; numbers.
 	`{"records":[{"properties":{"activityDisplayName":"User registered security info","id":"a\"b\\","activityDateTime":"2025-01-02T03:04:05Z","resultReason":"User registered \u00e9 \\\"x\\\"","targetResources":[{"type":"User","id":"u\\"}]}}]}`,
 	"{\"records\":[{\"properties\":{\"activityDisplayName\":\"User registered security info\",\"id\":\"a\xff\",\"activityDateTime\":\"2025-01-02T03:04:05Z\",\"targetResources\":[{\"type\":\"User\",\"id\":\"u\"}],\"result\":-0.0e+1}}]}",
