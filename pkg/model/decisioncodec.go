@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/credres/credres/internal/jsonstr"
 )
 
 // The decision message crosses a queue between the evaluate stage and the
@@ -13,8 +15,9 @@ import (
 // there on reflection. AppendDecisionMessage and DecodeDecisionMessage are
 // the same encoding written out by hand: they write exactly the bytes
 // json.Marshal writes and decode exactly what json.Unmarshal decodes.
-// Anything off the path they know (a string that needs escaping, a key
-// that is not a field's own name, a number that is not a plain integer, a
+// Strings are written by jsonstr, as encoding/json writes them. Anything
+// off the path the decoder knows (a string with escapes, a key that is not
+// a field's own name, a number that is not a plain integer, a
 // policy-change message) goes to encoding/json itself, so that the two
 // agree by construction there too.
 
@@ -83,28 +86,7 @@ func (e *encoder) key(k string) {
 	e.more = true
 }
 
-// plain reports whether s is written between quotes as it is: printable
-// ASCII without the quote, the backslash and the bytes encoding/json
-// escapes for HTML.
-func plain(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return false
-		}
-	}
-	return true
-}
-
-func (e *encoder) str(s string) {
-	if plain(s) {
-		e.b = append(e.b, '"')
-		e.b = append(e.b, s...)
-		e.b = append(e.b, '"')
-		return
-	}
-	data, _ := json.Marshal(s) // a string always encodes
-	e.b = append(e.b, data...)
-}
+func (e *encoder) str(s string) { e.b = jsonstr.Append(e.b, s, true) }
 
 func (e *encoder) field(k, s string) { e.key(k); e.str(s) }
 

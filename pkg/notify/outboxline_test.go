@@ -60,8 +60,8 @@ func TestNudgeLineAsEncodingJSON(t *testing.T) {
 			t.Fatalf("line\n%s\nencoding/json's\n%s (%v)", got[6:], want, err)
 		}
 	}
-	if handWritten < 500 {
-		t.Errorf("only %d of 5000 lines written by hand", handWritten)
+	if handWritten < 3000 {
+		t.Errorf("only %d of 5000 lines written by hand (a time out of range goes to encoding/json)", handWritten)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/credres/credres/internal/jsonstr"
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -95,7 +96,7 @@ func (j *journal) append(records []journalRecord) error {
 func appendRecord(out []byte, r *journalRecord) ([]byte, error) {
 	b := out
 	switch {
-	case r.User == nil && r.Nudged == nil && r.Claim != nil && plainJSON(r.Claim.Key):
+	case r.User == nil && r.Nudged == nil && r.Claim != nil && jsonstr.Plain(r.Claim.Key):
 		b = append(b, `{"claim":{"key":"`...)
 		b = append(b, r.Claim.Key...)
 		b = append(b, `","done":`...)
@@ -105,7 +106,7 @@ func appendRecord(out []byte, r *journalRecord) ([]byte, error) {
 		if b, err = r.Claim.Expires.AppendText(b); err == nil {
 			return append(b, `"}}`...), nil
 		}
-	case r.User == nil && r.Nudged != nil && r.Claim == nil && r.Nudged.At != nil && plainJSON(r.Nudged.UserID):
+	case r.User == nil && r.Nudged != nil && r.Claim == nil && r.Nudged.At != nil && jsonstr.Plain(r.Nudged.UserID):
 		b = append(b, `{"nudged":{"userId":"`...)
 		b = append(b, r.Nudged.UserID...)
 		b = append(b, `","at":[`...)
@@ -136,7 +137,7 @@ func appendRecord(out []byte, r *journalRecord) ([]byte, error) {
 // for what it leaves to encoding/json: a ticket (rare), a user id that
 // needs escaping, a time out of RFC 3339's years.
 func appendUser(b []byte, f *userFile) (_ []byte, ok bool) {
-	if f.Ticket != nil || !plainJSON(f.UserID) {
+	if f.Ticket != nil || !jsonstr.Plain(f.UserID) {
 		return b, false
 	}
 	b = append(b, `{"user":{"userId":"`...)
@@ -183,18 +184,6 @@ func appendUser(b []byte, f *userFile) (_ []byte, ok bool) {
 		times(sep+`"snoozedUntil":`, h.SnoozedUntil)
 	}
 	return append(b, "}}}"...), ok
-}
-
-// plainJSON reports whether encoding/json writes s between quotes as it
-// is: printable ASCII without the quote, the backslash and the bytes it
-// escapes for HTML.
-func plainJSON(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return false
-		}
-	}
-	return true
 }
 
 func (j *journal) close() error {
