@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/credres/credres/internal/fill"
 )
 
 // TestDecisionCodecKnowsEveryField guards the hand-written codec against a
@@ -47,48 +49,30 @@ func TestDecisionCodecKnowsEveryField(t *testing.T) {
 // JSON carries plainly, each different from the last.
 type filler struct{ n int }
 
-func (f *filler) fill(v reflect.Value) {
+func (f *filler) fill(v reflect.Value) { fill.Filler{Leaf: f.leaf}.Fill(v) }
+
+func (f *filler) leaf(v reflect.Value) bool {
 	f.n++
 	switch {
 	case v.Type() == reflect.TypeFor[time.Time]():
 		v.Set(reflect.ValueOf(time.Date(2026, 1, 1+f.n%28, f.n%24, 0, 0, 0, time.UTC)))
-		return
 	case v.Type() == reflect.TypeFor[time.Duration]():
 		v.SetInt(int64(f.n) * int64(time.Second))
-		return
-	}
-	switch v.Kind() {
-	case reflect.String:
-		v.SetString("v" + strconv.Itoa(f.n))
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		v.SetInt(int64(f.n))
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		v.SetUint(uint64(f.n))
-	case reflect.Bool:
-		v.SetBool(true)
-	case reflect.Float32, reflect.Float64:
-		v.SetFloat(float64(f.n))
-	case reflect.Pointer:
-		v.Set(reflect.New(v.Type().Elem()))
-		f.fill(v.Elem())
-	case reflect.Slice:
-		s := reflect.MakeSlice(v.Type(), 2, 2)
-		for i := range 2 {
-			f.fill(s.Index(i))
-		}
-		v.Set(s)
-	case reflect.Map:
-		mv := reflect.MakeMap(v.Type())
-		k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
-		f.fill(k)
-		f.fill(e)
-		mv.SetMapIndex(k, e)
-		v.Set(mv)
-	case reflect.Struct:
-		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() {
-				f.fill(v.Field(i))
-			}
+	default:
+		switch v.Kind() {
+		case reflect.String:
+			v.SetString("v" + strconv.Itoa(f.n))
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			v.SetInt(int64(f.n))
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			v.SetUint(uint64(f.n))
+		case reflect.Bool:
+			v.SetBool(true)
+		case reflect.Float32, reflect.Float64:
+			v.SetFloat(float64(f.n))
+		default:
+			return false
 		}
 	}
+	return true
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credres/credres/internal/fill"
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -406,18 +407,18 @@ type randomFiller struct{ r *rand.Rand }
 var fillerStrings = []string{"u-1", "standard", "below-min-diversity", "R&D <x>", `q"b\`, "Jürgen", "\x00", "\xff", "\u2028"}
 
 func (f randomFiller) fill(v reflect.Value) {
-	if f.r.IntN(3) == 0 {
-		return
-	}
-	switch {
-	case v.Type() == reflect.TypeFor[time.Time]():
+	fill.Filler{Leaf: f.leaf, Skip: func() bool { return f.r.IntN(3) == 0 }, Len: func() int { return f.r.IntN(3) }}.Fill(v)
+}
+
+func (f randomFiller) leaf(v reflect.Value) bool {
+	if v.Type() == reflect.TypeFor[time.Time]() {
 		ts := []time.Time{time.Date(2025, 6, 2, 8, 0, 0, 123, time.UTC), time.Date(2025, 6, 2, 8, 0, 0, 0, time.FixedZone("", 3600)),
 			time.Date(2025, 6, 2, 8, 0, 0, 0, time.FixedZone("X", 17))}
 		if f.r.IntN(20) == 0 {
 			ts = []time.Time{time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
 		}
 		v.Set(reflect.ValueOf(ts[f.r.IntN(len(ts))]))
-		return
+		return true
 	}
 	switch v.Kind() {
 	case reflect.String:
@@ -430,27 +431,8 @@ func (f randomFiller) fill(v reflect.Value) {
 		v.SetInt(f.r.Int64N(100) - 10)
 	case reflect.Bool:
 		v.SetBool(true)
-	case reflect.Pointer:
-		v.Set(reflect.New(v.Type().Elem()))
-		f.fill(v.Elem())
-	case reflect.Slice:
-		s := reflect.MakeSlice(v.Type(), f.r.IntN(3), 3)
-		for i := range s.Len() {
-			f.fill(s.Index(i))
-		}
-		v.Set(s)
-	case reflect.Map:
-		mv := reflect.MakeMap(v.Type())
-		k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
-		f.fill(k)
-		f.fill(e)
-		mv.SetMapIndex(k, e)
-		v.Set(mv)
-	case reflect.Struct:
-		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() {
-				f.fill(v.Field(i))
-			}
-		}
+	default:
+		return false
 	}
+	return true
 }
