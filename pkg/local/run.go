@@ -243,6 +243,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	redrive := redriver{attempts: map[string]int{}, res: res}
+	// An outcome holds a whole assessment: room for one per queued request
+	// (an upper bound until redrives) spares copying them all as the slice
+	// grows, which at 100 000 users was a tenth of the evaluate stage.
+	res.Outcomes = make([]pipeline.Outcome, 0, requests.Len())
 	redrive.drainHeld(st, "evaluate", requests, func(ms []pipeline.Message) []pipeline.Failure {
 		outcomes, failures := eval.Handle(ctx, ms)
 		res.Outcomes = append(res.Outcomes, outcomes...)

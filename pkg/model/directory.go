@@ -258,7 +258,9 @@ func (x *UserIndex) find(idOrUPN string) (*User, bool, bool) {
 
 // FoldKey returns the form s shares with every string strings.EqualFold
 // matches it with: each letter replaced by the smallest of its case
-// variants.
+// variants, and that lower-cased when it is an ASCII letter, so that a
+// name already in lower-case ASCII (most user principal names) is its own
+// key and costs no copy.
 func FoldKey(s string) string {
 	ascii := true
 	for i := 0; i < len(s); i++ {
@@ -268,13 +270,16 @@ func FoldKey(s string) string {
 		}
 	}
 	if ascii {
-		return strings.ToUpper(s) // the smallest variant of an ASCII letter
+		return strings.ToLower(s) // s itself when nothing is upper-case
 	}
 	var b strings.Builder
 	for _, r := range s {
 		least := r
 		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
 			least = min(least, f)
+		}
+		if 'A' <= least && least <= 'Z' {
+			least += 'a' - 'A' // the ASCII path's form (k for K, k and the Kelvin sign)
 		}
 		b.WriteRune(least)
 	}

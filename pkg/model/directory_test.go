@@ -2,7 +2,10 @@ package model
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 // The index answers as FindUser does, for ids, names in any case, names
@@ -37,4 +40,29 @@ func TestUserIndexAgreesWithFindUser(t *testing.T) {
 	d.Users = append(d.Users, User{ID: "new", UserPrincipalName: "new@contoso.example"})
 	queries = append(queries, "new", "NEW@contoso.example")
 	check("after a user was added")
+}
+
+// TestFoldKeyIsEqualFold: two one-letter strings share a key exactly when
+// strings.EqualFold matches them, for every letter of the Basic
+// Multilingual Plane with a case variant, and lower-case ASCII is its own
+// key.
+func TestFoldKeyIsEqualFold(t *testing.T) {
+	t.Parallel()
+	for r := rune(0); r < 0x10000; r++ {
+		if !utf8.ValidRune(r) {
+			continue
+		}
+		key := FoldKey(string(r))
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if FoldKey(string(f)) != key {
+				t.Fatalf("FoldKey(%q) = %q, FoldKey(%q) = %q, yet EqualFold matches them", r, key, f, FoldKey(string(f)))
+			}
+		}
+		if k := []rune(key); len(k) != 1 || !strings.EqualFold(string(k[0]), string(r)) {
+			t.Fatalf("FoldKey(%q) = %q, which EqualFold does not match with it", r, key)
+		}
+	}
+	if s := "user.name-1@contoso.example"; FoldKey(s) != s {
+		t.Errorf("FoldKey(%q) = %q, want it unchanged", s, FoldKey(s))
+	}
 }
