@@ -1,8 +1,6 @@
 package report
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -10,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/credres/credres/internal/jsonstr"
 	"github.com/credres/credres/pkg/model"
 )
 
@@ -137,54 +136,9 @@ func (j *jsonWriter) list(name string, n int, at func(int) string) {
 	j.buf = append(j.buf, ']')
 }
 
-// appendString appends s as a JSON string. Plain ASCII, which ids and
-// dependency kinds are, is copied; anything else is left to encoding/json
-// (without HTML escaping, as the rest of the CLI writes JSON).
-func appendString(buf []byte, s string) []byte {
-	for i := plainWords(s); i < len(s); i++ {
-		if !plain[s[i]] {
-			var b bytes.Buffer
-			enc := json.NewEncoder(&b)
-			enc.SetEscapeHTML(false)
-			enc.Encode(s) // a string always encodes
-			return append(buf, bytes.TrimSuffix(b.Bytes(), []byte("\n"))...)
-		}
-	}
-	buf = append(buf, '"')
-	buf = append(buf, s...)
-	return append(buf, '"')
-}
-
-// plainWords returns how many bytes at the start of s, eight at a time,
-// are all plain; the bytes from there on are still to be checked.
-func plainWords(s string) int {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		w := s[i : i+8]
-		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-		// A byte of 0x80 or above, below 0x20, or equal to 0x7f, '"' or
-		// '\\' sets the high bit of some byte (exact: no byte is missed).
-		bad := x | (x - 0x20*ones) | zeroByte(x^0x7f*ones) | zeroByte(x^'"'*ones) | zeroByte(x^'\\'*ones)
-		if bad&highs != 0 {
-			break
-		}
-	}
-	return i
-}
-
-// zeroByte sets the high bit of some byte when some byte of x is zero.
-func zeroByte(x uint64) uint64 { return (x - 0x0101010101010101) &^ x }
-
-// plain marks the bytes a JSON string holds as they are: printable ASCII
-// but the quote and the backslash.
-var plain = func() (t [256]bool) {
-	for c := 0x20; c < 0x7f; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
+// appendString appends s as a JSON string, without HTML escaping, as the
+// rest of the CLI writes JSON.
+func appendString(buf []byte, s string) []byte { return jsonstr.Append(buf, s, false) }
 
 // The members follow the fields of the types in report.go, in order, with
 // their JSON names; TestWriteJSONIsEncodingJSON holds the two together.
