@@ -486,14 +486,15 @@ func (s *reader) auditField(p *directoryAudit, key []byte) ([]byte, bool) {
 	return s.data[start:s.i], true
 }
 
-// targets reads targetResources; false (the value walked) when it is not an
-// array of objects, which decodeTargets then reads or reports.
-func (s *reader) targets() ([]targetResource, bool) {
+// objectArray reads an array of objects, each into a T through member
+// (called for each of its keys); false (the value walked) when the value is
+// not an array, or an item is not an object.
+func objectArray[T any](s *reader, member func(t *T, key []byte)) ([]T, bool) {
 	if s.peek() != '[' {
 		s.walk()
 		return nil, false
 	}
-	var targets []targetResource
+	var items []T
 	all := true
 	s.array(func() {
 		if s.peek() != '{' {
@@ -501,60 +502,50 @@ func (s *reader) targets() ([]targetResource, bool) {
 			s.walk()
 			return
 		}
-		var t targetResource
-		s.object(func(key []byte) {
-			switch {
-			case is(key, "id"):
-				t.ID = s.text()
-			case is(key, "type"):
-				t.Type = s.text()
-			case is(key, "userPrincipalName"):
-				t.UserPrincipalName = s.text()
-			case is(key, "modifiedProperties"):
-				start := s.i
-				t.props, t.propsRead = s.modifiedProperties()
-				t.ModifiedProperties = s.data[start:s.i]
-			default:
-				s.walk()
-			}
-		})
-		targets = append(targets, t)
+		var t T
+		s.object(func(key []byte) { member(&t, key) })
+		items = append(items, t)
 	})
-	return targets, all
+	return items, all
+}
+
+// targets reads targetResources; false (the value walked) when it is not an
+// array of objects, which decodeTargets then reads or reports.
+func (s *reader) targets() ([]targetResource, bool) {
+	return objectArray(s, func(t *targetResource, key []byte) {
+		switch {
+		case is(key, "id"):
+			t.ID = s.text()
+		case is(key, "type"):
+			t.Type = s.text()
+		case is(key, "userPrincipalName"):
+			t.UserPrincipalName = s.text()
+		case is(key, "modifiedProperties"):
+			start := s.i
+			t.props, t.propsRead = s.modifiedProperties()
+			t.ModifiedProperties = s.data[start:s.i]
+		default:
+			s.walk()
+		}
+	})
 }
 
 // modifiedProperties reads a target's modifiedProperties; false (the value
 // walked) when it is not an array of objects, which targetResource.modified
 // then reads or reports.
 func (s *reader) modifiedProperties() ([]modifiedProperty, bool) {
-	if s.peek() != '[' {
-		s.walk()
-		return nil, false
-	}
-	var props []modifiedProperty
-	all := true
-	s.array(func() {
-		if s.peek() != '{' {
-			all = false
+	return objectArray(s, func(mp *modifiedProperty, key []byte) {
+		switch {
+		case is(key, "displayName"):
+			mp.DisplayName = s.text()
+		case is(key, "oldValue"):
+			mp.OldValue = s.value()
+		case is(key, "newValue"):
+			mp.NewValue = s.value()
+		default:
 			s.walk()
-			return
 		}
-		var mp modifiedProperty
-		s.object(func(key []byte) {
-			switch {
-			case is(key, "displayName"):
-				mp.DisplayName = s.text()
-			case is(key, "oldValue"):
-				mp.OldValue = s.value()
-			case is(key, "newValue"):
-				mp.NewValue = s.value()
-			default:
-				s.walk()
-			}
-		})
-		props = append(props, mp)
 	})
-	return props, all
 }
 
 // initiator reads initiatedBy; false (the value walked) when it is not an
@@ -709,40 +700,24 @@ func (s *reader) signInField(p *signInProps, key []byte) bool {
 // steps reads authenticationDetails; false (the value walked) when it is
 // not an array of objects, which decodeSteps then reads or reports.
 func (s *reader) steps() ([]authDetail, bool) {
-	if s.peek() != '[' {
-		s.walk()
-		return nil, false
-	}
-	var steps []authDetail
-	all := true
-	s.array(func() {
-		if s.peek() != '{' {
-			all = false
+	return objectArray(s, func(d *authDetail, key []byte) {
+		switch {
+		case is(key, "authenticationMethod"):
+			d.Method = s.text()
+		case is(key, "authenticationMethodDetail"):
+			d.Detail = s.text()
+		case is(key, "succeeded"):
+			d.Succeeded = s.value()
+		case is(key, "authenticationStepDateTime"):
+			d.StepTime = s.text()
+		case is(key, "authenticationStepResultDetail"):
+			d.ResultText = s.text()
+		case is(key, "authenticationStepRequirement"):
+			d.Requirement = s.text()
+		default:
 			s.walk()
-			return
 		}
-		var d authDetail
-		s.object(func(key []byte) {
-			switch {
-			case is(key, "authenticationMethod"):
-				d.Method = s.text()
-			case is(key, "authenticationMethodDetail"):
-				d.Detail = s.text()
-			case is(key, "succeeded"):
-				d.Succeeded = s.value()
-			case is(key, "authenticationStepDateTime"):
-				d.StepTime = s.text()
-			case is(key, "authenticationStepResultDetail"):
-				d.ResultText = s.text()
-			case is(key, "authenticationStepRequirement"):
-				d.Requirement = s.text()
-			default:
-				s.walk()
-			}
-		})
-		steps = append(steps, d)
 	})
-	return steps, all
 }
 
 // mfaDetail reads mfaDetail, an object or null.
