@@ -55,8 +55,16 @@ func (g *DrainGauge) observe(messages, units int) {
 // Estimate returns the requests waiting and the hours they take to clear.
 func (g *DrainGauge) Estimate(ctx context.Context) (backlog int, hours float64, err error) {
 	backlog, err = g.Queue.Depth(ctx)
-	if err != nil || g.UnitsPerHour <= 0 {
+	if err != nil {
 		return backlog, 0, err
+	}
+	return backlog, g.hours(backlog), nil
+}
+
+// hours is how long backlog requests take to clear at the recent cost.
+func (g *DrainGauge) hours(backlog int) float64 {
+	if g.UnitsPerHour <= 0 {
+		return 0
 	}
 	g.mu.Lock()
 	cost := g.cost
@@ -64,23 +72,19 @@ func (g *DrainGauge) Estimate(ctx context.Context) (backlog int, hours float64, 
 		cost = 1
 	}
 	g.mu.Unlock()
-	return backlog, float64(backlog) * cost / g.UnitsPerHour, nil
+	return float64(backlog) * cost / g.UnitsPerHour
 }
 
-// report logs the estimate as an embedded metric; a queue that cannot be
-// read costs the metric, not the batch.
-func (g *DrainGauge) report(ctx context.Context, now func() time.Time) {
-	if g == nil || g.Queue == nil {
-		return
-	}
+// report logs the estimate for a backlog read as an embedded metric; a
+// queue that could not be read costs the metric, not the batch.
+func (g *DrainGauge) report(ctx context.Context, now time.Time, backlog int, err error) {
 	log := zerolog.Ctx(ctx)
-	backlog, hours, err := g.Estimate(ctx)
 	if err != nil {
 		log.Warn().Err(err).Msg("the evaluation backlog cannot be read")
 		return
 	}
-	log.Info().Interface("_aws", drainMetrics(now())).Str("stage", "evaluate").
-		Int("EvaluationBacklog", backlog).Float64("BacklogDrainHours", hours).Msg("evaluation backlog")
+	log.Info().Interface("_aws", drainMetrics(now)).Str("stage", "evaluate").
+		Int("EvaluationBacklog", backlog).Float64("BacklogDrainHours", g.hours(backlog)).Msg("evaluation backlog")
 }
 
 // drainMetrics is the CloudWatch embedded metric format's directive for

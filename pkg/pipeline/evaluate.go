@@ -154,7 +154,7 @@ func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Fa
 	handled := len(msgs) - b.deferred
 	if len(b.order) == 0 {
 		ev.Drain.observe(handled, 0)
-		ev.Drain.report(ctx, ev.Now)
+		ev.reportDrain(ctx, b)
 		return outcomes, b.failures
 	}
 	tenant, err := ev.tenantFor(ctx, b.changedAt)
@@ -172,7 +172,7 @@ func (ev *Evaluate) Handle(ctx context.Context, msgs []Message) ([]Outcome, []Fa
 	}
 	results, units := ev.read(ctx, b.order, b.kept)
 	ev.Drain.observe(handled, units)
-	defer ev.Drain.report(ctx, ev.Now)
+	defer ev.reportDrain(ctx, b)
 	for i, id := range b.order {
 		p := b.users[id]
 		var out Outcome
@@ -215,6 +215,29 @@ type evalBatch struct {
 	seen     map[string]time.Time
 	kept     map[string]KeptRegistration
 	deferred int
+	// depth is the evaluation queue's depth, read once for the batch
+	// (backlog): triage and the metric after the batch both use it.
+	depth     int
+	depthErr  error
+	depthRead bool
+}
+
+// backlog returns the evaluation queue's depth, read at most once a batch.
+func (ev *Evaluate) backlog(ctx context.Context, b *evalBatch) (int, error) {
+	if !b.depthRead {
+		b.depth, b.depthErr = ev.Drain.Queue.Depth(ctx)
+		b.depthRead = true
+	}
+	return b.depth, b.depthErr
+}
+
+// reportDrain logs the backlog's drain estimate after a batch (DrainGauge).
+func (ev *Evaluate) reportDrain(ctx context.Context, b *evalBatch) {
+	if ev.Drain == nil || ev.Drain.Queue == nil {
+		return
+	}
+	backlog, err := ev.backlog(ctx, b)
+	ev.Drain.report(ctx, ev.Now(), backlog, err)
 }
 
 // parse decodes and coalesces a batch's requests; a malformed one is

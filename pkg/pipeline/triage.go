@@ -67,8 +67,12 @@ func (ev *Evaluate) deferWaiting(ctx context.Context, b *evalBatch) []Outcome {
 	if len(candidates) == 0 {
 		return nil
 	}
-	_, hours, err := ev.Drain.Estimate(ctx)
-	if err != nil || hours <= ev.Triage.threshold().Hours() {
+	backlog, err := ev.backlog(ctx, b)
+	if err != nil {
+		return nil
+	}
+	hours := ev.Drain.hours(backlog)
+	if hours <= ev.Triage.threshold().Hours() {
 		return nil
 	}
 	kept, err := ev.keptRows(ctx, b)
@@ -125,7 +129,7 @@ func (ev *Evaluate) deferWaiting(ctx context.Context, b *evalBatch) []Outcome {
 // and whose read covers the older events too. No request is deferred
 // twice, so every user is read within two passes of the queue.
 func (ev *Evaluate) deferrable(b *evalBatch) []string {
-	if ev.Triage == nil || ev.Drain == nil || ev.RegistrationCache == nil || ev.Requeue == nil {
+	if ev.Triage == nil || ev.Drain == nil || ev.Drain.Queue == nil || ev.RegistrationCache == nil || ev.Requeue == nil {
 		return nil
 	}
 	var ids []string

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,6 +51,14 @@ func (r *requeue) SendRequests(_ context.Context, reqs []model.EvaluationRequest
 type fixedDepth int
 
 func (d fixedDepth) Depth(context.Context) (int, error) { return int(d), nil }
+
+// countedDepth is a backlog of n requests that counts how often it is read.
+type countedDepth struct {
+	n     int
+	reads atomic.Int32
+}
+
+func (d *countedDepth) Depth(context.Context) (int, error) { d.reads.Add(1); return d.n, nil }
 
 // In a storm, evaluate defers only a user who can wait: audit events on
 // their first delivery, never deferred before, a kept row read after them
@@ -124,9 +133,10 @@ func TestStormTriageDefersOnlyWhoCanWait(t *testing.T) {
 				rq.err = errors.New("queue unavailable")
 			}
 			r := &countingReader{methodsReader: methodsReader{within}}
+			depth := &countedDepth{n: backlog}
 			ev := &pipeline.Evaluate{Users: r, Store: fs, Engine: engine, Tenant: tenant, Nudges: queue.NewMemory(), Tickets: queue.NewMemory(),
 				Now: func() time.Time { return now }, Observed: fs, RegistrationCache: rows, Requeue: rq,
-				Drain: &pipeline.DrainGauge{Queue: fixedDepth(backlog), UnitsPerHour: 1440}, Triage: &pipeline.StormTriage{}}
+				Drain: &pipeline.DrainGauge{Queue: depth, UnitsPerHour: 1440}, Triage: &pipeline.StormTriage{}}
 			req := c.req
 			req.UserID, req.Time = "u-1", event
 			if req.Reason == "" {
@@ -147,6 +157,10 @@ func TestStormTriageDefersOnlyWhoCanWait(t *testing.T) {
 			out, failures := ev.Handle(ctx, msgs)
 			if len(failures) > 0 || len(out) != 1 {
 				t.Fatalf("outcomes %+v, failures %+v; want one outcome, no failure", out, failures)
+			}
+			// Triage and the backlog metric share one read of the queue.
+			if n := depth.reads.Load(); n != 1 {
+				t.Errorf("the queue's depth was read %d times for one batch; want once", n)
 			}
 			if out[0].Deferred != c.deferred || (r.reads == 0) != c.deferred {
 				t.Fatalf("deferred %v with %d reads; want deferred %v", out[0].Deferred, r.reads, c.deferred)
