@@ -70,6 +70,22 @@ func Append(b []byte, s string, html bool) []byte {
 	return append(b, '"')
 }
 
+// AppendStrings appends ss as encoding/json writes a slice of strings:
+// null when nil, the strings as Append writes them otherwise.
+func AppendStrings[S ~string](b []byte, ss []S, html bool) []byte {
+	if ss == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = Append(b, string(s), html)
+	}
+	return append(b, ']')
+}
+
 // Plain reports whether s goes between quotes unchanged whether or not HTML
 // is escaped: ASCII from the space up (DEL included, as encoding/json
 // writes it) without the quote, the backslash, <, > and &.

@@ -64,6 +64,24 @@ func TestAppendIsEncodingJSON(t *testing.T) {
 	}
 }
 
+func TestAppendStringsIsEncodingJSON(t *testing.T) {
+	t.Parallel()
+	type kind string
+	for _, ss := range [][]kind{nil, {}, {"a"}, {"a", "<b>", "", "naïve \"q\""}} {
+		for _, html := range []bool{false, true} {
+			var want bytes.Buffer
+			enc := json.NewEncoder(&want)
+			enc.SetEscapeHTML(html)
+			if err := enc.Encode(ss); err != nil {
+				t.Fatal(err)
+			}
+			if got := AppendStrings(nil, ss, html); string(got)+"\n" != want.String() {
+				t.Errorf("AppendStrings(%q, html %v) = %s, encoding/json writes %s", ss, html, got, want.String())
+			}
+		}
+	}
+}
+
 func FuzzAppend(f *testing.F) {
 	for _, s := range []string{"", "abc", "<>&", "\u2028", "\xff", "naïve \"q\" \\ \n"} {
 		f.Add(s)

@@ -131,18 +131,7 @@ func (e *encoder) timeOmit(k string, t time.Time) {
 // strs writes a slice of strings, null when nil.
 func strs[S ~string](e *encoder, k string, ss []S) {
 	e.key(k)
-	if ss == nil {
-		e.b = append(e.b, "null"...)
-		return
-	}
-	e.b = append(e.b, '[')
-	for i, s := range ss {
-		if i > 0 {
-			e.b = append(e.b, ',')
-		}
-		e.str(string(s))
-	}
-	e.b = append(e.b, ']')
+	e.b = jsonstr.AppendStrings(e.b, ss, true)
 }
 
 func strsOmit[S ~string](e *encoder, k string, ss []S) {

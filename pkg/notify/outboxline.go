@@ -21,8 +21,8 @@ func appendNudgeLine(b []byte, rec *model.NudgeRecord) ([]byte, bool) {
 	if rec.Reminder {
 		b = append(b, `,"reminder":true`...)
 	}
-	b = appendJSONStrings(append(b, `,"violations":`...), rec.Violations)
-	b = appendJSONStrings(append(b, `,"reasons":`...), rec.Reasons)
+	b = jsonstr.AppendStrings(append(b, `,"violations":`...), rec.Violations, true)
+	b = jsonstr.AppendStrings(append(b, `,"reasons":`...), rec.Reasons, true)
 	b = append(b, `,"time":"`...)
 	var err error
 	if b, err = rec.Time.AppendText(b); err != nil {
@@ -39,20 +39,4 @@ func appendNudgeLine(b []byte, rec *model.NudgeRecord) ([]byte, bool) {
 		b = append(b, `,"dryRun":true`...)
 	}
 	return append(b, '}'), true
-}
-
-// appendJSONStrings appends ss as encoding/json writes a slice of strings,
-// null when nil.
-func appendJSONStrings[S ~string](b []byte, ss []S) []byte {
-	if ss == nil {
-		return append(b, "null"...)
-	}
-	b = append(b, '[')
-	for i, s := range ss {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = jsonstr.Append(b, string(s), true)
-	}
-	return append(b, ']')
 }

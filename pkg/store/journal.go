@@ -90,26 +90,24 @@ func (j *journal) append(records []journalRecord) error {
 	return nil
 }
 
-// appendRecord appends r's line as json.Marshal writes it. Claims and
-// nudges, a line per delivery, are written out by hand; a user's whole
-// state, and any string that needs escaping, by encoding/json.
+// appendRecord appends r's line as json.Marshal writes it. Claims, nudges
+// and users' states are written out by hand; a time out of RFC 3339's years
+// (which json.Marshal refuses) and a ticket are left to encoding/json.
 func appendRecord(out []byte, r *journalRecord) ([]byte, error) {
 	b := out
 	switch {
-	case r.User == nil && r.Nudged == nil && r.Claim != nil && jsonstr.Plain(r.Claim.Key):
-		b = append(b, `{"claim":{"key":"`...)
-		b = append(b, r.Claim.Key...)
-		b = append(b, `","done":`...)
+	case r.User == nil && r.Nudged == nil && r.Claim != nil:
+		b = jsonstr.Append(append(b, `{"claim":{"key":`...), r.Claim.Key, true)
+		b = append(b, `,"done":`...)
 		b = strconv.AppendBool(b, r.Claim.Done)
 		b = append(b, `,"expires":"`...)
 		var err error
 		if b, err = r.Claim.Expires.AppendText(b); err == nil {
 			return append(b, `"}}`...), nil
 		}
-	case r.User == nil && r.Nudged != nil && r.Claim == nil && r.Nudged.At != nil && jsonstr.Plain(r.Nudged.UserID):
-		b = append(b, `{"nudged":{"userId":"`...)
-		b = append(b, r.Nudged.UserID...)
-		b = append(b, `","at":[`...)
+	case r.User == nil && r.Nudged != nil && r.Claim == nil && r.Nudged.At != nil:
+		b = jsonstr.Append(append(b, `{"nudged":{"userId":`...), r.Nudged.UserID, true)
+		b = append(b, `,"at":[`...)
 		var err error
 		for i, at := range r.Nudged.At {
 			if i > 0 {
@@ -134,15 +132,13 @@ func appendRecord(out []byte, r *journalRecord) ([]byte, error) {
 }
 
 // appendUser appends a user's line as json.Marshal writes it; ok is false
-// for what it leaves to encoding/json: a ticket (rare), a user id that
-// needs escaping, a time out of RFC 3339's years.
+// for what it leaves to encoding/json: a ticket (rare), a time out of RFC
+// 3339's years.
 func appendUser(b []byte, f *userFile) (_ []byte, ok bool) {
-	if f.Ticket != nil || !jsonstr.Plain(f.UserID) {
+	if f.Ticket != nil {
 		return b, false
 	}
-	b = append(b, `{"user":{"userId":"`...)
-	b = append(b, f.UserID...)
-	b = append(b, '"')
+	b = jsonstr.Append(append(b, `{"user":{"userId":`...), f.UserID, true)
 	if f.Assessment != nil {
 		if b, ok = model.AppendAssessment(append(b, `,"assessment":`...), f.Assessment); !ok {
 			return b, false
